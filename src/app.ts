@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { accountRoutes } from './http/accounts.routes.ts';
+import { createAuthenticator } from './http/auth.ts';
+import { handleError } from './http/error-handler.ts';
+import { healthRoutes } from './http/health.routes.ts';
+import { operationRoutes } from './http/operations.routes.ts';
+import { notFound, ProblemError } from './http/problem.ts';
+import { requestRoutes } from './http/requests.routes.ts';
+import type { StatusFeed } from './status/status-feed.ts';
+
+/** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
+export interface AppDeps {
+  config: Config;
+  db: Kysely<Database>;
+  feed: StatusFeed;
+  /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
+  enqueue(requestIds: string[]): Promise<void>;
+  /** readiness checks by name; each resolves when its service answers */
+  checks: Record<string, () => Promise<void>>;
+}
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Builds the whole HTTP app; never listens (tests call it with inject or listen on port 0). */
+export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request) => {
+    throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'idemq', version: '0.1.0', description: 'Idempotent request processing: submit once, retry safely, learn the outcome.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, deps);
+  const auth = createAuthenticator(deps.config.apiKeys);
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', auth.hook);
+    await v1.register(rateLimit, {
+      max: deps.config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      hook: 'preHandler',
+      keyGenerator: (request) => request.tenantId,
+    });
+    await v1.register(operationRoutes, deps);
+    await v1.register(requestRoutes, deps);
+    await v1.register(accountRoutes, deps);
+  });
+  return app;
+}

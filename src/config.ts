@@ -1,0 +1,113 @@
+import Type from 'typebox';
+import Value from 'typebox/value';
+
+const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  Type.Integer({ default: def, minimum: min, maximum: max });
+
+/** Every environment variable the processes read, with its default for the local services. */
+const EnvSchema = Type.Object({
+  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Int(3000, 0, 65535),
+  API_KEYS: Type.String({ default: 'demo:sk_demo_change_me', pattern: '^[A-Za-z0-9_.-]+:[^,:\\s]{8,}(,[A-Za-z0-9_.-]+:[^,:\\s]{8,})*$' }),
+  IDEMPOTENCY_TTL_SECONDS: Int(86_400, 1),
+  QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
+  LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
+  PG_POOL_SIZE: Int(10, 1, 500),
+  WORKER_CONCURRENCY: Int(16, 1, 1000),
+  RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
+  MAX_ATTEMPTS: Int(5, 1, 100),
+  JOB_LOCK_MS: Int(10_000, 1_000),
+  STALLED_INTERVAL_MS: Int(5_000, 500),
+  RECONCILE_INTERVAL_MS: Int(5_000, 100),
+  RECONCILE_AFTER_MS: Int(10_000, 0),
+  EXPIRY_INTERVAL_MS: Int(60_000, 100),
+  EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
+  SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
+});
+
+const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
+
+export type Env = Type.Static<typeof EnvSchema>;
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  host: string;
+  port: number;
+  /** tenant id by API secret */
+  apiKeys: ReadonlyMap<string, string>;
+  idempotencyTtlSeconds: number;
+  queuePrefix: string;
+  logLevel: string;
+  pgPoolSize: number;
+  workerConcurrency: number;
+  rateLimitPerMinute: number;
+  /** attempts for a job that fails for a reason that is neither business nor transient infrastructure */
+  maxAttempts: number;
+  jobLockMs: number;
+  stalledIntervalMs: number;
+  reconcileIntervalMs: number;
+  reconcileAfterMs: number;
+  expiryIntervalMs: number;
+  expiryBatchSize: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Reads and validates the configuration. The only reader of the environment.
+ * Throws ConfigError listing every problem at once; returns a frozen object.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, value)].map((e) => {
+    const name = e.instancePath.slice(1);
+    // secrets are never echoed back, not even in a start-up error
+    const got = SECRET.has(name) ? '' : ` (got ${JSON.stringify((value as Record<string, unknown>)[name])})`;
+    return `${name || 'environment'}: ${e.message}${got}`;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const e = value as Env;
+  const apiKeys = new Map<string, string>();
+  for (const pair of e.API_KEYS.split(',')) {
+    const [tenant, secret] = pair.split(':') as [string, string];
+    if (apiKeys.has(secret)) throw new ConfigError([`API_KEYS: a secret is listed twice (tenant ${tenant})`]);
+    apiKeys.set(secret, tenant);
+  }
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    host: e.HOST,
+    port: e.PORT,
+    apiKeys,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    queuePrefix: e.QUEUE_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    pgPoolSize: e.PG_POOL_SIZE,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    maxAttempts: e.MAX_ATTEMPTS,
+    jobLockMs: e.JOB_LOCK_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    reconcileAfterMs: e.RECONCILE_AFTER_MS,
+    expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
+    expiryBatchSize: e.EXPIRY_BATCH_SIZE,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

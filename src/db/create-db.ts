@@ -1,0 +1,29 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.ts';
+
+// int8 columns hold minor units and outbox ids; both stay far below 2^53
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface DbOptions {
+  connectionString: string;
+  poolSize: number;
+  /** a label that shows in pg_stat_activity */
+  applicationName?: string;
+  /** errors of idle clients (a Postgres restart); the pool replaces them by itself */
+  onIdleError?: (err: Error) => void;
+}
+
+/** Creates the Kysely instance over a pg Pool. The pool reconnects by itself after a Postgres restart. */
+export function createDb(options: DbOptions): { db: Kysely<Database>; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize,
+    application_name: options.applicationName ?? 'idemq',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // an idle client whose server went away emits here; without a listener the process would crash
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+}

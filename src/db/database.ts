@@ -1,0 +1,82 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export type RequestStatus = 'queued' | 'processing' | 'succeeded' | 'failed';
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['succeeded', 'failed'];
+
+export interface RequestError {
+  code: string;
+  message: string;
+}
+
+type CreatedAt = ColumnType<Date, never, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+type Json<T> = ColumnType<T, string, string>;
+
+/** One idempotency record: the write-ahead log of a client's request. */
+export interface RequestTable {
+  id: Generated<string>;
+  tenant_id: string;
+  idempotency_key: string;
+  /** sha256 of method, route and canonical JSON body */
+  fingerprint: string;
+  operation: string;
+  payload: Json<unknown>;
+  status: ColumnType<RequestStatus, RequestStatus | undefined, RequestStatus>;
+  result: Json<unknown | null> | null;
+  error: Json<RequestError | null> | null;
+  /** bumped on every observable change; the event id of pushes */
+  version: ColumnType<number, never, number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  expires_at: ColumnType<Date, Date, never>;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  request_id: string;
+  payload: Json<StatusEvent>;
+  created_at: CreatedAt;
+}
+
+/** What the outbox publishes: a wake-up naming the request; readers load the state from Postgres. */
+export interface StatusEvent {
+  requestId: string;
+  tenantId: string;
+  status: RequestStatus;
+  version: number;
+}
+
+export interface AccountTable {
+  id: Generated<string>;
+  tenant_id: string;
+  currency: string;
+  balance: ColumnType<number, number, number>;
+  name: string | null;
+  created_by_request: string | null;
+  created_at: CreatedAt;
+}
+
+export interface PaymentTable {
+  id: Generated<string>;
+  tenant_id: string;
+  /** unique: a second payment for one request is refused by Postgres itself */
+  request_id: string | null;
+  from_account: string;
+  to_account: string;
+  amount: number;
+  currency: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  requests: RequestTable;
+  outbox: OutboxTable;
+  accounts: AccountTable;
+  payments: PaymentTable;
+}
+
+export type RequestRow = Selectable<RequestTable>;
+export type NewRequestRow = Insertable<RequestTable>;
+export type AccountRow = Selectable<AccountTable>;
+export type PaymentRow = Selectable<PaymentTable>;

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { AppDeps } from './app.ts';
+import type { Config } from './config.ts';
+import { createDb } from './db/create-db.ts';
+import { createRequestQueue, enqueueRequests } from './queue/request-queue.ts';
+import { createRedis, withTimeout } from './redis.ts';
+import { createStatusFeed, statusChannel } from './status/status-feed.ts';
+
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
+/** Opens the API process's connections. `close` ends them all, in the reverse order. */
+export async function createApiDeps(config: Config, log: Logger): Promise<{ deps: AppDeps; close(): Promise<void> }> {
+  const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
+  const { db } = createDb({
+    connectionString: config.databaseUrl,
+    poolSize: config.pgPoolSize,
+    applicationName: 'idemq-api',
+    onIdleError: onError('postgres'),
+  });
+  const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
+  const queue = createRequestQueue(producer, config.queuePrefix);
+  queue.on('error', onError('queue'));
+  const feed = await createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
+  const deps: AppDeps = {
+    config,
+    db,
+    feed,
+    enqueue: (ids) => withTimeout(enqueueRequests(queue, ids), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    checks: {
+      postgres: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
+      redis: async () => void (await producer.ping()),
+    },
+  };
+  return {
+    deps,
+    async close() {
+      await feed.close();
+      await queue.close();
+      producer.disconnect();
+      await db.destroy();
+    },
+  };
+}

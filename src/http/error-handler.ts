@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isTransientError } from '../retry-policy.ts';
+import { type Problem, ProblemError, sendProblem, unavailable } from './problem.ts';
+
+/** Fastify's own error codes, mapped to stable problem types. */
+const FASTIFY_PROBLEMS: Record<string, Omit<Problem, 'detail'>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'body-too-large', title: 'Request body too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-body', title: 'Malformed request body' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON body' },
+};
+
+/**
+ * Turns every error into problem+json: expected ones with their stable type, infrastructure
+ * failures into 503 with Retry-After, anything else into a 500 that is logged with its stack.
+ */
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const instance = request.url.split('?')[0];
+  if (error instanceof ProblemError) return sendProblem(reply, error.problem, instance);
+  if (error.validation) {
+    return sendProblem(
+      reply,
+      {
+        status: 400,
+        slug: 'invalid-request',
+        title: 'Request does not match the schema',
+        detail: `The ${error.validationContext ?? 'request'} is not valid: ${error.message}`,
+        extra: {
+          errors: error.validation.map((v) => ({ pointer: `#${v.instancePath}`, detail: v.message ?? 'invalid' })),
+        },
+      },
+      instance,
+    );
+  }
+  const known = error.code ? FASTIFY_PROBLEMS[error.code] : undefined;
+  if (known) return sendProblem(reply, { ...known, detail: error.message }, instance);
+  if (error instanceof SyntaxError && error.statusCode === 400) {
+    return sendProblem(reply, { status: 400, slug: 'malformed-json', title: 'Malformed JSON body', detail: error.message }, instance);
+  }
+  if (error.statusCode === 429) {
+    return sendProblem(reply, { status: 429, slug: 'rate-limited', title: 'Too many requests', detail: error.message }, instance);
+  }
+  if (isTransientError(error)) {
+    request.log.warn({ err: error }, 'infrastructure unavailable');
+    return sendProblem(reply, unavailable('A backing service is unavailable; nothing was recorded. Retry with the same Idempotency-Key.'), instance);
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return sendProblem(reply, { status: error.statusCode, slug: 'bad-request', title: 'Bad request', detail: error.message }, instance);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(reply, { status: 500, slug: 'internal-error', title: 'Internal error', detail: 'An unexpected error occurred; it has been logged.' }, instance);
+}

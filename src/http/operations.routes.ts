@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { acceptRequest } from '../idempotency/accept-request.ts';
+import { fingerprintRequest } from '../idempotency/fingerprint.ts';
+import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
+import { isTerminal } from '../idempotency/request-view.ts';
+import type { Operation } from '../operations/operation.ts';
+import { operations } from '../operations/registry.ts';
+import { waitForTerminal } from '../status/wait-for-status.ts';
+import type { AppDeps } from '../app.ts';
+import { preferredWaitSeconds } from './prefer.ts';
+import { ProblemError, ProblemSchema } from './problem.ts';
+import { clientGone, replyWithRequest } from './request-reply.ts';
+import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
+
+/** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
+const REENQUEUE_AFTER_MS = 2_000;
+
+/** One POST route per registered operation, all with the same idempotency semantics. */
+export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  for (const op of operations) registerOperation(app, deps, op);
+}
+
+function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation): void {
+  app.post(
+    op.route,
+    {
+      schema: {
+        summary: op.summary,
+        tags: ['operations'],
+        security: [{ bearer: [] }],
+        headers: SubmitHeaders,
+        body: op.input,
+        response: { 200: RequestViewSchema, 202: RequestViewSchema, '4xx': ProblemSchema, '5xx': ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
+      if (!parsed.ok) {
+        throw new ProblemError(
+          parsed.reason === 'missing'
+            ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
+            : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
+        );
+      }
+      const outcome = await acceptRequest(deps.db, {
+        tenantId: request.tenantId,
+        key: parsed.key,
+        fingerprint: fingerprintRequest('POST', op.route, request.body),
+        operation: op.name,
+        payload: request.body,
+        ttlSeconds: deps.config.idempotencyTtlSeconds,
+      });
+      if (outcome.kind === 'mismatch') {
+        throw new ProblemError({
+          status: 422,
+          slug: 'idempotency-key-reused',
+          title: 'Idempotency-Key reused with a different request',
+          detail: `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
+        });
+      }
+      let row = outcome.request;
+      const stale = outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS;
+      if (outcome.kind === 'created' || stale) {
+        // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
+        await deps.enqueue([row.id]).catch((err) =>
+          request.log.warn({ err, requestId: row.id }, 'enqueue failed; the reconciler will enqueue the request'),
+        );
+      }
+      const wait = preferredWaitSeconds(request.headers.prefer);
+      if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
+        row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
+      }
+      return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
+    },
+  );
+}

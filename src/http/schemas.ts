@@ -1,0 +1,28 @@
+import Type from 'typebox';
+import { MAX_WAIT_SECONDS } from './prefer.ts';
+
+export const RequestViewSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  operation: Type.String(),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time', description: 'when the idempotency key is forgotten' }),
+  result: Type.Optional(Type.Unknown({ description: 'present once succeeded' })),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'present once failed' })),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const WaitQuery = Type.Object({
+  wait: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'hold up to this many seconds until the request is terminal' }),
+  ),
+});
+
+export const SubmitHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'required: 1 to 255 printable ASCII characters, bare or as a quoted structured-field string' }),
+  ),
+  prefer: Type.Optional(Type.String({ description: 'RFC 7240, e.g. `wait=10`: answer 200 with the outcome if it is ready within 10 s' })),
+});

@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import type { Database, RequestRow } from '../db/database.ts';
+import { deleteExpiredRequest, findRequestByKey, insertRequestIfAbsent, type NewRequest } from './request.repository.ts';
+
+export type AcceptOutcome =
+  /** this call recorded the key: it, and only it, must enqueue the job */
+  | { kind: 'created'; request: RequestRow }
+  /** the key names an earlier request with the same fingerprint */
+  | { kind: 'replayed'; request: RequestRow }
+  /** the key names an earlier request with another fingerprint; it is left untouched */
+  | { kind: 'mismatch'; request: RequestRow };
+
+const MAX_ROUNDS = 5;
+
+/**
+ * Records a request under its idempotency key, durably, or finds the one already there.
+ * Safe under any number of concurrent calls for one key: exactly one gets `created`.
+ * An expired record is deleted and the key starts a new request with a new id.
+ * Throws only for infrastructure failures (Postgres unreachable and the like).
+ */
+export async function acceptRequest(db: Kysely<Database>, input: NewRequest): Promise<AcceptOutcome> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const created = await insertRequestIfAbsent(db, input);
+    if (created) return { kind: 'created', request: created };
+    // A separate read, not one CTE: under concurrency a CTE's snapshot may see neither the insert nor the row.
+    const existing = await findRequestByKey(db, input.tenantId, input.key);
+    if (!existing) continue; // removed by expiry between the two statements
+    if (existing.expired) {
+      await deleteExpiredRequest(db, existing.id);
+      continue;
+    }
+    const { expired: _, ...request } = existing;
+    return { kind: existing.fingerprint === input.fingerprint ? 'replayed' : 'mismatch', request };
+  }
+  throw new Error(`could not record idempotency key after ${MAX_ROUNDS} rounds of concurrent expiry`);
+}

@@ -1,0 +1,70 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, RequestRow } from '../db/database.ts';
+
+export interface NewRequest {
+  tenantId: string;
+  key: string;
+  fingerprint: string;
+  operation: string;
+  payload: unknown;
+  ttlSeconds: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when the string can be a request id; anything else is simply not found. */
+export function isRequestId(id: string): boolean {
+  return UUID.test(id);
+}
+
+/**
+ * Inserts the record unless the tenant already has one under this key.
+ * Returns the new row, or undefined when a row (possibly expired) holds the key.
+ * Expiry is computed by Postgres's clock, the one every process shares.
+ */
+export async function insertRequestIfAbsent(db: Kysely<Database>, r: NewRequest): Promise<RequestRow | undefined> {
+  return db
+    .insertInto('requests')
+    .values({
+      tenant_id: r.tenantId,
+      idempotency_key: r.key,
+      fingerprint: r.fingerprint,
+      operation: r.operation,
+      payload: JSON.stringify(r.payload),
+      expires_at: sql<Date>`now() + make_interval(secs => ${r.ttlSeconds})`,
+    })
+    .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The tenant's record under a key, with whether it has outlived its retention. */
+export async function findRequestByKey(
+  db: Kysely<Database>,
+  tenantId: string,
+  key: string,
+): Promise<(RequestRow & { expired: boolean }) | undefined> {
+  return db
+    .selectFrom('requests')
+    .selectAll()
+    .select(sql<boolean>`expires_at <= now()`.as('expired'))
+    .where('tenant_id', '=', tenantId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+}
+
+/** A tenant's request by id; another tenant's id or a malformed one is undefined, like an unknown one. */
+export async function findRequest(db: Kysely<Database>, tenantId: string, id: string): Promise<RequestRow | undefined> {
+  if (!isRequestId(id)) return undefined;
+  return db.selectFrom('requests').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+/** Removes one record if, and only if, it has expired (another process may have renewed the key meanwhile). */
+export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('requests').where('id', '=', id).where(sql<boolean>`expires_at <= now()`).execute();
+}
+
+/** Locks the record for the rest of the transaction: the fence that makes a second delivery a no-op. */
+export async function lockRequest(trx: Transaction<Database>, id: string): Promise<RequestRow | undefined> {
+  return trx.selectFrom('requests').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}

@@ -1,0 +1,46 @@
+import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+
+export const REQUEST_QUEUE = 'requests';
+export const PROCESS_JOB = 'process';
+
+export interface RequestJobData {
+  requestId: string;
+}
+
+/**
+ * The BullMQ job id of a request: derived from the record's id, so BullMQ itself refuses a second
+ * job for the same record. Prefixed because BullMQ rejects integer-like ids; a uuid has no `:`.
+ * A key that expires and is reused gets a new record, a new id, and so never meets the old job.
+ */
+export function jobIdFor(requestId: string): string {
+  return `req-${requestId}`;
+}
+
+/**
+ * Attempts are generous because infrastructure outages must not turn into failures; a failure of
+ * any other kind is capped by MAX_ATTEMPTS in the processor, which then stores the request as failed.
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 1_000,
+  backoff: { type: 'capped-exponential' },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: { age: 3_600, count: 10_000 },
+};
+
+/** Retry delay: 200 ms doubling to at most 30 s. */
+export function retryDelayMs(attemptsMade: number): number {
+  return Math.min(30_000, 200 * 2 ** Math.min(attemptsMade, 10));
+}
+
+export function createRequestQueue(connection: ConnectionOptions, prefix: string): Queue<RequestJobData> {
+  return new Queue<RequestJobData>(REQUEST_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS });
+}
+
+/**
+ * Adds the job for a recorded request. Adding an id that already exists is a silent no-op in
+ * BullMQ, so calling this again for the same request is always safe.
+ */
+export async function enqueueRequests(queue: Queue<RequestJobData>, requestIds: readonly string[]): Promise<void> {
+  if (requestIds.length === 0) return;
+  await queue.addBulk(requestIds.map((requestId) => ({ name: PROCESS_JOB, data: { requestId }, opts: { jobId: jobIdFor(requestId) } })));
+}
