@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import { auth, type TENANTS } from './context.ts';
+
+type Tenant = keyof typeof TENANTS;
+
+/** POSTs an operation with a fresh (or given) key; returns the inject response. */
+export function submit(app: FastifyInstance, url: string, body: unknown, opts: { key?: string; tenant?: Tenant; headers?: Record<string, string> } = {}) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { ...auth(opts.tenant), 'idempotency-key': opts.key ?? randomUUID(), 'content-type': 'application/json', ...opts.headers },
+    payload: JSON.stringify(body),
+  });
+}
+
+/** Creates an account and waits for it; returns its id. */
+export async function openAccount(app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
+  const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant, headers: { prefer: 'wait=10' } });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().result.accountId;
+}
+
+/** Long-polls a request until it is terminal (or 10 s pass) and returns its JSON. */
+export async function awaitTerminal(app: FastifyInstance, id: string, tenant?: Tenant) {
+  const res = await app.inject({ method: 'GET', url: `/v1/requests/${id}?wait=10`, headers: auth(tenant) });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
