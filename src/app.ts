@@ -14,6 +14,8 @@ import { healthRoutes } from './http/health.routes.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
+import { eventRoutes } from './http/events.routes.ts';
+import { wsRoutes } from './http/ws.routes.ts';
 import type { StatusFeed } from './status/status-feed.ts';
 
 /** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
@@ -69,6 +71,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
     await v1.register(operationRoutes, deps);
     await v1.register(requestRoutes, deps);
     await v1.register(accountRoutes, deps);
+    await v1.register(eventRoutes, deps);
   });
+  await app.register(wsRoutes, { deps, auth });
   return app;
 }

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.ts';
+import { findRequest } from '../idempotency/request.repository.ts';
+import { isTerminal, toRequestView } from '../idempotency/request-view.ts';
+import { followRequest } from '../status/follow-request.ts';
+import { notFound, ProblemError, ProblemSchema } from './problem.ts';
+import { clientGone } from './request-reply.ts';
+import { IdParams } from './schemas.ts';
+
+const KEEPALIVE_MS = 15_000;
+/** unsent bytes above this end the stream; the client reconnects with Last-Event-ID */
+const MAX_UNSENT_BYTES = 256 * 1024;
+
+/**
+ * GET /v1/requests/{id}/events: Server-Sent Events for clients without WebSocket. Each event's id
+ * is the request's version; a reconnect with Last-Event-ID gets only newer states. The stream ends
+ * after the terminal state; a reconnect after that gets 204, which tells EventSource to stop.
+ */
+export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  app.get(
+    '/v1/requests/:id/events',
+    {
+      schema: {
+        summary: 'Server-Sent Events: each status change of a request, until terminal',
+        tags: ['requests'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { '4xx': ProblemSchema, '5xx': ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const since = Number(request.headers['last-event-id']);
+      const sinceVersion = Number.isInteger(since) && since > 0 ? since : 0;
+      const current = await findRequest(deps.db, request.tenantId, id);
+      if (!current) throw new ProblemError(notFound(`Request ${id}`));
+      if (isTerminal(current.status) && current.version <= sinceVersion) return reply.code(204).send();
+
+      const signal = clientGone(reply);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+      const stop = new AbortController();
+      try {
+        await followRequest(
+          deps,
+          request.tenantId,
+          id,
+          (row) => {
+            if (raw.writableLength > MAX_UNSENT_BYTES) return stop.abort();
+            raw.write(`id: ${row.version}\nevent: status\ndata: ${JSON.stringify(toRequestView(row))}\n\n`);
+          },
+          { signal: AbortSignal.any([signal, stop.signal]), sinceVersion },
+        );
+      } catch (err) {
+        request.log.warn({ err }, 'event stream ended by an error');
+      } finally {
+        clearInterval(keepalive);
+        raw.end();
+      }
+    },
+  );
+}

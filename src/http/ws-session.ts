@@ -1,0 +1,92 @@
+import type { WebSocket } from 'ws';
+import type { RequestRow } from '../db/database.ts';
+import { isRequestId } from '../idempotency/request.repository.ts';
+import { toRequestView } from '../idempotency/request-view.ts';
+import { type FollowDeps, followRequest } from '../status/follow-request.ts';
+
+export const WS_LIMITS = {
+  /** per socket: a client following more should open another socket */
+  maxSubscriptions: 1_000,
+  /** unsent bytes above this mean the peer does not read: it is disconnected, memory stays bounded */
+  maxBufferedBytes: 1024 * 1024,
+  authTimeoutMs: 5_000,
+};
+
+/** Close codes in the 4000 range are the application's own (RFC 6455 7.4.2). */
+export const CLOSE = { unauthorized: 4401, slowConsumer: 4408, goingAway: 1001 } as const;
+
+type ClientMessage =
+  | { type: 'auth'; token: string }
+  | { type: 'subscribe'; requestId: string }
+  | { type: 'unsubscribe'; requestId: string };
+
+/** A status push, as WebSocket clients receive it: the request view plus the envelope. */
+export function statusMessage(row: RequestRow) {
+  return { type: 'status', requestId: row.id, version: row.version, ...toRequestView(row) };
+}
+
+/**
+ * One WebSocket connection's protocol: authenticate (header on the upgrade, or a first `auth`
+ * message), then follow any number of the tenant's requests. Every push is read from Postgres;
+ * malformed messages get an error message and never throw.
+ */
+export function runWsSession(
+  socket: WebSocket,
+  deps: FollowDeps & { tenantOf(secret: string): string | undefined },
+  initialTenant: string | undefined,
+): void {
+  let tenant = initialTenant;
+  const follows = new Map<string, AbortController>();
+  const send = (message: object) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > WS_LIMITS.maxBufferedBytes) return socket.close(CLOSE.slowConsumer, 'slow consumer');
+    socket.send(JSON.stringify(message));
+  };
+  const error = (code: string, message: string, requestId?: string) => send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
+
+  const authTimer = tenant ? undefined : setTimeout(() => socket.close(CLOSE.unauthorized, 'authenticate first'), WS_LIMITS.authTimeoutMs);
+
+  const subscribe = (requestId: string) => {
+    if (!tenant) return error('unauthorized', 'Send {"type":"auth","token":"<api key>"} first.');
+    if (follows.has(requestId)) return;
+    if (follows.size >= WS_LIMITS.maxSubscriptions) return error('too_many_subscriptions', `At most ${WS_LIMITS.maxSubscriptions} per socket.`, requestId);
+    if (!isRequestId(requestId)) return error('not_found', 'No such request.', requestId);
+    const controller = new AbortController();
+    follows.set(requestId, controller);
+    followRequest(deps, tenant, requestId, (row) => send(statusMessage(row)), { signal: controller.signal })
+      .then((row) => {
+        if (!row && !controller.signal.aborted) error('not_found', 'No such request.', requestId);
+      })
+      .catch(() => error('unavailable', 'Status is unavailable right now; subscribe again shortly.', requestId))
+      .finally(() => {
+        if (follows.get(requestId) === controller) follows.delete(requestId);
+      });
+  };
+
+  socket.on('message', (data, isBinary) => {
+    let msg: Partial<ClientMessage> & { type?: unknown };
+    try {
+      msg = isBinary ? {} : JSON.parse(data.toString());
+    } catch {
+      return error('bad_message', 'Messages are JSON objects.');
+    }
+    if (msg?.type === 'auth' && typeof msg.token === 'string') {
+      const t = deps.tenantOf(msg.token);
+      if (!t) return socket.close(CLOSE.unauthorized, 'invalid api key');
+      tenant = t;
+      clearTimeout(authTimer);
+      return send({ type: 'authenticated' });
+    }
+    if ((msg?.type === 'subscribe' || msg?.type === 'unsubscribe') && typeof msg.requestId === 'string') {
+      if (msg.type === 'subscribe') return subscribe(msg.requestId);
+      follows.get(msg.requestId)?.abort();
+      return;
+    }
+    error('bad_message', 'Expected {"type":"subscribe"|"unsubscribe","requestId":"…"} or {"type":"auth","token":"…"}.');
+  });
+  socket.on('close', () => {
+    clearTimeout(authTimer);
+    for (const controller of follows.values()) controller.abort();
+    follows.clear();
+  });
+}

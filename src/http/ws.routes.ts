@@ -1,0 +1,51 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { AppDeps } from '../app.ts';
+import type { Authenticator } from './auth.ts';
+import { runWsSession } from './ws-session.ts';
+
+/** Ping every so often; a peer that has not answered the previous ping is dropped. */
+export const HEARTBEAT_MS = 30_000;
+
+/**
+ * GET /v1/ws. An `Authorization` header on the upgrade is checked before upgrading (a wrong one is
+ * refused with 401); browsers, which cannot set it, send `{"type":"auth","token":…}` first instead,
+ * which keeps the secret out of URLs and logs.
+ */
+export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator }): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+  const alive = new WeakSet<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const socket of app.websocketServer.clients) {
+      if (!alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.delete(socket);
+      socket.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  app.addHook('onClose', async () => clearInterval(heartbeat));
+  // close open sockets when the server shuts down, so a graceful close does not wait on them
+  app.addHook('preClose', async () => {
+    for (const socket of app.websocketServer.clients) socket.close(1001, 'server shutting down');
+  });
+
+  app.get(
+    '/v1/ws',
+    {
+      websocket: true,
+      schema: { summary: 'WebSocket: subscribe to requests and receive each status change', tags: ['requests'], hide: false },
+      onRequest: async (request) => {
+        if (request.headers.authorization) await opts.auth.hook(request);
+      },
+    },
+    (socket, request) => {
+      alive.add(socket);
+      socket.on('pong', () => alive.add(socket));
+      runWsSession(socket, { ...opts.deps, tenantOf: opts.auth.tenantOf }, request.tenantId);
+    },
+  );
+}

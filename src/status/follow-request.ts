@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { Database, RequestRow } from '../db/database.ts';
+import { findRequest } from '../idempotency/request.repository.ts';
+import { isTerminal } from '../idempotency/request-view.ts';
+import type { StatusFeed } from './status-feed.ts';
+import { createWakeup } from './wakeup.ts';
+
+/** A safety net only: if a wake-up is ever lost (Redis away), followers still look this often. */
+export const REREAD_INTERVAL_MS = 30_000;
+
+export interface FollowDeps {
+  db: Kysely<Database>;
+  feed: StatusFeed;
+}
+
+/**
+ * Follows a tenant's request: calls `onChange` with each state whose version is above
+ * `sinceVersion` (the current one first), until the request is terminal or `signal` aborts; then
+ * returns the last state read (undefined: no such request for this tenant). Woken by the status
+ * feed, and reading Postgres once per wake-up: the watch is registered before the first read, so a
+ * change in between is never missed, and a duplicate wake-up sends nothing twice.
+ */
+export async function followRequest(
+  deps: FollowDeps,
+  tenantId: string,
+  id: string,
+  onChange: (row: RequestRow) => void,
+  opts: { signal?: AbortSignal; sinceVersion?: number } = {},
+): Promise<RequestRow | undefined> {
+  const wakeup = createWakeup();
+  const unwatch = deps.feed.watch(id, wakeup.wake);
+  let seen = opts.sinceVersion ?? 0;
+  try {
+    for (;;) {
+      const row = await findRequest(deps.db, tenantId, id);
+      if (!row) return undefined;
+      if (row.version > seen) {
+        seen = row.version;
+        onChange(row);
+      }
+      if (isTerminal(row.status) || opts.signal?.aborted) return row;
+      await wakeup.wait(REREAD_INTERVAL_MS, opts.signal);
+    }
+  } finally {
+    unwatch();
+  }
+}

@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusEvent } from '../../src/db/database.ts';
+import { relayOutboxBatch } from '../../src/outbox/outbox.repository.ts';
+import { statusChannel } from '../../src/status/status-feed.ts';
+import { createPublisher, relayOnce } from '../../workers/outbox-relay.ts';
+import { processRequest } from '../../workers/process-request.ts';
+import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { submit } from '../helpers/ledger.ts';
+import { openSocket } from '../helpers/ws-client.ts';
+
+describe('outbox relay', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let redis: Redis;
+  let spy: Redis;
+  const heard: StatusEvent[] = [];
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    app = await ctx.startApi();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    redis = new Redis(ctx.config.redisUrl);
+    spy = new Redis(ctx.config.redisUrl);
+    await spy.subscribe(statusChannel(ctx.config.queuePrefix));
+    spy.on('message', (_ch, msg) => heard.push(...JSON.parse(msg)));
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    spy.disconnect();
+    await ctx.close();
+  });
+
+  it('writes an outbox row in the transaction of every observable change', async () => {
+    const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })).json();
+    await processRequest(ctx.db, id);
+    const rows = await ctx.db.selectFrom('outbox').select('payload').where('request_id', '=', id).orderBy('id').execute();
+    expect(rows.map((r) => r.payload.status)).toEqual(['processing', 'succeeded']);
+    await relayOnce(ctx.db, createPublisher(redis, statusChannel(ctx.config.queuePrefix)));
+  });
+
+  it('publishes again after dying between publish and mark, and clients see each state once', async () => {
+    const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 })).json();
+    const socket = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`, auth());
+    socket.send({ type: 'subscribe', requestId: id });
+    await socket.next((m) => m.status === 'queued');
+    await processRequest(ctx.db, id);
+
+    const publish = createPublisher(redis, statusChannel(ctx.config.queuePrefix));
+    const crash = new Error('relay died after publishing');
+    await expect(
+      relayOutboxBatch(ctx.db, 100, async (events) => {
+        await publish(events);
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    expect(await ctx.db.selectFrom('outbox').select('id').where('request_id', '=', id).execute()).toHaveLength(2);
+
+    const { published } = await relayOnce(ctx.db, publish);
+    expect(published).toBe(2);
+    expect(await ctx.db.selectFrom('outbox').select('id').execute()).toHaveLength(0);
+
+    await socket.next((m) => m.status === 'succeeded');
+    await expect.poll(() => heard.filter((e) => e.requestId === id && e.status === 'succeeded').length).toBe(2);
+    await new Promise((r) => setTimeout(r, 100));
+    const versions = socket.messages.filter((m) => m.type === 'status').map((m) => m.version);
+    expect(versions).toEqual([...new Set(versions)]);
+    socket.ws.close();
+  });
+
+  it('lets two relays share the outbox without publishing a row twice', async () => {
+    for (let i = 0; i < 30; i++) await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i });
+    const ids = (await ctx.db.selectFrom('requests').select('id').where('status', '=', 'queued').execute()).map((r) => r.id);
+    await Promise.all(ids.map((id) => processRequest(ctx.db, id)));
+    const counts = new Map<string, number>();
+    const counting = async (events: StatusEvent[]) => {
+      for (const e of events) counts.set(`${e.requestId}/${e.version}`, (counts.get(`${e.requestId}/${e.version}`) ?? 0) + 1);
+    };
+    const drain = async () => {
+      while ((await relayOutboxBatch(ctx.db, 7, counting)) > 0);
+    };
+    await Promise.all([drain(), drain()]);
+    expect(counts.size).toBe(ids.length * 2);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+});
