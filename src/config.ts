@@ -70,25 +70,29 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(EnvSchema.properties)) {
+  for (const [name, schema] of Object.entries(EnvSchema.properties)) {
     const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
+    if (value === undefined || value === '') continue;
+    // Only plain digits become numbers: Value.Convert would read "1.5" as 1, "true" as 1, "0x10" as 16.
+    raw[name] = schema.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
   }
-  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const value = Value.Default(EnvSchema, raw) as Record<string, unknown>;
   const problems = [...Value.Errors(EnvSchema, value)].map((e) => {
     const name = e.instancePath.slice(1);
     // secrets are never echoed back, not even in a start-up error
-    const got = SECRET.has(name) ? '' : ` (got ${JSON.stringify((value as Record<string, unknown>)[name])})`;
+    const got = SECRET.has(name) ? '' : ` (got ${JSON.stringify(value[name])})`;
     return `${name || 'environment'}: ${e.message}${got}`;
   });
+  const apiKeys = new Map<string, string>();
+  if (!problems.some((p) => p.startsWith('API_KEYS:'))) {
+    for (const pair of (value.API_KEYS as string).split(',')) {
+      const [tenant, secret] = pair.split(':') as [string, string];
+      if (apiKeys.has(secret)) problems.push(`API_KEYS: a secret is listed twice (tenant ${tenant})`);
+      apiKeys.set(secret, tenant);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
-  const apiKeys = new Map<string, string>();
-  for (const pair of e.API_KEYS.split(',')) {
-    const [tenant, secret] = pair.split(':') as [string, string];
-    if (apiKeys.has(secret)) throw new ConfigError([`API_KEYS: a secret is listed twice (tenant ${tenant})`]);
-    apiKeys.set(secret, tenant);
-  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

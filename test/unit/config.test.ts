@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const SECRET = 'sk_live_do_not_print_me';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.message).toContain(e.problems.join('\n  - '));
+    return e.problems;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  it('fills every default when nothing is set, and freezes the result', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.idempotencyTtlSeconds).toBe(86_400);
+    expect(config.apiKeys.get('sk_demo_change_me')).toBe('demo');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads values, converting numbers, and maps each secret to its tenant', () => {
+    const config = loadConfig({ PORT: '0', IDEMPOTENCY_TTL_SECONDS: '1', API_KEYS: `acme:${SECRET},globex:sk_other_12345`, LOG_LEVEL: 'silent' });
+    expect(config.port).toBe(0);
+    expect(config.idempotencyTtlSeconds).toBe(1);
+    expect([...config.apiKeys]).toEqual([[SECRET, 'acme'], ['sk_other_12345', 'globex']]);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000);
+  });
+
+  it('lists every problem at once, naming each variable', () => {
+    const problems = problemsOf({ PORT: 'abc', LOG_LEVEL: 'loud', WORKER_CONCURRENCY: '0', DATABASE_URL: 'mysql://x/y', REDIS_URL: 'http://x' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'WORKER_CONCURRENCY']);
+    expect(problems.find((p) => p.startsWith('PORT'))).toContain('"abc"');
+  });
+
+  it('refuses integers written as anything but digits instead of rounding or guessing', () => {
+    const problems = problemsOf({ IDEMPOTENCY_TTL_SECONDS: '1.5', MAX_ATTEMPTS: 'true', PORT: '0x10', PG_POOL_SIZE: '1e1', WORKER_CONCURRENCY: ' ' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['IDEMPOTENCY_TTL_SECONDS', 'MAX_ATTEMPTS', 'PG_POOL_SIZE', 'PORT', 'WORKER_CONCURRENCY']);
+  });
+
+  it('lists a duplicated API secret together with the other problems', () => {
+    const problems = problemsOf({ API_KEYS: `acme:${SECRET},globex:${SECRET}`, PORT: '-5' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['API_KEYS', 'PORT']);
+  });
+
+  it('never echoes a secret, whatever is wrong with it', () => {
+    const envs: Record<string, string>[] = [
+      { API_KEYS: `acme:${SECRET},globex:${SECRET}` },
+      { API_KEYS: `acme ${SECRET}` },
+      { API_KEYS: `acme:${SECRET},` },
+      { API_KEYS: `acme:${SECRET}`, PORT: 'x', DATABASE_URL: `mysql://u:${SECRET}@h/db`, REDIS_URL: `http://:${SECRET}@h` },
+    ];
+    for (const env of envs) {
+      const problems = problemsOf(env);
+      expect(problems.length).toBeGreaterThan(0);
+      for (const text of [...problems, new ConfigError(problems).message]) expect(text).not.toContain(SECRET);
+    }
+  });
+});
