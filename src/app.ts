@@ -16,6 +16,7 @@ import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
+import type { Accept } from './idempotency/request-acceptor.ts';
 import type { StatusFeed } from './status/status-feed.ts';
 
 /** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
@@ -23,6 +24,8 @@ export interface AppDeps {
   config: Config;
   db: Kysely<Database>;
   feed: StatusFeed;
+  /** records a request under its key or finds the earlier one (see acceptRequest) */
+  accept: Accept;
   /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
   enqueue(requestIds: string[]): Promise<void>;
   /** readiness checks by name; each resolves when its service answers */

@@ -2,11 +2,16 @@ import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDb } from './db/create-db.ts';
-import { createRequestQueue, enqueueRequests } from './queue/request-queue.ts';
+import { createAcceptor } from './idempotency/request-acceptor.ts';
+import { createBatchingStore } from './idempotency/request-store.ts';
+import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
+import { createRequestQueue } from './queue/request-queue.ts';
 import { createRedis, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
+/** terminal records kept in memory for replays; a few KiB each at most */
+const REPLAY_CACHE_SIZE = 10_000;
 
 /** Opens the API process's connections. `close` ends them all, in the reverse order. */
 export async function createApiDeps(config: Config, log: Logger): Promise<{ deps: AppDeps; close(): Promise<void> }> {
@@ -21,11 +26,14 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
   const queue = createRequestQueue(producer, config.queuePrefix);
   queue.on('error', onError('queue'));
   const feed = await createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
+  const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
+  const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: Math.max(1, config.pgPoolSize - 2) });
   const deps: AppDeps = {
     config,
     db,
     feed,
-    enqueue: (ids) => withTimeout(enqueueRequests(queue, ids), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    accept: createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE }),
+    enqueue: (ids) => withTimeout(enqueue(ids), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     checks: {
       postgres: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
       redis: async () => void (await producer.ping()),

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { acceptRequest } from '../idempotency/accept-request.ts';
 import { fingerprintRequest } from '../idempotency/fingerprint.ts';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
@@ -42,7 +41,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation): 
             : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
         );
       }
-      const outcome = await acceptRequest(deps.db, {
+      const outcome = await deps.accept({
         tenantId: request.tenantId,
         key: parsed.key,
         fingerprint: fingerprintRequest('POST', op.route, request.body),

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database, RequestRow } from '../db/database.ts';
-import { deleteExpiredRequest, findRequestByKey, insertRequestIfAbsent, type NewRequest } from './request.repository.ts';
+import type { RequestRow } from '../db/database.ts';
+import type { NewRequest } from './request.repository.ts';
+import type { RequestStore } from './request-store.ts';
 
 export type AcceptOutcome =
   /** this call recorded the key: it, and only it, must enqueue the job */
@@ -18,15 +18,15 @@ const MAX_ROUNDS = 5;
  * An expired record is deleted and the key starts a new request with a new id.
  * Throws only for infrastructure failures (Postgres unreachable and the like).
  */
-export async function acceptRequest(db: Kysely<Database>, input: NewRequest): Promise<AcceptOutcome> {
+export async function acceptRequest(store: RequestStore, input: NewRequest): Promise<AcceptOutcome> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const created = await insertRequestIfAbsent(db, input);
+    const created = await store.insertIfAbsent(input);
     if (created) return { kind: 'created', request: created };
     // A separate read, not one CTE: under concurrency a CTE's snapshot may see neither the insert nor the row.
-    const existing = await findRequestByKey(db, input.tenantId, input.key);
+    const existing = await store.findByKey(input.tenantId, input.key);
     if (!existing) continue; // removed by expiry between the two statements
     if (existing.expired) {
-      await deleteExpiredRequest(db, existing.id);
+      await store.deleteExpired(existing.id);
       continue;
     }
     const { expired: _, ...request } = existing;

@@ -17,27 +17,6 @@ export function isRequestId(id: string): boolean {
   return UUID.test(id);
 }
 
-/**
- * Inserts the record unless the tenant already has one under this key.
- * Returns the new row, or undefined when a row (possibly expired) holds the key.
- * Expiry is computed by Postgres's clock, the one every process shares.
- */
-export async function insertRequestIfAbsent(db: Kysely<Database>, r: NewRequest): Promise<RequestRow | undefined> {
-  return db
-    .insertInto('requests')
-    .values({
-      tenant_id: r.tenantId,
-      idempotency_key: r.key,
-      fingerprint: r.fingerprint,
-      operation: r.operation,
-      payload: JSON.stringify(r.payload),
-      expires_at: sql<Date>`now() + make_interval(secs => ${r.ttlSeconds})`,
-    })
-    .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
-}
-
 /** The tenant's record under a key, with whether it has outlived its retention. */
 export async function findRequestByKey(
   db: Kysely<Database>,

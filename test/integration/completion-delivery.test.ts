@@ -48,12 +48,12 @@ describe('completion delivery across two API instances', () => {
         body: JSON.stringify({ fromAccount: from, toAccount: to, amount: 100, currency: 'USD' }),
       });
       expect(posted.status).toBe(202);
-      const { id } = await posted.json();
+      const { id } = (await posted.json()) as { id: string };
 
       const socket = await openSocket(wsUrlA, auth());
       socket.send({ type: 'subscribe', requestId: id });
       await socket.next((m) => m.requestId === id && m.status === 'queued');
-      const longPoll = fetch(`${baseB}/v1/requests/${id}?wait=20`, { headers: auth() }).then(async (r) => ({ at: Date.now(), body: await r.json() }));
+      const longPoll = fetch(`${baseB}/v1/requests/${id}?wait=20`, { headers: auth() }).then(async (r) => ({ at: Date.now(), body: (await r.json()) as any }));
 
       await startWorker();
       const pushed = await socket.next((m) => m.requestId === id && m.status === 'succeeded');

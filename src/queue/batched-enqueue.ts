@@ -1,0 +1,25 @@
+import type { Queue } from 'bullmq';
+import DataLoader from 'dataloader';
+import { createBatchScheduler } from '../batch-scheduler.ts';
+import { enqueueRequests, type RequestJobData } from './request-queue.ts';
+
+/**
+ * Enqueues through `addBulk`, gathering the calls that overlap into one Redis pipeline. `addBulk`
+ * is not atomic: a batch that fails part-way leaves some jobs unadded, and every caller of that
+ * batch sees the failure; the reconciler adds whatever is missing, under the same job ids.
+ */
+export function createBatchedEnqueue(queue: Queue<RequestJobData>, opts: { maxBatchSize: number; maxConcurrentBatches: number }) {
+  const schedule = createBatchScheduler(opts.maxConcurrentBatches);
+  const loader = new DataLoader<string, true>(
+    (ids) => schedule.run(async () => {
+      await enqueueRequests(queue, ids);
+      return ids.map(() => true as const);
+    }),
+    { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
+  );
+  return async (requestIds: readonly string[]): Promise<void> => {
+    const results = await loader.loadMany(requestIds);
+    const failed = results.find((r) => r instanceof Error);
+    if (failed) throw failed;
+  };
+}

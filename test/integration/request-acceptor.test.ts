@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewRequest } from '../../src/idempotency/request.repository.ts';
+import { createAcceptor } from '../../src/idempotency/request-acceptor.ts';
+import { createBatchingStore, createDirectStore } from '../../src/idempotency/request-store.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+
+const req = (key: string, fingerprint = 'f1', tenantId = 'acme'): NewRequest => ({
+  tenantId,
+  key,
+  fingerprint,
+  operation: 'accounts.create',
+  payload: { currency: 'USD', openingBalance: 1 },
+  ttlSeconds: 60,
+});
+
+describe.each([
+  ['batching store', (ctx: TestContext) => createBatchingStore(ctx.db, { maxBatchSize: 50, maxConcurrentBatches: 2 })],
+  ['direct store', (ctx: TestContext) => createDirectStore(ctx.db)],
+])('acceptor over the %s', (_name, makeStore) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  it('creates each key once among hundreds of overlapping calls, duplicates and conflicts included', async () => {
+    const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
+    const calls = [
+      ...Array.from({ length: 300 }, (_, i) => req(`k${i % 100}`)),
+      ...Array.from({ length: 50 }, (_, i) => req(`k${i}`, 'other')),
+      ...Array.from({ length: 50 }, (_, i) => req(`k${i}`, 'f1', 'globex')),
+    ];
+    const outcomes = await Promise.all(calls.map((c) => accept(c)));
+    const created = outcomes.filter((o) => o.kind === 'created');
+    expect(created).toHaveLength(150);
+    expect(new Set(created.map((o) => o.request.id)).size).toBe(150);
+    for (const [i, o] of outcomes.entries()) {
+      const call = calls[i]!;
+      expect(o.request.idempotency_key).toBe(call.key);
+      expect(o.request.tenant_id).toBe(call.tenantId);
+      expect(o.kind === 'mismatch').toBe(o.request.fingerprint !== call.fingerprint);
+    }
+    // every call for one tenant+key names the same record
+    const ids = new Map<string, Set<string>>();
+    outcomes.forEach((o, i) => {
+      const k = `${calls[i]!.tenantId}/${calls[i]!.key}`;
+      ids.set(k, (ids.get(k) ?? new Set()).add(o.request.id));
+    });
+    expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
+    const count = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(150);
+  });
+
+  it('answers replays of terminal records from its cache, and still refuses another fingerprint', async () => {
+    const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
+    const first = await accept(req('done-key'));
+    await ctx.db.updateTable('requests').set({ status: 'succeeded', result: JSON.stringify({ ok: 1 }) }).where('id', '=', first.request.id).execute();
+    expect((await accept(req('done-key'))).kind).toBe('replayed');
+    // from here on, Postgres is not asked: a row deleted behind the cache's back is still answered
+    await ctx.db.deleteFrom('requests').where('id', '=', first.request.id).execute();
+    const cached = await accept(req('done-key'));
+    expect(cached).toMatchObject({ kind: 'replayed', request: { id: first.request.id, status: 'succeeded' } });
+    expect((await accept(req('done-key', 'changed'))).kind).toBe('mismatch');
+  });
+});
