@@ -20,13 +20,8 @@ export type ProcessResult =
  * Business failures are stored as the outcome; any other error propagates (the caller retries).
  */
 export async function processRequest(db: Kysely<Database>, requestId: string): Promise<ProcessResult> {
-  const started = await db.transaction().execute(async (trx) => {
-    const row = await lockRequest(trx, requestId);
-    return row?.status === 'queued' ? markProcessing(trx, row) : row;
-  });
-  if (!started) return { kind: 'missing' };
-  if (isTerminal(started.status)) return { kind: 'already-terminal', row: started };
-
+  // Observable `processing` state; a no-op on a redelivery, which the locked check below settles.
+  await markProcessing(db, requestId);
   return db.transaction().execute(async (trx): Promise<ProcessResult> => {
     const row = await lockRequest(trx, requestId);
     if (!row) return { kind: 'missing' };

@@ -1,15 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database, RequestRow, StatusEvent } from '../db/database.ts';
-
-/** Appends the event for a status change; call it in the transaction that makes the change. */
-export async function appendStatusEvent(trx: Transaction<Database>, row: RequestRow): Promise<void> {
-  const event: StatusEvent = { requestId: row.id, tenantId: row.tenant_id, status: row.status, version: row.version };
-  await trx.insertInto('outbox').values({ request_id: row.id, payload: JSON.stringify(event) }).execute();
-}
-
-export interface ClaimedBatch {
-  events: StatusEvent[];
-}
+import { type Kysely, sql } from 'kysely';
+import type { Database, StatusEvent } from '../db/database.ts';
 
 /**
  * Claims up to `limit` events, oldest first, hands them to `publish`, and deletes them in the same
