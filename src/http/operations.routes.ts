@@ -16,6 +16,9 @@ const REENQUEUE_AFTER_MS = 2_000;
 
 /** One POST route per registered operation, all with the same idempotency semantics. */
 export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
+  // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
+  app.removeContentTypeParser('text/plain');
   for (const op of operations) registerOperation(app, deps, op);
 }
 

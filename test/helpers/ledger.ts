@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { auth, type TENANTS } from './context.ts';
+import { processRequest } from '../../workers/process-request.ts';
+import { auth, type TENANTS, type TestContext } from './context.ts';
 
 type Tenant = keyof typeof TENANTS;
 
@@ -27,4 +28,29 @@ export async function awaitTerminal(app: FastifyInstance, id: string, tenant?: T
   const res = await app.inject({ method: 'GET', url: `/v1/requests/${id}?wait=10`, headers: auth(tenant) });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
+}
+
+/**
+ * Runs a recorded request through the worker's own transaction, in this process, without a
+ * BullMQ worker: for tests that need a request to stay unfinished until they say so.
+ */
+export async function processNow(ctx: TestContext, id: string) {
+  const r = await processRequest(ctx.db, id);
+  if (r.kind === 'missing') throw new Error(`request ${id} does not exist`);
+  return r.row;
+}
+
+/** Opens an account without a worker: submits it, then runs it here. Returns its id. */
+export async function openAccountNow(ctx: TestContext, app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
+  const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant });
+  expect(res.statusCode, res.body).toBe(202);
+  const row = await processNow(ctx, res.json().id);
+  expect(row.status).toBe('succeeded');
+  return (row.result as { accountId: string }).accountId;
+}
+
+/** How many idempotency records the context's database holds. */
+export async function countRequests(ctx: TestContext): Promise<number> {
+  const { n } = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return Number(n);
 }
