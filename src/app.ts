@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { accountRoutes } from './http/accounts.routes.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   accept: Accept;
   /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
   enqueue(requestIds: string[]): Promise<void>;
+  /** Prometheus registry served at GET /metrics */
+  metrics: Registry;
   /** readiness checks by name; each resolves when its service answers */
   checks: Record<string, () => Promise<void>>;
 }

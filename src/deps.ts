@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { createDb } from './db/create-db.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
+import { createApiMetrics } from './metrics.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue } from './queue/request-queue.ts';
 import { createRedis, withTimeout } from './redis.ts';
@@ -28,12 +29,25 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
   const feed = await createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: Math.max(1, config.pgPoolSize - 2) });
+  const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
+  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
   const deps: AppDeps = {
     config,
     db,
     feed,
-    accept: createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE }),
-    enqueue: (ids) => withTimeout(enqueue(ids), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    metrics: metrics.registry,
+    accept: async (input) => {
+      const stop = metrics.acceptSeconds.startTimer();
+      const outcome = await accept(input);
+      stop();
+      metrics.accepted.inc({ outcome: outcome.kind });
+      return outcome;
+    },
+    enqueue: (ids) =>
+      withTimeout(enqueue(ids), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
+        metrics.enqueueFailures.inc(ids.length);
+        throw err;
+      }),
     checks: {
       postgres: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
       redis: async () => void (await producer.ping()),

@@ -7,6 +7,10 @@ const CHECK_TIMEOUT_MS = 2_000;
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const options = { config: { rateLimit: false }, schema: { tags: ['health'] } };
   app.get('/healthz', { ...options, schema: { ...options.schema, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { ...options, schema: { ...options.schema, summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    reply.type(deps.metrics.contentType);
+    return deps.metrics.metrics();
+  });
   app.get('/readyz', { ...options, schema: { ...options.schema, summary: 'Postgres and Redis answer' } }, async () => {
     const results = await Promise.allSettled(
       Object.entries(deps.checks).map(async ([name, check]) => {

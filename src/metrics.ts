@@ -1,0 +1,56 @@
+import type { Queue } from 'bullmq';
+import { type Kysely, sql } from 'kysely';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './db/database.ts';
+import type { RequestJobData } from './queue/request-queue.ts';
+
+/** The API process's Prometheus metrics, served at GET /metrics. */
+export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<RequestJobData>; watched: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
+  const accepted = new Counter({
+    name: 'idemq_requests_accepted_total',
+    help: 'Submissions by outcome: created (new record), replayed (same key and body), mismatch (422)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const enqueueFailures = new Counter({
+    name: 'idemq_enqueue_failures_total',
+    help: 'Enqueues that failed (Redis away); the reconciler enqueues these requests later',
+    registers: [registry],
+  });
+  const acceptSeconds = new Histogram({
+    name: 'idemq_accept_duration_seconds',
+    help: 'Time to record or find an idempotency key in Postgres',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'idemq_status_watched_requests',
+    help: 'Requests that long-polls, WebSockets or SSE streams of this instance are waiting on',
+    registers: [registry],
+    collect() {
+      this.set(deps.watched());
+    },
+  });
+  new Gauge({
+    name: 'idemq_backlog',
+    help: 'Unfinished requests (Postgres), unpublished outbox events (Postgres) and jobs by BullMQ state',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      const [pg, jobs] = await Promise.all([
+        sql<{ unfinished: string; outbox: string }>`select
+            (select count(*) from requests where status in ('queued', 'processing')) as unfinished,
+            (select count(*) from outbox) as outbox`.execute(deps.db),
+        deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => ({}) as Record<string, number>),
+      ]);
+      this.set({ kind: 'unfinished_requests' }, Number(pg.rows[0]?.unfinished ?? 0));
+      this.set({ kind: 'outbox_events' }, Number(pg.rows[0]?.outbox ?? 0));
+      for (const [state, n] of Object.entries(jobs)) this.set({ kind: `jobs_${state}` }, n);
+    },
+  });
+  return { registry, accepted, enqueueFailures, acceptSeconds };
+}
+
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;
