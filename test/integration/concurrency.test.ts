@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { awaitTerminal, openAccount, submit } from '../helpers/ledger.ts';
+import { inspectQueue } from '../helpers/queue.ts';
+
+const N = 200;
+
+describe('one key submitted many times at once', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let inspector: ReturnType<typeof inspectQueue>;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    app = await ctx.startApi();
+    await ctx.startWorker();
+    inspector = inspectQueue(ctx.config.queuePrefix);
+  });
+  afterAll(async () => {
+    await inspector.close();
+    await ctx.close();
+  });
+
+  const jobsFor = async (requestId: string) => {
+    const jobs = await inspector.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused']);
+    return jobs.filter((job) => job.data.requestId === requestId);
+  };
+
+  it(`records ${N} concurrent POSTs of one key once: one row, one job, one payment, one id`, async () => {
+    const [a, b] = [await openAccount(app, 100_000), await openAccount(app, 0)];
+    const body = { fromAccount: a, toAccount: b, amount: 1_000, currency: 'USD' };
+
+    const answers = await Promise.all(Array.from({ length: N }, () => submit(app, '/v1/payments', body, { key: 'stampede' })));
+
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(N).fill(202));
+    const id: string = answers[0]!.json().id;
+    expect(new Set(answers.map((r) => r.json().id))).toEqual(new Set([id]));
+    expect(new Set(answers.map((r) => r.headers.location))).toEqual(new Set([`/v1/requests/${id}`]));
+    // exactly one of them recorded the key; every other one is a replay
+    expect(answers.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
+
+    const rows = await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'stampede').execute();
+    expect(rows).toEqual([{ id }]);
+    const done = await awaitTerminal(app, id);
+    expect(done.status).toBe('succeeded');
+    expect(await jobsFor(id)).toHaveLength(1);
+    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
+    const balances = await ctx.db.selectFrom('accounts').select('balance').where('id', 'in', [a, b]).orderBy('balance').execute();
+    expect(balances.map((r) => r.balance)).toEqual([1_000, 99_000]);
+  });
+
+  it('lets one body win a race of two bodies under one key; every other body is refused', async () => {
+    const [a, b] = [await openAccount(app, 100_000), await openAccount(app, 0)];
+    const bodies = [100, 200].map((amount) => ({ fromAccount: a, toAccount: b, amount, currency: 'USD' }));
+
+    const answers = await Promise.all(Array.from({ length: N }, (_, i) => submit(app, '/v1/payments', bodies[i % 2], { key: 'race' })));
+
+    const accepted = answers.filter((r) => r.statusCode === 202);
+    const refused = answers.filter((r) => r.statusCode === 422);
+    expect(accepted.length + refused.length).toBe(N);
+    expect(new Set(accepted.map((r) => r.json().id)).size).toBe(1);
+    const row = await ctx.db.selectFrom('requests').selectAll().where('idempotency_key', '=', 'race').executeTakeFirstOrThrow();
+    expect(accepted[0]!.json().id).toBe(row.id);
+    const winner = (row.payload as { amount: number }).amount;
+    // every answer for the winning body was accepted, every answer for the other refused
+    answers.forEach((r, i) => expect(r.statusCode).toBe(bodies[i % 2]!.amount === winner ? 202 : 422));
+    expect((await awaitTerminal(app, row.id)).result.amount).toBe(winner);
+    expect(await jobsFor(row.id)).toHaveLength(1);
+  });
+});
