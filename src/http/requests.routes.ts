@@ -1,11 +1,28 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findRequest } from '../idempotency/request.repository.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
+import { MAX_WAIT_SECONDS } from './prefer.ts';
 import { notFound, ProblemError, ProblemSchema } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
+
+/**
+ * The TypeBox validator converts query strings loosely before checking them ("1.5" → 1, "" → 0,
+ * "true" → 1), so a malformed wait would be honoured as some other number: only digits pass here.
+ */
+async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
+  const { wait } = request.query as { wait?: unknown };
+  if (wait === undefined || (typeof wait === 'string' && /^\d+$/.test(wait))) return;
+  throw new ProblemError({
+    status: 400,
+    slug: 'invalid-request',
+    title: 'Request does not match the schema',
+    detail: `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`,
+    extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
+  });
+}
 
 export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.get(
@@ -19,6 +36,7 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promis
         querystring: WaitQuery,
         response: { 200: RequestViewSchema, '4xx': ProblemSchema, '5xx': ProblemSchema },
       },
+      preValidation: requireWholeSecondsWait,
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
