@@ -46,6 +46,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
     genReqId: () => randomUUID(),
     return503OnClosing: true,
   });
+  const closing = new AbortController();
+  app.decorate('closing', closing.signal);
+  app.addHook('preClose', async () => closing.abort());
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request) => {
@@ -53,6 +56,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // a keep-alive connection still busy when closing began would otherwise hold close() open
+    if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
   await app.register(swagger, {

@@ -27,11 +27,21 @@ export function replyWithRequest(
   return toRequestView(row);
 }
 
-/** An AbortSignal that fires when the client goes away before the answer is sent. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** aborts when the server starts closing: long-polls and streams answer at once */
+    closing: AbortSignal;
+  }
+}
+
+/**
+ * An AbortSignal that fires when the client goes away before the answer is sent, or when the
+ * server shuts down, so that no wait holds a graceful shutdown up.
+ */
 export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  return controller.signal;
+  return AbortSignal.any([controller.signal, reply.server.closing]);
 }
