@@ -1,9 +1,23 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /** The server the tests use; its `postgres` database is only used to create and drop others. */
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'idemq_test_template';
+const TEMPLATE_PREFIX = 'idemq_test_template_';
+
+const MIGRATIONS_DIR = new URL('../../src/db/migrations/', import.meta.url);
+
+/**
+ * The migrated template's name, derived from the migrations' text. Runs that share the server
+ * (several engineers, CI) share a template while the migrations agree, and never drop one another
+ * is cloning: a changed migration simply names a new template.
+ */
+export function templateName(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(MIGRATIONS_DIR).sort()) hash.update(`${file}\0${readFileSync(new URL(file, MIGRATIONS_DIR))}\0`);
+  return TEMPLATE_PREFIX + hash.digest('hex').slice(0, 12);
+}
 
 export function databaseUrl(name: string): string {
   const url = new URL(TEST_PG_URL);
@@ -11,11 +25,11 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-export async function adminQuery(sql: string): Promise<void> {
+export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]> {
   const client = new pg.Client({ connectionString: TEST_PG_URL });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query<R>(sql, values)).rows;
   } finally {
     await client.end();
   }
@@ -27,9 +41,10 @@ export async function adminQuery(sql: string): Promise<void> {
  */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `idemq_test_${randomBytes(6).toString('hex')}`;
+  const template = templateName();
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+      await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`);
       break;
     } catch (err) {
       // 55006: the template is briefly in use by a concurrent clone
@@ -40,6 +55,6 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
   return {
     url: databaseUrl(name),
     name,
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
   };
 }
