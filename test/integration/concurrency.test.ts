@@ -17,8 +17,8 @@ describe('one key submitted many times at once', () => {
     inspector = inspectQueue(ctx.config.queuePrefix);
   });
   afterAll(async () => {
-    await inspector.close();
-    await ctx.close();
+    await inspector?.close();
+    await ctx?.close();
   });
 
   const jobsFor = async (requestId: string) => {

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdFor } from '../../src/queue/request-queue.ts';
+import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { inspectQueue } from '../helpers/queue.ts';
+
+const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
+
+describe('a key past its retention (IDEMPOTENCY_TTL_SECONDS=1)', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let inspector: ReturnType<typeof inspectQueue>;
+  beforeAll(async () => {
+    // the sweep runs once at start and then not for a minute: the accept path meets the expired record
+    ctx = await createTestContext({ IDEMPOTENCY_TTL_SECONDS: '1', EXPIRY_INTERVAL_MS: '60000' });
+    app = await ctx.startApi();
+    await ctx.startWorker();
+    inspector = inspectQueue(ctx.config.queuePrefix);
+  });
+  afterAll(async () => {
+    await inspector?.close();
+    await ctx?.close();
+  });
+
+  const body = { currency: 'USD', openingBalance: 10 };
+
+  it('starts a new request with a new id that completes, while BullMQ still holds the old job', async () => {
+    const first = await submit(app, '/v1/accounts', body, { key: 'retained', headers: { prefer: 'wait=10' } });
+    expect(first.statusCode, first.body).toBe(200);
+    const old = first.json();
+    expect(old.status).toBe('succeeded');
+    expect(Date.parse(old.expiresAt) - Date.parse(old.createdAt)).toBe(1_000);
+
+    // still inside the retention: a replay
+    const early = await submit(app, '/v1/accounts', body, { key: 'retained' });
+    if (Date.now() < Date.parse(old.expiresAt) - 100) expect(early.json().id).toBe(old.id);
+
+    await sleepUntil(Date.parse(old.expiresAt) + 200);
+    const again = await submit(app, '/v1/accounts', body, { key: 'retained' });
+    expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    const fresh = again.json();
+    expect(fresh.id).not.toBe(old.id);
+    expect(fresh.status).toBe('queued');
+
+    const done = await awaitTerminal(app, fresh.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.result.accountId).not.toBe(old.result.accountId);
+    expect(await ctx.db.selectFrom('accounts').select('id').where('created_by_request', 'in', [old.id, fresh.id]).execute()).toHaveLength(2);
+
+    const oldJob = await inspector.queue.getJob(jobIdFor(old.id));
+    expect(oldJob?.data.requestId).toBe(old.id);
+    expect(await oldJob?.getState()).toBe('completed');
+    expect(await inspector.queue.getJob(jobIdFor(fresh.id))).toBeDefined();
+
+    const rows = await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'retained').execute();
+    expect(rows).toEqual([{ id: fresh.id }]);
+    expect((await app.inject({ url: `/v1/requests/${old.id}`, headers: auth() })).statusCode).toBe(404);
+  });
+
+  it('forgets the old body too: a different body under an expired key is a new request, not a mismatch', async () => {
+    const first = await submit(app, '/v1/accounts', body, { key: 'retained-2' });
+    await sleepUntil(Date.parse(first.json().expiresAt) + 200);
+    const other = await submit(app, '/v1/payments', { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 1, currency: 'USD' }, { key: 'retained-2' });
+    expect(other.statusCode, other.body).toBe(202);
+    expect(other.json()).toMatchObject({ operation: 'payments.create' });
+    expect(other.json().id).not.toBe(first.json().id);
+  });
+});
