@@ -43,7 +43,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   if (isTransientError(error)) {
     request.log.warn({ err: error }, 'infrastructure unavailable');
-    return sendProblem(reply, unavailable('A backing service is unavailable; nothing was recorded. Retry with the same Idempotency-Key.'), instance);
+    return sendProblem(reply, unavailable('A backing service is unavailable. Retry with the same Idempotency-Key: if the request was recorded after all, the retry replays it and never runs it twice.'), instance);
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return sendProblem(reply, { status: error.statusCode, slug: 'bad-request', title: 'Bad request', detail: error.message }, instance);

@@ -29,9 +29,13 @@ export interface TestContext {
 
 /**
  * Real Postgres and Redis, isolated by naming: a database cloned from the migrated template and a
- * queue prefix of its own. `env` overrides configuration (e.g. a short TTL).
+ * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
+ * the cloned database's URL, so a test can route the processes through a proxy. `db` always
+ * connects directly.
  */
-export async function createTestContext(env: Record<string, string> = {}): Promise<TestContext> {
+export async function createTestContext(
+  env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
+): Promise<TestContext> {
   const database = await createTestDatabase();
   const baseEnv = {
     DATABASE_URL: database.url,
@@ -43,7 +47,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     JOB_LOCK_MS: '2000',
     STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
-    ...env,
+    ...(typeof env === 'function' ? env(database) : env),
   };
   const config = loadConfig(baseEnv);
   const { db } = createDb({ connectionString: database.url, poolSize: 5 });

@@ -1,0 +1,67 @@
+import { createServer, connect, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  /** the local port the proxy listens on (127.0.0.1) */
+  readonly port: number;
+  /** Simulates an outage: destroys every open connection and drops each new one at once. */
+  cut(): void;
+  /** Ends the outage: new connections are piped to the target again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1:0 in front of a shared service, so a test can cut its own path to
+ * Postgres or Redis without stopping the service other test runs use.
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  let down = false;
+  const track = (socket: Socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    // a reset is the point of an outage; a listener keeps it from becoming an uncaught error
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (down) return void client.destroy();
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('tcp proxy: no port assigned');
+  const destroyAll = () => {
+    for (const socket of open) socket.destroy();
+  };
+  return {
+    port: address.port,
+    cut() {
+      down = true;
+      destroyAll();
+    },
+    restore() {
+      down = false;
+    },
+    async close() {
+      destroyAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The same URL with its host and port replaced by the proxy's. */
+export function viaProxy(url: string, proxy: TcpProxy): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(proxy.port);
+  return u.toString();
+}
