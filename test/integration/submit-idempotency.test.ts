@@ -22,7 +22,7 @@ describe('POST with an Idempotency-Key', () => {
 
   describe('is refused, with problem+json and nothing recorded', () => {
     const json = { 'content-type': 'application/json' };
-    const cases: { name: string; status: number; slug: string; headers: Record<string, string>; payload?: string }[] = [
+    const cases: { name: string; status: number; slug: string; headers: Record<string, string | string[]>; payload?: string }[] = [
       { name: 'no key', status: 400, slug: 'idempotency-key-missing', headers: json },
       { name: 'an empty key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': '' } },
       { name: 'an empty quoted key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': '""' } },
@@ -31,6 +31,7 @@ describe('POST with an Idempotency-Key', () => {
       { name: 'a key with a tab', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'a\tb' } },
       { name: 'a non-ASCII key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'clé' } },
       { name: 'a bare key with a comma', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'a,b' } },
+      { name: 'two Idempotency-Key headers', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': ['dup', 'dup'] } },
       { name: 'a body that fails the schema', status: 400, slug: 'invalid-request', headers: { ...json, 'idempotency-key': 'bad-1' }, payload: '{"currency":"USD","openingBalance":-1}' },
       { name: 'a body with an unknown field', status: 400, slug: 'invalid-request', headers: { ...json, 'idempotency-key': 'bad-2' }, payload: '{"currency":"USD","openingBalance":1,"extra":1}' },
       { name: 'malformed JSON', status: 400, slug: 'malformed-json', headers: { ...json, 'idempotency-key': 'bad-3' }, payload: '{"currency":' },
@@ -107,6 +108,13 @@ describe('POST with an Idempotency-Key', () => {
     expect(quoted.json().id).toBe(bare.json().id);
     const rows = await ctx.db.selectFrom('requests').select('idempotency_key').where('idempotency_key', 'like', '%sf-key%').execute();
     expect(rows).toEqual([{ idempotency_key: 'sf-key' }]);
+
+    const longest = `${'x'.repeat(254)}!`;
+    const long = await submit(app, '/v1/payments', payment(), { key: longest });
+    expect(long.statusCode, long.body).toBe(202);
+    const longQuoted = await submit(app, '/v1/payments', payment(), { key: `"${longest}"` });
+    expect(longQuoted.headers['idempotent-replayed']).toBe('true');
+    expect(longQuoted.json().id).toBe(long.json().id);
   });
 
   it('starts a new request for the same body under another key', async () => {
@@ -151,6 +159,23 @@ describe('POST with an Idempotency-Key', () => {
     expect(other.headers['idempotent-replayed']).toBeUndefined();
     const rows = await ctx.db.selectFrom('requests').select('tenant_id').where('idempotency_key', '=', 'shared-key').orderBy('tenant_id').execute();
     expect(rows.map((r) => r.tenant_id)).toEqual(['acme', 'globex']);
+  });
+
+  it('honours Prefer: wait, answering 200 only with a terminal state', async () => {
+    const started = performance.now();
+    const pending = await submit(app, '/v1/payments', payment(), { key: 'prefer', headers: { prefer: 'wait=1' } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(pending.statusCode).toBe(202);
+    expect(pending.headers['preference-applied']).toBe('wait=1');
+    expect(pending.headers['retry-after']).toBe('1');
+    expect(pending.json().status).toBe('queued');
+
+    await processNow(ctx, pending.json().id);
+    const done = await submit(app, '/v1/payments', payment(), { key: 'prefer', headers: { prefer: 'wait=5' } });
+    expect(done.statusCode).toBe(200);
+    expect(done.headers['idempotent-replayed']).toBe('true');
+    expect(done.headers['retry-after']).toBeUndefined();
+    expect(done.json()).toMatchObject({ id: pending.json().id, status: 'succeeded', result: { amount: 100 } });
   });
 
   it('ignores an Idempotency-Key header on GET', async () => {
