@@ -1,0 +1,26 @@
+import type { Target } from './load/connection-pool.ts';
+import type { RequestPlan } from './load/request-plan.ts';
+import type { Probe } from './probe.ts';
+import type { Profile } from './options.ts';
+
+/** What every scenario needs: where to send, as whom, and how to look at the database. */
+export interface BenchContext {
+  profile: Profile;
+  runId: string;
+  tenant: string;
+  secret: string;
+  accounts: string[];
+  targets: { service: Target; baseline: Target };
+  probe: Probe;
+  /** the run's processes, to account CPU to them; the database name tells its Postgres backends */
+  pids: { api: number; workers: number[]; baseline: number };
+  database: string;
+  log(line: string): void;
+}
+
+export type TargetName = keyof BenchContext['targets'];
+
+/** A payment plan of this run; the prefix keeps the keys of every load apart from all others. */
+export function paymentPlan(ctx: BenchContext, prefix: string, keys: RequestPlan['keys']): RequestPlan {
+  return { path: '/v1/payments', secret: ctx.secret, accounts: ctx.accounts, currency: 'USD', keyPrefix: `${ctx.runId}-${prefix}`, keys };
+}

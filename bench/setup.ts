@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createAccounts } from './accounts.ts';
+import type { BenchContext } from './context.ts';
+import { recreateDatabase } from './database.ts';
+import type { Options } from './options.ts';
+import { createProbe } from './probe.ts';
+import { deletePrefixedKeys } from './redis-cleanup.ts';
+import { freePort, type Service, startScript, stopServices, waitHttpReady } from './services.ts';
+
+export const PROFILE_DIR = fileURLToPath(new URL('./results/profiles', import.meta.url));
+export const TENANT = 'bench';
+
+export interface Bench {
+  ctx: BenchContext;
+  services: Service[];
+  queuePrefix: string;
+  /** Stops the processes it started (gracefully, so CPU profiles get written) and deletes its Redis keys. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh database and queue prefix, the bare baseline server, the API and the workers as real
+ * child processes, and the account pool. The database is left behind for inspection after the run
+ * and dropped by the next one.
+ */
+export async function startBench(opts: Options, log: (line: string) => void): Promise<Bench> {
+  const runId = randomBytes(4).toString('hex');
+  const queuePrefix = `bench-${runId}`;
+  const secret = `sk_bench_${randomBytes(12).toString('hex')}`;
+  log(`run ${runId}: database ${opts.database}, queue prefix ${queuePrefix}`);
+  const databaseUrl = await recreateDatabase(opts.pgServer, opts.database);
+  if (opts.cpuProfile) {
+    rmSync(PROFILE_DIR, { recursive: true, force: true });
+    mkdirSync(PROFILE_DIR, { recursive: true });
+  }
+  const [apiPort, baselinePort] = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: opts.redisUrl,
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    API_KEYS: `${TENANT}:${secret}`,
+    QUEUE_PREFIX: queuePrefix,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: String(Number.MAX_SAFE_INTEGER),
+    ...opts.serviceEnv,
+  };
+  const profileDir = opts.cpuProfile ? PROFILE_DIR : undefined;
+  const services: Service[] = [];
+  const stop = async () => {
+    await stopServices(services);
+    const deleted = await deletePrefixedKeys(opts.redisUrl, queuePrefix).catch((err: Error) => (log(`could not clean Redis: ${err.message}`), 0));
+    log(`stopped ${services.length} processes, deleted ${deleted} Redis keys under ${queuePrefix}`);
+  };
+  try {
+    const baseline = startScript('baseline', 'bench/baseline-server.ts', { env: { PATH: process.env.PATH }, args: [String(baselinePort)] });
+    services.push(baseline);
+    const api = startScript('api', 'src/main.ts', { env, ...(profileDir ? { profileDir } : {}) });
+    services.push(api);
+    for (let i = 0; i < opts.workers; i++) {
+      services.push(startScript(`worker-${i + 1}`, 'workers/main.ts', { env, ...(profileDir ? { profileDir } : {}) }));
+    }
+    await waitHttpReady(baseline, `http://127.0.0.1:${baselinePort}/healthz`);
+    await waitHttpReady(api, `http://127.0.0.1:${apiPort}/readyz`);
+    const targets = { service: { host: '127.0.0.1', port: apiPort }, baseline: { host: '127.0.0.1', port: baselinePort } };
+    const started = Date.now();
+    const accounts = await createAccounts(targets.service, secret, opts.profile.accounts, runId);
+    log(`opened ${accounts.length} accounts through the API in ${Date.now() - started} ms`);
+    const ctx: BenchContext = {
+      profile: opts.profile,
+      runId,
+      tenant: TENANT,
+      secret,
+      accounts,
+      targets,
+      probe: createProbe(databaseUrl),
+      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid },
+      database: opts.database,
+      log,
+    };
+    return { ctx, services, queuePrefix, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
