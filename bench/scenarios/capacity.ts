@@ -1,0 +1,130 @@
+import type { BacklogReport } from '../backlog.ts';
+import type { BenchContext, TargetName } from '../context.ts';
+import type { RequestPlan } from '../load/request-plan.ts';
+import { measurePoint, type Point } from '../measure.ts';
+import { judgeAccept, type PointSummary, summarizeRuns } from '../summary.ts';
+
+export interface LadderStep {
+  offered: number;
+  summary: PointSummary;
+  /** why the point is not sustained (accept criteria: rate, p99, errors); empty when it is */
+  reasons: string[];
+  /** why the workers did not keep up (backlog criteria, ingest only); empty when they did */
+  backlogReasons: string[];
+  runs: Point[];
+  /** ingest only: the backlog of every run */
+  backlog?: BacklogReport[];
+}
+
+export interface Capacity {
+  target: TargetName;
+  /** closed loop, as fast as answers come back */
+  saturation: Point;
+  /** in the order measured: the grid, then the refinements */
+  steps: LadderStep[];
+  /** the highest offered rate whose median run met the accept criteria; null when none did */
+  sustained: number | null;
+  /** the same, also requiring the backlog to stay flat (accepted = completed) */
+  sustainedWithBacklog: number | null;
+}
+
+type Hooks = { onRun(): void; onDone(): void };
+
+export interface CapacityOptions {
+  target: TargetName;
+  /** a plan per load, so no two loads share fresh keys */
+  plan(label: string): RequestPlan;
+  /** offered rates to try besides the fractions of the saturation throughput */
+  extraRates?(saturation: Point): Promise<number[]> | number[];
+  /** wraps every ladder run to watch the backlog; a reason says why the workers fell behind */
+  around?(run: (hooks: Hooks) => Promise<Point>): Promise<{ point: Point; backlog: BacklogReport; reason?: string }>;
+}
+
+/** Rates closer than this ratio are measured once; refinement stops at this resolution too. */
+const RESOLUTION = 1.07;
+
+const accepted = (s: LadderStep) => s.reasons.length === 0;
+const endToEnd = (s: LadderStep) => s.reasons.length === 0 && s.backlogReasons.length === 0;
+
+/**
+ * Finds the highest rate a target sustains: a closed-loop saturation run sizes the ladder, then an
+ * open-loop point per offered rate (fractions of saturation, plus any extra rates) climbing until
+ * the accept criteria first fail, then a few bisections between the highest sustained point and
+ * the lowest failed one. Every point is repeated and judged on its median run.
+ */
+export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Promise<Capacity> {
+  const p = ctx.profile;
+  const { point: saturation } = await measurePoint(ctx, {
+    target: o.target,
+    mode: { kind: 'closed', durationMs: p.saturation.ms },
+    plan: o.plan('saturation'),
+    connections: p.saturation.connections,
+  });
+  ctx.log(`${o.target}: saturation ${saturation.achieved.toFixed(0)}/s at ${p.saturation.connections} connections, p99 ${saturation.latency.p99.toFixed(1)} ms`);
+  const grid = [...p.ladder.fractions.map((f) => f * saturation.achieved), ...((await o.extraRates?.(saturation)) ?? [])]
+    .map((r) => Math.max(10, Math.round(r)))
+    .sort((a, b) => a - b)
+    .filter((r, i, all) => i === 0 || r > all[i - 1]! * RESOLUTION);
+  const steps: LadderStep[] = [];
+  const step = (offered: number) => measureStep(ctx, o, offered).then((s) => (steps.push(s), s));
+  for (const offered of grid) {
+    if (!accepted(await step(offered))) break;
+  }
+  for (const criterion of o.around ? [accepted, endToEnd] : [accepted]) {
+    for (let i = 0; i < p.ladder.refinements; i++) {
+      const lo = Math.max(0, ...steps.filter(criterion).map((s) => s.offered));
+      const hi = Math.min(...steps.filter((s) => !criterion(s) && s.offered > lo).map((s) => s.offered));
+      // nothing failed yet: look a little higher; nothing passed: a little lower
+      const next = !Number.isFinite(hi) ? lo * 1.2 : lo === 0 ? hi / 2 : Math.sqrt(lo * hi);
+      if (Number.isFinite(hi) && lo > 0 && hi / lo < RESOLUTION) break;
+      if (steps.some((s) => Math.abs(s.offered / Math.round(next) - 1) < 0.02)) break;
+      await step(Math.round(next));
+    }
+  }
+  const highest = (ok: (s: LadderStep) => boolean) => {
+    const rates = steps.filter(ok).map((s) => s.offered);
+    return rates.length ? Math.max(...rates) : null;
+  };
+  return {
+    target: o.target,
+    saturation,
+    steps: steps.sort((a, b) => a.offered - b.offered),
+    sustained: highest(accepted),
+    sustainedWithBacklog: o.around ? highest(endToEnd) : null,
+  };
+}
+
+async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: number): Promise<LadderStep> {
+  const p = ctx.profile;
+  const runs: Point[] = [];
+  const backlog: BacklogReport[] = [];
+  const behind: string[] = [];
+  for (let rep = 0; rep < p.ladder.reps; rep++) {
+    const run = (hooks: Hooks) =>
+      measurePoint(ctx, {
+        target: o.target,
+        mode: { kind: 'rate', rate: offered, durationMs: p.ladder.ms },
+        plan: o.plan(`r${offered}-${rep}`),
+        connections: p.ladder.connections,
+        ...hooks,
+      }).then((m) => m.point);
+    if (o.around) {
+      const r = await o.around(run);
+      runs.push(r.point);
+      backlog.push(r.backlog);
+      if (r.reason) behind.push(`run ${rep + 1}: ${r.reason}`);
+    } else {
+      runs.push(await run({ onRun() {}, onDone() {} }));
+    }
+  }
+  const summary = summarizeRuns(runs);
+  const reasons = judgeAccept(summary);
+  // like the other criteria, judged on the median: it fails only if most runs failed it
+  const backlogReasons = behind.length > p.ladder.reps / 2 ? behind : [];
+  const all = [...reasons, ...backlogReasons];
+  ctx.log(
+    `${o.target}: ${offered}/s offered -> ${summary.achieved.toFixed(0)}/s, p50 ${summary.p50.toFixed(1)} p99 ${summary.p99.toFixed(1)} ms` +
+      (all.length ? `  NOT sustained: ${all.join('; ')}` : '  sustained'),
+  );
+  return { offered, summary, reasons, backlogReasons, runs, ...(backlog.length ? { backlog } : {}) };
+}

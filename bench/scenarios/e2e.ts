@@ -1,0 +1,69 @@
+import { fileURLToPath } from 'node:url';
+import { type BenchContext, paymentPlan } from '../context.ts';
+import type { E2eOptions, PushReport } from '../load/e2e-process.ts';
+import { measurePoint, type Point } from '../measure.ts';
+import { type LatencySummary, median, summarize } from '../stats.ts';
+
+const SCRIPT = fileURLToPath(new URL('../load/e2e-process.ts', import.meta.url));
+
+export interface E2eRun {
+  point: Point;
+  /** 202 to the WebSocket push of the terminal status */
+  push: LatencySummary;
+  /** subscribe to the first message (the current state, read from Postgres) */
+  firstMessage: LatencySummary;
+  accepted: number;
+  missing: number;
+  errorMessages: Record<string, number>;
+  socketsClosed: number;
+}
+
+export interface E2eResult {
+  rate: number;
+  runs: E2eRun[];
+  /** medians over the runs */
+  pushP50: number;
+  pushP99: number;
+  missing: number;
+  error?: string;
+}
+
+/** Open-loop payments at `rate`; every 202 is followed over the WebSocket until its completion is pushed. */
+export async function runE2e(ctx: BenchContext, rate: number): Promise<E2eResult> {
+  const e = ctx.profile.e2e;
+  const runs: E2eRun[] = [];
+  try {
+    for (let rep = 0; rep < e.reps; rep++) {
+      const options: E2eOptions = { url: `ws://${ctx.targets.service.host}:${ctx.targets.service.port}/v1/ws`, secret: ctx.secret, sockets: e.sockets, tailMs: 10_000 };
+      const { point, load } = await measurePoint(ctx, {
+        target: 'service',
+        mode: { kind: 'rate', rate, durationMs: e.ms },
+        plan: paymentPlan(ctx, `e2e-${rep}`, { mode: 'fresh' }),
+        connections: ctx.profile.ladder.connections,
+        keepBodies: true,
+        custom: { script: SCRIPT, options },
+      });
+      const push = load.extras[0] as PushReport;
+      const run: E2eRun = {
+        point,
+        push: summarize(push.latencies),
+        firstMessage: summarize(push.firstMessageMs),
+        accepted: push.accepted,
+        missing: push.missing,
+        errorMessages: push.errorMessages,
+        socketsClosed: push.socketsClosed,
+      };
+      runs.push(run);
+      ctx.log(`e2e ${rate}/s: push after 202 p50 ${run.push.p50.toFixed(1)} p99 ${run.push.p99.toFixed(1)} ms; ${run.missing} of ${run.accepted} never pushed`);
+    }
+  } catch (err) {
+    return { rate, runs, pushP50: NaN, pushP99: NaN, missing: NaN, error: String((err as Error).message ?? err) };
+  }
+  return {
+    rate,
+    runs,
+    pushP50: median(runs.map((r) => r.push.p50)),
+    pushP99: median(runs.map((r) => r.push.p99)),
+    missing: runs.reduce((a, r) => a + r.missing, 0),
+  };
+}

@@ -1,0 +1,68 @@
+import { OPENING_BALANCE } from '../accounts.ts';
+import { type BacklogReport, startBacklogSampler, waitForDrain } from '../backlog.ts';
+import { type BenchContext, paymentPlan } from '../context.ts';
+import type { Probe } from '../probe.ts';
+import { type Capacity, measureCapacity } from './capacity.ts';
+
+export interface IngestResult extends Capacity {
+  /** completions per second while the workers drained the saturation run's backlog with no load */
+  workerDrainRate: number;
+  ledger: Awaited<ReturnType<Probe['ledger']>> & { ok: boolean; problems: string[] };
+}
+
+/**
+ * The workers fall behind when the backlog grows faster than this share of the offered rate and
+ * has also gained more than BACKLOG_SLACK_S seconds of offered work (a short run's slope is noisy).
+ */
+const BACKLOG_GROWTH_LIMIT = 0.05;
+const BACKLOG_SLACK_S = 0.5;
+
+/**
+ * New payments with fresh keys while the workers run: the accept capacity (2xx at the offered rate,
+ * p99 under 200 ms) and the end-to-end capacity (also accepted = completed: the backlog in Postgres
+ * stays flat), then a check that the money really moved, once and only once per request.
+ */
+export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
+  let workerDrainRate = NaN;
+  const cap = await measureCapacity(ctx, {
+    target: 'service',
+    plan: (label) => paymentPlan(ctx, `ingest-${label}`, { mode: 'fresh' }),
+    async extraRates(saturation) {
+      const drain = await waitForDrain(ctx.probe, ctx.profile.drainMaxMs * 2);
+      workerDrainRate = drain.drainRate;
+      ctx.log(`service: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`);
+      // the end-to-end knee is near the workers' pace: measure around it too
+      return workerDrainRate < 0.95 * saturation.achieved ? [0.7, 0.85, 1].map((f) => f * workerDrainRate) : [];
+    },
+    async around(run) {
+      let sampling: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
+      let sampler: ReturnType<typeof startBacklogSampler> | undefined;
+      const point = await run({
+        onRun: () => void (sampler = startBacklogSampler(ctx.probe)),
+        onDone: () => void (sampling = sampler?.stop()),
+      });
+      const during = await sampling!;
+      const drain = await waitForDrain(ctx.probe, ctx.profile.drainMaxMs);
+      const backlog: BacklogReport = { start: during.start, end: during.end, slopePerS: during.slopePerS, ...drain };
+      const offered = point.offered ?? 0;
+      const reason =
+        during.slopePerS > BACKLOG_GROWTH_LIMIT * offered && during.end - during.start > BACKLOG_SLACK_S * offered
+          ? `backlog grew ${during.slopePerS.toFixed(0)}/s (${during.start} -> ${during.end} unfinished)`
+          : undefined;
+      return { point, backlog, ...(reason ? { reason } : {}) };
+    },
+  });
+  await waitForDrain(ctx.probe, ctx.profile.drainMaxMs * 3);
+  return { ...cap, workerDrainRate, ledger: await checkLedger(ctx) };
+}
+
+/** Every payment request succeeded and made exactly one payment; the pool's total balance is intact. */
+export async function checkLedger(ctx: BenchContext): Promise<IngestResult['ledger']> {
+  const l = await ctx.probe.ledger();
+  const problems: string[] = [];
+  if (l.unfinished > 0) problems.push(`${l.unfinished} requests still unfinished`);
+  if (l.failed > 0) problems.push(`${l.failed} requests failed`);
+  if (l.payments !== l.succeeded) problems.push(`${l.payments} payments for ${l.succeeded} succeeded payment requests`);
+  if (l.balanceSum !== l.accounts * OPENING_BALANCE) problems.push(`total balance ${l.balanceSum} != ${l.accounts} x ${OPENING_BALANCE}`);
+  return { ...l, ok: problems.length === 0, problems };
+}
