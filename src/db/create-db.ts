@@ -25,5 +25,10 @@ export function createDb(options: DbOptions): { db: Kysely<Database>; pool: pg.P
   });
   // an idle client whose server went away emits here; without a listener the process would crash
   pool.on('error', (err) => options.onIdleError?.(err));
+  // A client in use emits 'error' too when its server goes away (a Postgres restart, a terminated
+  // backend), and the pool listens only while it is idle: unhandled, that event would kill the
+  // process. The same error already fails the query in flight (or reaches the pool's listener
+  // above when idle), so this listener only keeps the event from being fatal.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
