@@ -16,12 +16,25 @@ export interface JobProcessorDeps {
 }
 
 /**
- * The BullMQ processor. Transient infrastructure errors are rethrown for BullMQ to retry with
- * backoff, never counted against the request. Any other error is retried until `maxAttempts`,
- * then stored as the request's terminal error, which is what replays return from then on.
+ * The job's data as the processor keeps it: BullMQ's `attemptsMade` also counts transient
+ * failures, so the failures that count against MAX_ATTEMPTS are kept here, with the job.
+ */
+export interface ProcessJobData extends RequestJobData {
+  /** non-transient failures so far (absent: none) */
+  failures?: number;
+}
+
+export const PROCESSING_FAILED = 'processing_failed';
+
+/**
+ * The BullMQ processor. Transient infrastructure errors (retry-policy.ts) are rethrown for BullMQ
+ * to retry with backoff and never count against the request. Any other error is retried until it
+ * has happened `maxAttempts` times, then stored as the request's terminal error
+ * (`processing_failed`), which is what replays return from then on; the job itself completes.
+ * The count lives with the job, so a job re-added by the reconciler (Redis lost it) starts again.
  */
 export function createJobProcessor(deps: JobProcessorDeps) {
-  return async (job: Job<RequestJobData>): Promise<string> => {
+  return async (job: Job<ProcessJobData>): Promise<string> => {
     const { requestId } = job.data;
     try {
       const result = await processRequest(deps.db, requestId);
@@ -32,14 +45,17 @@ export function createJobProcessor(deps: JobProcessorDeps) {
         deps.log.warn({ err, requestId, attempt: job.attemptsMade + 1 }, 'transient failure; will retry');
         throw err;
       }
-      if (job.attemptsMade + 1 < deps.maxAttempts) {
-        deps.log.error({ err, requestId, attempt: job.attemptsMade + 1 }, 'operation failed; will retry');
+      const failures = (job.data.failures ?? 0) + 1;
+      if (failures < deps.maxAttempts) {
+        deps.log.error({ err, requestId, failures }, 'operation failed; will retry');
+        // if this write fails (Redis away) the attempt is simply not counted: retries stay bounded by the job's attempts
+        await job.updateData({ ...job.data, failures });
         throw err;
       }
-      deps.log.error({ err, requestId, attempts: job.attemptsMade + 1 }, 'operation failed on its last attempt');
+      deps.log.error({ err, requestId, failures }, 'operation failed on its last attempt');
       await failRequest(deps.db, requestId, {
-        code: 'processing_failed',
-        message: `The operation failed ${deps.maxAttempts} times and will not be retried.`,
+        code: PROCESSING_FAILED,
+        message: `The operation failed ${failures} times and will not be retried.`,
       });
       deps.onCommitted();
       return 'failed';
