@@ -1,10 +1,13 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../src/db/database.ts';
+import { type Database, TERMINAL_STATUSES } from '../src/db/database.ts';
 
 /**
- * Deletes one bounded batch of idempotency records past their expiry (their outbox rows go with
- * them by cascade; ledger rows stay). Rows another process is deleting are skipped. Once deleted,
- * the key starts a new request. Returns whether a full batch suggests more are due.
+ * Deletes one bounded batch (at most `batchSize` rows, oldest expiry first) of finished
+ * idempotency records past their expiry; their outbox rows go with them by cascade, ledger rows
+ * stay. Rows another process holds are skipped, never waited for. An unfinished record is kept
+ * even past its expiry: the client holds a 202 for it, so it must still run (the reconciler sees
+ * to that) and then answer replays until the next sweep. Once deleted, the key starts a new request.
+ * Returns whether a full batch suggests more are due.
  */
 export async function expireOnce(db: Kysely<Database>, batchSize: number): Promise<{ more: boolean; deleted: number }> {
   const result = await db
@@ -12,7 +15,15 @@ export async function expireOnce(db: Kysely<Database>, batchSize: number): Promi
     .where(
       'id',
       'in',
-      db.selectFrom('requests').select('id').where(sql<boolean>`expires_at <= now()`).orderBy('expires_at').limit(batchSize).forUpdate().skipLocked(),
+      db
+        .selectFrom('requests')
+        .select('id')
+        .where(sql<boolean>`expires_at <= now()`)
+        .where('status', 'in', TERMINAL_STATUSES)
+        .orderBy('expires_at')
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked(),
     )
     .executeTakeFirst();
   const deleted = Number(result.numDeletedRows);

@@ -5,35 +5,65 @@ import { enqueueRequests, jobIdFor, type RequestJobData } from '../src/queue/req
 
 export const RECONCILE_BATCH_SIZE = 1_000;
 
+/** Where the previous page of a pass ended: `(updated_at, id)` of its last row, as Postgres wrote them. */
+export interface ReconcileCursor {
+  updatedAt: string;
+  id: string;
+}
+
+export interface ReconcileResult {
+  /** go again at once: the page was full and held lost jobs, so more are probably lost */
+  more: boolean;
+  checked: number;
+  enqueued: number;
+  /** where the next call continues; undefined once a pass reached the end */
+  next: ReconcileCursor | undefined;
+}
+
 /**
- * Postgres is the truth, Redis may forget: finds requests that are unfinished and untouched for
- * `olderThanMs`, and makes sure each has a live job. A job that is missing (Redis lost it, or the
- * API died before enqueueing) is added again under the same derived id; one that ended without
- * finishing the request (its retries ran out during an outage) is removed first, because `add` of
- * an id that still exists is silently ignored. A job that is waiting, delayed or active is left alone.
+ * Postgres is the truth, Redis may forget: checks one page of requests that are unfinished and
+ * untouched for `olderThanMs`, and makes sure each has a live job. A job that is missing (Redis
+ * lost it, or the API died before enqueueing) is added again under the same derived id; one that
+ * ended without finishing the request (its attempts or stalls ran out) is removed first, because
+ * `add` of an id that still exists is silently ignored. Waiting, delayed and active jobs are left
+ * alone: a dead worker's active job is the stalled-job check's to resume.
+ *
+ * Pages follow `(updated_at, id)` from `after`, so a pass reaches every unfinished request even
+ * when the oldest ones have live jobs; pass the returned `next` to continue.
  * Safe to run in any number of processes at once: a duplicate add is a no-op and processing is fenced.
  */
 export async function reconcileOnce(
   db: Kysely<Database>,
   queue: Queue<RequestJobData>,
   olderThanMs: number,
-  batchSize = RECONCILE_BATCH_SIZE,
-): Promise<{ more: boolean; checked: number; enqueued: number }> {
+  opts: { batchSize?: number; after?: ReconcileCursor } = {},
+): Promise<ReconcileResult> {
+  const { batchSize = RECONCILE_BATCH_SIZE, after } = opts;
   const rows = await db
     .selectFrom('requests')
-    .select('id')
+    .select(['id', sql<string>`updated_at::text`.as('updated_at')])
     .where('status', 'in', ['queued', 'processing'])
     .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .$if(after !== undefined, (q) => q.where(sql<boolean>`(updated_at, id) > (${after!.updatedAt}::timestamptz, ${after!.id}::uuid)`))
     .orderBy('updated_at')
+    .orderBy('id')
     .limit(batchSize)
     .execute();
+  // one round trip per job, all in flight at once (ioredis pipelines them on the connection)
+  const states = await Promise.all(rows.map(({ id }) => queue.getJobState(jobIdFor(id))));
   const lost: string[] = [];
-  for (const { id } of rows) {
-    const state = await queue.getJobState(jobIdFor(id));
+  for (const [i, { id }] of rows.entries()) {
+    const state = states[i];
     if (state === 'completed' || state === 'failed') await queue.remove(jobIdFor(id));
     if (state === 'completed' || state === 'failed' || state === 'unknown') lost.push(id);
   }
   await enqueueRequests(queue, lost);
-  // only a batch full of lost jobs suggests more are waiting; live ones will finish by themselves
-  return { more: lost.length === batchSize, checked: rows.length, enqueued: lost.length };
+  const last = rows.at(-1);
+  const full = rows.length === batchSize;
+  return {
+    more: full && lost.length > 0,
+    checked: rows.length,
+    enqueued: lost.length,
+    next: full && last ? { updatedAt: last.updated_at, id: last.id } : undefined,
+  };
 }
