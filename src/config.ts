@@ -18,8 +18,9 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(16, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
-  JOB_LOCK_MS: Int(10_000, 1_000),
-  STALLED_INTERVAL_MS: Int(5_000, 500),
+  // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)
+  JOB_LOCK_MS: Int(5_000, 1_000),
+  STALLED_INTERVAL_MS: Int(2_000, 500),
   RECONCILE_INTERVAL_MS: Int(5_000, 100),
   RECONCILE_AFTER_MS: Int(10_000, 0),
   EXPIRY_INTERVAL_MS: Int(60_000, 100),

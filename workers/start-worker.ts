@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { createDb } from '../src/db/create-db.ts';
@@ -9,15 +9,38 @@ import { expireOnce } from './expiry.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { createPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
-import { reconcileOnce } from './reconciler.ts';
+import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
 
 /** How often the outbox relay looks without being nudged (events of other worker processes). */
 const RELAY_IDLE_MS = 100;
+/**
+ * BullMQ waits this long before fetching again after a connection error (its default is 15 s,
+ * which would leave a worker idle that long after Redis comes back).
+ */
+const FETCH_RETRY_MS = 1_000;
+/** After the jobs are dealt with, how long the last relay pass and closing the connections may take. */
+const CLEANUP_MS = 3_000;
 
 export interface WorkerHandle {
   worker: Worker<RequestJobData>;
-  /** Graceful: stops taking jobs, lets in-flight ones finish for up to SHUTDOWN_TIMEOUT_MS, then releases them. */
+  /**
+   * Graceful: stops taking jobs and lets in-flight ones finish for up to SHUTDOWN_TIMEOUT_MS;
+   * jobs still running then are moved back to `wait` at once, for another worker to take
+   * (a late finish here is fenced by the request's row lock). Resolves within
+   * SHUTDOWN_TIMEOUT_MS + 4 s even if Postgres or Redis is away.
+   */
   close(): Promise<void>;
+}
+
+/** Resolves true if `promise` settles within `ms`, false otherwise; never rejects. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -29,7 +52,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
   const { db } = createDb({
     connectionString: config.databaseUrl,
     poolSize: config.pgPoolSize,
-    applicationName: 'idemq-worker',
+    // the pid tells an operator (and the chaos run) which process a backend in pg_stat_activity serves
+    applicationName: `idemq-worker-${process.pid}`,
     onIdleError: onError('postgres'),
   });
   const publisher = createRedis(config.redisUrl, 'publisher', onError('redis publisher'));
@@ -39,12 +63,14 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
 
   const publish = createPublisher(publisher, statusChannel(config.queuePrefix));
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
+  let cursor: ReconcileCursor | undefined;
   const reconciler = startPeriodicTask(
     'reconciler',
     config.reconcileIntervalMs,
     async () => {
-      const r = await reconcileOnce(db, queue, config.reconcileAfterMs);
-      if (r.enqueued > 0) log.info(r, 'reconciler re-enqueued requests whose jobs were lost');
+      const r = await reconcileOnce(db, queue, config.reconcileAfterMs, { after: cursor });
+      cursor = r.next;
+      if (r.enqueued > 0) log.info({ checked: r.checked, enqueued: r.enqueued }, 'reconciler re-enqueued requests whose jobs were lost');
       return r;
     },
     log,
@@ -60,42 +86,75 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     log,
   );
 
+  const processJob = createJobProcessor({ db, log, maxAttempts: config.maxAttempts, onCommitted: () => relay.nudge() });
+  // the jobs this process holds, with their lock tokens, so a shutdown can hand them back
+  const inFlight = new Map<string, { job: Job<RequestJobData>; token: string }>();
+  const workerConnection = createRedis(config.redisUrl, 'blocking', onError('redis worker'));
   const worker = new Worker<RequestJobData>(
     REQUEST_QUEUE,
-    createJobProcessor({ db, log, maxAttempts: config.maxAttempts, onCommitted: () => relay.nudge() }),
+    async (job, token) => {
+      if (job.id && token) inFlight.set(job.id, { job, token });
+      try {
+        return await processJob(job);
+      } finally {
+        if (job.id) inFlight.delete(job.id);
+      }
+    },
     {
-      connection: createRedis(config.redisUrl, 'blocking', onError('redis worker')),
+      connection: workerConnection,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
-      // A killed worker's job is resumed once its lock lapses and a stalled-check runs:
-      // at most lockDuration + stalledInterval. Crashes alone never fail a job.
+      // A killed worker's lock lapses within lockDuration; the stalled check (run by any live
+      // worker, at most once per stalledInterval across all of them) then moves its job back to
+      // wait on the second check that finds it unlocked. Crashes alone never fail a job.
       lockDuration: config.jobLockMs,
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: 1_000,
+      runRetryDelay: FETCH_RETRY_MS,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
     },
   );
   worker.on('error', onError('worker'));
   worker.on('failed', (job, err) => log.debug({ err, jobId: job?.id }, 'job attempt failed'));
 
+  /** Moves the jobs still running here back to wait, so another worker takes them now, not after the lock lapses. */
+  const releaseInFlight = async () => {
+    const held = [...inFlight.values()];
+    inFlight.clear();
+    const results = await Promise.allSettled(held.map(({ job, token }) => job.moveToWait(token)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    log.warn({ released: held.length - failed, failed }, 'released in-flight jobs to other workers');
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    // BullMQ's close() waits for in-flight jobs; a second close(true) would only return the same promise
+    const stopped = worker.close();
+    if (!(await settlesWithin(stopped, config.shutdownTimeoutMs))) {
+      log.warn({ jobs: inFlight.size }, 'in-flight jobs did not finish in time');
+      await settlesWithin(releaseInFlight(), 1_000);
+    }
+    const cleanedUp = settlesWithin(
+      (async () => {
+        await Promise.all([reconciler.stop(), expiry.stop()]);
+        await relay.stop();
+        // one last pass, so events of the jobs that just finished are not left for another relay
+        await relayOnce(db, publish).catch(onError('final relay'));
+        await queue.close().catch(onError('queue close'));
+        // An abandoned job still reports to BullMQ when it returns, and BullMQ retries a closed
+        // connection without pause while closing: keep the connection until then (a process exits sooner).
+        void stopped.catch(() => undefined).then(() => workerConnection.disconnect());
+        publisher.disconnect();
+        queueConnection.disconnect();
+        await db.destroy();
+      })(),
+      CLEANUP_MS,
+    );
+    // with Postgres or Redis away, or an abandoned job still holding a pooled client, this can hang
+    if (!(await cleanedUp)) log.warn('connections did not close in time; the process exit ends them');
+  };
   return {
     worker,
-    async close() {
-      const forced = setTimeout(() => {
-        log.warn('in-flight jobs did not finish in time; releasing them');
-        void worker.close(true);
-      }, config.shutdownTimeoutMs);
-      await worker.close();
-      clearTimeout(forced);
-      await Promise.all([reconciler.stop(), expiry.stop()]);
-      await relay.stop();
-      // one last pass, so events of the jobs that just finished are not left for another relay
-      await relayOnce(db, publish).catch(onError('final relay'));
-      await queue.close();
-      await worker.disconnect().catch(() => undefined);
-      publisher.disconnect();
-      queueConnection.disconnect();
-      await db.destroy();
-    },
+    close: () => (closing ??= close()),
   };
 }
