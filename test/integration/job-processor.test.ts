@@ -1,0 +1,107 @@
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
+import { createRequestQueue, enqueueRequests, jobIdFor, type RequestJobData } from '../../src/queue/request-queue.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { submit } from '../helpers/ledger.ts';
+import { deleteQueueKeys } from '../helpers/queue-keys.ts';
+import { blockedWorkerBackends, holdRowLock, terminateBackend } from '../helpers/row-lock.ts';
+import { insertAccount, paymentsOf, terminalRow } from '../helpers/seed.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
+
+const MAX_ATTEMPTS = 3;
+
+describe('the job processor', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let redis: Redis;
+  let queue: Queue<RequestJobData>;
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ MAX_ATTEMPTS: String(MAX_ATTEMPTS) });
+    app = await ctx.startApi();
+    await ctx.startWorker();
+    redis = new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: null });
+    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+  });
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+    await ctx.close();
+    await deleteQueueKeys(ctx.config.queuePrefix);
+  });
+
+  it('ends a request that keeps failing for a non-business reason as processing_failed after MAX_ATTEMPTS, and replays say so', async () => {
+    const body = { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 5, currency: 'USD' };
+    const key = 'poisoned-payload';
+    // a record whose stored payload Postgres rejects on every run (22P02: not a uuid), as a bug or a bad migration would leave it
+    const { id } = await ctx.db
+      .insertInto('requests')
+      .values({
+        tenant_id: 'acme',
+        idempotency_key: key,
+        fingerprint: fingerprintRequest('POST', '/v1/payments', body),
+        operation: 'payments.create',
+        payload: JSON.stringify({ ...body, fromAccount: 'not-a-uuid' }),
+        expires_at: sql<Date>`now() + interval '1 hour'`,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await enqueueRequests(queue, [id]);
+
+    const row = await terminalRow(ctx, id);
+    expect(row.status).toBe('failed');
+    expect(row.error).toEqual({ code: 'processing_failed', message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.` });
+    const job = await queue.getJob(jobIdFor(id));
+    // two attempts failed and were retried; the third stored the outcome and completed the job
+    expect(job?.attemptsMade).toBe(MAX_ATTEMPTS);
+    expect(job?.returnvalue).toBe('failed');
+    expect(await queue.getJobState(jobIdFor(id))).toBe('completed');
+
+    const replay = await submit(app, '/v1/payments', body, { key });
+    expect(replay.statusCode, replay.body).toBe(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json()).toMatchObject({ id, status: 'failed', error: { code: 'processing_failed' } });
+  });
+
+  it('does not count transient failures (a terminated backend, SQLSTATE 57P01) against MAX_ATTEMPTS', async () => {
+    const a = await insertAccount(ctx, 1_000);
+    const b = await insertAccount(ctx, 0);
+    // one non-transient failure on the first payment insert, from a trigger that fires once
+    await sql`create sequence fail_once_seq`.execute(ctx.db);
+    await sql`
+      create function fail_once() returns trigger language plpgsql as $$
+      begin
+        if nextval('fail_once_seq') = 1 then raise exception 'injected failure' using errcode = 'P0001'; end if;
+        return new;
+      end $$`.execute(ctx.db);
+    await sql`create trigger fail_once before insert on payments for each row execute function fail_once()`.execute(ctx.db);
+    try {
+      const lock = await holdRowLock(ctx.config.databaseUrl, 'accounts', a);
+      const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 70, currency: 'USD' });
+      const { id } = res.json();
+      // more transient failures than MAX_ATTEMPTS: each time the worker waits on the lock, its backend is ended
+      for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
+        const [blocked] = await waitUntil('the worker to wait on the account', async () => {
+          const found = await blockedWorkerBackends(ctx.config.databaseUrl);
+          return found.length > 0 && found;
+        });
+        await terminateBackend(ctx.config.databaseUrl, blocked!.backendPid);
+      }
+      await lock.release();
+
+      const row = await terminalRow(ctx, id, 30_000);
+      expect(row.status, JSON.stringify(row.error)).toBe('succeeded');
+      expect(await paymentsOf(ctx, id)).toBe(1);
+      const job = await queue.getJob(jobIdFor(id));
+      // four transient failures and one injected one were retried; only the injected one was counted
+      expect(job?.attemptsMade).toBe(MAX_ATTEMPTS + 3);
+      expect(job?.data).toMatchObject({ failures: 1 });
+    } finally {
+      await sql`drop trigger fail_once on payments`.execute(ctx.db);
+    }
+  });
+});
