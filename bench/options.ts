@@ -6,8 +6,12 @@ export interface Profile {
   accounts: number;
   /** closed loop at this many connections, as fast as the server answers (the issue's "at 100 connections") */
   saturation: { connections: number; ms: number };
-  /** open-loop ladder: offered rates as fractions of the saturation throughput, then bisections; each point `reps` times */
-  ladder: { fractions: number[]; refinements: number; ms: number; reps: number; connections: number };
+  /**
+   * Open-loop ladder: offered rates as fractions of the saturation throughput (ingest also as
+   * fractions of the workers' drain pace), then bisections, and one probe above the grid when
+   * everything passed; each point `reps` times.
+   */
+  ladder: { fractions: number[]; drainFractions: number[]; refinements: number; probeAbove: boolean; ms: number; reps: number; connections: number };
   /** longest wait for the workers to catch up between ingest points */
   drainMaxMs: number;
   connections: { count: number; wave: number; processes: number; ms: number; reps: number };
@@ -23,19 +27,19 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'quick',
     accounts: 200,
     saturation: { connections: 100, ms: 2_000 },
-    ladder: { fractions: [0.5, 0.85], refinements: 1, ms: 3_000, reps: 1, connections: 256 },
-    drainMaxMs: 8_000,
-    connections: { count: 10_000, wave: 500, processes: 2, ms: 5_000, reps: 1 },
+    ladder: { fractions: [0.5, 0.85], drainFractions: [0.8], refinements: 1, probeAbove: false, ms: 2_500, reps: 1, connections: 256 },
+    drainMaxMs: 6_000,
+    connections: { count: 10_000, wave: 500, processes: 2, ms: 3_000, reps: 1 },
     storm: { total: 10_000, connections: 1_000, reps: 1 },
     replay: { keys: 1_000 },
-    e2e: { ms: 5_000, reps: 1, sockets: 8 },
+    e2e: { ms: 4_000, reps: 1, sockets: 8 },
     memoryMs: 0,
   },
   full: {
     name: 'full',
     accounts: 200,
     saturation: { connections: 100, ms: 5_000 },
-    ladder: { fractions: [0.25, 0.5, 0.7, 0.85, 1], refinements: 2, ms: 10_000, reps: 3, connections: 256 },
+    ladder: { fractions: [0.25, 0.5, 0.7, 0.85, 1], drainFractions: [0.6, 0.8, 1], refinements: 2, probeAbove: true, ms: 10_000, reps: 3, connections: 256 },
     drainMaxMs: 30_000,
     connections: { count: 10_000, wave: 500, processes: 2, ms: 15_000, reps: 3 },
     storm: { total: 10_000, connections: 1_000, reps: 3 },

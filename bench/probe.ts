@@ -39,6 +39,11 @@ export function createProbe(url: string) {
       );
       return new Map(rows.map((r) => [r.key, { id: r.id, status: r.status, payments: Number(r.payments) }]));
     },
+    /** Transactions committed or rolled back in this database so far (Postgres flushes these counters about once a second). */
+    async transactions(): Promise<number> {
+      const r = await one<{ n: string }>(`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
+      return Number(r.n);
+    },
     /** Pids of this database's Postgres backends, for CPU accounting. */
     async backendPids(): Promise<number[]> {
       const { rows } = await pool.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database()`);

@@ -74,6 +74,7 @@ export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Pr
     for (let i = 0; i < p.ladder.refinements; i++) {
       const lo = Math.max(0, ...steps.filter(criterion).map((s) => s.offered));
       const hi = Math.min(...steps.filter((s) => !criterion(s) && s.offered > lo).map((s) => s.offered));
+      if (!Number.isFinite(hi) && !p.ladder.probeAbove) break;
       // nothing failed yet: look a little higher; nothing passed: a little lower
       const next = !Number.isFinite(hi) ? lo * 1.2 : lo === 0 ? hi / 2 : Math.sqrt(lo * hi);
       if (Number.isFinite(hi) && lo > 0 && hi / lo < RESOLUTION) break;

@@ -8,6 +8,8 @@ export interface IngestResult extends Capacity {
   /** completions per second while the workers drained the saturation run's backlog with no load */
   workerDrainRate: number;
   ledger: Awaited<ReturnType<Probe['ledger']>> & { ok: boolean; problems: string[] };
+  /** Postgres transactions (API statements outside a transaction count one each) per payment request, over the scenario */
+  transactionsPerRequest: number;
 }
 
 /**
@@ -24,6 +26,7 @@ const BACKLOG_SLACK_S = 0.5;
  */
 export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
   let workerDrainRate = NaN;
+  const before = { xacts: await ctx.probe.transactions(), requests: (await ctx.probe.ledger()).requests };
   const cap = await measureCapacity(ctx, {
     target: 'service',
     plan: (label) => paymentPlan(ctx, `ingest-${label}`, { mode: 'fresh' }),
@@ -32,7 +35,7 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
       workerDrainRate = drain.drainRate;
       ctx.log(`service: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`);
       // the end-to-end knee is near the workers' pace: measure around it too
-      return workerDrainRate < 0.95 * saturation.achieved ? [0.7, 0.85, 1].map((f) => f * workerDrainRate) : [];
+      return workerDrainRate < 0.95 * saturation.achieved ? ctx.profile.ladder.drainFractions.map((f) => f * workerDrainRate) : [];
     },
     async around(run) {
       let sampling: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
@@ -53,7 +56,11 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
     },
   });
   await waitForDrain(ctx.probe, ctx.profile.drainMaxMs * 3);
-  return { ...cap, workerDrainRate, ledger: await checkLedger(ctx) };
+  await new Promise((r) => setTimeout(r, 1_500)); // let the backends flush their counters
+  const ledger = await checkLedger(ctx);
+  const transactionsPerRequest = ((await ctx.probe.transactions()) - before.xacts) / Math.max(1, ledger.requests - before.requests);
+  ctx.log(`service: ${transactionsPerRequest.toFixed(1)} Postgres transactions per payment request`);
+  return { ...cap, workerDrainRate, ledger, transactionsPerRequest };
 }
 
 /** Every payment request succeeded and made exactly one payment; the pool's total balance is intact. */

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Options } from './options.ts';
+import type { CpuProfileSummary } from './report/cpu-profile-summary.ts';
+import type { TargetCheck } from './report/targets.ts';
+import type { Capacity } from './scenarios/capacity.ts';
+import type { ConnectionsResult } from './scenarios/connections.ts';
+import type { E2eResult } from './scenarios/e2e.ts';
+import type { IngestResult } from './scenarios/ingest.ts';
+import type { MemoryResult, RssTrend } from './scenarios/memory.ts';
+import type { ReplayResult } from './scenarios/replay.ts';
+import type { StormVariant } from './scenarios/storm.ts';
+
+export const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
+
+export interface BenchResults {
+  meta: {
+    form: 'quick' | 'full';
+    startedAt: string;
+    durationS: number;
+    commit: string;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    memGb: number;
+    somaxconn: number;
+    workers: number;
+    serviceEnv: Record<string, string>;
+    scenarios: string[];
+    /** the sustained end-to-end rate the half-rate scenarios used, and where it came from */
+    halfRate?: { rate: number; from: string };
+    /** cores used by other processes on the machine (other engineers' tests), over the measured points */
+    contention: { medianForeignCores: number; maxForeignCores: number; points: number };
+  };
+  baseline?: Capacity;
+  ingest?: IngestResult;
+  replay?: ReplayResult;
+  connections?: ConnectionsResult;
+  storm?: StormVariant[];
+  e2e?: E2eResult;
+  memory?: MemoryResult;
+  /** the API's RSS across the whole run, sampled every 2 s */
+  apiRssOverRun?: RssTrend;
+  targets: TargetCheck[];
+  cpuProfiles?: CpuProfileSummary[];
+  failures: { scenario: string; message: string }[];
+}
+
+export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedAt' | 'durationS' | 'scenarios' | 'contention'> {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: dirname(RESULTS_DIR), encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const dirty = git('status', '--porcelain', '--', 'src', 'workers') ? ' (src/ or workers/ modified)' : '';
+  return {
+    form: opts.profile.name,
+    commit: git('rev-parse', '--short', 'HEAD') + dirty,
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    somaxconn: Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')),
+    workers: opts.workers,
+    serviceEnv: opts.serviceEnv,
+  };
+}
+
+/** Writes the run as bench/results/latest.json and bench/results/<form>.json. */
+export function writeResults(results: BenchResults): string[] {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2)}\n`;
+  const files = [`${RESULTS_DIR}/latest.json`, `${RESULTS_DIR}/${results.meta.form}.json`];
+  for (const f of files) writeFileSync(f, json);
+  return files;
+}
+
+export function readResults(form: 'quick' | 'full'): BenchResults | undefined {
+  try {
+    return JSON.parse(readFileSync(`${RESULTS_DIR}/${form}.json`, 'utf8')) as BenchResults;
+  } catch {
+    return undefined;
+  }
+}
