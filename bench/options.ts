@@ -70,7 +70,7 @@ export interface Options {
 }
 
 const USAGE = `usage: node bench/run.ts [--quick] [--only=ingest,storm,...] [--cpu-prof] [--rate=N]
-       [--workers=N] [--set KEY=VALUE]... [--db=name] [--pg=url] [--redis=url] [--no-docs]
+       [--memory-seconds=N] [--workers=N] [--set KEY=VALUE]... [--db=name] [--pg=url] [--redis=url] [--no-docs]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 export function parseOptions(argv: string[]): Options {
@@ -81,6 +81,7 @@ export function parseOptions(argv: string[]): Options {
       only: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       rate: { type: 'string' },
+      'memory-seconds': { type: 'string' },
       workers: { type: 'string', default: '1' },
       set: { type: 'string', multiple: true, default: [] },
       db: { type: 'string', default: 'idemq_bench' },
@@ -111,8 +112,10 @@ export function parseOptions(argv: string[]): Options {
     if (!(n > 0)) throw new Error(`${what} must be a positive number`);
     return n;
   };
+  const profile = PROFILES[values.quick ? 'quick' : 'full'];
+  const memorySeconds = positive(values['memory-seconds'], '--memory-seconds');
   return {
-    profile: PROFILES[values.quick ? 'quick' : 'full'],
+    profile: memorySeconds ? { ...profile, memoryMs: memorySeconds * 1000 } : profile,
     only,
     cpuProfile: values['cpu-prof'],
     rate: positive(values.rate, '--rate'),

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchResults, readResults } from '../results.ts';
 import { calledFrom } from './cpu-profile-summary.ts';
@@ -74,6 +74,7 @@ export function writeDocs(): string[] {
   const quick = readResults('quick');
   const main = full ?? quick;
   if (!main) throw new Error('no results in bench/results/: run npm run bench first');
+  mkdirSync(DOCS, { recursive: true });
   writeFileSync(`${DOCS}${CHART}`, latencyChart(main));
   const md = `# Benchmarks
 

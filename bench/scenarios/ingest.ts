@@ -38,6 +38,8 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
       return workerDrainRate < 0.95 * saturation.achieved ? ctx.profile.ladder.drainFractions.map((f) => f * workerDrainRate) : [];
     },
     async around(run) {
+      // start from an empty backlog, whatever the point before left behind
+      await waitForDrain(ctx.probe, ctx.profile.drainMaxMs);
       let sampling: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
       let sampler: ReturnType<typeof startBacklogSampler> | undefined;
       const point = await run({
