@@ -92,7 +92,9 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
       target: t7,
       measured: `RSS ${a.startMb.toFixed(0)} -> ${a.endMb.toFixed(0)} MB, max ${a.maxMb.toFixed(0)}, ${a.slopeMbPerMin.toFixed(2)} MB/min after ${a.warmupS} s`,
       met: r.memory.flat,
-      note: `flat: < ${FLAT_MB_PER_MIN} MB/min over ${(a.seconds / 60).toFixed(1)} min at ${perS(r.memory.rate)}`,
+      note:
+        `flat: < ${FLAT_MB_PER_MIN} MB/min over ${(a.seconds / 60).toFixed(1)} min at ${perS(r.memory.rate)}` +
+        (r.memory.heap ? `; V8 heap used ${r.memory.heap.usedSlopeMbPerMin.toFixed(2)} MB/min, ${r.memory.heap.watchedAtEnd} watched requests at the end` : ''),
     });
   } else notMeasured(t7, 'the 5-minute run is part of the full form only');
   return out;

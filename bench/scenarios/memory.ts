@@ -2,6 +2,7 @@ import { startBacklogSampler } from '../backlog.ts';
 import { type BenchContext, paymentPlan } from '../context.ts';
 import { measurePoint, type Point } from '../measure.ts';
 import { slope } from '../stats.ts';
+import { type HeapSample, startHeapSampler } from '../system/metrics-sampler.ts';
 import { startRssSampler } from '../system/rss-sampler.ts';
 
 /** RSS growth below this, after the warm-up, counts as flat. */
@@ -25,6 +26,8 @@ export interface MemoryResult {
   point: Point;
   api: RssTrend;
   workers: RssTrend[];
+  /** the API's V8 heap from its /metrics: heap used after the warm-up tells a leak from a heap that grew */
+  heap: { samples: HeapSample[]; usedSlopeMbPerMin: number; watchedAtEnd: number } | null;
   backlog: { start: number; end: number; slopePerS: number };
   flat: boolean;
 }
@@ -48,6 +51,7 @@ export function rssTrend(samples: { s: number; mb: number }[], warmupS = WARMUP_
 export async function runMemory(ctx: BenchContext, rate: number, durationMs: number): Promise<MemoryResult> {
   const api = startRssSampler(ctx.pids.api, 1_000);
   const workers = ctx.pids.workers.map((pid) => startRssSampler(pid, 1_000));
+  const heap = startHeapSampler(ctx.targets.service, 5_000);
   let backlog: ReturnType<typeof startBacklogSampler> | undefined;
   let backlogDone: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
   const { point } = await measurePoint(ctx, {
@@ -60,17 +64,27 @@ export async function runMemory(ctx: BenchContext, rate: number, durationMs: num
   });
   const apiTrend = rssTrend(api.stop());
   const b = await backlogDone!;
+  const heapSamples = await heap.stop();
+  const steadyHeap = heapSamples.filter((h) => h.s >= apiTrend.warmupS);
   const result: MemoryResult = {
     rate,
     point,
     api: apiTrend,
     workers: workers.map((w) => rssTrend(w.stop())),
+    heap: heapSamples.length
+      ? {
+          samples: heapSamples.map((h) => ({ ...h, heapUsedMb: Math.round(h.heapUsedMb), heapTotalMb: Math.round(h.heapTotalMb), externalMb: Math.round(h.externalMb) })),
+          usedSlopeMbPerMin: slope(steadyHeap.map((h) => ({ x: h.s, y: h.heapUsedMb }))) * 60,
+          watchedAtEnd: heapSamples.at(-1)!.watched,
+        }
+      : null,
     backlog: { start: b.start, end: b.end, slopePerS: b.slopePerS },
     flat: apiTrend.slopeMbPerMin < FLAT_MB_PER_MIN,
   };
   ctx.log(
     `memory ${rate}/s for ${durationMs / 1000} s: API RSS ${apiTrend.startMb.toFixed(0)} -> ${apiTrend.endMb.toFixed(0)} MB ` +
-      `(max ${apiTrend.maxMb.toFixed(0)}), ${apiTrend.slopeMbPerMin.toFixed(2)} MB/min after warm-up`,
+      `(max ${apiTrend.maxMb.toFixed(0)}), ${apiTrend.slopeMbPerMin.toFixed(2)} MB/min after warm-up` +
+      (result.heap ? `; heap used ${result.heap.usedSlopeMbPerMin.toFixed(2)} MB/min` : '; no /metrics'),
   );
   return result;
 }
