@@ -21,8 +21,9 @@ const EnvSchema = Type.Object({
   // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)
   JOB_LOCK_MS: Int(5_000, 1_000),
   STALLED_INTERVAL_MS: Int(2_000, 500),
-  RECONCILE_INTERVAL_MS: Int(5_000, 100),
-  RECONCILE_AFTER_MS: Int(10_000, 0),
+  // after Redis loses its data, lost jobs are re-added within about RECONCILE_AFTER_MS + RECONCILE_INTERVAL_MS
+  RECONCILE_INTERVAL_MS: Int(2_000, 100),
+  RECONCILE_AFTER_MS: Int(5_000, 0),
   EXPIRY_INTERVAL_MS: Int(60_000, 100),
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),

@@ -49,13 +49,15 @@ export async function reconcileOnce(
     .orderBy('id')
     .limit(batchSize)
     .execute();
-  // one round trip per job, all in flight at once (ioredis pipelines them on the connection)
-  const states = await Promise.all(rows.map(({ id }) => queue.getJobState(jobIdFor(id))));
+  // One read of the job's hash per row, all in flight at once: O(1) each, where getJobState
+  // searches the wait and active lists and would cost O(backlog) per row during a backlog.
+  const jobs = await Promise.all(rows.map(({ id }) => queue.getJob(jobIdFor(id))));
   const lost: string[] = [];
   for (const [i, { id }] of rows.entries()) {
-    const state = states[i];
-    if (state === 'completed' || state === 'failed') await queue.remove(jobIdFor(id));
-    if (state === 'completed' || state === 'failed' || state === 'unknown') lost.push(id);
+    const job = jobs[i];
+    // finishedOn: completed or failed; the request being unfinished means the job gave up on it
+    if (job?.finishedOn) await queue.remove(jobIdFor(id));
+    if (!job || job.finishedOn) lost.push(id);
   }
   await enqueueRequests(queue, lost);
   const last = rows.at(-1);
