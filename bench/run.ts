@@ -22,7 +22,7 @@ import { startRssSampler } from './system/rss-sampler.ts';
 const opts = parseOptions(process.argv.slice(2));
 const t0 = Date.now();
 const log = (line: string) => console.log(`[${String(Math.round((Date.now() - t0) / 1000)).padStart(4)} s] ${line}`);
-const HARD_LIMIT_MS = opts.profile.name === 'quick' ? 4 * 60_000 : 60 * 60_000;
+const HARD_LIMIT_MS = (opts.profile.name === 'quick' ? 4 : 50) * 60_000 + opts.profile.memoryMs;
 
 let bench: Bench | undefined;
 const abort = async (why: string) => {
