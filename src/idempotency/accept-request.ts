@@ -15,7 +15,8 @@ const MAX_ROUNDS = 5;
 /**
  * Records a request under its idempotency key, durably, or finds the one already there.
  * Safe under any number of concurrent calls for one key: exactly one gets `created`.
- * An expired record is deleted and the key starts a new request with a new id.
+ * A finished record past its expiry is deleted and the key starts a new request with a new id;
+ * an unfinished one keeps its key (replay or mismatch) however old it is, so it never runs twice.
  * Throws only for infrastructure failures (Postgres unreachable and the like).
  */
 export async function acceptRequest(store: RequestStore, input: NewRequest): Promise<AcceptOutcome> {

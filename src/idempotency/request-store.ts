@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { createBatchScheduler } from '../batch-scheduler.ts';
-import { deleteExpiredRequest, findRequestByKey, type NewRequest } from './request.repository.ts';
+import { deleteExpiredRequest, findRequestByKey, type NewRequest, RETENTION_OVER } from './request.repository.ts';
 
 export type KeyedRow = RequestRow & { expired: boolean };
 
@@ -91,7 +91,7 @@ async function findRequestsByKeys(db: Kysely<Database>, keys: [string, string][]
   return db
     .selectFrom('requests')
     .selectAll()
-    .select(sql<boolean>`expires_at <= now()`.as('expired'))
+    .select(RETENTION_OVER.as('expired'))
     .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map(([t, k]) => eb.tuple(t, k))))
     .execute();
 }

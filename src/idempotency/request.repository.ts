@@ -17,7 +17,14 @@ export function isRequestId(id: string): boolean {
   return UUID.test(id);
 }
 
-/** The tenant's record under a key, with whether it has outlived its retention. */
+/**
+ * Retention ends at expires_at for a finished request only. An unfinished one keeps its key past
+ * it: the client holds a 202 for it, and a new request under the key would run the operation a
+ * second time (the expiry sweep keeps such records for the same reason).
+ */
+export const RETENTION_OVER = sql<boolean>`expires_at <= now() and status in ('succeeded', 'failed')`;
+
+/** The tenant's record under a key, with whether it has outlived its retention (see RETENTION_OVER). */
 export async function findRequestByKey(
   db: Kysely<Database>,
   tenantId: string,
@@ -26,7 +33,7 @@ export async function findRequestByKey(
   return db
     .selectFrom('requests')
     .selectAll()
-    .select(sql<boolean>`expires_at <= now()`.as('expired'))
+    .select(RETENTION_OVER.as('expired'))
     .where('tenant_id', '=', tenantId)
     .where('idempotency_key', '=', key)
     .executeTakeFirst();
@@ -38,9 +45,13 @@ export async function findRequest(db: Kysely<Database>, tenantId: string, id: st
   return db.selectFrom('requests').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
 }
 
-/** Removes one record if, and only if, it has expired (another process may have renewed the key meanwhile). */
+/**
+ * Removes one record if, and only if, its retention is over (another process may have renewed the
+ * key meanwhile). A record a worker holds is waited for, then re-checked: one that was just
+ * finished by that worker is only deleted if it is past its expiry by then.
+ */
 export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Promise<void> {
-  await db.deleteFrom('requests').where('id', '=', id).where(sql<boolean>`expires_at <= now()`).execute();
+  await db.deleteFrom('requests').where('id', '=', id).where(RETENTION_OVER).execute();
 }
 
 /** Locks the record for the rest of the transaction: the fence that makes a second delivery a no-op. */

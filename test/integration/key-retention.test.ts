@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { awaitTerminal, openAccountNow, processNow, submit } from '../helpers/ledger.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -61,10 +61,45 @@ describe('a key past its retention (IDEMPOTENCY_TTL_SECONDS=1)', () => {
 
   it('forgets the old body too: a different body under an expired key is a new request, not a mismatch', async () => {
     const first = await submit(app, '/v1/accounts', body, { key: 'retained-2' });
+    // retention only ends for a finished request
+    expect((await awaitTerminal(app, first.json().id)).status).toBe('succeeded');
     await sleepUntil(Date.parse(first.json().expiresAt) + 200);
     const other = await submit(app, '/v1/payments', { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 1, currency: 'USD' }, { key: 'retained-2' });
     expect(other.statusCode, other.body).toBe(202);
     expect(other.json()).toMatchObject({ operation: 'payments.create' });
     expect(other.json().id).not.toBe(first.json().id);
+  });
+});
+
+// No BullMQ worker: the request is still unfinished when its retention runs out.
+describe('an unfinished request past its retention', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    ctx = await createTestContext({ IDEMPOTENCY_TTL_SECONDS: '1' });
+    app = await ctx.startApi();
+  });
+  afterAll(() => ctx?.close());
+
+  it('keeps its key: a retry replays it and a changed body is refused, so it runs once', async () => {
+    const [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
+    const body = { fromAccount: a, toAccount: b, amount: 400, currency: 'USD' };
+    const first = (await submit(app, '/v1/payments', body, { key: 'slow' })).json();
+    await sleepUntil(Date.parse(first.expiresAt) + 200);
+
+    const retry = await submit(app, '/v1/payments', body, { key: 'slow' });
+    expect(retry.statusCode, retry.body).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json().id).toBe(first.id);
+    expect((await submit(app, '/v1/payments', { ...body, amount: 1 }, { key: 'slow' })).statusCode).toBe(422);
+
+    expect((await processNow(ctx, first.id)).status).toBe('succeeded');
+    expect(await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'slow').execute()).toEqual([{ id: first.id }]);
+    expect(await ctx.db.selectFrom('payments').select('id').execute()).toHaveLength(1);
+
+    // finished and past its retention: now the key is free again
+    const later = await submit(app, '/v1/payments', body, { key: 'slow' });
+    expect(later.statusCode).toBe(202);
+    expect(later.json().id).not.toBe(first.id);
   });
 });
