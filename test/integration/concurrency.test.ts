@@ -49,6 +49,23 @@ describe('one key submitted many times at once', () => {
     expect(balances.map((r) => r.balance)).toEqual([1_000, 99_000]);
   });
 
+  it('records one key once across two API instances, where only Postgres can tell them apart', async () => {
+    // each instance shares in-process work among identical calls; across instances only the unique key decides
+    const other = await ctx.startApi();
+    const [a, b] = [await openAccount(app, 100_000), await openAccount(app, 0)];
+    const body = { fromAccount: a, toAccount: b, amount: 10, currency: 'USD' };
+
+    const answers = await Promise.all(Array.from({ length: N }, (_, i) => submit(i % 2 ? app : other, '/v1/payments', body, { key: 'two-instances' })));
+
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(N).fill(202));
+    const id: string = answers[0]!.json().id;
+    expect(new Set(answers.map((r) => r.json().id))).toEqual(new Set([id]));
+    expect(answers.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
+    expect((await awaitTerminal(app, id)).status).toBe('succeeded');
+    expect(await jobsFor(id)).toHaveLength(1);
+    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
+  });
+
   it('lets one body win a race of two bodies under one key; every other body is refused', async () => {
     const [a, b] = [await openAccount(app, 100_000), await openAccount(app, 0)];
     const bodies = [100, 200].map((amount) => ({ fromAccount: a, toAccount: b, amount, currency: 'USD' }));
