@@ -17,9 +17,3 @@ export function inspectQueue(prefix: string): { queue: Queue; close(): Promise<v
     },
   };
 }
-
-/** Every job the queue holds, whatever its state. */
-export async function countJobs(queue: Queue): Promise<number> {
-  const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused', 'waiting-children');
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
