@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 
-/** File descriptors for 10,000 sockets and then some; the hard limit is raised too (we run as root). */
+/**
+ * File descriptors for 10,000 sockets and then some. Raising the hard limit needs CAP_SYS_RESOURCE,
+ * which containers often lack (here the hard limit is 20,000): then the soft limit goes up to the hard one.
+ */
 export const OPEN_FILES = 65_536;
 
 /**
