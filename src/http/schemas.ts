@@ -12,7 +12,7 @@ export const RequestViewSchema = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'present once failed' })),
 });
 
-export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const IdParams = Type.Object({ id: Type.String() });
 
 export const WaitQuery = Type.Object({
   wait: Type.Optional(
