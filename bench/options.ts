@@ -39,7 +39,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'full',
     accounts: 200,
     saturation: { connections: 100, ms: 5_000 },
-    ladder: { fractions: [0.25, 0.5, 0.7, 0.85, 1], drainFractions: [0.6, 0.8, 1], refinements: 2, probeAbove: true, ms: 10_000, reps: 3, connections: 256 },
+    ladder: { fractions: [0.5, 0.7, 0.85, 1], drainFractions: [0.6, 0.8, 1], refinements: 2, probeAbove: true, ms: 10_000, reps: 3, connections: 256 },
     drainMaxMs: 30_000,
     connections: { count: 10_000, wave: 500, processes: 2, ms: 15_000, reps: 3 },
     storm: { total: 10_000, connections: 1_000, reps: 3 },

@@ -87,7 +87,7 @@ ratio to a bare Fastify route measured in the same run, with the same generator 
 Needs the local Postgres (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379).
 
 \`\`\`sh
-npm run bench                     # full form: every scenario, medians of 3 runs, 5-minute memory run (about 25 min)
+npm run bench                     # full form: every scenario, medians of 3 runs, 5-minute memory run (about 30 min)
 npm run bench -- --quick          # quick form: every scenario once, short, no memory run (under 2 min)
 npm run bench -- --quick --only=baseline,ingest --cpu-prof   # profile the API and worker under ingest
 npm run bench -- --set PG_POOL_SIZE=20 --set WORKER_CONCURRENCY=32 --workers=2   # try settings
