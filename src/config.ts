@@ -27,6 +27,7 @@ const EnvSchema = Type.Object({
   EXPIRY_INTERVAL_MS: Int(60_000, 100),
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
+  HEARTBEAT_FILE: Type.String({ default: '' }),
 });
 
 const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
@@ -55,6 +56,8 @@ export interface Config {
   expiryIntervalMs: number;
   expiryBatchSize: number;
   shutdownTimeoutMs: number;
+  /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
+  heartbeatFile: string;
 }
 
 export class ConfigError extends Error {
@@ -115,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
     expiryBatchSize: e.EXPIRY_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    heartbeatFile: e.HEARTBEAT_FILE,
   });
 }
