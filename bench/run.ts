@@ -1,6 +1,6 @@
-import type { Point } from './measure.ts';
 import { parseOptions, type ScenarioName } from './options.ts';
 import { formatTable, formatTargets } from './report/print-table.ts';
+import { pointsByScenario } from './report/contention.ts';
 import { calledFrom, summarizeCpuProfiles } from './report/cpu-profile-summary.ts';
 import { resultRows } from './report/rows.ts';
 import { checkTargets } from './report/targets.ts';
@@ -68,7 +68,7 @@ await ctx.probe.close();
 await bench.stop();
 if (opts.cpuProfile) results.cpuProfiles = await summarizeCpuProfiles(PROFILE_DIR);
 
-const points = collectPoints(results);
+const points = Object.values(pointsByScenario(results)).flat();
 const foreign = points.map((p) => (p.cpu.foreign ?? 0) / 100);
 const full: BenchResults = {
   meta: {
@@ -91,13 +91,3 @@ console.log(`\nwrote ${files.join(', ')}`);
 if (opts.docs) console.log(`wrote ${writeDocs().join(', ')}`);
 process.exit(results.failures.length ? 1 : 0);
 
-function collectPoints(r: typeof results): Point[] {
-  const caps = [r.baseline, r.ingest, r.replay].filter((c) => c !== undefined);
-  return [
-    ...caps.flatMap((c) => [c.saturation, ...c.steps.flatMap((s) => s.runs)]),
-    ...(r.connections ? [...r.connections.service.runs, ...r.connections.baseline.runs].map((x) => x.point) : []),
-    ...(r.storm ?? []).flatMap((v) => v.runs.map((x) => x.point)),
-    ...(r.e2e?.runs.map((x) => x.point) ?? []),
-    ...(r.memory ? [r.memory.point] : []),
-  ];
-}

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchResults, readResults } from '../results.ts';
+import { foreignCoresByScenario } from './contention.ts';
 import { calledFrom } from './cpu-profile-summary.ts';
 import { latencyChart } from './latency-chart.ts';
 import { COLUMNS } from './print-table.ts';
@@ -37,13 +38,24 @@ function runFacts(r: BenchResults): string {
     `- service: 1 API process, ${m.workers} worker process(es)${Object.keys(m.serviceEnv).length ? `, env ${Object.entries(m.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ', default pool and concurrency settings'}`,
     `- other processes on the machine used **${c.medianForeignCores.toFixed(2)} cores** (median over ${c.points} measured loads; max ${c.maxForeignCores.toFixed(2)}) of ${m.cpus}: ${contended ? '**measured under contention**: absolute rates are low and noisy; the ratios to the bare route, measured in the same minutes, hold up better' : 'little contention'}`,
   ];
+  const byScenario = Object.entries(foreignCoresByScenario(r)).map(([k, v]) => `${k} ${v.toFixed(2)}`);
+  lines.push(`- foreign cores by scenario (median): ${byScenario.join(', ')}; a ratio whose two sides saw different contention is skewed accordingly`);
   if (m.halfRate) lines.push(`- "half the sustained rate" = ${m.halfRate.rate}/s (from ${m.halfRate.from})`);
   if (r.failures.length) lines.push(`- **failed scenarios**: ${r.failures.map((f) => `${f.scenario} (${f.message})`).join('; ')}`);
   return lines.join('\n');
 }
 
+const cores = (cpu: Record<string, number>, keys: string[]) =>
+  keys.filter((k) => cpu[k] !== undefined).map((k) => `${k} ${((cpu[k] ?? 0) / 100).toFixed(2)}`).join(', ');
+
 function extras(r: BenchResults): string {
   const out: string[] = [];
+  for (const [name, c] of [['bare route', r.baseline], ['ingest', r.ingest], ['replay', r.replay]] as const) {
+    if (!c) continue;
+    out.push(
+      `- ${name} at saturation (${Math.round(c.saturation.achieved)}/s): cores used by ${cores(c.saturation.cpu, ['baseline', 'api', 'workers', 'postgres', 'infra', 'generator', 'foreign'])} (machine ${c.saturation.cpu.machineBusyCores.toFixed(2)} of ${r.meta.cpus} busy).`,
+    );
+  }
   if (r.ingest) {
     out.push(`- ingest: the workers drained a backlog at ${Math.round(r.ingest.workerDrainRate)}/s; ${r.ingest.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request (API and worker together); ledger after the ingest: ${r.ingest.ledger.payments} payments for ${r.ingest.ledger.succeeded} succeeded requests, ${r.ingest.ledger.failed} failed, total balance ${r.ingest.ledger.ok ? 'intact' : 'WRONG'}.`);
   }
@@ -127,6 +139,18 @@ pool through the API, and stops everything it started, also when over its time l
   the push of the terminal status, on one clock.
 - **CPU accounting**: /proc is scanned during every load; processes that are not this run's (other
   engineers' tests, their Postgres backends) count as *foreign*, which is how contention is reported.
+
+## Where things are
+
+| path | job |
+| --- | --- |
+| bench/run.ts | entry: options, scenarios in order, table, JSON, docs |
+| bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
+| bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
+| bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
+| bench/scenarios/ | capacity ladder, baseline, ingest, replay, connections, storm, e2e, memory |
+| bench/system/ | CPU per process class, RSS, heap from /metrics, kernel TCP counters |
+| bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
 
 ## Chart
 
