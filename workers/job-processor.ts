@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
 import { isTransientError } from '../src/retry-policy.ts';
-import { failRequest, processRequest } from './process-request.ts';
+import { failRequest, type ProcessResult } from './process-request.ts';
 
 export interface JobProcessorDeps {
   db: Kysely<Database>;
   log: Logger;
   /** attempts after which a non-transient failure ends the request as `processing_failed` */
   maxAttempts: number;
+  /** runs one request exactly once: processRequest, or a batch runner that shares transactions */
+  run(requestId: string): Promise<ProcessResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
 }
@@ -37,7 +39,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
   return async (job: Job<ProcessJobData>): Promise<string> => {
     const { requestId } = job.data;
     try {
-      const result = await processRequest(deps.db, requestId);
+      const result = await deps.run(requestId);
       if (result.kind === 'completed') deps.onCommitted();
       return result.kind;
     } catch (err) {

@@ -6,6 +6,7 @@ import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } 
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
 import { expireOnce } from './expiry.ts';
+import { createBatchRunner } from './batch-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { createPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
@@ -86,7 +87,14 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     log,
   );
 
-  const processJob = createJobProcessor({ db, log, maxAttempts: config.maxAttempts, onCommitted: () => relay.nudge() });
+  const processJob = createJobProcessor({
+    db,
+    log,
+    maxAttempts: config.maxAttempts,
+    // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
+    run: createBatchRunner(db, { maxConcurrentBatches: 2 }),
+    onCommitted: () => relay.nudge(),
+  });
   // the jobs this process holds, with their lock tokens, so a shutdown can hand them back
   const inFlight = new Map<string, { job: Job<RequestJobData>; token: string }>();
   const workerConnection = createRedis(config.redisUrl, 'blocking', onError('redis worker'));

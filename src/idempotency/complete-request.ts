@@ -3,59 +3,59 @@ import type { Database, RequestError, RequestRow, RequestStatus } from '../db/da
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: RequestError };
 
-/**
- * One statement: changes the status, bumps the version and appends the outbox event, so the
- * change and its event commit together (or not at all) in the caller's transaction.
- * `onlyFrom` makes the change conditional on the current status; undefined when it did not apply.
- */
-async function transition(
-  db: Kysely<Database>,
-  id: string,
-  status: RequestStatus,
-  fields: { result?: string; error?: string } = {},
-  onlyFrom?: RequestStatus,
-): Promise<RequestRow | undefined> {
-  return db
-    .with('changed', (qb) =>
-      qb
-        .updateTable('requests')
-        .set({ status, ...fields, version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
-        .where('id', '=', id)
-        .$if(onlyFrom !== undefined, (q) => q.where('status', '=', onlyFrom!))
-        .returningAll(),
-    )
-    .with('event', (qb) =>
-      qb.insertInto('outbox').columns(['request_id', 'payload']).expression((eb) =>
-        eb
-          .selectFrom('changed')
-          .select([
-            'changed.id',
-            sql<string>`jsonb_build_object('requestId', changed.id, 'tenantId', changed.tenant_id, 'status', changed.status, 'version', changed.version)`.as('payload'),
-          ]),
-      ),
-    )
-    .selectFrom('changed')
-    .selectAll()
-    .executeTakeFirst();
+interface Change {
+  id: string;
+  status: RequestStatus;
+  result: string | null;
+  error: string | null;
 }
 
 /**
- * Moves a queued request to `processing`, with its outbox event, in one autocommitted statement.
- * Returns undefined when the request is not queued (already started, finished or gone).
+ * One statement: changes the status of every listed request, bumps their versions and appends one
+ * outbox event each, so the changes and their events commit together (or not at all) in the
+ * caller's transaction. With `onlyFrom`, a request changes only if it has that status now.
+ * Returns the changed rows.
  */
-export function markProcessing(db: Kysely<Database>, id: string): Promise<RequestRow | undefined> {
-  return transition(db, id, 'processing', {}, 'queued');
+async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus): Promise<RequestRow[]> {
+  if (changes.length === 0) return [];
+  const values = sql.join(changes.map((c) => sql`(${c.id}::uuid, ${c.status}, ${c.result}::jsonb, ${c.error}::jsonb)`));
+  const result = await sql<RequestRow>`
+    with changed as (
+      update requests r
+         set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
+             version = r.version + 1, updated_at = now()
+        from (values ${values}) as v(id, status, result, error)
+       where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
+      returning r.*
+    ), event as (
+      insert into outbox (request_id, payload)
+      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
+        from changed
+    )
+    select * from changed`.execute(db);
+  return result.rows;
 }
 
 /**
- * Stores the terminal outcome of a locked request, with its outbox event, in the caller's
- * transaction: the same one that committed the business effect. The caller must hold the row lock
- * (lockRequest) and have checked that the request is not terminal yet.
+ * Moves the listed requests that are queued to `processing`, with their outbox events, in one
+ * autocommitted statement; requests already started, finished or gone are left as they are.
  */
-export async function completeRequest(db: Kysely<Database>, locked: RequestRow, outcome: Outcome): Promise<RequestRow> {
-  const row = outcome.ok
-    ? await transition(db, locked.id, 'succeeded', { result: JSON.stringify(outcome.result ?? null) })
-    : await transition(db, locked.id, 'failed', { error: JSON.stringify(outcome.error) });
-  if (!row) throw new Error(`request ${locked.id} vanished while locked`);
-  return row;
+export function markProcessing(db: Kysely<Database>, ids: readonly string[]): Promise<RequestRow[]> {
+  return transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued');
+}
+
+/**
+ * Stores the terminal outcomes of locked requests, with their outbox events, in the caller's
+ * transaction: the one that committed the business effects. The caller must hold the row locks
+ * (lockRequests) and have checked that the requests are not terminal yet. Returns rows by id.
+ */
+export async function completeRequests(db: Kysely<Database>, outcomes: ReadonlyMap<string, Outcome>): Promise<Map<string, RequestRow>> {
+  const changes = [...outcomes].map(([id, o]): Change =>
+    o.ok
+      ? { id, status: 'succeeded', result: JSON.stringify(o.result ?? null), error: null }
+      : { id, status: 'failed', result: null, error: JSON.stringify(o.error) },
+  );
+  const rows = await transition(db, changes);
+  if (rows.length !== changes.length) throw new Error('a locked request vanished before its completion');
+  return new Map(rows.map((r) => [r.id, r]));
 }

@@ -54,7 +54,11 @@ export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Pr
   await db.deleteFrom('requests').where('id', '=', id).where(RETENTION_OVER).execute();
 }
 
-/** Locks the record for the rest of the transaction: the fence that makes a second delivery a no-op. */
-export async function lockRequest(trx: Transaction<Database>, id: string): Promise<RequestRow | undefined> {
-  return trx.selectFrom('requests').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+/**
+ * Locks the records for the rest of the transaction, in id order (so two lockers never deadlock):
+ * the fence that makes a second delivery a no-op. Missing ids are simply absent from the result.
+ */
+export async function lockRequests(trx: Transaction<Database>, ids: readonly string[]): Promise<RequestRow[]> {
+  if (ids.length === 0) return [];
+  return trx.selectFrom('requests').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
 }

@@ -22,6 +22,13 @@ export interface Operation<S extends TSchema = TSchema> {
   summary: string;
   input: S;
   handle(trx: Transaction<Database>, ctx: OperationContext, input: Static<S>): Promise<unknown>;
+  /**
+   * Optional, for throughput: workers run many requests in one transaction, one after the other.
+   * If `handle` locks shared rows (accounts), lock all the rows a batch will need here, in one
+   * global order, so two batches never deadlock. Must not throw for a single bad input: skip it
+   * (its own `handle` will refuse it).
+   */
+  lockForBatch?(trx: Transaction<Database>, inputs: Static<S>[]): Promise<void>;
 }
 
 /** Keeps the input type of `handle` tied to the schema. */

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import Type from 'typebox';
 import { BusinessError, defineOperation } from './operation.ts';
-import { Amount, Currency, Uuid } from './schemas.ts';
+import { Amount, Currency, UUID_PATTERN, Uuid } from './schemas.ts';
+
+const UUID = new RegExp(UUID_PATTERN);
 
 export const createPayment = defineOperation({
   name: 'payments.create',
@@ -17,6 +19,11 @@ export const createPayment = defineOperation({
     },
     { additionalProperties: false },
   ),
+  async lockForBatch(trx, inputs) {
+    const ids = [...new Set(inputs.flatMap((i) => [i.fromAccount, i.toAccount]).map((id) => String(id).toLowerCase()))].filter((id) => UUID.test(id));
+    if (ids.length === 0) return;
+    await trx.selectFrom('accounts').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  },
   async handle(trx, ctx, input) {
     const from = input.fromAccount.toLowerCase();
     const to = input.toAccount.toLowerCase();

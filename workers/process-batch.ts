@@ -1,0 +1,73 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, RequestRow } from '../src/db/database.ts';
+import { completeRequests, markProcessing, type Outcome } from '../src/idempotency/complete-request.ts';
+import { lockRequests } from '../src/idempotency/request.repository.ts';
+import { isTerminal } from '../src/idempotency/request-view.ts';
+import { BusinessError } from '../src/operations/operation.ts';
+import { findOperation } from '../src/operations/registry.ts';
+
+export type ProcessResult =
+  | { kind: 'completed'; row: RequestRow }
+  /** a second delivery: the first already committed; nothing was written */
+  | { kind: 'already-terminal'; row: RequestRow }
+  /** the record expired and was deleted before its job ran */
+  | { kind: 'missing' };
+
+/**
+ * Runs a batch of requests, each exactly once however often it is delivered, in ONE transaction:
+ * one commit for the batch instead of one per request. The request rows are locked (FOR UPDATE,
+ * id order) in the transaction that runs the operations and stores the outcomes, so repeated or
+ * concurrent deliveries serialise on them and all but the first find them terminal and commit
+ * nothing. Each request runs under its own savepoint: a business refusal rolls back only its own
+ * writes and is stored as its outcome; any other error of one request rolls back only that request
+ * and is returned in its place (the caller retries it), while the others commit.
+ * Throws if the batch as a whole fails (lost connection, deadlock): nothing was committed.
+ */
+export async function processRequests(db: Kysely<Database>, ids: readonly string[]): Promise<(ProcessResult | Error)[]> {
+  // Observable `processing` state; a no-op on redeliveries, which the locked check below settles.
+  await markProcessing(db, ids);
+  const results = await db.transaction().execute(async (trx) => {
+    const rows = await lockRequests(trx, ids);
+    const todo = rows.filter((r) => !isTerminal(r.status));
+    await lockSharedRows(trx, todo);
+    const outcomes = new Map<string, Outcome>();
+    const errors = new Map<string, Error>();
+    for (const row of todo) {
+      const result = await runOperation(trx, row);
+      if (result instanceof Error) errors.set(row.id, result);
+      else outcomes.set(row.id, result);
+    }
+    const completed = await completeRequests(trx, outcomes);
+    const byId = new Map<string, ProcessResult | Error>(rows.map((r) => [r.id, { kind: 'already-terminal', row: r }]));
+    for (const [id, row] of completed) byId.set(id, { kind: 'completed', row });
+    for (const [id, err] of errors) byId.set(id, err);
+    return byId;
+  });
+  return ids.map((id) => results.get(id) ?? { kind: 'missing' });
+}
+
+/** Lets each operation in the batch lock the shared rows its requests will touch, in one global order. */
+async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[]): Promise<void> {
+  const byOperation = Map.groupBy(rows, (r) => r.operation);
+  for (const [name, group] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
+    await findOperation(name)?.lockForBatch?.(trx, group.map((r) => r.payload) as never[]);
+  }
+}
+
+// One savepoint per request (a new one of the same name shadows the last); a batch stays under
+// Postgres's 64 cached subtransactions (MAX_BATCH_SIZE), past which every snapshot would slow down.
+async function runOperation(trx: Transaction<Database>, row: RequestRow): Promise<Outcome | Error> {
+  const operation = findOperation(row.operation);
+  if (!operation) return { ok: false, error: { code: 'unknown_operation', message: `This service no longer runs ${row.operation}.` } };
+  await sql`savepoint request`.execute(trx);
+  try {
+    return { ok: true, result: await operation.handle(trx, { tenantId: row.tenant_id, requestId: row.id }, row.payload as never) };
+  } catch (err) {
+    await sql`rollback to savepoint request`.execute(trx);
+    if (err instanceof BusinessError) return { ok: false, error: { code: err.code, message: err.message } };
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** The most requests one transaction runs; keeps it short and under Postgres's subtransaction cache. */
+export const MAX_BATCH_SIZE = 32;
