@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processRequests } from '../../workers/process-batch.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { submit } from '../helpers/ledger.ts';
+import { balanceOf, insertAccount } from '../helpers/seed.ts';
+
+describe('processRequests: many requests in one transaction', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    app = await ctx.startApi();
+  });
+  afterAll(() => ctx.close());
+
+  const pay = async (fromAccount: string, toAccount: string, amount: number) =>
+    (await submit(app, '/v1/payments', { fromAccount, toAccount, amount, currency: 'USD' })).json().id as string;
+
+  it('commits each request once, isolates a refusal and a broken request, and runs a repeated id once', async () => {
+    const a = await insertAccount(ctx, 100);
+    const b = await insertAccount(ctx, 0);
+    const ok1 = await pay(a, b, 30);
+    const refused = await pay(a, b, 1_000);
+    const ok2 = await pay(b, a, 10);
+    // a request whose payload Postgres rejects (an id that is no uuid): its own statements fail
+    const { id: broken } = await ctx.db
+      .insertInto('requests')
+      .values({
+        tenant_id: 'acme',
+        idempotency_key: 'broken',
+        fingerprint: 'x',
+        operation: 'payments.create',
+        payload: JSON.stringify({ fromAccount: 'nope', toAccount: b, amount: 1, currency: 'USD' }),
+        expires_at: new Date(Date.now() + 60_000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+
+    const results = await processRequests(ctx.db, [ok1, refused, broken, ok2, ok1]);
+    expect(results[0]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
+    expect(results[1]).toMatchObject({ kind: 'completed', row: { status: 'failed', error: { code: 'insufficient_funds' } } });
+    expect(results[2]).toBeInstanceOf(Error);
+    expect(results[3]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
+    expect(results[4]).toMatchObject({ kind: 'completed', row: { id: ok1 } });
+    expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([80, 20]);
+    expect((await ctx.db.selectFrom('requests').select('status').where('id', '=', broken).executeTakeFirstOrThrow()).status).toBe('processing');
+
+    const again = await processRequests(ctx.db, [ok1, refused, ok2]);
+    expect(again.map((r) => (r instanceof Error ? 'error' : r.kind))).toEqual(['already-terminal', 'already-terminal', 'already-terminal']);
+    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', [ok1, ok2]).execute()).toHaveLength(2);
+  });
+
+  it('runs overlapping batches at once without deadlock, and moves every unit once', async () => {
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => insertAccount(ctx, 1_000)));
+    const ids: string[] = [];
+    for (let i = 0; i < 120; i++) ids.push(await pay(accounts[i % 6]!, accounts[(i * 5 + 1) % 6]!, 1 + (i % 7)));
+    const batches = Array.from({ length: 6 }, (_, k) => ids.filter((_, i) => i % 6 === k).reverse());
+    const results = (await Promise.all(batches.map((batch) => processRequests(ctx.db, batch)))).flat();
+    expect(results.every((r) => !(r instanceof Error) && r.kind === 'completed' && r.row.status === 'succeeded')).toBe(true);
+    const total = (await Promise.all(accounts.map((acc) => balanceOf(ctx, acc)))).reduce((x, y) => x + y, 0);
+    expect(total).toBe(6_000);
+    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(120);
+  });
+});
