@@ -114,7 +114,7 @@ const fleet: Fleet = {
     worker: { ...common, LOG_LEVEL: 'info' },
   },
   logDir,
-  sigkills: 0,
+  sigkills: { workers: 0, api: 0 },
   spawned: 0,
 };
 cleanups.push(async () => {
@@ -225,7 +225,7 @@ console.log(
     `posts=${stats.sent}`,
     `duplicates=${stats.duplicates}`,
     `retries=${stats.retried} (503=${stats.unavailable} conn_errors=${stats.connectionErrors})`,
-    `faults=${faults.length} (worker_kill=${count('worker-kill')} kill_all=${count('kill-all-workers')} redis_loss=${count('redis-loss')} pg_restart=${count('postgres-restart')} api_kill=${count('api-kill')}; sigkills=${fleet.sigkills})`,
+    `faults=${faults.length} (worker_kill=${count('worker-kill')} kill_all=${count('kill-all-workers')} redis_loss=${count('redis-loss')} pg_restart=${count('postgres-restart')} api_kill=${count('api-kill')}; sigkill workers=${fleet.sigkills.workers} api=${fleet.sigkills.api})`,
     `max_complete_after_fault_ms=${maxComplete}`,
     `resume_after_sigkill_ms=${resumes.length ? `${Math.min(...resumes)}-${Math.max(...resumes)}` : 'n/a'}`,
     `shutdown_max_ms=${shutdownMaxMs}`,

@@ -28,7 +28,8 @@ export interface Fleet {
   redis: PrivateRedis;
   env: { api: Record<string, string>; worker: Record<string, string> };
   logDir: string;
-  sigkills: number;
+  /** SIGKILLs sent to worker processes, and to API processes */
+  sigkills: { workers: number; api: number };
   spawned: number;
 }
 
@@ -45,7 +46,7 @@ export async function spawnApi(fleet: Fleet): Promise<void> {
 
 function sigkill(fleet: Fleet, p: AppProcess): void {
   p.child.kill('SIGKILL');
-  fleet.sigkills++;
+  fleet.sigkills.workers++;
   fleet.workers = fleet.workers.filter((w) => w !== p);
 }
 
@@ -157,7 +158,7 @@ export async function injectFault(kind: FaultKind, fleet: Fleet, probe: ProbeCon
     case 'api-kill': {
       const startedAt = Date.now();
       fleet.api.child.kill('SIGKILL');
-      fleet.sigkills++;
+      fleet.sigkills.api++;
       await fleet.api.exited;
       await spawnApi(fleet);
       return { kind, detail: 'SIGKILL, restarted', startedAt, endedAt: Date.now() };
