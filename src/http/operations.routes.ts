@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { fingerprintRequest } from '../idempotency/fingerprint.ts';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
@@ -19,10 +20,12 @@ export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Prom
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
-  for (const op of operations) registerOperation(app, deps, op);
+  // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
+  const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
+  for (const op of operations) registerOperation(app, deps, op, reenqueued);
 }
 
-function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation): void {
+function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation, reenqueued: LRUCache<string, true>): void {
   app.post(
     op.route,
     {
@@ -61,7 +64,9 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation): 
         });
       }
       let row = outcome.request;
-      const stale = outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS;
+      const stale =
+        outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS && !reenqueued.has(row.id);
+      if (stale) reenqueued.set(row.id, true);
       if (outcome.kind === 'created' || stale) {
         // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
         await deps.enqueue([row.id]).catch((err) =>
