@@ -27,7 +27,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'quick',
     accounts: 200,
     saturation: { connections: 100, ms: 2_000 },
-    ladder: { fractions: [0.5, 0.85], drainFractions: [0.8], refinements: 1, probeAbove: false, ms: 2_500, reps: 1, connections: 256 },
+    ladder: { fractions: [0.5, 0.85], drainFractions: [0.8], refinements: 1, probeAbove: false, ms: 4_000, reps: 1, connections: 256 },
     drainMaxMs: 6_000,
     connections: { count: 10_000, wave: 500, processes: 2, ms: 3_000, reps: 1 },
     storm: { total: 10_000, connections: 1_000, reps: 1 },

@@ -95,7 +95,7 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
       note:
         `flat: < ${FLAT_MB_PER_MIN} MB/min over ${(a.seconds / 60).toFixed(1)} min at ${perS(r.memory.rate)}` +
         (r.memory.heap
-          ? `; lowest V8 heap used per minute ${r.memory.heap.floorsMb.join(', ')} MB (${r.memory.heap.floorSlopeMbPerMin.toFixed(2)} MB/min), ${r.memory.heap.watchedAtEnd} watched requests at the end`
+          ? `; lowest V8 heap used per minute ${r.memory.heap.floorsMb.join(', ')} MB, ${r.memory.heap.watchedAtEnd} watched requests at the end`
           : ''),
     });
   } else notMeasured(t7, 'the 5-minute run is part of the full form only');
