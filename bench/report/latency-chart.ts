@@ -47,7 +47,7 @@ export function latencyChart(r: BenchResults): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${M.left}" y="22" font-size="14" font-weight="bold">Latency against offered rate (open loop, ${esc(r.meta.form)} run at ${esc(r.meta.commit.split(" ")[0] ?? "")}, ${esc(r.meta.startedAt.slice(0, 16))}Z)</text>`,
+    `<text x="${M.left}" y="22" font-size="14" font-weight="bold">Latency against offered rate (open loop, ${esc(r.meta.form)} run at ${esc(r.meta.commit.split(' ')[0] ?? '')}, ${esc(r.meta.startedAt.slice(0, 16))}Z)</text>`,
   ];
   for (let e = lx0; e <= lx1; e++) {
     for (const m of [1, 2, 5]) {
