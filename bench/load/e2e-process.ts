@@ -36,6 +36,9 @@ let options: E2eOptions | undefined;
 let conns: Conn[] = [];
 let sockets: WebSocket[] = [];
 
+// the harness is gone (aborted, or done with us): nothing left to report to
+process.once('disconnect', () => process.exit());
+
 process.on('message', (msg: ParentMessage) => {
   void handle(msg).catch((err: unknown) => {
     process.send!({ type: 'failed', error: String((err as Error)?.stack ?? err) });

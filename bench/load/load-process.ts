@@ -8,6 +8,9 @@ export type ParentMessage = { type: 'prepare'; spec: LoadSpec; options?: unknown
 let spec: LoadSpec | undefined;
 let conns: Conn[] = [];
 
+// the harness is gone (aborted, or done with us): nothing left to report to
+process.once('disconnect', () => process.exit());
+
 process.on('message', (msg: ParentMessage) => {
   void handle(msg).catch((err: unknown) => {
     process.send!({ type: 'failed', error: String((err as Error)?.stack ?? err) });
