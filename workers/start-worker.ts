@@ -70,7 +70,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     .then(({ rows }) => {
       if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
-    .catch(() => undefined);
+    .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
   const publish = createPublisher(publisher, statusChannel(config.queuePrefix));
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
   let cursor: ReconcileCursor | undefined;
