@@ -16,6 +16,7 @@ export const COLUMNS: [string, (r: Row) => string][] = [
   ['p99', (r) => num(r.p99)],
   ['max', (r) => num(r.max)],
   ['vs bare', (r) => r.vsBare],
+  ['foreign', (r) => r.foreign.toFixed(2)],
   ['verdict', (r) => r.verdict],
 ];
 

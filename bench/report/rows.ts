@@ -18,6 +18,8 @@ export interface Row {
   max: number;
   vsBare: string;
   verdict: string;
+  /** cores other processes (other engineers' tests) used meanwhile, median */
+  foreign: number;
 }
 
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
@@ -36,11 +38,26 @@ function fromPoint(scenario: string, load: string, p: Point, vsBare: string, ver
     max: p.latency.max,
     vsBare,
     verdict,
+    foreign: (p.cpu.foreign ?? 0) / 100,
   };
 }
 
 function fromSummary(scenario: string, load: string, s: PointSummary, vsBare: string, verdict: string): Row {
-  return { scenario, load, offered: s.offered, achieved: s.achieved, runs: s.runs, failed: s.non2xx + s.errors, p50: s.p50, p90: s.p90, p99: s.p99, max: s.max, vsBare, verdict };
+  return {
+    scenario,
+    load,
+    offered: s.offered,
+    achieved: s.achieved,
+    runs: s.runs,
+    failed: s.non2xx + s.errors,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    max: s.max,
+    vsBare,
+    verdict,
+    foreign: (s.cpu.foreign ?? 0) / 100,
+  };
 }
 
 function capacityRows(name: string, c: Capacity, bare: Capacity | undefined): Row[] {
@@ -95,6 +112,7 @@ export function resultRows(r: BenchResults): Row[] {
       max: run.push.max,
       vsBare: '-',
       verdict: r.e2e.pushP99 < 100 ? 'p99 < 100 ms' : 'p99 >= 100 ms',
+      foreign: (run.point.cpu.foreign ?? 0) / 100,
     });
   }
   if (r.memory) rows.push(fromPoint('memory run', `${(r.memory.point.elapsedMs / 60000).toFixed(1)} min`, r.memory.point, '-', r.memory.flat ? 'RSS flat' : 'RSS grew'));

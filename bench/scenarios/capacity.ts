@@ -1,7 +1,7 @@
 import type { BacklogReport } from '../backlog.ts';
 import type { BenchContext, TargetName } from '../context.ts';
 import type { RequestPlan } from '../load/request-plan.ts';
-import { measurePoint, type Point } from '../measure.ts';
+import { CONTENDED_CORES, measurePoint, type Point, repeatIfContended } from '../measure.ts';
 import { judgeAccept, type PointSummary, summarizeRuns } from '../summary.ts';
 
 export interface LadderStep {
@@ -12,6 +12,10 @@ export interface LadderStep {
   /** why the workers did not keep up (backlog criteria, ingest only); empty when they did */
   backlogReasons: string[];
   runs: Point[];
+  /** the median run shared the machine with other processes using more than CONTENDED_CORES */
+  contended: boolean;
+  /** runs measured again because other processes used more than CONTENDED_CORES during them */
+  repeated: number;
   /** ingest only: the backlog of every run */
   backlog?: BacklogReport[];
 }
@@ -43,6 +47,7 @@ export interface CapacityOptions {
 /** Rates closer than this ratio are measured once; refinement stops at this resolution too. */
 const RESOLUTION = 1.07;
 
+
 const accepted = (s: LadderStep) => s.reasons.length === 0;
 const endToEnd = (s: LadderStep) => s.reasons.length === 0 && s.backlogReasons.length === 0;
 
@@ -67,8 +72,12 @@ export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Pr
     .filter((r, i, all) => i === 0 || r > all[i - 1]! * RESOLUTION);
   const steps: LadderStep[] = [];
   const step = (offered: number) => measureStep(ctx, o, offered).then((s) => (steps.push(s), s));
+  let failures = 0;
   for (const offered of grid) {
-    if (!accepted(await step(offered))) break;
+    const s = await step(offered);
+    failures = accepted(s) ? 0 : failures + 1;
+    // a failure under contention may be the neighbours' doing: climb on, unless it happens twice running
+    if (failures > 0 && (!s.contended || failures > 1)) break;
   }
   for (const criterion of o.around ? [accepted, endToEnd] : [accepted]) {
     for (let i = 0; i < p.ladder.refinements; i++) {
@@ -100,32 +109,36 @@ async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: numbe
   const runs: Point[] = [];
   const backlog: BacklogReport[] = [];
   const behind: string[] = [];
+  let repeated = 0;
   for (let rep = 0; rep < p.ladder.reps; rep++) {
+    let attempt = 0;
     const run = (hooks: Hooks) =>
       measurePoint(ctx, {
         target: o.target,
         mode: { kind: 'rate', rate: offered, durationMs: p.ladder.ms },
-        plan: o.plan(`r${offered}-${rep}`),
+        // a repeated run gets keys of its own: the first run's keys would be replays
+        plan: o.plan(`r${offered}-${rep}-${attempt++}`),
         connections: p.ladder.connections,
         ...hooks,
       }).then((m) => m.point);
-    if (o.around) {
-      const r = await o.around(run);
-      runs.push(r.point);
-      backlog.push(r.backlog);
-      if (r.reason) behind.push(`run ${rep + 1}: ${r.reason}`);
-    } else {
-      runs.push(await run({ onRun() {}, onDone() {} }));
-    }
+    const once = async (): Promise<{ point: Point; backlog?: BacklogReport; reason?: string }> =>
+      o.around ? o.around(run) : { point: await run({ onRun() {}, onDone() {} }) };
+    const { result: r, repeated: again } = await repeatIfContended(ctx, `${o.target}: ${offered}/s run ${rep + 1}`, once, (x) => x.point);
+    if (again) repeated++;
+    runs.push(r.point);
+    if (r.backlog) backlog.push(r.backlog);
+    if (r.reason) behind.push(`run ${rep + 1}: ${r.reason}`);
   }
   const summary = summarizeRuns(runs);
   const reasons = judgeAccept(summary);
   // like the other criteria, judged on the median: it fails only if most runs failed it
   const backlogReasons = behind.length > p.ladder.reps / 2 ? behind : [];
   const all = [...reasons, ...backlogReasons];
+  const contended = (summary.cpu.foreign ?? 0) / 100 > CONTENDED_CORES;
   ctx.log(
     `${o.target}: ${offered}/s offered -> ${summary.achieved.toFixed(0)}/s, p50 ${summary.p50.toFixed(1)} p99 ${summary.p99.toFixed(1)} ms` +
-      (all.length ? `  NOT sustained: ${all.join('; ')}` : '  sustained'),
+      (all.length ? `  NOT sustained: ${all.join('; ')}` : '  sustained') +
+      (contended ? ` (contended: other processes used ${((summary.cpu.foreign ?? 0) / 100).toFixed(2)} cores)` : ''),
   );
-  return { offered, summary, reasons, backlogReasons, runs, ...(backlog.length ? { backlog } : {}) };
+  return { offered, summary, reasons, backlogReasons, runs, contended, repeated, ...(backlog.length ? { backlog } : {}) };
 }

@@ -1,5 +1,5 @@
 import { type BenchContext, paymentPlan, type TargetName } from '../context.ts';
-import { measurePoint, type Point } from '../measure.ts';
+import { measurePoint, type Point, repeatIfContended } from '../measure.ts';
 import { type LatencySummary, summarize } from '../stats.ts';
 import { judgeAccept, type PointSummary, summarizeRuns } from '../summary.ts';
 import { diffTcpCounters, readTcpCounters, type TcpCounters } from '../system/tcp-counters.ts';
@@ -28,7 +28,7 @@ export interface ConnectionsResult {
  */
 export async function runConnections(ctx: BenchContext, rate: number): Promise<ConnectionsResult> {
   const c = ctx.profile.connections;
-  const one = async (target: TargetName, rep: number): Promise<ConnectionsRun> => {
+  const one = async (target: TargetName, rep: string): Promise<ConnectionsRun> => {
     const before = readTcpCounters();
     const { point, load } = await measurePoint(ctx, {
       target,
@@ -62,7 +62,10 @@ export async function runConnections(ctx: BenchContext, rate: number): Promise<C
   const result = { rate, connections: c.count } as ConnectionsResult;
   for (const target of ['service', 'baseline'] as const) {
     const runs: ConnectionsRun[] = [];
-    for (let rep = 0; rep < c.reps; rep++) runs.push(await one(target, rep));
+    for (let rep = 0; rep < c.reps; rep++) {
+      let attempt = 0;
+      runs.push((await repeatIfContended(ctx, `${target} at ${c.count} connections`, () => one(target, `${rep}-${attempt++}`), (r) => r.point)).result);
+    }
     const summary = summarizeRuns(runs.map((r) => r.point));
     const reasons = judgeAccept(summary);
     for (const r of runs) if (r.ramp.opened < c.count) reasons.push(`only ${r.ramp.opened} of ${c.count} connections opened`);
