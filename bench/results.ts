@@ -29,6 +29,8 @@ export interface BenchResults {
     somaxconn: number;
     workers: number;
     serviceEnv: Record<string, string>;
+    /** the server's autovacuum setting, or how the run stood in for it (bench/vacuum.ts) */
+    autovacuum?: string;
     scenarios: string[];
     /** the sustained end-to-end rate the half-rate scenarios used, and where it came from */
     halfRate?: { rate: number; from: string };

@@ -73,6 +73,7 @@ const foreign = points.map((p) => (p.cpu.foreign ?? 0) / 100);
 const full: BenchResults = {
   meta: {
     ...machineMeta(opts),
+    autovacuum: bench.autovacuum,
     startedAt: new Date(t0).toISOString(),
     durationS: Math.round((Date.now() - t0) / 1000),
     scenarios: [...opts.only],

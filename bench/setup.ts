@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createAccounts } from './accounts.ts';
 import type { BenchContext } from './context.ts';
 import { recreateDatabase } from './database.ts';
+import { emulateAutovacuum } from './vacuum.ts';
 import type { Options } from './options.ts';
 import { createProbe } from './probe.ts';
 import { deletePrefixedKeys } from './redis-cleanup.ts';
@@ -18,6 +19,8 @@ export interface Bench {
   queuePrefix: string;
   /** Stops the processes it started (gracefully, so CPU profiles get written) and deletes its Redis keys. */
   stop(): Promise<void>;
+  /** the server's autovacuum, or how the run stood in for it */
+  autovacuum: string;
 }
 
 /**
@@ -31,6 +34,7 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
   const secret = `sk_bench_${randomBytes(12).toString('hex')}`;
   log(`run ${runId}: database ${opts.database}, queue prefix ${queuePrefix}`);
   const databaseUrl = await recreateDatabase(opts.pgServer, opts.database);
+  const vacuum = await emulateAutovacuum(databaseUrl, log);
   if (opts.cpuProfile) {
     rmSync(PROFILE_DIR, { recursive: true, force: true });
     mkdirSync(PROFILE_DIR, { recursive: true });
@@ -52,6 +56,7 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
   const profileDir = opts.cpuProfile ? PROFILE_DIR : undefined;
   const services: Service[] = [];
   const stop = async () => {
+    await vacuum.stop();
     await stopServices(services);
     const deleted = await deletePrefixedKeys(opts.redisUrl, queuePrefix).catch((err: Error) => (log(`could not clean Redis: ${err.message}`), 0));
     log(`stopped ${services.length} processes, deleted ${deleted} Redis keys under ${queuePrefix}`);
@@ -82,7 +87,7 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
       database: opts.database,
       log,
     };
-    return { ctx, services, queuePrefix, stop };
+    return { ctx, services, queuePrefix, stop, autovacuum: vacuum.autovacuum };
   } catch (err) {
     await stop();
     throw err;

@@ -36,6 +36,7 @@ function runFacts(r: BenchResults): string {
   const lines = [
     `- ${m.form} form, started ${m.startedAt}, ${Math.round(m.durationS / 60)} min, commit \`${m.commit}\`, Node ${m.node}, ${m.cpus} x ${m.cpuModel}, ${m.memGb} GiB, somaxconn ${m.somaxconn}`,
     `- service: 1 API process, ${m.workers} worker process(es)${Object.keys(m.serviceEnv).length ? `, env ${Object.entries(m.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ', default pool and concurrency settings'}`,
+    `- Postgres autovacuum: ${m.autovacuum ?? 'not recorded (runs before bench/vacuum.ts)'}`,
     `- other processes on the machine used **${c.medianForeignCores.toFixed(2)} cores** (median over ${c.points} measured loads; max ${c.maxForeignCores.toFixed(2)}) of ${m.cpus}: ${contended ? '**measured under contention**: absolute rates are lower and noisier than on an idle machine' : 'little contention'}`,
   ];
   const byScenario = Object.entries(foreignCoresByScenario(r)).map(([k, v]) => `${k} ${v.toFixed(2)}`);
