@@ -124,7 +124,7 @@ export const foreignCores = (p: Point) => (p.cpu.foreign ?? 0) / 100;
 export async function repeatIfContended<T>(ctx: BenchContext, label: string, run: () => Promise<T>, pointOf: (t: T) => Point): Promise<{ result: T; repeated: boolean }> {
   const first = await run();
   const foreign = foreignCores(pointOf(first));
-  if (foreign <= CONTENDED_CORES) return { result: first, repeated: false };
+  if (foreign <= CONTENDED_CORES || !ctx.profile.repeatContended) return { result: first, repeated: false };
   ctx.log(`${label}: other processes used ${foreign.toFixed(2)} cores; measuring it again`);
   return { result: await run(), repeated: true };
 }

@@ -140,8 +140,8 @@ pool through the API, and stops everything it started, also when over its time l
   the push of the terminal status, on one clock.
 - **CPU accounting and contention**: /proc is scanned during every load; processes that are not
   this run's (other engineers' tests, their Postgres backends) count as *foreign* (the table's
-  \`foreign\` column, in cores). A run during which they used more than half a core is measured once
-  more (the second result stands), and the ladder does not stop at a failure under contention
+  \`foreign\` column, in cores). In the full form a run during which they used more than half a
+  core is measured once more (the second result stands; the quick form only flags it), and the ladder does not stop at a failure under contention
   unless the next point fails too. The bare route needs nearly both cores (itself plus the
   generator), so it loses most to contention, which inflates every ratio measured meanwhile.
 
