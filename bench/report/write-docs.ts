@@ -144,6 +144,12 @@ pool through the API, and stops everything it started, also when over its time l
   core is measured once more (the second result stands; the quick form only flags it), and the ladder does not stop at a failure under contention
   unless the next point fails too. The bare route needs nearly both cores (itself plus the
   generator), so it loses most to contention, which inflates every ratio measured meanwhile.
+- **Autovacuum**: production Postgres runs it; this workplace's CI image turns it off
+  (\`conf.d/90-ci.conf\`), and then the hot rows (accounts, outbox, requests) bloat within minutes
+  and each statement gets about 3x slower. Where it is off, the run stands in for it with
+  \`VACUUM (ANALYZE)\` of those tables every 10 s (bench/vacuum.ts); each run records which. The full
+  run at 8282612 had it on: it was switched on on the session's server (ALTER SYSTEM) a minute
+  after that run started.
 
 ## Where things are
 
