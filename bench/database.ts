@@ -16,13 +16,7 @@ export function databaseUrl(server: string, name: string): string {
  */
 export async function recreateDatabase(server: string, name: string): Promise<string> {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${name} must be a plain lower-case identifier`);
-  const admin = new pg.Client({ connectionString: databaseUrl(server, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await dropDatabase(server, name);
   const url = databaseUrl(server, name);
   const child = spawnNode(MIGRATE, { env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'inherit'] });
   const code = await exited(child);
