@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { AppDeps } from '../app.ts';
-import { isRequestId } from '../idempotency/request.repository.ts';
+import { isUuid } from '../uuid.ts';
 import { notFound, ProblemError, ProblemSchema } from './problem.ts';
 import { IdParams } from './schemas.ts';
 
@@ -27,7 +27,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AppDeps): Promis
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      const account = isRequestId(id)
+      const account = isUuid(id)
         ? await deps.db
             .selectFrom('accounts')
             .select(['id', 'currency', 'balance', 'name', 'created_at'])

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { RequestRow } from '../db/database.ts';
-import { isRequestId } from '../idempotency/request.repository.ts';
+import { isUuid } from '../uuid.ts';
 import { toRequestView } from '../idempotency/request-view.ts';
 import { type FollowDeps, followRequest } from '../status/follow-request.ts';
 
@@ -50,7 +50,7 @@ export function runWsSession(
     if (!tenant) return error('unauthorized', 'Send {"type":"auth","token":"<api key>"} first.');
     if (follows.has(requestId)) return;
     if (follows.size >= WS_LIMITS.maxSubscriptions) return error('too_many_subscriptions', `At most ${WS_LIMITS.maxSubscriptions} per socket.`, requestId);
-    if (!isRequestId(requestId)) return error('not_found', 'No such request.', requestId);
+    if (!isUuid(requestId)) return error('not_found', 'No such request.', requestId);
     const controller = new AbortController();
     follows.set(requestId, controller);
     followRequest(deps, tenant, requestId, (row) => send(statusMessage(row)), { signal: controller.signal })

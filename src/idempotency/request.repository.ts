@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
+import { isUuid } from '../uuid.ts';
 
 export interface NewRequest {
   tenantId: string;
@@ -8,13 +9,6 @@ export interface NewRequest {
   operation: string;
   payload: unknown;
   ttlSeconds: number;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True when the string can be a request id; anything else is simply not found. */
-export function isRequestId(id: string): boolean {
-  return UUID.test(id);
 }
 
 /**
@@ -41,7 +35,7 @@ export async function findRequestByKey(
 
 /** A tenant's request by id; another tenant's id or a malformed one is undefined, like an unknown one. */
 export async function findRequest(db: Kysely<Database>, tenantId: string, id: string): Promise<RequestRow | undefined> {
-  if (!isRequestId(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return db.selectFrom('requests').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
 }
 

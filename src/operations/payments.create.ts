@@ -2,9 +2,8 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import Type from 'typebox';
 import { BusinessError, defineOperation } from './operation.ts';
-import { Amount, Currency, UUID_PATTERN, Uuid } from './schemas.ts';
-
-const UUID = new RegExp(UUID_PATTERN);
+import { isUuid } from '../uuid.ts';
+import { Amount, Currency, Uuid } from './schemas.ts';
 
 export const createPayment = defineOperation({
   name: 'payments.create',
@@ -21,7 +20,7 @@ export const createPayment = defineOperation({
     { additionalProperties: false },
   ),
   async lockForBatch(trx, inputs) {
-    const ids = [...new Set(inputs.flatMap((i) => [i.fromAccount, i.toAccount]).map((id) => String(id).toLowerCase()))].filter((id) => UUID.test(id));
+    const ids = [...new Set(inputs.flatMap((i) => [i.fromAccount, i.toAccount]).map((id) => String(id).toLowerCase()))].filter(isUuid);
     if (ids.length === 0) return;
     await trx.selectFrom('accounts').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
   },
