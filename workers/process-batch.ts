@@ -3,7 +3,7 @@ import type { Database, RequestRow } from '../src/db/database.ts';
 import { completeRequests, markProcessing, type Outcome } from '../src/idempotency/complete-request.ts';
 import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
-import { BusinessError } from '../src/operations/operation.ts';
+import { BusinessError, type Operation } from '../src/operations/operation.ts';
 import { findOperation } from '../src/operations/registry.ts';
 
 export type ProcessResult =
@@ -32,10 +32,14 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
     await lockSharedRows(trx, todo);
     const outcomes = new Map<string, Outcome>();
     const errors = new Map<string, Error>();
-    for (const row of todo) {
-      const result = await runOperation(trx, row);
-      if (result instanceof Error) errors.set(row.id, result);
-      else outcomes.set(row.id, result);
+    for (const [name, group] of Map.groupBy(todo, (r) => r.operation)) {
+      const operation = findOperation(name);
+      const batched = operation?.handleBatch && group.length > 1 ? await runBatch(trx, operation, group) : undefined;
+      for (const [i, row] of group.entries()) {
+        const result = batched ? batched[i]! : await runOperation(trx, operation, row);
+        if (result instanceof Error) errors.set(row.id, result);
+        else outcomes.set(row.id, result);
+      }
     }
     const completed = await completeRequests(trx, outcomes);
     const byId = new Map<string, ProcessResult | Error>(rows.map((r) => [r.id, { kind: 'already-terminal', row: r }]));
@@ -56,17 +60,36 @@ async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[]): P
 
 // One savepoint per request (a new one of the same name shadows the last); a batch stays under
 // Postgres's 64 cached subtransactions (MAX_BATCH_SIZE), past which every snapshot would slow down.
-async function runOperation(trx: Transaction<Database>, row: RequestRow): Promise<Outcome | Error> {
-  const operation = findOperation(row.operation);
+async function runOperation(trx: Transaction<Database>, operation: Operation | undefined, row: RequestRow): Promise<Outcome | Error> {
   if (!operation) return { ok: false, error: { code: 'unknown_operation', message: `This service no longer runs ${row.operation}.` } };
   await sql`savepoint request`.execute(trx);
   try {
     return { ok: true, result: await operation.handle(trx, { tenantId: row.tenant_id, requestId: row.id }, row.payload as never) };
   } catch (err) {
     await sql`rollback to savepoint request`.execute(trx);
-    if (err instanceof BusinessError) return { ok: false, error: { code: err.code, message: err.message } };
+    if (err instanceof BusinessError) return refused(err);
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/**
+ * One operation's requests in one call (Operation.handleBatch), under one savepoint. If the call
+ * fails as a whole, that savepoint undoes it and the requests run one by one (runOperation), so
+ * only the request at fault fails. Returns undefined in that case.
+ */
+async function runBatch(trx: Transaction<Database>, operation: Operation, rows: RequestRow[]): Promise<Outcome[] | undefined> {
+  await sql`savepoint batch`.execute(trx);
+  try {
+    const results = await operation.handleBatch!(trx, rows.map((row) => ({ ctx: { tenantId: row.tenant_id, requestId: row.id }, input: row.payload as never })));
+    return results.map((result): Outcome => (result instanceof BusinessError ? refused(result) : { ok: true, result }));
+  } catch {
+    await sql`rollback to savepoint batch`.execute(trx);
+    return undefined;
+  }
+}
+
+function refused(err: BusinessError): Outcome {
+  return { ok: false, error: { code: err.code, message: err.message } };
 }
 
 /** The most requests one transaction runs; keeps it short and under Postgres's subtransaction cache. */

@@ -29,6 +29,13 @@ export interface Operation<S extends TSchema = TSchema> {
    * (its own `handle` will refuse it).
    */
   lockForBatch?(trx: Transaction<Database>, inputs: Static<S>[]): Promise<void>;
+  /**
+   * Optional, for throughput: runs a whole batch of requests, in order, in one go (one round trip
+   * instead of one per request), after lockForBatch. Returns each call's result, or the
+   * BusinessError that refused it, in call order; a refused call must have written nothing. Throws
+   * if anything else went wrong: the caller then rolls the batch back and runs `handle` for each call.
+   */
+  handleBatch?(trx: Transaction<Database>, calls: { ctx: OperationContext; input: Static<S> }[]): Promise<unknown[]>;
 }
 
 /** Keeps the input type of `handle` tied to the schema. */

@@ -52,6 +52,21 @@ describe('processRequests: many requests in one transaction', () => {
     expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', [ok1, ok2]).execute()).toHaveLength(2);
   });
 
+  it('runs a batch of payments in one call, each seeing the balance the one before left, a refusal writing nothing', async () => {
+    const a = await insertAccount(ctx, 50);
+    const b = await insertAccount(ctx, 0);
+    const c = await insertAccount(ctx, 0, { currency: 'EUR' });
+    // whichever of the first two runs first (id order) leaves too little for the other
+    const ids = [await pay(a, b, 30), await pay(a, b, 30), await pay(a, c, 10)];
+    const results = await processRequests(ctx.db, ids);
+    const outcome = (r: (typeof results)[number]) =>
+      r instanceof Error || r.kind !== 'completed' ? 'unexpected' : r.row.status === 'succeeded' ? 'succeeded' : (r.row.error?.code ?? 'no code');
+    expect(results.slice(0, 2).map(outcome).sort()).toEqual(['insufficient_funds', 'succeeded']);
+    expect(outcome(results[2]!)).toBe('currency_mismatch');
+    expect([await balanceOf(ctx, a), await balanceOf(ctx, b), await balanceOf(ctx, c)]).toEqual([20, 30, 0]);
+    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(1);
+  });
+
   it('runs overlapping batches at once without deadlock, and moves every unit once', async () => {
     const accounts = await Promise.all(Array.from({ length: 6 }, () => insertAccount(ctx, 1_000)));
     const ids: string[] = [];
