@@ -15,7 +15,7 @@ const EnvSchema = Type.Object({
   QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
   PG_POOL_SIZE: Int(10, 1, 500),
-  WORKER_CONCURRENCY: Int(64, 1, 1000),
+  WORKER_CONCURRENCY: Int(256, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
   // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)

@@ -13,6 +13,12 @@ import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 const ENQUEUE_TIMEOUT_MS = 2_000;
 /** terminal records kept in memory for replays; a few KiB each at most */
 const REPLAY_CACHE_SIZE = 10_000;
+/**
+ * Key inserts (and lookups) in flight at once. Fewer, larger batches cost fewer round trips and
+ * commits; under load new calls gather while these run. Measured: 2 instead of PG_POOL_SIZE - 2
+ * raised sustained end to end from ~1,340/s to ~1,520/s.
+ */
+const KEY_BATCHES_IN_FLIGHT = 2;
 
 /** Opens the API process's connections. `close` ends them all, in the reverse order. */
 export async function createApiDeps(config: Config, log: Logger): Promise<{ deps: AppDeps; close(): Promise<void> }> {
@@ -28,7 +34,7 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
   queue.on('error', onError('queue'));
   const feed = await createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
-  const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: Math.max(1, config.pgPoolSize - 2) });
+  const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
   const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
   const deps: AppDeps = {
