@@ -18,6 +18,7 @@ import { requestRoutes } from './http/requests.routes.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
+import type { ReadRequest } from './idempotency/request-reader.ts';
 import type { StatusFeed } from './status/status-feed.ts';
 
 /** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
@@ -25,6 +26,8 @@ export interface AppDeps {
   config: Config;
   db: Kysely<Database>;
   feed: StatusFeed;
+  /** a tenant's request by id, read from Postgres (batched with concurrent reads) */
+  readRequest: ReadRequest;
   /** records a request under its key or finds the earlier one (see acceptRequest) */
   accept: Accept;
   /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */

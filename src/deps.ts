@@ -3,6 +3,7 @@ import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDb } from './db/create-db.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
+import { createRequestReader } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
@@ -41,6 +42,7 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
     config,
     db,
     feed,
+    readRequest: createRequestReader(db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
     accept: async (input) => {
       const stop = metrics.acceptSeconds.startTimer();

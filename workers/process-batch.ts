@@ -5,6 +5,7 @@ import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
 import { BusinessError, type Operation } from '../src/operations/operation.ts';
 import { findOperation } from '../src/operations/registry.ts';
+import { isTransientError } from '../src/retry-policy.ts';
 
 export type ProcessResult =
   | { kind: 'completed'; row: RequestRow }
@@ -18,7 +19,8 @@ export type ProcessResult =
  * one commit for the batch instead of one per request. The request rows are locked (FOR UPDATE,
  * id order) in the transaction that runs the operations and stores the outcomes, so repeated or
  * concurrent deliveries serialise on them and all but the first find them terminal and commit
- * nothing. Each request runs under its own savepoint: a business refusal rolls back only its own
+ * nothing. Each request runs under its own savepoint, or, for an operation with handleBatch, all
+ * of them in one call that writes nothing for a refusal: a business refusal rolls back only its own
  * writes and is stored as its outcome; any other error of one request rolls back only that request
  * and is returned in its place (the caller retries it), while the others commit.
  * Throws if the batch as a whole fails (lost connection, deadlock): nothing was committed.
@@ -26,7 +28,24 @@ export type ProcessResult =
 export async function processRequests(db: Kysely<Database>, ids: readonly string[]): Promise<(ProcessResult | Error)[]> {
   // Observable `processing` state; a no-op on redeliveries, which the locked check below settles.
   await markProcessing(db, ids);
-  const results = await db.transaction().execute(async (trx) => {
+  let results: Map<string, ProcessResult | Error>;
+  try {
+    results = await runTransaction(db, ids, { batchCalls: true });
+  } catch (err) {
+    // A handleBatch call failed as a whole: run the transaction again, each request on its own.
+    if (!(err instanceof BatchCallFailed)) throw err;
+    results = await runTransaction(db, ids, { batchCalls: false });
+  }
+  return ids.map((id) => results.get(id) ?? { kind: 'missing' });
+}
+
+/**
+ * The transaction of processRequests. With `batchCalls`, an operation that has handleBatch runs
+ * all its requests in one call and no savepoint (if that call throws, the whole transaction rolls
+ * back with BatchCallFailed); otherwise each request runs under its own savepoint.
+ */
+function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { batchCalls: boolean }): Promise<Map<string, ProcessResult | Error>> {
+  return db.transaction().execute(async (trx) => {
     const rows = await lockRequests(trx, ids);
     const todo = rows.filter((r) => !isTerminal(r.status));
     await lockSharedRows(trx, todo);
@@ -35,7 +54,7 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
     const savepoint = { taken: false };
     for (const [name, group] of Map.groupBy(todo, (r) => r.operation)) {
       const operation = findOperation(name);
-      const batched = operation?.handleBatch && group.length > 1 ? await runBatch(trx, operation, group) : undefined;
+      const batched = opts.batchCalls && operation?.handleBatch ? await runBatch(trx, operation, group) : undefined;
       for (const [i, row] of group.entries()) {
         const result = batched ? batched[i]! : await runOperation(trx, operation, row, savepoint);
         if (result instanceof Error) errors.set(row.id, result);
@@ -48,7 +67,6 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
     for (const [id, err] of errors) byId.set(id, err);
     return byId;
   });
-  return ids.map((id) => results.get(id) ?? { kind: 'missing' });
 }
 
 /** Lets each operation in the batch lock the shared rows its requests will touch, in one global order. */
@@ -78,19 +96,21 @@ async function runOperation(trx: Transaction<Database>, operation: Operation | u
   }
 }
 
+/** A handleBatch call threw: its transaction is aborted and must be run again without batch calls. */
+class BatchCallFailed extends Error {}
+
 /**
- * One operation's requests in one call (Operation.handleBatch), under one savepoint. If the call
- * fails as a whole, that savepoint undoes it and the requests run one by one (runOperation), so
- * only the request at fault fails. Returns undefined in that case.
+ * One operation's requests in one call (Operation.handleBatch), with no savepoint: the common case
+ * costs one round trip. If the call throws, BatchCallFailed rolls the transaction back and
+ * processRequests runs it again, each request under its own savepoint, so only the guilty one fails.
  */
-async function runBatch(trx: Transaction<Database>, operation: Operation, rows: RequestRow[]): Promise<Outcome[] | undefined> {
-  await sql`savepoint batch`.execute(trx);
+async function runBatch(trx: Transaction<Database>, operation: Operation, rows: RequestRow[]): Promise<Outcome[]> {
   try {
     const results = await operation.handleBatch!(trx, rows.map((row) => ({ ctx: { tenantId: row.tenant_id, requestId: row.id }, input: row.payload as never })));
     return results.map((result): Outcome => (result instanceof BusinessError ? refused(result) : { ok: true, result }));
-  } catch {
-    await sql`rollback to savepoint batch`.execute(trx);
-    return undefined;
+  } catch (err) {
+    if (isTransientError(err)) throw err; // the whole batch is retried, as for any statement
+    throw new BatchCallFailed(`${operation.name} failed for a batch of ${rows.length}`, { cause: err });
   }
 }
 

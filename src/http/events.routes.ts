@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.ts';
-import { findRequest } from '../idempotency/request.repository.ts';
 import { isTerminal, toRequestView } from '../idempotency/request-view.ts';
 import { followRequest } from '../status/follow-request.ts';
 import { notFound, ProblemError, ProblemSchema } from './problem.ts';
@@ -32,7 +31,7 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       const { id } = request.params as { id: string };
       const since = Number(request.headers['last-event-id']);
       const sinceVersion = Number.isInteger(since) && since > 0 ? since : 0;
-      const current = await findRequest(deps.db, request.tenantId, id);
+      const current = await deps.readRequest(request.tenantId, id);
       if (!current) throw new ProblemError(notFound(`Request ${id}`));
       if (isTerminal(current.status) && current.version <= sinceVersion) return reply.code(204).send();
 

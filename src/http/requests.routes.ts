@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findRequest } from '../idempotency/request.repository.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
@@ -41,7 +40,7 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promis
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const { wait = 0 } = request.query as { wait?: number };
-      let row = await findRequest(deps.db, request.tenantId, id);
+      let row = await deps.readRequest(request.tenantId, id);
       if (row && wait > 0 && !isTerminal(row.status)) {
         row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, clientGone(reply));
       }

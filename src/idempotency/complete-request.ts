@@ -11,20 +11,20 @@ interface Change {
 }
 
 /**
- * One statement: changes the status of every listed request, bumps their versions and appends one
- * outbox event each, so the changes and their events commit together (or not at all) in the
- * caller's transaction. With `onlyFrom`, a request changes only if it has that status now.
+ * One statement (one array parameter per column, whatever the batch size): changes the status of
+ * every listed request, bumps their versions and appends one outbox event each, so the changes and
+ * their events commit together (or not at all) in the caller's transaction. With `onlyFrom`, a request changes only if it has that status now.
  * Returns the changed rows.
  */
 async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus): Promise<RequestRow[]> {
   if (changes.length === 0) return [];
-  const values = sql.join(changes.map((c) => sql`(${c.id}::uuid, ${c.status}, ${c.result}::jsonb, ${c.error}::jsonb)`));
   const result = await sql<RequestRow>`
     with changed as (
       update requests r
          set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
              version = r.version + 1, updated_at = now()
-        from (values ${values}) as v(id, status, result, error)
+        from unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[],
+                    ${changes.map((c) => c.result)}::jsonb[], ${changes.map((c) => c.error)}::jsonb[]) as v(id, status, result, error)
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
       returning r.*
     ), event as (

@@ -2,8 +2,8 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, StatusEvent } from '../db/database.ts';
 
 /**
- * Claims up to `limit` events, oldest first, hands them to `publish`, and deletes them in the same
- * transaction. Rows another relay holds are skipped, never waited for. If `publish` throws or the
+ * Claims up to `limit` events, oldest first, deletes them, and hands them to `publish` before the
+ * transaction commits. Rows another relay holds are skipped, never waited for. If `publish` throws or the
  * process dies before the commit, the rows stay and are published again: delivery is at least once.
  * Returns how many events were published.
  */
@@ -13,20 +13,13 @@ export async function relayOutboxBatch(
   publish: (events: StatusEvent[]) => Promise<void>,
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('outbox')
-      .select(['id', 'payload'])
-      .orderBy('id')
-      .limit(limit)
-      .forUpdate()
-      .skipLocked()
-      .execute();
+    // claims and deletes in one statement; a rollback (publish failed, the process died) restores them
+    const { rows } = await sql<{ id: number; payload: StatusEvent }>`
+      delete from outbox where id in (
+        select id from outbox order by id limit ${limit} for update skip locked
+      ) returning id, payload`.execute(trx);
     if (rows.length === 0) return 0;
-    await publish(rows.map((r) => r.payload));
-    await trx
-      .deleteFrom('outbox')
-      .where('id', '=', sql<string>`any(${sql.val(rows.map((r) => r.id))}::bigint[])`)
-      .execute();
+    await publish(rows.sort((a, b) => a.id - b.id).map((r) => r.payload));
     return rows.length;
   });
 }

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, RequestRow } from '../db/database.ts';
-import { findRequest } from '../idempotency/request.repository.ts';
+import type { RequestRow } from '../db/database.ts';
+import type { ReadRequest } from '../idempotency/request-reader.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import type { StatusFeed } from './status-feed.ts';
 import { createWakeup } from './wakeup.ts';
@@ -9,7 +8,7 @@ import { createWakeup } from './wakeup.ts';
 export const REREAD_INTERVAL_MS = 30_000;
 
 export interface FollowDeps {
-  db: Kysely<Database>;
+  readRequest: ReadRequest;
   feed: StatusFeed;
 }
 
@@ -32,7 +31,7 @@ export async function followRequest(
   let seen = opts.sinceVersion ?? 0;
   try {
     for (;;) {
-      const row = await findRequest(deps.db, tenantId, id);
+      const row = await deps.readRequest(tenantId, id);
       if (!row) return undefined;
       if (row.version > seen) {
         seen = row.version;

@@ -70,12 +70,13 @@ describe('the job processor', () => {
   it('does not count transient failures (a terminated backend, SQLSTATE 57P01) against MAX_ATTEMPTS', async () => {
     const a = await insertAccount(ctx, 1_000);
     const b = await insertAccount(ctx, 0);
-    // one non-transient failure on the first payment insert, from a trigger that fires once
+    // one non-transient failure of the first attempt, from a trigger on the payment insert that
+    // fires twice: the worker runs a failed batch call once more, request by request, in the same attempt
     await sql`create sequence fail_once_seq`.execute(ctx.db);
     await sql`
       create function fail_once() returns trigger language plpgsql as $$
       begin
-        if nextval('fail_once_seq') = 1 then raise exception 'injected failure' using errcode = 'P0001'; end if;
+        if nextval('fail_once_seq') <= 2 then raise exception 'injected failure' using errcode = 'P0001'; end if;
         return new;
       end $$`.execute(ctx.db);
     await sql`create trigger fail_once before insert on payments for each row execute function fail_once()`.execute(ctx.db);
