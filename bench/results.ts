@@ -44,6 +44,11 @@ export interface BenchResults {
   storm?: StormVariant[];
   e2e?: E2eResult;
   memory?: MemoryResult;
+  /**
+   * The bare route's closed-loop throughput measured again after the last scenario: how much the
+   * machine's own speed moved during the run (a shared VM drifts by tens of percent).
+   */
+  baselineDrift?: { start: number; end: number };
   /** the API's RSS across the whole run, sampled every 2 s */
   apiRssOverRun?: RssTrend;
   targets: TargetCheck[];

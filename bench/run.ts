@@ -7,6 +7,8 @@ import { checkTargets } from './report/targets.ts';
 import { writeDocs } from './report/write-docs.ts';
 import { type BenchResults, machineMeta, writeResults } from './results.ts';
 import { runBaseline } from './scenarios/baseline.ts';
+import { measureSaturation } from './scenarios/capacity.ts';
+import { paymentPlan } from './context.ts';
 import { runConnections } from './scenarios/connections.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
@@ -63,6 +65,12 @@ results.storm = await scenario('storm', async () => [await runStorm(ctx, 1), awa
 results.e2e = await scenario('e2e', () => runE2e(ctx, halfRate.rate));
 if (opts.profile.memoryMs > 0) results.memory = await scenario('memory', () => runMemory(ctx, halfRate.rate, opts.profile.memoryMs));
 results.apiRssOverRun = rssTrend(apiRss.stop());
+if (results.baseline) {
+  const start = results.baseline.saturation.achieved;
+  const end = (await measureSaturation(ctx, 'baseline', paymentPlan(ctx, 'baseline-again', { mode: 'fresh' }))).achieved;
+  results.baselineDrift = { start, end };
+  log(`bare route again: ${end.toFixed(0)}/s closed loop (${start.toFixed(0)}/s at the start, ${(((end - start) / start) * 100).toFixed(0)}%)`);
+}
 
 await ctx.probe.close();
 await bench.stop();
@@ -85,6 +93,7 @@ const full: BenchResults = {
 };
 const files = writeResults(full);
 console.log(`\n${formatTable(resultRows(full))}\n\nTargets of issue 5 (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
+if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
 console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);
 for (const p of full.cpuProfiles ?? []) console.log(`\nCPU profile ${p.file}:\n${p.top.slice(0, 12).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}${calledFrom(f)}`).join('\n')}`);
 if (results.failures.length) console.log(`\nFAILED scenarios: ${results.failures.map((f) => f.scenario).join(', ')}`);

@@ -41,6 +41,12 @@ function runFacts(r: BenchResults): string {
   ];
   const byScenario = Object.entries(foreignCoresByScenario(r)).map(([k, v]) => `${k} ${v.toFixed(2)}`);
   lines.push(`- foreign cores by scenario (median): ${byScenario.join(', ')}; a ratio whose two sides saw different contention is skewed accordingly`);
+  if (r.baselineDrift) {
+    const { start, end } = r.baselineDrift;
+    lines.push(
+      `- the machine's own speed: the bare route's closed loop gave ${Math.round(start)}/s at the start and ${Math.round(end)}/s again at the end (${(((end - start) / start) * 100).toFixed(0)}%); every ratio carries that much uncertainty`,
+    );
+  }
   if (m.halfRate) lines.push(`- "half the sustained rate" = ${m.halfRate.rate}/s (from ${m.halfRate.from})`);
   if (r.failures.length) lines.push(`- **failed scenarios**: ${r.failures.map((f) => `${f.scenario} (${f.message})`).join('; ')}`);
   return lines.join('\n');
@@ -144,6 +150,11 @@ pool through the API, and stops everything it started, also when over its time l
   core is measured once more (the second result stands; the quick form only flags it), and the ladder does not stop at a failure under contention
   unless the next point fails too. The bare route needs nearly both cores (itself plus the
   generator), so it loses most to contention, which inflates every ratio measured meanwhile.
+- **Drift**: this machine is a shared VM whose speed moves by tens of percent within minutes
+  (seen: the same bare route at 11.5k, 14.5k and 18.0k req/s in three consecutive 30 s runs, and
+  17.6k then 25.4k within one 20 s run). After the last scenario the bare route's closed loop is
+  measured again; both figures are printed with the results. Ratios use the bare route measured
+  at the start, so read each one with that spread in mind.
 - **Autovacuum**: production Postgres runs it; this workplace's CI image turns it off
   (\`conf.d/90-ci.conf\`), and then the hot rows (accounts, outbox, requests) bloat within minutes
   and each statement gets about 3x slower. Where it is off, the run stands in for it with

@@ -59,12 +59,7 @@ const endToEnd = (s: LadderStep) => s.reasons.length === 0 && s.backlogReasons.l
  */
 export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Promise<Capacity> {
   const p = ctx.profile;
-  const { point: saturation } = await measurePoint(ctx, {
-    target: o.target,
-    mode: { kind: 'closed', durationMs: p.saturation.ms },
-    plan: o.plan('saturation'),
-    connections: p.saturation.connections,
-  });
+  const saturation = await measureSaturation(ctx, o.target, o.plan('saturation'));
   ctx.log(`${o.target}: saturation ${saturation.achieved.toFixed(0)}/s at ${p.saturation.connections} connections, p99 ${saturation.latency.p99.toFixed(1)} ms`);
   const grid = [...p.ladder.fractions.map((f) => f * saturation.achieved), ...((await o.extraRates?.(saturation)) ?? [])]
     .map((r) => Math.max(10, Math.round(r)))
@@ -102,6 +97,17 @@ export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Pr
     sustained: highest(accepted),
     sustainedWithBacklog: o.around ? highest(endToEnd) : null,
   };
+}
+
+/** A closed loop at the profile's saturation connections: as fast as answers come back. */
+export async function measureSaturation(ctx: BenchContext, target: TargetName, plan: RequestPlan): Promise<Point> {
+  const { point } = await measurePoint(ctx, {
+    target,
+    mode: { kind: 'closed', durationMs: ctx.profile.saturation.ms },
+    plan,
+    connections: ctx.profile.saturation.connections,
+  });
+  return point;
 }
 
 async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: number): Promise<LadderStep> {
