@@ -10,11 +10,14 @@ export interface BenchContext {
   tenant: string;
   secret: string;
   accounts: string[];
-  targets: { service: Target; baseline: Target };
+  /** `naive`: the naive path of issue 5, while the naive scenario runs */
+  targets: { service: Target; baseline: Target; naive?: Target };
   probe: Probe;
   /** the run's processes, to account CPU to them; the database name tells its Postgres backends */
-  pids: { api: number; workers: number[]; baseline: number };
+  pids: { api: number; workers: number[]; baseline: number; naive?: number[] };
+  /** the databases whose Postgres backends count as this run's */
   database: string;
+  databases?: string[];
   log(line: string): void;
 }
 

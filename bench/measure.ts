@@ -10,6 +10,7 @@ export function ownProcess(ctx: BenchContext, pid: number, ppid: number): string
   if (pid === ctx.pids.api) return 'api';
   if (ctx.pids.workers.includes(pid)) return 'workers';
   if (pid === ctx.pids.baseline) return 'baseline';
+  if (ctx.pids.naive?.includes(pid)) return 'naive';
   if (pid === process.pid) return 'harness';
   if (ppid === process.pid) return 'generator';
   return undefined;
@@ -55,13 +56,19 @@ export interface Point {
   generator: { cpuPct: number[]; loopDelayP99Ms: number; maxWaiting: number };
 }
 
+function targetOf(ctx: BenchContext, name: TargetName) {
+  const target = ctx.targets[name];
+  if (!target) throw new Error(`target ${name} is not running`);
+  return target;
+}
+
 export async function measurePoint(ctx: BenchContext, o: PointOptions): Promise<{ point: Point; load: MergedLoad }> {
   const processes = o.processes ?? 1;
   let meter: ReturnType<typeof startCpuMeter> | undefined;
   let cpu: CpuReport | undefined;
   const load = await runLoadProcesses(
     {
-      target: ctx.targets[o.target],
+      target: targetOf(ctx, o.target),
       connections: o.connections,
       wave: o.wave ?? 500,
       mode: o.mode,
@@ -73,7 +80,7 @@ export async function measurePoint(ctx: BenchContext, o: PointOptions): Promise<
     processes,
     {
       onRun() {
-        meter = startCpuMeter({ mine: (pid, ppid) => ownProcess(ctx, pid, ppid), database: ctx.database });
+        meter = startCpuMeter({ mine: (pid, ppid) => ownProcess(ctx, pid, ppid), database: ctx.database, ...(ctx.databases ? { databases: ctx.databases } : {}) });
         o.onRun?.();
       },
       onDone() {

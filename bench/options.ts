@@ -54,7 +54,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'replay', 'connections', 'storm', 'e2e', 'memory'] as const;
+export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {

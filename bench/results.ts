@@ -39,6 +39,8 @@ export interface BenchResults {
   };
   baseline?: Capacity;
   ingest?: IngestResult;
+  /** the naive path of issue 5, measured like ingest */
+  naive?: IngestResult;
   replay?: ReplayResult;
   connections?: ConnectionsResult;
   storm?: StormVariant[];

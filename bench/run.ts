@@ -12,6 +12,7 @@ import { paymentPlan } from './context.ts';
 import { runConnections } from './scenarios/connections.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
+import { runNaive } from './scenarios/naive.ts';
 import { rssTrend, runMemory } from './scenarios/memory.ts';
 import { runReplay } from './scenarios/replay.ts';
 import { runStorm } from './scenarios/storm.ts';
@@ -56,6 +57,7 @@ async function scenario<T>(name: ScenarioName, run: () => Promise<T>): Promise<T
 
 results.baseline = await scenario('baseline', () => runBaseline(ctx));
 results.ingest = await scenario('ingest', () => runIngest(ctx));
+results.naive = await scenario('naive', () => runNaive(ctx, { pgServer: opts.pgServer, redisUrl: opts.redisUrl }));
 const sustained = opts.rate ?? results.ingest?.sustainedWithBacklog ?? results.ingest?.steps[0]?.offered;
 const halfRate = { rate: Math.max(10, Math.round((sustained ?? 400) / 2)), from: opts.rate ? '--rate' : results.ingest ? 'ingest' : 'default 400/s' };
 if (want('connections') || want('e2e') || want('memory')) log(`half the sustained end-to-end rate: ${halfRate.rate}/s (from ${halfRate.from})`);

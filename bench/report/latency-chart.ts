@@ -33,7 +33,7 @@ function marker(x: number, y: number, verdict: Series['points'][number]['verdict
 
 /** Log-log: p50 and p99 latency against the offered rate of every open-loop ladder point. */
 export function latencyChart(r: BenchResults): string {
-  const all = [...series(r.baseline, 'bare route', '#6b7280'), ...series(r.ingest, 'ingest', '#2563eb'), ...series(r.replay, 'replay', '#16a34a')];
+  const all = [...series(r.baseline, 'bare route', '#6b7280'), ...series(r.ingest, 'ingest', '#2563eb'), ...series(r.naive, 'ingest, naive path', '#dc2626'), ...series(r.replay, 'replay', '#16a34a')];
   const xs = all.flatMap((s) => s.points.map((p) => p.x));
   const ys = all.flatMap((s) => s.points.map((p) => p.y));
   const lx0 = Math.floor(Math.log10(Math.min(...xs, 100)));

@@ -73,6 +73,7 @@ export function resultRows(r: BenchResults): Row[] {
   const rows: Row[] = [];
   if (r.baseline) rows.push(...capacityRows('bare route', r.baseline, r.baseline));
   if (r.ingest) rows.push(...capacityRows('ingest', r.ingest, r.baseline));
+  if (r.naive) rows.push(...capacityRows('ingest, naive path', r.naive, r.baseline));
   if (r.replay) {
     rows.push(fromPoint('replay', `first requests, burst of ${r.replay.keys}`, r.replay.firstRequests, '-'));
     rows.push(...capacityRows('replay', r.replay, r.baseline));

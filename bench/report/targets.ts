@@ -19,6 +19,9 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
   const bareSat = r.baseline?.saturation.achieved;
   const notMeasured = (target: string, why: string) => out.push({ target, measured: 'not measured', met: null, note: why });
   const ratioTo = (v: number | null | undefined) => (v && bare ? v / bare : NaN);
+  /** the same figure for the naive path measured in this run, and how many times faster the service is */
+  const naiveNote = (ours: number | null, naive: number | null | undefined) =>
+    naive === undefined ? '' : `; naive path in this run: ${perS(naive)} = ${pct(ratioTo(naive))}, so ${ours && naive ? (ours / naive).toFixed(1) : '?'}x the naive path`;
 
   const t1 = 'Accept rate of new payments, workers running: >= 35% of the bare route';
   if (r.ingest && bare) {
@@ -28,7 +31,7 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
       target: t1,
       measured: `${perS(r.ingest.sustained)} vs ${perS(bare)} sustained (p99 < 200 ms): ${pct(ratio)}`,
       met: ratio >= 0.35,
-      note: `closed loop at 100 connections: ${perS(r.ingest.saturation.achieved)} vs ${perS(bareSat)} = ${pct(sat)}`,
+      note: `closed loop at 100 connections: ${perS(r.ingest.saturation.achieved)} vs ${perS(bareSat)} = ${pct(sat)}${naiveNote(r.ingest.sustained, r.naive?.sustained)}`,
     });
   } else notMeasured(t1, 'needs the baseline and ingest scenarios');
 
@@ -39,7 +42,7 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
       target: t2,
       measured: `${perS(r.ingest.sustainedWithBacklog)} vs ${perS(bare)}: ${pct(ratio)}`,
       met: ratio >= 0.2 && r.ingest.ledger.ok,
-      note: `workers drained a backlog at ${perS(r.ingest.workerDrainRate)}; ledger ${r.ingest.ledger.ok ? 'balanced, one payment per succeeded request' : `WRONG: ${r.ingest.ledger.problems.join('; ')}`}`,
+      note: `workers drained a backlog at ${perS(r.ingest.workerDrainRate)}${naiveNote(r.ingest.sustainedWithBacklog, r.naive?.sustainedWithBacklog)}; ledger ${r.ingest.ledger.ok ? 'balanced, one payment per succeeded request' : `WRONG: ${r.ingest.ledger.problems.join('; ')}`}`,
     });
   } else notMeasured(t2, 'needs the baseline and ingest scenarios');
 

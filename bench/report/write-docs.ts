@@ -57,14 +57,17 @@ const cores = (cpu: Record<string, number>, keys: string[]) =>
 
 function extras(r: BenchResults): string {
   const out: string[] = [];
-  for (const [name, c] of [['bare route', r.baseline], ['ingest', r.ingest], ['replay', r.replay]] as const) {
+  for (const [name, c] of [['bare route', r.baseline], ['ingest', r.ingest], ['ingest, naive path', r.naive], ['replay', r.replay]] as const) {
     if (!c) continue;
     out.push(
-      `- ${name} at saturation (${Math.round(c.saturation.achieved)}/s): cores used by ${cores(c.saturation.cpu, ['baseline', 'api', 'workers', 'postgres', 'infra', 'generator', 'foreign'])} (machine ${c.saturation.cpu.machineBusyCores.toFixed(2)} of ${r.meta.cpus} busy).`,
+      `- ${name} at saturation (${Math.round(c.saturation.achieved)}/s): cores used by ${cores(c.saturation.cpu, ['baseline', 'api', 'workers', 'naive', 'postgres', 'infra', 'generator', 'foreign'])} (machine ${c.saturation.cpu.machineBusyCores.toFixed(2)} of ${r.meta.cpus} busy).`,
     );
   }
   if (r.ingest) {
     out.push(`- ingest: the workers drained a backlog at ${Math.round(r.ingest.workerDrainRate)}/s; ${r.ingest.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request (API and worker together); ledger after the ingest: ${r.ingest.ledger.payments} payments for ${r.ingest.ledger.succeeded} succeeded requests, ${r.ingest.ledger.failed} failed, total balance ${r.ingest.ledger.ok ? 'intact' : 'WRONG'}.`);
+  }
+  if (r.naive) {
+    out.push(`- naive path: its worker (one transaction per job, 10 at a time) drained a backlog at ${Math.round(r.naive.workerDrainRate)}/s; ${r.naive.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request; ledger: ${r.naive.ledger.payments} payments for ${r.naive.ledger.succeeded} succeeded requests, total balance ${r.naive.ledger.ok ? 'intact' : 'WRONG'}.`);
   }
   if (r.connections) {
     for (const t of ['service', 'baseline'] as const) {
@@ -131,7 +134,12 @@ pool through the API, and stops everything it started, also when over its time l
   connection). The same generator measures 32k req/s on the bare route at ~40% of one core.
 - **Bare route**: receives byte for byte the requests the service gets (POST /v1/payments, bearer
   token, JSON body, a fresh Idempotency-Key each), parses the JSON and answers 202 \`{"id","status"}\`.
-- **Capacity** (bare route, ingest, replay): first a closed loop at 100 connections (the issue's
+- **Naive path** (bench/naive/): the issue's naive design, measured in the same run exactly like
+  ingest, against a database and queue prefix of its own: one \`INSERT … ON CONFLICT\` and one
+  BullMQ \`add()\` per request, awaited before the 202, and a worker doing one transaction per job
+  (10 at a time, the pool's size). No outbox, no \`processing\` state: it does less than the
+  service per request, so the comparison flatters it.
+- **Capacity** (bare route, ingest, naive path, replay): first a closed loop at 100 connections (the issue's
   "at 100 connections" figure), then an open-loop ladder at fractions of that throughput (ingest
   also around the pace at which the workers drained the saturation backlog). A point is
   **sustained** when its median run answered everything 2xx, at >= 95% of the offered rate, with
@@ -170,7 +178,8 @@ pool through the API, and stops everything it started, also when over its time l
 | bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
 | bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
 | bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
-| bench/scenarios/ | capacity ladder, baseline, ingest, replay, connections, storm, e2e, memory |
+| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, memory |
+| bench/naive/ | the naive path of issue 5: a one-INSERT-one-add() API and a one-transaction-per-job worker |
 | bench/system/ | CPU per process class, RSS, heap from /metrics, kernel TCP counters |
 | bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
 

@@ -1,6 +1,6 @@
 import { OPENING_BALANCE } from '../accounts.ts';
 import { type BacklogReport, startBacklogSampler, waitForDrain } from '../backlog.ts';
-import { type BenchContext, paymentPlan } from '../context.ts';
+import { type BenchContext, paymentPlan, type TargetName } from '../context.ts';
 import type { Probe } from '../probe.ts';
 import { type Capacity, measureCapacity } from './capacity.ts';
 
@@ -24,30 +24,31 @@ const BACKLOG_SLACK_S = 0.5;
  * p99 under 200 ms) and the end-to-end capacity (also accepted = completed: the backlog in Postgres
  * stays flat), then a check that the money really moved, once and only once per request.
  */
-export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
+export async function runIngest(ctx: BenchContext, sut: { target: TargetName; probe: Probe } = { target: 'service', probe: ctx.probe }): Promise<IngestResult> {
+  const { target, probe } = sut;
   let workerDrainRate = NaN;
-  const before = { xacts: await ctx.probe.transactions(), requests: (await ctx.probe.ledger()).requests };
+  const before = { xacts: await probe.transactions(), requests: (await probe.ledger()).requests };
   const cap = await measureCapacity(ctx, {
-    target: 'service',
-    plan: (label) => paymentPlan(ctx, `ingest-${label}`, { mode: 'fresh' }),
+    target,
+    plan: (label) => paymentPlan(ctx, `${target}-ingest-${label}`, { mode: 'fresh' }),
     async extraRates(saturation) {
-      const drain = await waitForDrain(ctx.probe, ctx.profile.drainMaxMs * 2);
+      const drain = await waitForDrain(probe, ctx.profile.drainMaxMs * 2);
       workerDrainRate = drain.drainRate;
-      ctx.log(`service: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`);
+      ctx.log(`${target}: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`);
       // the end-to-end knee is near the workers' pace: measure around it too
       return workerDrainRate < 0.95 * saturation.achieved ? ctx.profile.ladder.drainFractions.map((f) => f * workerDrainRate) : [];
     },
     async around(run) {
       // start from an empty backlog, whatever the point before left behind
-      await waitForDrain(ctx.probe, ctx.profile.drainMaxMs);
+      await waitForDrain(probe, ctx.profile.drainMaxMs);
       let sampling: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
       let sampler: ReturnType<typeof startBacklogSampler> | undefined;
       const point = await run({
-        onRun: () => void (sampler = startBacklogSampler(ctx.probe)),
+        onRun: () => void (sampler = startBacklogSampler(probe)),
         onDone: () => void (sampling = sampler?.stop()),
       });
       const during = await sampling!;
-      const drain = await waitForDrain(ctx.probe, ctx.profile.drainMaxMs);
+      const drain = await waitForDrain(probe, ctx.profile.drainMaxMs);
       const backlog: BacklogReport = { start: during.start, end: during.end, slopePerS: during.slopePerS, ...drain };
       const offered = point.offered ?? 0;
       const reason =
@@ -57,17 +58,17 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
       return { point, backlog, ...(reason ? { reason } : {}) };
     },
   });
-  await waitForDrain(ctx.probe, ctx.profile.drainMaxMs * 3);
+  await waitForDrain(probe, ctx.profile.drainMaxMs * 3);
   await new Promise((r) => setTimeout(r, 1_500)); // let the backends flush their counters
-  const ledger = await checkLedger(ctx);
-  const transactionsPerRequest = ((await ctx.probe.transactions()) - before.xacts) / Math.max(1, ledger.requests - before.requests);
-  ctx.log(`service: ${transactionsPerRequest.toFixed(1)} Postgres transactions per payment request`);
+  const ledger = await checkLedger(probe);
+  const transactionsPerRequest = ((await probe.transactions()) - before.xacts) / Math.max(1, ledger.requests - before.requests);
+  ctx.log(`${target}: ${transactionsPerRequest.toFixed(1)} Postgres transactions per payment request`);
   return { ...cap, workerDrainRate, ledger, transactionsPerRequest };
 }
 
 /** Every payment request succeeded and made exactly one payment; the pool's total balance is intact. */
-export async function checkLedger(ctx: BenchContext): Promise<IngestResult['ledger']> {
-  const l = await ctx.probe.ledger();
+export async function checkLedger(probe: Probe): Promise<IngestResult['ledger']> {
+  const l = await probe.ledger();
   const problems: string[] = [];
   if (l.unfinished > 0) problems.push(`${l.unfinished} requests still unfinished`);
   if (l.failed > 0) problems.push(`${l.failed} requests failed`);

@@ -9,6 +9,8 @@ export interface Classifier {
   mine(pid: number, ppid: number): string | undefined;
   /** the bench database's name, to tell its Postgres backends from other engineers' */
   database: string;
+  /** more databases of this run (the naive path's) */
+  databases?: string[];
 }
 
 interface ProcStat {
@@ -52,7 +54,7 @@ function classify(pid: number, ppid: number, c: Classifier): string {
   const cmd = cmdline(pid);
   if (!cmd) return 'kernel';
   const backend = PG_BACKEND.exec(cmd);
-  if (backend) return backend[1] === c.database ? 'postgres' : 'foreign';
+  if (backend) return backend[1] === c.database || c.databases?.includes(backend[1]!) ? 'postgres' : 'foreign';
   if (cmd.startsWith('postgres') || cmd.startsWith('redis-server') || cmd.includes('/redis-server')) return 'infra';
   return 'foreign';
 }
