@@ -72,6 +72,11 @@ export interface Options {
   serviceEnv: Record<string, string>;
   /** write docs/benchmarks.md and the chart from the results */
   docs: boolean;
+  /**
+   * --only, --set, --rate or --workers: not the form's standard run, so it writes bench/results/latest.json
+   * only, and leaves <form>.json and the docs (which show standard runs) alone
+   */
+  partial: boolean;
 }
 
 const USAGE = `usage: node bench/run.ts [--quick] [--only=ingest,storm,...] [--cpu-prof] [--rate=N]
@@ -119,6 +124,7 @@ export function parseOptions(argv: string[]): Options {
   };
   const profile = PROFILES[values.quick ? 'quick' : 'full'];
   const memorySeconds = positive(values['memory-seconds'], '--memory-seconds');
+  const partial = Boolean(values.only) || Object.keys(serviceEnv).length > 0 || values.rate !== undefined || values.workers !== '1';
   return {
     profile: memorySeconds ? { ...profile, memoryMs: memorySeconds * 1000 } : profile,
     only,
@@ -129,6 +135,7 @@ export function parseOptions(argv: string[]): Options {
     pgServer: values.pg,
     redisUrl: values.redis,
     serviceEnv,
-    docs: !values['no-docs'],
+    docs: !values['no-docs'] && !partial,
+    partial,
   };
 }

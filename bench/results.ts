@@ -80,11 +80,11 @@ export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedA
   };
 }
 
-/** Writes the run as bench/results/latest.json and bench/results/<form>.json. */
-export function writeResults(results: BenchResults): string[] {
+/** Writes the run as bench/results/latest.json and, for a standard run, bench/results/<form>.json. */
+export function writeResults(results: BenchResults, opts: { partial: boolean }): string[] {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = `${JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2)}\n`;
-  const files = [`${RESULTS_DIR}/latest.json`, `${RESULTS_DIR}/${results.meta.form}.json`];
+  const files = [`${RESULTS_DIR}/latest.json`, ...(opts.partial ? [] : [`${RESULTS_DIR}/${results.meta.form}.json`])];
   for (const f of files) writeFileSync(f, json);
   return files;
 }

@@ -93,7 +93,7 @@ const full: BenchResults = {
   ...results,
   targets: checkTargets(results),
 };
-const files = writeResults(full);
+const files = writeResults(full, { partial: opts.partial });
 console.log(`\n${formatTable(resultRows(full))}\n\nTargets of issue 5 (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
 if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
 console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);

@@ -109,12 +109,15 @@ ratio to a bare Fastify route measured in the same run, with the same generator 
 Needs the local Postgres (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379).
 
 \`\`\`sh
-npm run bench                     # full form: every scenario, medians of 3 runs, 5-minute memory run (about 30 min)
-npm run bench -- --quick          # quick form: every scenario once, short, no memory run (under 2 min)
+npm run bench                     # full form: every scenario, medians of 3 runs, 5-minute memory run (about 25 min)
+npm run bench -- --quick          # quick form: every scenario once, short, no memory run (about 3 min)
 npm run bench -- --quick --only=baseline,ingest --cpu-prof   # profile the API and worker under ingest
 npm run bench -- --set PG_POOL_SIZE=20 --set WORKER_CONCURRENCY=32 --workers=2   # try settings
 node bench/report/write-docs.ts   # re-render this page and the chart from the stored results
 \`\`\`
+
+A run with \`--only\`, \`--set\`, \`--rate\` or \`--workers\` writes \`bench/results/latest.json\` only: this page
+shows standard runs of each form.
 
 Each run drops and recreates its own database (\`idemq_bench\`, kept afterwards for inspection), uses
 its own queue prefix (\`bench-<run id>\`, whose Redis keys it deletes at the end), starts the bare
