@@ -13,8 +13,8 @@ interface Change {
 /**
  * One statement (one array parameter per column, whatever the batch size): changes the status of
  * every listed request, bumps their versions and appends one outbox event each, so the changes and
- * their events commit together (or not at all) in the caller's transaction. With `onlyFrom`, a request changes only if it has that status now.
- * Returns the changed rows.
+ * their events commit together (or not at all) in the caller's transaction. With `onlyFrom`, a
+ * request changes only if it has that status now. Returns the changed rows.
  */
 async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus): Promise<RequestRow[]> {
   if (changes.length === 0) return [];

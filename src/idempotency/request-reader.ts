@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../batch-scheduler.ts';
+import { anyUuid } from '../db/any-uuid.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
 
@@ -18,11 +19,7 @@ export function createRequestReader(db: Kysely<Database>, opts: { maxConcurrentB
   const loader = new DataLoader<string, RequestRow | undefined>(
     (ids) =>
       schedule.run(async () => {
-        const rows = await db
-          .selectFrom('requests')
-          .selectAll()
-          .where('id', '=', sql<string>`any(${sql.val([...new Set(ids)])}::uuid[])`)
-          .execute();
+        const rows = await db.selectFrom('requests').selectAll().where('id', '=', anyUuid([...new Set(ids)])).execute();
         const byId = new Map(rows.map((r) => [r.id, r]));
         return ids.map((id) => byId.get(id));
       }),

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { anyUuid } from '../db/any-uuid.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 
 export interface NewRequest {
@@ -47,6 +48,5 @@ export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Pr
  */
 export async function lockRequests(trx: Transaction<Database>, ids: readonly string[]): Promise<RequestRow[]> {
   if (ids.length === 0) return [];
-  // one array parameter, not one per id: a batch's statement costs the same to send and plan at any size
-  return trx.selectFrom('requests').selectAll().where('id', '=', sql<string>`any(${sql.val(ids)}::uuid[])`).orderBy('id').forUpdate().execute();
+  return trx.selectFrom('requests').selectAll().where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
 }

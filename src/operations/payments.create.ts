@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import { anyUuid } from '../db/any-uuid.ts';
 import type { Database } from '../db/database.ts';
 import Type, { type Static } from 'typebox';
 import { BusinessError, defineOperation, type OperationContext } from './operation.ts';
@@ -25,7 +26,7 @@ export const createPayment = defineOperation({
   async lockForBatch(trx, inputs) {
     const ids = [...new Set(inputs.flatMap((i) => [i.fromAccount, i.toAccount]).map((id) => String(id).toLowerCase()))].filter(isUuid);
     if (ids.length === 0) return;
-    await trx.selectFrom('accounts').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+    await trx.selectFrom('accounts').select('id').where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
   },
   async handle(trx, ctx, input) {
     const [outcome] = await applyPayments(trx, [{ ctx, input }]);

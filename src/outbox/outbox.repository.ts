@@ -3,8 +3,9 @@ import type { Database, StatusEvent } from '../db/database.ts';
 
 /**
  * Claims up to `limit` events, oldest first, deletes them, and hands them to `publish` before the
- * transaction commits. Rows another relay holds are skipped, never waited for. If `publish` throws or the
- * process dies before the commit, the rows stay and are published again: delivery is at least once.
+ * transaction commits. Rows another relay holds are skipped, never waited for. If `publish` throws
+ * or the process dies before the commit, the rows stay and are published again: delivery is at
+ * least once.
  * Returns how many events were published.
  */
 export async function relayOutboxBatch(
