@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RequestNotRecorded } from '../idempotency/split-batch.ts';
 import { isTransientError } from '../retry-policy.ts';
 import { type Problem, ProblemError, sendProblem, unavailable } from './problem.ts';
 
@@ -13,7 +14,8 @@ const FASTIFY_PROBLEMS: Record<string, Omit<Problem, 'detail'>> = {
 
 /**
  * Turns every error into problem+json: expected ones with their stable type, infrastructure
- * failures into 503 with Retry-After, anything else into a 500 that is logged with its stack.
+ * failures and key writes Postgres refused for one request (RequestNotRecorded) into 503 with
+ * Retry-After, anything else into a 500 that is logged with its stack.
  */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const instance = request.url.split('?')[0];
@@ -44,6 +46,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isTransientError(error)) {
     request.log.warn({ err: error }, 'infrastructure unavailable');
     return sendProblem(reply, unavailable('A backing service is unavailable. Retry with the same Idempotency-Key: if the request was recorded after all, the retry replays it and never runs it twice.'), instance);
+  }
+  if (error instanceof RequestNotRecorded) {
+    // not the client's doing (the API refuses what it can foresee), and the requests that shared its statement went on
+    request.log.error({ err: error }, 'idempotency key not recorded');
+    return sendProblem(reply, unavailable('The request could not be recorded. Retry with the same Idempotency-Key; if it keeps failing, contact the operator.'), instance);
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return sendProblem(reply, { status: error.statusCode, slug: 'bad-request', title: 'Bad request', detail: error.message }, instance);

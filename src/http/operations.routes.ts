@@ -8,6 +8,7 @@ import { operations } from '../operations/registry.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
 import { preferredWaitSeconds } from './prefer.ts';
+import { findUnstorableText } from './json-text.ts';
 import { ProblemError, ProblemSchema } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
@@ -20,6 +21,18 @@ export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Prom
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
+  // Before the schema, so no operation's schema can let such text through to the grouped INSERT.
+  app.addHook('preValidation', async (request) => {
+    const pointer = findUnstorableText(request.body);
+    if (pointer === undefined) return;
+    throw new ProblemError({
+      status: 400,
+      slug: 'invalid-json-text',
+      title: 'JSON text that cannot be stored',
+      detail: 'The body holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored; remove it or encode the data otherwise.',
+      extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] },
+    });
+  });
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
   for (const op of operations) registerOperation(app, deps, op, reenqueued);

@@ -3,10 +3,14 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { createBatchScheduler } from '../batch-scheduler.ts';
 import { deleteExpiredRequest, findRequestByKey, type NewRequest, RETENTION_OVER } from './request.repository.ts';
+import { runSplitting } from './split-batch.ts';
 
 export type KeyedRow = RequestRow & { expired: boolean };
 
-/** The statements acceptRequest needs; two implementations with the same contract. */
+/**
+ * The statements acceptRequest needs; two implementations with the same contract. A statement
+ * Postgres refuses for one request's own data rejects that call alone with RequestNotRecorded.
+ */
 export interface RequestStore {
   /** The new row, or undefined if the tenant already has a row (possibly expired) under the key. */
   insertIfAbsent(r: NewRequest): Promise<RequestRow | undefined>;
@@ -14,13 +18,20 @@ export interface RequestStore {
   deleteExpired(id: string): Promise<void>;
 }
 
-const keyOf = (tenantId: string, key: string) => `${tenantId}\u0000${key}`;
+interface TenantKey {
+  tenantId: string;
+  key: string;
+}
+
+// a map key only: a lookup never splits it again, so a NUL inside a key cannot make it name another key
+const keyOf = (tenantId: string, key: string) => JSON.stringify([tenantId, key]);
 
 /** One statement per call. */
 export function createDirectStore(db: Kysely<Database>): RequestStore {
   return {
-    insertIfAbsent: (r) => insertRequestsIfAbsent(db, [r]).then((rows) => rows[0]),
-    findByKey: (tenantId, key) => findRequestByKey(db, tenantId, key),
+    insertIfAbsent: (r) => runSplitting([r], (part) => insertRequestsIfAbsent(db, part)).then(([row]) => unwrap(row)),
+    findByKey: (tenantId, key) =>
+      runSplitting([{ tenantId, key }], async () => [await findRequestByKey(db, tenantId, key)]).then(([row]) => unwrap(row)),
     deleteExpired: (id) => deleteExpiredRequest(db, id),
   };
 }
@@ -35,23 +46,16 @@ export function createDirectStore(db: Kysely<Database>): RequestStore {
 export function createBatchingStore(db: Kysely<Database>, opts: { maxBatchSize: number; maxConcurrentBatches: number }): RequestStore {
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
   const inserts = new DataLoader<NewRequest, RequestRow | undefined>(
-    (batch) => schedule.run(async () => {
-      const rows = await insertRequestsIfAbsent(db, batch);
-      return matchInserted(batch, rows);
-    }),
+    (batch) => schedule.run(() => runSplitting(batch, async (part) => matchInserted(part, await insertRequestsIfAbsent(db, part)))),
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
-  const finds = new DataLoader<string, KeyedRow | undefined>(
-    (keys) => schedule.run(async () => {
-      const rows = await findRequestsByKeys(db, keys.map((k) => k.split('\u0000') as [string, string]));
-      const byKey = new Map(rows.map((r) => [keyOf(r.tenant_id, r.idempotency_key), r]));
-      return keys.map((k) => byKey.get(k));
-    }),
+  const finds = new DataLoader<TenantKey, KeyedRow | undefined>(
+    (keys) => schedule.run(() => runSplitting(keys, (part) => findRequestsByKeys(db, part))),
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
   return {
     insertIfAbsent: (r) => inserts.load(r),
-    findByKey: (tenantId, key) => finds.load(keyOf(tenantId, key)),
+    findByKey: (tenantId, key) => finds.load({ tenantId, key }),
     deleteExpired: (id) => deleteExpiredRequest(db, id),
   };
 }
@@ -87,11 +91,19 @@ export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readon
     .execute();
 }
 
-async function findRequestsByKeys(db: Kysely<Database>, keys: [string, string][]): Promise<KeyedRow[]> {
-  return db
+/** One statement for many keys: each key's row (with whether its retention is over), in key order. */
+async function findRequestsByKeys(db: Kysely<Database>, keys: readonly TenantKey[]): Promise<(KeyedRow | undefined)[]> {
+  const rows = await db
     .selectFrom('requests')
     .selectAll()
     .select(RETENTION_OVER.as('expired'))
-    .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map(([t, k]) => eb.tuple(t, k))))
+    .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map((k) => eb.tuple(k.tenantId, k.key))))
     .execute();
+  const byKey = new Map(rows.map((r) => [keyOf(r.tenant_id, r.idempotency_key), r]));
+  return keys.map((k) => byKey.get(keyOf(k.tenantId, k.key)));
+}
+
+function unwrap<R>(result: R | Error): R {
+  if (result instanceof Error) throw result;
+  return result;
 }
