@@ -28,6 +28,7 @@ const EnvSchema = Type.Object({
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
   HEARTBEAT_FILE: Type.String({ default: '' }),
+  WORKER_METRICS_PORT: Int(0, 0, 65535),
 });
 
 const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
@@ -58,6 +59,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
   heartbeatFile: string;
+  /** where a worker serves its Prometheus metrics (on `host`); 0: not served */
+  workerMetricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -119,5 +122,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     expiryBatchSize: e.EXPIRY_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     heartbeatFile: e.HEARTBEAT_FILE,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
+import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
 import { createRequestReader } from './idempotency/request-reader.ts';
@@ -21,7 +22,10 @@ const REPLAY_CACHE_SIZE = 10_000;
  */
 const KEY_BATCHES_IN_FLIGHT = 2;
 
-/** Opens the API process's connections. `close` ends them all, in the reverse order. */
+/**
+ * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
+ * if the database lacks a migration this code knows.
+ */
 export async function createApiDeps(config: Config, log: Logger): Promise<{ deps: AppDeps; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
   const { db } = createDb({
@@ -29,6 +33,10 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
     poolSize: config.pgPoolSize,
     applicationName: 'idemq-api',
     onIdleError: onError('postgres'),
+  });
+  await assertMigrated(db).catch(async (err) => {
+    await db.destroy();
+    throw err;
   });
   const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
   const queue = createRequestQueue(producer, config.queuePrefix);

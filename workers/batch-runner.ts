@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../src/batch-scheduler.ts';
 import type { Database } from '../src/db/database.ts';
+import { type FindOperation, findOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
 
@@ -11,16 +12,17 @@ import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-b
  * it (each is retried by BullMQ); one that fails for any other reason may be one request's fault,
  * so its requests are run again one by one, and only the guilty one fails.
  */
-export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number }) {
+export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation?: FindOperation }) {
+  const find = opts.findOperation ?? findOperation;
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
   const loader = new DataLoader<string, ProcessResult>(
     (ids) =>
       schedule.run(async () => {
         try {
-          return await processRequests(db, ids);
+          return await processRequests(db, ids, find);
         } catch (err) {
           if (ids.length === 1 || isTransientError(err)) throw err;
-          return Promise.all(ids.map((id) => processRequests(db, [id]).then((r) => r[0]!, (e: Error) => e)));
+          return Promise.all(ids.map((id) => processRequests(db, [id], find).then((r) => r[0]!, (e: Error) => e)));
         }
       }),
     { cache: false, maxBatchSize: Math.min(opts.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE), batchScheduleFn: schedule.wait },

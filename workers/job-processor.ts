@@ -5,6 +5,7 @@ import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { failRequest, type ProcessResult } from './process-request.ts';
+import { UnknownOperation } from './unknown-operation.ts';
 
 export interface JobProcessorDeps {
   db: Kysely<Database>;
@@ -15,6 +16,8 @@ export interface JobProcessorDeps {
   run(requestId: string): Promise<ProcessResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
+  /** called each time a request waits for a worker that knows its operation (for a metric) */
+  onUnknownOperation?(operation: string): void;
 }
 
 /**
@@ -33,6 +36,8 @@ export const PROCESSING_FAILED = 'processing_failed';
  * to retry with backoff and never count against the request. Any other error is retried until it
  * has happened `maxAttempts` times, then stored as the request's terminal error
  * (`processing_failed`), which is what replays return from then on; the job itself completes.
+ * A request whose operation this worker does not know (UnknownOperation) is neither: the job is
+ * retried with backoff, without limit and without counting, until a worker that knows it takes it.
  * The count lives with the job, so a job re-added by the reconciler (Redis lost it) starts again.
  */
 export function createJobProcessor(deps: JobProcessorDeps) {
@@ -43,6 +48,11 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       if (result.kind === 'completed') deps.onCommitted();
       return result.kind;
     } catch (err) {
+      if (err instanceof UnknownOperation) {
+        deps.log.warn({ requestId, operation: err.operation, attempt: job.attemptsMade + 1 }, 'operation unknown to this worker (deployed ahead of it?); will retry');
+        deps.onUnknownOperation?.(err.operation);
+        throw err;
+      }
       if (isTransientError(err)) {
         deps.log.warn({ err, requestId, attempt: job.attemptsMade + 1 }, 'transient failure; will retry');
         throw err;

@@ -4,8 +4,9 @@ import { completeRequests, markProcessing, type Outcome } from '../src/idempoten
 import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
 import { BusinessError, type Operation } from '../src/operations/operation.ts';
-import { findOperation } from '../src/operations/registry.ts';
+import { type FindOperation, findOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
+import { UnknownOperation } from './unknown-operation.ts';
 
 export type ProcessResult =
   | { kind: 'completed'; row: RequestRow }
@@ -22,19 +23,20 @@ export type ProcessResult =
  * nothing. Each request runs under its own savepoint, or, for an operation with handleBatch, all
  * of them in one call that writes nothing for a refusal: a business refusal rolls back only its own
  * writes and is stored as its outcome; any other error of one request rolls back only that request
- * and is returned in its place (the caller retries it), while the others commit.
+ * and is returned in its place (the caller retries it), while the others commit. A request whose
+ * operation `find` does not know gets UnknownOperation in its place and is left unfinished.
  * Throws if the batch as a whole fails (lost connection, deadlock): nothing was committed.
  */
-export async function processRequests(db: Kysely<Database>, ids: readonly string[]): Promise<(ProcessResult | Error)[]> {
+export async function processRequests(db: Kysely<Database>, ids: readonly string[], find: FindOperation = findOperation): Promise<(ProcessResult | Error)[]> {
   // Observable `processing` state; a no-op on redeliveries, which the locked check below settles.
   await markProcessing(db, ids);
   let results: Map<string, ProcessResult | Error>;
   try {
-    results = await runTransaction(db, ids, { batchCalls: true });
+    results = await runTransaction(db, ids, { batchCalls: true, find });
   } catch (err) {
     // A handleBatch call failed as a whole: run the transaction again, each request on its own.
     if (!(err instanceof BatchCallFailed)) throw err;
-    results = await runTransaction(db, ids, { batchCalls: false });
+    results = await runTransaction(db, ids, { batchCalls: false, find });
   }
   return ids.map((id) => results.get(id) ?? { kind: 'missing' });
 }
@@ -44,16 +46,16 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
  * all its requests in one call and no savepoint (if that call throws, the whole transaction rolls
  * back with BatchCallFailed); otherwise each request runs under its own savepoint.
  */
-function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { batchCalls: boolean }): Promise<Map<string, ProcessResult | Error>> {
+function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { batchCalls: boolean; find: FindOperation }): Promise<Map<string, ProcessResult | Error>> {
   return db.transaction().execute(async (trx) => {
     const rows = await lockRequests(trx, ids);
     const todo = rows.filter((r) => !isTerminal(r.status));
-    await lockSharedRows(trx, todo);
+    await lockSharedRows(trx, todo, opts.find);
     const outcomes = new Map<string, Outcome>();
     const errors = new Map<string, Error>();
     const savepoint = { taken: false };
     for (const [name, group] of Map.groupBy(todo, (r) => r.operation)) {
-      const operation = findOperation(name);
+      const operation = opts.find(name);
       const batched = opts.batchCalls && operation?.handleBatch ? await runBatch(trx, operation, group) : undefined;
       for (const [i, row] of group.entries()) {
         const result = batched ? batched[i]! : await runOperation(trx, operation, row, savepoint);
@@ -70,10 +72,10 @@ function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { ba
 }
 
 /** Lets each operation in the batch lock the shared rows its requests will touch, in one global order. */
-async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[]): Promise<void> {
+async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[], find: FindOperation): Promise<void> {
   const byOperation = Map.groupBy(rows, (r) => r.operation);
   for (const [name, group] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
-    await findOperation(name)?.lockForBatch?.(trx, group.map((r) => r.payload) as never[]);
+    await find(name)?.lockForBatch?.(trx, group.map((r) => r.payload) as never[]);
   }
 }
 
@@ -83,7 +85,8 @@ async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[]): P
  * than one: past 64 subtransactions in one transaction every snapshot in Postgres slows down.
  */
 async function runOperation(trx: Transaction<Database>, operation: Operation | undefined, row: RequestRow, savepoint: { taken: boolean }): Promise<Outcome | Error> {
-  if (!operation) return { ok: false, error: { code: 'unknown_operation', message: `This service no longer runs ${row.operation}.` } };
+  // not terminal: a deploy in progress, not a property of the request
+  if (!operation) return new UnknownOperation(row.operation);
   // no parameters: pg sends it as a simple query, which may hold two statements
   await sql.raw(savepoint.taken ? 'release savepoint request; savepoint request' : 'savepoint request').execute(trx);
   savepoint.taken = true;

@@ -2,16 +2,20 @@ import { type Job, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
+import { assertMigrated } from '../src/db/check-migrations.ts';
 import { createDb } from '../src/db/create-db.ts';
+import type { FindOperation } from '../src/operations/registry.ts';
 import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
+import { startMetricsServer } from './metrics-server.ts';
 import { createPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
 import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
+import { createWorkerMetrics } from './worker-metrics.ts';
 
 /** How often the outbox relay looks without being nudged (events of other worker processes). */
 const RELAY_IDLE_MS = 100;
@@ -34,6 +38,11 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** the operations this worker runs; by default every registered one */
+  findOperation?: FindOperation;
+}
+
 /** Resolves true if `promise` settles within `ms`, false otherwise; never rejects. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -47,9 +56,11 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 
 /**
  * Starts everything a worker process runs: the BullMQ worker, the outbox relay, the reconciler and
- * the expiry sweep. Any number of worker processes may run; each part is safe to run concurrently.
+ * the expiry sweep, and its metrics server if WORKER_METRICS_PORT is set. Any number of worker
+ * processes may run; each part is safe to run concurrently. Refuses (throws) if the database lacks
+ * a migration this code knows.
  */
-export async function startWorker(config: Config, log: Logger): Promise<WorkerHandle> {
+export async function startWorker(config: Config, log: Logger, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -58,6 +69,12 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     applicationName: `idemq-worker-${process.pid}`,
     onIdleError: onError('postgres'),
   });
+  await assertMigrated(db).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
+  const metrics = createWorkerMetrics();
+  const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
   const publisher = createRedis(config.redisUrl, 'publisher', onError('redis publisher'));
   const queueConnection = createRedis(config.redisUrl, 'publisher', onError('redis queue'));
   const queue = createRequestQueue(queueConnection, config.queuePrefix);
@@ -101,8 +118,9 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     log,
     maxAttempts: config.maxAttempts,
     // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
-    run: createBatchRunner(db, { maxConcurrentBatches: 2 }),
+    run: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: options.findOperation }),
     onCommitted: () => relay.nudge(),
+    onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
   });
   // the jobs this process holds, with their lock tokens, so a shutdown can hand them back
   const inFlight = new Map<string, { job: Job<RequestJobData>; token: string }>();
@@ -163,6 +181,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
         void stopped.catch(() => undefined).then(() => workerConnection.disconnect());
         publisher.disconnect();
         queueConnection.disconnect();
+        await metricsServer?.close();
         await db.destroy();
       })(),
       CLEANUP_MS,

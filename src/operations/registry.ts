@@ -7,6 +7,9 @@ export const operations: readonly Operation[] = [createAccount, createPayment] a
 
 const byName = new Map(operations.map((op) => [op.name, op]));
 
+/** How a worker looks an operation up by its stored name; undefined: it does not run that operation. */
+export type FindOperation = (name: string) => Operation | undefined;
+
 export function findOperation(name: string): Operation | undefined {
   return byName.get(name);
 }

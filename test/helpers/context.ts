@@ -5,7 +5,7 @@ import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { createApiDeps } from '../../src/deps.ts';
-import { startWorker, type WorkerHandle } from '../../workers/start-worker.ts';
+import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
 import { createTestDatabase } from './postgres.ts';
 
 export const TENANTS = {
@@ -23,7 +23,8 @@ export interface TestContext {
   db: ReturnType<typeof createDb>['db'];
   /** an API instance built on the context's database and queue prefix */
   startApi(): Promise<FastifyInstance>;
-  startWorker(overrides?: Record<string, string>): Promise<WorkerHandle>;
+  /** `options` reach startWorker as they are, e.g. a registry that lacks an operation */
+  startWorker(overrides?: Record<string, string>, options?: WorkerOptions): Promise<WorkerHandle>;
   close(): Promise<void>;
 }
 
@@ -64,8 +65,8 @@ export async function createTestContext(
       });
       return app;
     },
-    async startWorker(overrides = {}) {
-      const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent);
+    async startWorker(overrides = {}, options) {
+      const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent, options);
       closers.push(() => handle.close());
       return handle;
     },

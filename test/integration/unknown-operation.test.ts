@@ -1,0 +1,98 @@
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
+import { findOperation } from '../../src/operations/registry.ts';
+import { jobIdFor } from '../../src/queue/request-queue.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { inspectQueue } from '../helpers/queue.ts';
+import { requestRow, terminalRow } from '../helpers/seed.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// An API deployed ahead of its workers: the old worker does not know accounts.create yet.
+describe('a request whose operation the worker does not know', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let inspector: ReturnType<typeof inspectQueue>;
+  beforeAll(async () => {
+    ctx = await createTestContext({ MAX_ATTEMPTS: '2' });
+    app = await ctx.startApi();
+    inspector = inspectQueue(ctx.config.queuePrefix);
+  });
+  afterAll(async () => {
+    await inspector?.close();
+    await ctx?.close();
+  });
+
+  it('of a name no worker runs is not failed: it waits, retried, without counting failures', async () => {
+    const worker = await ctx.startWorker();
+    const { id } = await ctx.db
+      .insertInto('requests')
+      .values({
+        tenant_id: 'acme',
+        idempotency_key: 'from-a-newer-api',
+        fingerprint: fingerprintRequest('POST', '/v1/refunds', {}),
+        operation: 'refunds.create',
+        payload: '{}',
+        expires_at: new Date(Date.now() + 60_000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await inspector.queue.add('process', { requestId: id }, { jobId: jobIdFor(id), attempts: 1_000, backoff: { type: 'capped-exponential' } });
+    // retried, or (what must not happen) finished
+    const job = await waitUntil('the job to be retried or finished', async () => {
+      const j = await inspector.queue.getJob(jobIdFor(id));
+      return j && (j.attemptsMade >= 3 || j.finishedOn) ? j : undefined;
+    });
+    const row = await requestRow(ctx, id);
+    expect(row?.error).toBeNull();
+    expect(['queued', 'processing']).toContain(row?.status);
+    expect(job.finishedOn).toBeUndefined();
+    expect(job.data.failures).toBeUndefined();
+    await worker.close();
+    await inspector.queue.remove(jobIdFor(id));
+  });
+
+  it('stays unfinished and is retried without counting failures, leaves its batch alone, and completes once a worker knows it', async () => {
+    const port = await freePort();
+    const old = await ctx.startWorker(
+      { WORKER_METRICS_PORT: String(port) },
+      { findOperation: (name) => (name === 'accounts.create' ? undefined : findOperation(name)) },
+    );
+    const [account, payment] = await Promise.all([
+      submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 }),
+      submit(app, '/v1/payments', { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 1, currency: 'USD' }),
+    ]);
+    const id: string = account.json().id;
+    // the known operation of the same batch is run and stored once, as usual
+    const paid = await terminalRow(ctx, payment.json().id);
+    expect(paid.error).toMatchObject({ code: 'account_not_found' });
+
+    // retried (BullMQ attempts) more often than MAX_ATTEMPTS, yet never failed and no failure counted
+    const job = await waitUntil('the unknown operation to be retried', async () => {
+      const j = await inspector.queue.getJob(jobIdFor(id));
+      return j && j.attemptsMade >= 3 ? j : undefined;
+    });
+    expect(job.data.failures).toBeUndefined();
+    const row = await requestRow(ctx, id);
+    expect(['queued', 'processing']).toContain(row?.status);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const seen = Number(/idemq_worker_unknown_operation_total\{operation="accounts.create"\} (\d+)/.exec(metrics)?.[1]);
+    expect(seen).toBeGreaterThanOrEqual(3);
+
+    await old.close();
+    await ctx.startWorker();
+    const done = await awaitTerminal(app, id);
+    expect(done.status).toBe('succeeded');
+    expect(done.result).toMatchObject({ balance: 5 });
+  });
+});
