@@ -1,9 +1,10 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.ts';
+import { parseInt8 } from './int8.ts';
 
-// int8 columns hold minor units and outbox ids; both stay far below 2^53
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// int8 columns hold minor units (kept within 2^53 - 1 by constraints), counts and outbox ids
+pg.types.setTypeParser(pg.types.builtins.INT8, parseInt8);
 
 export interface DbOptions {
   connectionString: string;

@@ -95,6 +95,8 @@ function refusal(code: string, input: PaymentInput): BusinessError {
       return new BusinessError('currency_mismatch', `Both accounts must hold ${input.currency}.`);
     case 'insufficient_funds':
       return new BusinessError('insufficient_funds', `Account ${input.fromAccount} holds less than ${input.amount}.`);
+    case 'balance_limit_exceeded':
+      return new BusinessError('balance_limit_exceeded', `Account ${input.toAccount} would hold more than ${Number.MAX_SAFE_INTEGER}, the most a balance may hold.`);
     default:
       throw new Error(`apply_payments refused a payment with an unknown code: ${code}`);
   }
