@@ -17,8 +17,8 @@ app.post('/v1/payments', async (request, reply) => {
   const key = String(request.headers['idempotency-key']);
   const fingerprint = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
   const inserted = await pool.query<{ id: string; status: string }>(
-    `insert into requests (tenant_id, idempotency_key, fingerprint, operation, payload, expires_at)
-     values ('bench', $1, $2, 'payments.create', $3, now() + interval '1 day')
+    `insert into requests (tenant_id, idempotency_key, fingerprint, operation, payload, retention_seconds)
+     values ('bench', $1, $2, 'payments.create', $3, 86400)
      on conflict (tenant_id, idempotency_key) do nothing returning id, status`,
     [key, fingerprint, JSON.stringify(request.body)],
   );

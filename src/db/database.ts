@@ -28,7 +28,10 @@ export interface RequestTable {
   version: ColumnType<number, never, number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
-  expires_at: ColumnType<Date, Date, never>;
+  /** how long the key is kept once the request is terminal (IDEMPOTENCY_TTL_SECONDS when recorded) */
+  retention_seconds: ColumnType<number, number, never>;
+  /** null while unfinished (the key is kept); set to completion + retention when it becomes terminal */
+  expires_at: ColumnType<Date | null, Date | null | undefined, never>;
 }
 
 export interface OutboxTable {

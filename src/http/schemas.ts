@@ -7,7 +7,9 @@ export const RequestViewSchema = Type.Object({
   status: Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('failed')]),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.String({ format: 'date-time', description: 'when the idempotency key is forgotten' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS',
+  }),
   result: Type.Optional(Type.Unknown({ description: 'present once succeeded' })),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'present once failed' })),
 });

@@ -14,7 +14,8 @@ interface Change {
  * One statement (one array parameter per column, whatever the batch size): changes the status of
  * every listed request, bumps their versions and appends one outbox event each, so the changes and
  * their events commit together (or not at all) in the caller's transaction. With `onlyFrom`, a
- * request changes only if it has that status now. Returns the changed rows.
+ * request changes only if it has that status now. A request made terminal here gets its expiry:
+ * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows.
  */
 async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus): Promise<RequestRow[]> {
   if (changes.length === 0) return [];
@@ -22,7 +23,10 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
     with changed as (
       update requests r
          set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
-             version = r.version + 1, updated_at = now()
+             version = r.version + 1, updated_at = now(),
+             -- the key is kept for its retention from the moment the request became terminal
+             expires_at = case when v.status in ('succeeded', 'failed') then now() + make_interval(secs => r.retention_seconds)
+                               else r.expires_at end
         from unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[],
                     ${changes.map((c) => c.result)}::jsonb[], ${changes.map((c) => c.error)}::jsonb[]) as v(id, status, result, error)
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}

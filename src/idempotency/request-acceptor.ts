@@ -21,7 +21,7 @@ export function createAcceptor(store: RequestStore, opts: { cacheSize: number })
   return async (input) => {
     const key = `${input.tenantId}\u0000${input.key}`;
     const cached = terminal.get(key);
-    if (cached && cached.expires_at.getTime() > Date.now()) {
+    if (cached?.expires_at && cached.expires_at.getTime() > Date.now()) {
       return { kind: cached.fingerprint === input.fingerprint ? 'replayed' : 'mismatch', request: cached };
     }
     const flightKey = `${key}\u0000${input.fingerprint}`;

@@ -82,8 +82,8 @@ export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readon
         fingerprint: r.fingerprint,
         operation: r.operation,
         payload: JSON.stringify(r.payload),
-        // Postgres's clock: the one every process shares
-        expires_at: sql<Date>`now() + make_interval(secs => ${r.ttlSeconds})`,
+        // expires_at stays null until the request is terminal (transition in complete-request.ts)
+        retention_seconds: r.ttlSeconds,
       })),
     )
     .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())

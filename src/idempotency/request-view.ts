@@ -7,7 +7,8 @@ export interface RequestView {
   status: RequestStatus;
   createdAt: string;
   updatedAt: string;
-  expiresAt: string;
+  /** null while unfinished */
+  expiresAt: string | null;
   result?: unknown;
   error?: RequestError;
 }
@@ -23,7 +24,7 @@ export function toRequestView(row: RequestRow): RequestView {
     status: row.status,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
-    expiresAt: row.expires_at.toISOString(),
+    expiresAt: row.expires_at?.toISOString() ?? null,
   };
   if (row.status === 'succeeded') view.result = row.result;
   if (row.status === 'failed' && row.error) view.error = row.error;

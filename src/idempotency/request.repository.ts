@@ -12,11 +12,11 @@ export interface NewRequest {
 }
 
 /**
- * Retention ends at expires_at for a finished request only. An unfinished one keeps its key past
- * it: the client holds a 202 for it, and a new request under the key would run the operation a
- * second time (the expiry sweep keeps such records for the same reason).
+ * Retention ends at expires_at, which only a terminal request has (completion + its retention).
+ * An unfinished one (expires_at null) keeps its key however old it is: the client holds a 202 for
+ * it, and a new request under the key would run the operation a second time.
  */
-export const RETENTION_OVER = sql<boolean>`expires_at <= now() and status in ('succeeded', 'failed')`;
+export const RETENTION_OVER = sql<boolean>`coalesce(expires_at <= now() and status in ('succeeded', 'failed'), false)`;
 
 /** The tenant's record under a key, with whether it has outlived its retention (see RETENTION_OVER). */
 export async function findRequestByKey(

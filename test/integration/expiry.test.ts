@@ -75,6 +75,9 @@ describe('expiry', () => {
     const worker = await ctx.startWorker();
     await waitUntil('the request to finish', async () => (await requestRow(ctx, id))?.status === 'succeeded');
     await worker.close();
+    // its retention counts from completion: kept until that has passed too
+    expect(await expireOnce(ctx.db, 100)).toEqual({ deleted: 0, more: false });
+    await expireAll(ctx);
     expect(await expireOnce(ctx.db, 100)).toEqual({ deleted: 1, more: false });
   });
 
@@ -88,6 +91,7 @@ describe('expiry', () => {
       payload: '{}',
       status: 'succeeded' as const,
       result: 'null',
+      retention_seconds: 60,
       expires_at: sql<Date>`now() - interval '1 minute'`,
     }));
     await ctx.db.insertInto('requests').values(rows).execute();

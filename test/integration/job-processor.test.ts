@@ -46,7 +46,7 @@ describe('the job processor', () => {
         fingerprint: fingerprintRequest('POST', '/v1/payments', body),
         operation: 'payments.create',
         payload: JSON.stringify({ ...body, fromAccount: 'not-a-uuid' }),
-        expires_at: sql<Date>`now() + interval '1 hour'`,
+        retention_seconds: 3_600,
       })
       .returning('id')
       .executeTakeFirstOrThrow();

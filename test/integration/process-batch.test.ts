@@ -33,7 +33,7 @@ describe('processRequests: many requests in one transaction', () => {
         fingerprint: 'x',
         operation: 'payments.create',
         payload: JSON.stringify({ fromAccount: 'nope', toAccount: b, amount: 1, currency: 'USD' }),
-        expires_at: new Date(Date.now() + 60_000),
+        retention_seconds: 60,
       })
       .returning('id')
       .executeTakeFirstOrThrow();

@@ -67,7 +67,8 @@ describe('POST with an Idempotency-Key', () => {
     expect(res.headers.location).toBe(`/v1/requests/${body.id}`);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.headers['idempotent-replayed']).toBeUndefined();
-    expect(Date.parse(body.expiresAt) - Date.parse(body.createdAt)).toBe(ctx.config.idempotencyTtlSeconds * 1000);
+    // unfinished: the key is kept until the request is terminal, then for the retention
+    expect(body.expiresAt).toBeNull();
 
     const row = await rowOf(body.id);
     expect(row).toMatchObject({ tenant_id: 'acme', idempotency_key: 'first', operation: 'payments.create', status: 'queued', payload: payment() });

@@ -43,7 +43,7 @@ describe('a request whose operation the worker does not know', () => {
         fingerprint: fingerprintRequest('POST', '/v1/refunds', {}),
         operation: 'refunds.create',
         payload: '{}',
-        expires_at: new Date(Date.now() + 60_000),
+        retention_seconds: 60,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
