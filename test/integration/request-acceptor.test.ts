@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewRequest } from '../../src/idempotency/request.repository.ts';
 import { createAcceptor } from '../../src/idempotency/request-acceptor.ts';
@@ -54,7 +55,8 @@ describe.each([
   it('answers replays of terminal records from its cache, and still refuses another fingerprint', async () => {
     const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
     const first = await accept(req('done-key'));
-    await ctx.db.updateTable('requests').set({ status: 'succeeded', result: JSON.stringify({ ok: 1 }) }).where('id', '=', first.request.id).execute();
+    // as completion leaves it: terminal, with its expiry set from then
+    await sql`update requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
     expect((await accept(req('done-key'))).kind).toBe('replayed');
     // from here on, Postgres is not asked: a row deleted behind the cache's back is still answered
     await ctx.db.deleteFrom('requests').where('id', '=', first.request.id).execute();
