@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { accountRoutes } from './http/accounts.routes.ts';
+import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
 
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(asyncapiRoutes);
 
   await app.register(healthRoutes, deps);
   const auth = createAuthenticator(deps.config.apiKeys);
