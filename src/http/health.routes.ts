@@ -6,7 +6,8 @@ import { unavailable, ProblemError } from './problem.ts';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-const Status = (status: string) => Type.Object({ status: Type.Literal(status) });
+// open to more fields: a response schema also serializes, and would drop any it does not name
+const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
 const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')) } };
 const METRICS = { response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: Type.String() } } } } };
 const READYZ = {
