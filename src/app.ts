@@ -9,9 +9,11 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { accountRoutes } from './http/accounts.routes.ts';
+import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { openapiOptions } from './http/openapi-document.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
@@ -63,14 +65,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'idemq', version: '0.1.0', description: 'Idempotent request processing: submit once, retry safely, learn the outcome.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
+  await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(asyncapiRoutes);
 
   await app.register(healthRoutes, deps);
   const auth = createAuthenticator(deps.config.apiKeys);

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { AppDeps } from '../app.ts';
 import { isUuid } from '../uuid.ts';
-import { notFound, ProblemError, ProblemSchema } from './problem.ts';
+import { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './openapi-responses.ts';
+import { notFound, ProblemError } from './problem.ts';
 import { IdParams } from './schemas.ts';
 
 const AccountSchema = Type.Object({
@@ -22,7 +23,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AppDeps): Promis
         tags: ['accounts'],
         security: [{ bearer: [] }],
         params: IdParams,
-        response: { 200: AccountSchema, '4xx': ProblemSchema, '5xx': ProblemSchema },
+        response: { 200: jsonResponse('The account.', AccountSchema), ...NOT_FOUND, ...V1_PROBLEMS },
       },
     },
     async (request) => {

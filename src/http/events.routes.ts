@@ -1,14 +1,20 @@
 import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
 import type { AppDeps } from '../app.ts';
 import { isTerminal, toRequestView } from '../idempotency/request-view.ts';
 import { followRequest } from '../status/follow-request.ts';
-import { notFound, ProblemError, ProblemSchema } from './problem.ts';
+import { emptyResponse, eventStreamResponse, NOT_FOUND, V1_PROBLEMS } from './openapi-responses.ts';
+import { notFound, ProblemError } from './problem.ts';
 import { clientGone } from './request-reply.ts';
 import { IdParams } from './schemas.ts';
 
 const KEEPALIVE_MS = 15_000;
 /** unsent bytes above this end the stream; the client reconnects with Last-Event-ID */
 const MAX_UNSENT_BYTES = 256 * 1024;
+
+const EventHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ description: 'the `id:` of the last event received: resume after that version' })),
+});
 
 /**
  * GET /v1/requests/{id}/events: Server-Sent Events for clients without WebSocket. Each event's id
@@ -24,7 +30,15 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         tags: ['requests'],
         security: [{ bearer: [] }],
         params: IdParams,
-        response: { '4xx': ProblemSchema, '5xx': ProblemSchema },
+        headers: EventHeaders,
+        response: {
+          200: eventStreamResponse(
+            'One `status` event per change (`id:` the request\'s version, `data:` the request\'s state as JSON), comments as keep-alives; ends after the terminal state.',
+          ),
+          204: emptyResponse('The request was already terminal at `Last-Event-ID`: nothing more will come (EventSource stops).'),
+          ...NOT_FOUND,
+          ...V1_PROBLEMS,
+        },
       },
     },
     async (request, reply) => {

@@ -9,12 +9,33 @@ import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from './json-text.ts';
-import { ProblemError, ProblemSchema } from './problem.ts';
+import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
+import { ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
 
 /** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
 const REENQUEUE_AFTER_MS = 2_000;
+
+const SUBMIT_RESPONSES = {
+  200: jsonResponse(
+    'Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once.',
+    RequestViewSchema,
+    { ...HEADER.location, ...HEADER.replayed, ...HEADER.preferenceApplied },
+  ),
+  202: jsonResponse(
+    'Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`.',
+    RequestViewSchema,
+    { ...HEADER.location, ...HEADER.pollAfter, ...HEADER.replayed, ...HEADER.preferenceApplied },
+  ),
+  400: problemResponse(
+    'Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`); nothing recorded.',
+  ),
+  413: problemResponse('Body over 1 MiB (`…/body-too-large`); nothing recorded.'),
+  415: problemResponse('Body not `application/json` (`…/unsupported-media-type`); nothing recorded.'),
+  422: problemResponse('The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched.'),
+  ...V1_PROBLEMS,
+};
 
 /** One POST route per registered operation, all with the same idempotency semantics. */
 export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -48,7 +69,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation, r
         security: [{ bearer: [] }],
         headers: SubmitHeaders,
         body: op.input,
-        response: { 200: RequestViewSchema, 202: RequestViewSchema, '4xx': ProblemSchema, '5xx': ProblemSchema },
+        response: SUBMIT_RESPONSES,
       },
     },
     async (request, reply) => {

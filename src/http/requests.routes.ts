@@ -3,7 +3,8 @@ import { isTerminal } from '../idempotency/request-view.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
 import { MAX_WAIT_SECONDS } from './prefer.ts';
-import { notFound, ProblemError, ProblemSchema } from './problem.ts';
+import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
+import { notFound, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
 
@@ -33,7 +34,15 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promis
         security: [{ bearer: [] }],
         params: IdParams,
         querystring: WaitQuery,
-        response: { 200: RequestViewSchema, '4xx': ProblemSchema, '5xx': ProblemSchema },
+        response: {
+          200: jsonResponse('The request\'s state; with `?wait=N`, once terminal or after N seconds.', RequestViewSchema, {
+            ...HEADER.location,
+            ...HEADER.pollAfter,
+          }),
+          400: problemResponse('`wait` is not a whole number of seconds from 0 to 60 (`…/invalid-request`).'),
+          ...NOT_FOUND,
+          ...V1_PROBLEMS,
+        },
       },
       preValidation: requireWholeSecondsWait,
     },

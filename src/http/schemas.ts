@@ -14,6 +14,7 @@ export const RequestViewSchema = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'present once failed' })),
 });
 
+/** Any string, so that a malformed id answers 404 like an unknown one; documented as a uuid (openapi-document.ts). */
 export const IdParams = Type.Object({ id: Type.String() });
 
 export const WaitQuery = Type.Object({
@@ -22,6 +23,7 @@ export const WaitQuery = Type.Object({
   ),
 });
 
+/** The key is optional to the validator so that a missing one gets the service's own 400; documented as required. */
 export const SubmitHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({ description: 'required: 1 to 255 printable ASCII characters, bare or as a quoted structured-field string' }),

@@ -3,6 +3,7 @@ import type { RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
 import { toRequestView } from '../idempotency/request-view.ts';
 import { type FollowDeps, followRequest } from '../status/follow-request.ts';
+import type { ClientMessage, ServerMessage, WsErrorCode } from './ws-messages.ts';
 
 export const WS_LIMITS = {
   /** per socket: a client following more should open another socket */
@@ -15,13 +16,8 @@ export const WS_LIMITS = {
 /** Close codes in the 4000 range are the application's own (RFC 6455 7.4.2). */
 export const CLOSE = { unauthorized: 4401, slowConsumer: 4408, goingAway: 1001 } as const;
 
-type ClientMessage =
-  | { type: 'auth'; token: string }
-  | { type: 'subscribe'; requestId: string }
-  | { type: 'unsubscribe'; requestId: string };
-
 /** A status push, as WebSocket clients receive it: the request view plus the envelope. */
-export function statusMessage(row: RequestRow) {
+export function statusMessage(row: RequestRow): ServerMessage {
   return { type: 'status', requestId: row.id, version: row.version, ...toRequestView(row) };
 }
 
@@ -37,12 +33,12 @@ export function runWsSession(
 ): void {
   let tenant = initialTenant;
   const follows = new Map<string, AbortController>();
-  const send = (message: object) => {
+  const send = (message: ServerMessage) => {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > WS_LIMITS.maxBufferedBytes) return socket.close(CLOSE.slowConsumer, 'slow consumer');
     socket.send(JSON.stringify(message));
   };
-  const error = (code: string, message: string, requestId?: string) => send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
+  const error = (code: WsErrorCode, message: string, requestId?: string) => send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
 
   const authTimer = tenant ? undefined : setTimeout(() => socket.close(CLOSE.unauthorized, 'authenticate first'), WS_LIMITS.authTimeoutMs);
 

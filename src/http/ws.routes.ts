@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AppDeps } from '../app.ts';
 import type { Authenticator } from './auth.ts';
+import { emptyResponse, HEADER, problemResponse } from './openapi-responses.ts';
 import { runWsSession } from './ws-session.ts';
 
 /** Ping every so often; a peer that has not answered the previous ping is dropped. */
@@ -37,7 +38,18 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
     '/v1/ws',
     {
       websocket: true,
-      schema: { summary: 'WebSocket: subscribe to requests and receive each status change', tags: ['requests'], hide: false },
+      schema: {
+        summary: 'WebSocket: subscribe to requests and receive each status change',
+        description: 'The messages, error codes and close codes are described by the AsyncAPI document at `/docs/asyncapi.json`.',
+        tags: ['requests'],
+        // the key may come as the first message instead of this header (browsers cannot set it)
+        security: [{ bearer: [] }, {}],
+        response: {
+          101: emptyResponse('Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it.'),
+          401: problemResponse('The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`).', HEADER.wwwAuthenticate),
+          404: emptyResponse('Not a WebSocket upgrade request.'),
+        },
+      },
       onRequest: async (request) => {
         if (request.headers.authorization) await opts.auth.hook(request);
       },

@@ -1,0 +1,45 @@
+import type { FastifyDynamicSwaggerOptions, SwaggerTransform } from '@fastify/swagger';
+import type { FastifySchema } from 'fastify';
+import Type from 'typebox';
+import { IdParams, SubmitHeaders } from './schemas.ts';
+
+/**
+ * Schemas the validator takes looser than clients must send, so that the service answers with its
+ * own problem: a missing Idempotency-Key gets 400 `idempotency-key-missing` rather than a schema
+ * error, a malformed id gets 404 like an unknown one rather than 400. The document states the contract.
+ */
+const DOCUMENTED_AS = new Map<unknown, unknown>([
+  [IdParams, Type.Object({ id: Type.String({ format: 'uuid' }) })],
+  [
+    SubmitHeaders,
+    Type.Object({
+      'idempotency-key': Type.String({
+        minLength: 1,
+        description: '1 to 255 printable ASCII characters, bare or as a quoted structured-field string; a retry sends the same key',
+      }),
+      prefer: SubmitHeaders.properties.prefer,
+    }),
+  ],
+]);
+
+/** The document's view of a route: documented request schemas, and WebSocket routes shown. */
+const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
+  if (!schema) return { schema, url };
+  const documented: FastifySchema & { hide?: boolean } = { ...schema };
+  for (const part of ['params', 'headers'] as const) {
+    if (DOCUMENTED_AS.has(schema[part])) documented[part] = DOCUMENTED_AS.get(schema[part]);
+  }
+  // @fastify/websocket hides upgrade routes; ours has a schema of its own
+  if (route.websocket) documented.hide = false;
+  return { schema: documented, url };
+};
+
+/** @fastify/swagger options: the OpenAPI 3.1 document served at /docs/json. */
+export const openapiOptions: FastifyDynamicSwaggerOptions = {
+  openapi: {
+    openapi: '3.1.0',
+    info: { title: 'idemq', version: '0.1.0', description: 'Idempotent request processing: submit once, retry safely, learn the outcome.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  },
+  transform: documentRoute,
+};
