@@ -1,9 +1,9 @@
 # One image for both process types; docker-compose.yml picks the command.
-FROM node:24-bookworm-slim
+FROM node:26-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# the `node` devDependency is the toolchain for machines without Node 24; this image has it
+# the `node` devDependency is the toolchain for machines without Node 26; this image has it
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src

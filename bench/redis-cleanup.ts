@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../src/redis.ts';
 
 /** Deletes the keys under this run's own queue prefix, and nothing else (the Redis is shared). */
 export async function deletePrefixedKeys(redisUrl: string, prefix: string): Promise<number> {
   if (!/^bench[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`refusing to delete keys outside a bench prefix (${prefix})`);
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: 1 });
   let deleted = 0;
   try {
     let cursor = '0';

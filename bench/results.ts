@@ -11,6 +11,7 @@ import type { ConnectionsResult } from './scenarios/connections.ts';
 import type { E2eResult } from './scenarios/e2e.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { MemoryResult, RssTrend } from './scenarios/memory.ts';
+import type { RedisWork } from './scenarios/redis-work.ts';
 import type { ReplayResult } from './scenarios/replay.ts';
 import type { StormVariant } from './scenarios/storm.ts';
 
@@ -45,6 +46,7 @@ export interface BenchResults {
   connections?: ConnectionsResult;
   storm?: StormVariant[];
   e2e?: E2eResult;
+  redis?: RedisWork;
   memory?: MemoryResult;
   /**
    * The bare route's closed-loop throughput measured again after the last scenario: how much the

@@ -15,12 +15,13 @@ import { runIngest } from './scenarios/ingest.ts';
 import { runNaive } from './scenarios/naive.ts';
 import { rssTrend, runMemory } from './scenarios/memory.ts';
 import { runReplay } from './scenarios/replay.ts';
+import { runRedisWork } from './scenarios/redis-work.ts';
 import { runStorm } from './scenarios/storm.ts';
 import { type Bench, PROFILE_DIR, startBench } from './setup.ts';
 import { median } from './stats.ts';
 import { startRssSampler } from './system/rss-sampler.ts';
 
-// `npm run bench [-- --quick]`: the benchmark suite of issue 5. Starts its own processes against a
+// `npm run bench [-- --quick]`: the benchmark suite. Starts its own processes against a
 // database and queue prefix of its own, runs every scenario, and stops by itself (hard time limit).
 const opts = parseOptions(process.argv.slice(2));
 const t0 = Date.now();
@@ -65,6 +66,7 @@ results.replay = await scenario('replay', () => runReplay(ctx));
 results.connections = await scenario('connections', () => runConnections(ctx, halfRate.rate));
 results.storm = await scenario('storm', async () => [await runStorm(ctx, 1), await runStorm(ctx, 100)]);
 results.e2e = await scenario('e2e', () => runE2e(ctx, halfRate.rate));
+results.redis = await scenario('redis', () => runRedisWork({ pgServer: opts.pgServer, jobs: opts.profile.redisJobs, log }));
 if (opts.profile.memoryMs > 0) results.memory = await scenario('memory', () => runMemory(ctx, halfRate.rate, opts.profile.memoryMs));
 results.apiRssOverRun = rssTrend(apiRss.stop());
 if (results.baseline) {
@@ -94,7 +96,8 @@ const full: BenchResults = {
   targets: checkTargets(results),
 };
 const files = writeResults(full, { partial: opts.partial });
-console.log(`\n${formatTable(resultRows(full))}\n\nTargets of issue 5 (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
+console.log(`\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
+if (full.redis) console.log(`\nRedis work per job (a Redis of its own, ${full.redis.jobs} jobs): ${full.redis.totalPerJob.toFixed(2)} commands, ${full.redis.scriptsPerJob.toFixed(2)} Lua calls, ${full.redis.redisUsecPerJob.toFixed(0)} µs`);
 if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
 console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);
 for (const p of full.cpuProfiles ?? []) console.log(`\nCPU profile ${p.file}:\n${p.top.slice(0, 12).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}${calledFrom(f)}`).join('\n')}`);

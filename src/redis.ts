@@ -9,6 +9,15 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type RedisRole = 'producer' | 'blocking' | 'publisher';
 
+/**
+ * RESP2 on every connection of the project, BullMQ's included (it duplicates the connections it is
+ * given, options and all). idemq uses nothing that needs RESP3 (no client-side caching; pub/sub has
+ * its own connection anyway), BullMQ's scripts answer the same under both, and RESP2 spares the
+ * HELLO handshake that some Redis-compatible servers and proxies refuse, which would fail the
+ * connection instead of falling back. ioredis 6 would otherwise negotiate RESP3.
+ */
+export const REDIS_PROTOCOL = { protocol: 2 } as const satisfies RedisOptions;
+
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 },
   blocking: { maxRetriesPerRequest: null },
@@ -17,7 +26,10 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
 
 export function createRedis(url: string, role: RedisRole, onError: (err: Error) => void): Redis {
   const redis = new Redis(url, {
+    ...REDIS_PROTOCOL,
     ...ROLE_OPTIONS[role],
+    // names the connection in CLIENT LIST, for operators (and the protocol test)
+    connectionName: `idemq-${role}`,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
   });
   redis.on('error', onError);

@@ -69,7 +69,7 @@ export function openConnection(target: Target, keepBodies: boolean): Promise<{ c
     });
     socket.on('data', (chunk) => {
       try {
-        parser.push(chunk);
+        parser.push(chunk as Buffer); // no setEncoding on this socket: always a Buffer
       } catch {
         socket.destroy();
       }

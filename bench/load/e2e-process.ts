@@ -43,7 +43,7 @@ process.on('message', (msg: ParentMessage) => {
   void handle(msg).catch((err: unknown) => {
     process.send!({ type: 'failed', error: String((err as Error)?.stack ?? err) });
     process.exitCode = 1;
-    process.disconnect();
+    process.disconnect?.();
   });
 });
 
@@ -127,5 +127,5 @@ async function handle(msg: ParentMessage): Promise<void> {
   };
   closePool(conns);
   for (const ws of sockets) ws.terminate();
-  process.send!({ type: 'result', result: { ...load, extra: push } }, () => process.disconnect());
+  process.send!({ type: 'result', result: { ...load, extra: push } }, () => process.disconnect?.());
 }

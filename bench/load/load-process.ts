@@ -15,7 +15,7 @@ process.on('message', (msg: ParentMessage) => {
   void handle(msg).catch((err: unknown) => {
     process.send!({ type: 'failed', error: String((err as Error)?.stack ?? err) });
     process.exitCode = 1;
-    process.disconnect();
+    process.disconnect?.();
   });
 });
 
@@ -30,5 +30,5 @@ async function handle(msg: ParentMessage): Promise<void> {
   if (!spec) throw new Error('run before prepare');
   const result = await runLoad(conns, spec, {}, msg.startAtEpoch);
   closePool(conns);
-  process.send!({ type: 'result', result }, () => process.disconnect());
+  process.send!({ type: 'result', result }, () => process.disconnect?.());
 }

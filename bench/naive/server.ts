@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import pg from 'pg';
 
 // The naive path of issue 5, for comparison in the same run: one INSERT ... ON CONFLICT and one
@@ -9,7 +10,7 @@ import pg from 'pg';
 // same tables as the service (its own database), the same requests from the same generator.
 const port = Number(process.argv[2] ?? 0);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-const queue = new Queue('requests', { connection: new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null }), prefix: process.env.QUEUE_PREFIX });
+const queue = new Queue('requests', { connection: new Redis(process.env.REDIS_URL!, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null }), prefix: process.env.QUEUE_PREFIX });
 const app = Fastify({ logger: false });
 
 app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import pg from 'pg';
 
 // The naive worker of issue 5: one transaction per job (lock the request, move the money, store
@@ -47,7 +48,7 @@ const worker = new Worker<{ requestId: string }>(
       client.release();
     }
   },
-  { connection: new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null }), prefix: process.env.QUEUE_PREFIX, concurrency: POOL },
+  { connection: new Redis(process.env.REDIS_URL!, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null }), prefix: process.env.QUEUE_PREFIX, concurrency: POOL },
 );
 worker.on('error', () => undefined);
 

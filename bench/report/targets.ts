@@ -1,7 +1,7 @@
 import type { BenchResults } from '../results.ts';
 import { FLAT_MB_PER_MIN } from '../scenarios/memory.ts';
 
-/** One target of issue 5, as measured: met, missed, or not measured in this run (null). */
+/** One performance target, as measured: met, missed, or not measured in this run (null). */
 export interface TargetCheck {
   target: string;
   measured: string;
@@ -12,7 +12,7 @@ export interface TargetCheck {
 const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 const perS = (r: number | null | undefined) => (r === null || r === undefined || Number.isNaN(r) ? 'none' : `${Math.round(r)}/s`);
 
-/** Judges each target of issue 5 against the bare route measured in the same run. */
+/** Judges each performance target against the bare route measured in the same run. */
 export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetCheck[] {
   const out: TargetCheck[] = [];
   const bare = r.baseline?.sustained ?? null;

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 
 const DIRECT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -8,7 +9,7 @@ const DIRECT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
  */
 export async function deleteQueueKeys(prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`refusing to delete keys of the prefix ${JSON.stringify(prefix)}`);
-  const redis = new Redis(DIRECT_REDIS_URL, { maxRetriesPerRequest: 3 });
+  const redis = new Redis(DIRECT_REDIS_URL, { ...REDIS_PROTOCOL, maxRetriesPerRequest: 3 });
   try {
     let deleted = 0;
     let cursor = '0';

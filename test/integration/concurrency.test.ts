@@ -22,7 +22,7 @@ describe('one key submitted many times at once', () => {
   });
 
   const jobsFor = async (requestId: string) => {
-    const jobs = await inspector.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused']);
+    const jobs = await inspector.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
     return jobs.filter((job) => job.data.requestId === requestId);
   };
 

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestQueue, jobIdFor, type RequestJobData } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
@@ -23,7 +24,7 @@ describe('graceful shutdown of a worker', () => {
     // a long lock: anything resumed quickly below was released, not found stalled
     ctx = await createTestContext({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), JOB_LOCK_MS: '30000' });
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
     queue = createRequestQueue(redis, ctx.config.queuePrefix);
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
@@ -24,7 +25,7 @@ describe('the job processor', () => {
     ctx = await createTestContext({ MAX_ATTEMPTS: String(MAX_ATTEMPTS) });
     app = await ctx.startApi();
     await ctx.startWorker();
-    redis = new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
     queue = createRequestQueue(redis, ctx.config.queuePrefix);
   });
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusEvent } from '../../src/db/database.ts';
 import { relayOutboxBatch } from '../../src/outbox/outbox.repository.ts';
@@ -21,8 +22,8 @@ describe('outbox relay', () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
     await app.listen({ port: 0, host: '127.0.0.1' });
-    redis = new Redis(ctx.config.redisUrl);
-    spy = new Redis(ctx.config.redisUrl);
+    redis = new Redis(ctx.config.redisUrl, REDIS_PROTOCOL);
+    spy = new Redis(ctx.config.redisUrl, REDIS_PROTOCOL);
     await spy.subscribe(statusChannel(ctx.config.queuePrefix));
     spy.on('message', (_ch, msg) => heard.push(...JSON.parse(msg)));
   });

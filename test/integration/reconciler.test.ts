@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestQueue, jobIdFor, REQUEST_QUEUE, type RequestJobData } from '../../src/queue/request-queue.ts';
 import { reconcileOnce } from '../../workers/reconciler.ts';
@@ -20,7 +21,7 @@ describe('the reconciler', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
     queue = createRequestQueue(redis, ctx.config.queuePrefix);
   });
   afterEach(async () => {

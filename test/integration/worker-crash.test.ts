@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestQueue, jobIdFor, REQUEST_QUEUE, type RequestJobData } from '../../src/queue/request-queue.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
@@ -27,7 +28,7 @@ describe('a worker that dies mid-job', () => {
   beforeAll(async () => {
     ctx = await createTestContext({ JOB_LOCK_MS: String(JOB_LOCK_MS), STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS) });
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
     queue = createRequestQueue(redis, ctx.config.queuePrefix);
   });
   afterEach(async () => {
