@@ -2,22 +2,30 @@ import { spawn } from 'node:child_process';
 
 // `npm start`: the API and one worker in one terminal, for a first try. In production run them
 // as separate processes (Procfile), each scaled on its own.
+// Each child leads a process group of its own, so a terminal's Ctrl-C (SIGINT to the whole
+// foreground group) reaches only this process, which passes it on once as SIGTERM. Had the
+// children got the terminal's SIGINT too, the SIGTERM would be their second signal, which means
+// "exit now" and skips the graceful shutdown. A second Ctrl-C still means exactly that.
 const children = ['src/main.ts', 'workers/main.ts'].map((entry) =>
-  spawn(process.execPath, [entry], { stdio: 'inherit', env: process.env }),
+  spawn(process.execPath, [entry], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env, detached: true }),
 );
+const running = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
 let exiting = false;
-const stop = (signal: NodeJS.Signals) => {
+const stop = () => {
   exiting = true;
-  for (const child of children) child.kill(signal);
+  for (const child of running()) child.kill('SIGTERM');
 };
-process.on('SIGINT', () => stop('SIGTERM'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+// in their own groups the children outlive this process unless told: never leave them behind
+process.on('exit', () => {
+  for (const child of running()) child.kill('SIGTERM');
+});
 for (const child of children) {
   child.on('exit', (code) => {
     if (!exiting) {
       console.error(`a process exited (code ${code}); stopping the other`);
-      stop('SIGTERM');
+      stop();
     }
-    if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(code ?? 0);
+    if (running().length === 0) process.exit(Math.max(...children.map((c) => c.exitCode ?? 1)));
   });
 }

@@ -1,11 +1,11 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfigOrExit } from './load-config-or-exit.ts';
 import { createApiDeps } from './deps.ts';
 import { createLogger } from './logger.ts';
 
 // API process: loadConfig -> createDeps -> buildApp -> listen; on SIGTERM stop accepting, drain, close pools.
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, 'idemq-api');
 const { deps, close } = await createApiDeps(config, log);
 const app = await buildApp(deps, { logger: log });

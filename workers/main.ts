@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
-import { loadConfig } from '../src/config.ts';
+import { loadConfigOrExit } from '../src/load-config-or-exit.ts';
 import { createLogger } from '../src/logger.ts';
 import { startWorker } from './start-worker.ts';
 
 // Worker process: jobs, outbox relay, reconciler, expiry. SIGTERM: finish or release in-flight jobs, then exit.
 const HEARTBEAT_MS = 5_000;
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, 'idemq-worker');
 const handle = await startWorker(config, log);
 log.info({ concurrency: config.workerConcurrency }, 'worker started');

@@ -1,9 +1,9 @@
-import { loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../load-config-or-exit.ts';
 import { createDb } from './create-db.ts';
 import { ensureDatabase, migrateToLatest } from './migrator.ts';
 
 // CLI: `npm run migrate`. Exits non-zero on any failure, so a release step stops there.
-const config = loadConfig();
+const config = loadConfigOrExit();
 try {
   if (await ensureDatabase(config.databaseUrl)) console.log('created the database');
   const { db } = createDb({ connectionString: config.databaseUrl, poolSize: 1, applicationName: 'idemq-migrate' });

@@ -7,6 +7,7 @@ import { createDb } from '../../src/db/create-db.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
 import { createTestDatabase } from './postgres.ts';
+import { TEST_SERVICES } from './services.ts';
 
 export const TENANTS = {
   acme: { id: 'acme', secret: 'sk_test_acme_0123456789' },
@@ -15,7 +16,7 @@ export const TENANTS = {
 
 export const auth = (tenant: keyof typeof TENANTS = 'acme') => ({ authorization: `Bearer ${TENANTS[tenant].secret}` });
 
-const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const silent = pino({ level: TEST_SERVICES.logLevel });
 
 export interface TestContext {
   config: Config;
@@ -29,7 +30,7 @@ export interface TestContext {
 }
 
 /**
- * Real Postgres and Redis, isolated by naming: a database cloned from the migrated template and a
+ * Real Postgres and Redis (the ones `TEST_SERVICES` names), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
  * the cloned database's URL, so a test can route the processes through a proxy. `db` always
  * connects directly.
@@ -40,6 +41,7 @@ export async function createTestContext(
   const database = await createTestDatabase();
   const baseEnv = {
     DATABASE_URL: database.url,
+    REDIS_URL: TEST_SERVICES.redisUrl,
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
     API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
     RATE_LIMIT_PER_MINUTE: '1000000',

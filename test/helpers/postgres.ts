@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { TEST_SERVICES } from './services.ts';
 
 /** The server the tests use; its `postgres` database is only used to create and drop others. */
-export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_PG_URL = TEST_SERVICES.postgresUrl;
 const TEMPLATE_PREFIX = 'idemq_test_template_';
 
 const MIGRATIONS_DIR = new URL('../../src/db/migrations/', import.meta.url);

@@ -1,15 +1,14 @@
 import { Redis } from 'ioredis';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
-
-const DIRECT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { TEST_SERVICES } from './services.ts';
 
 /**
  * What a Redis data loss looks like to one test: every key under `<prefix>:` deleted (SCAN + DEL),
- * on the shared Redis, and nothing else touched. Returns how many keys went.
+ * on the test Redis, and nothing else touched. Returns how many keys went.
  */
 export async function deleteQueueKeys(prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`refusing to delete keys of the prefix ${JSON.stringify(prefix)}`);
-  const redis = new Redis(DIRECT_REDIS_URL, { ...REDIS_PROTOCOL, maxRetriesPerRequest: 3 });
+  const redis = new Redis(TEST_SERVICES.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: 3 });
   try {
     let deleted = 0;
     let cursor = '0';

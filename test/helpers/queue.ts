@@ -2,13 +2,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { REQUEST_QUEUE } from '../../src/queue/request-queue.ts';
+import { TEST_SERVICES } from './services.ts';
 
-/** Where the inspector looks: the shared Redis itself, never a test's proxy in front of it. */
-const DIRECT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** A read-side handle on a context's request queue, to assert what BullMQ holds. */
+/**
+ * A read-side handle on a context's request queue, to assert what BullMQ holds. It looks at the
+ * test Redis itself, never at a test's proxy in front of it.
+ */
 export function inspectQueue(prefix: string): { queue: Queue; close(): Promise<void> } {
-  const connection = new Redis(DIRECT_REDIS_URL, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
+  const connection = new Redis(TEST_SERVICES.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
   const queue = new Queue(REQUEST_QUEUE, { connection, prefix });
   return {
     queue,

@@ -4,6 +4,7 @@ import { auth, createTestContext, type TestContext } from '../helpers/context.ts
 import { awaitTerminal, countRequests, submit } from '../helpers/ledger.ts';
 import { expectProblem } from '../helpers/problem.ts';
 import { inspectQueue } from '../helpers/queue.ts';
+import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
 const account = { currency: 'USD', openingBalance: 1 };
@@ -14,7 +15,7 @@ describe('Postgres unreachable', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    proxy = await startTcpProxy(addressOf(TEST_SERVICES.postgresUrl));
     ctx = await createTestContext((database) => ({ DATABASE_URL: viaProxy(database.url, proxy) }));
     app = await ctx.startApi();
   });
@@ -57,8 +58,8 @@ describe('Redis unreachable', () => {
   let app: FastifyInstance;
   let inspector: ReturnType<typeof inspectQueue>;
   beforeAll(async () => {
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
-    ctx = await createTestContext({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    proxy = await startTcpProxy(addressOf(TEST_SERVICES.redisUrl));
+    ctx = await createTestContext({ REDIS_URL: viaProxy(TEST_SERVICES.redisUrl, proxy) });
     app = await ctx.startApi();
     await ctx.startWorker();
     inspector = inspectQueue(ctx.config.queuePrefix);

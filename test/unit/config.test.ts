@@ -64,4 +64,41 @@ describe('loadConfig', () => {
       for (const text of [...problems, new ConfigError(problems).message]) expect(text).not.toContain(SECRET);
     }
   });
+  it('explains a malformed API_KEYS in words, counting entries, without a regular expression or the secret', () => {
+    const problems = problemsOf({ API_KEYS: `acme:${SECRET},globex:short` });
+    expect(problems).toEqual([
+      'API_KEYS: each entry must be tenant:secret with a secret of at least 8 characters; got 2 entries, the 2nd has a 5-character secret',
+    ]);
+    const [missingColon] = problemsOf({ API_KEYS: `acme ${SECRET}` });
+    expect(missingColon).toMatch(/^API_KEYS: each entry must be tenant:secret .*; got 1 entry, the 1st has no ":"/);
+    const [emptyEntry] = problemsOf({ API_KEYS: `acme:${SECRET},` });
+    expect(emptyEntry).toMatch(/got 2 entries, the 2nd is empty/);
+    const [badTenant] = problemsOf({ API_KEYS: `acme:${SECRET},glo bex:${SECRET}x` });
+    expect(badTenant).toMatch(/the 2nd has a tenant with characters other than/);
+    for (const p of [missingColon, emptyEntry, badTenant]) {
+      expect(p).not.toContain(SECRET);
+      expect(p).not.toMatch(/pattern|\^|\$/);
+    }
+  });
+
+  it('says what each pattern-checked variable must look like instead of quoting its regular expression', () => {
+    const problems = problemsOf({ DATABASE_URL: 'mysql://x/y', REDIS_URL: 'http://x', QUEUE_PREFIX: 'a b', LOG_LEVEL: 'loud' });
+    expect(problems).toHaveLength(4);
+    for (const p of problems) expect(p).not.toMatch(/pattern|\^|\$"/);
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toContain('postgres://');
+    expect(problems.find((p) => p.startsWith('REDIS_URL'))).toContain('redis://');
+    expect(problems.find((p) => p.startsWith('QUEUE_PREFIX'))).toMatch(/letters, digits/);
+    expect(problems.find((p) => p.startsWith('LOG_LEVEL'))).toMatch(/one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)/);
+  });
+
+  it('names each problem once in the error message', () => {
+    try {
+      loadConfig({ PORT: 'abc', API_KEYS: 'acme:short' });
+      throw new Error('loadConfig accepted the environment');
+    } catch (err) {
+      const { message, problems } = err as ConfigError;
+      expect(problems).toHaveLength(2);
+      for (const p of problems) expect(message.split(p)).toHaveLength(2);
+    }
+  });
 });

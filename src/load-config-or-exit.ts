@@ -1,0 +1,18 @@
+import { writeSync } from 'node:fs';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+
+/**
+ * loadConfig for an entry point (API, worker, migrate): a ConfigError is printed once, as the list
+ * of problems with what to do, and ends the process with exit code 1. No stack trace: nothing in
+ * the code is at fault. Any other error is rethrown.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // synchronous, so nothing is lost to the exit below
+    writeSync(2, `${err.message}\nSet these environment variables and start again (README.md, "Configuration", lists them all).\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/chaos/private-services.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The Procfile's process types and their commands, as Procfile runners read it. */
+function procfile(): Record<string, string> {
+  const lines = readFileSync(new URL('Procfile', `file://${ROOT}`), 'utf8').split('\n');
+  const matches = lines.map((line) => /^([A-Za-z0-9_-]+):\s*(.+)$/.exec(line.trim())).filter((m) => m !== null);
+  return Object.fromEntries(matches.map((m) => [m[1]!, m[2]!]));
+}
+
+/** Local addresses of the TCP sockets listening on `port` (Linux /proc, hex as the kernel writes it). */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      // state 0A: LISTEN
+      .filter((cols) => cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '0A')
+      .map((cols) => cols[1]!.split(':')[0]!),
+  );
+}
+
+describe('Procfile', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx?.close());
+
+  it('declares release, web and worker, the web process binding every interface', () => {
+    const processes = procfile();
+    expect(Object.keys(processes).sort()).toEqual(['release', 'web', 'worker']);
+    expect(processes.web).toMatch(/(^|\s)HOST=(0\.0\.0\.0|::)\s/);
+    expect(processes.web).toMatch(/node src\/main\.ts$/);
+  });
+
+  it("runs the web command as a Procfile runner does: PORT from the platform, listening on all interfaces", async () => {
+    const port = await freePort();
+    const { config } = ctx;
+    const child = spawn('bash', ['-c', procfile().web!], {
+      cwd: ROOT,
+      // `node` on PATH is the project's Node.js, as on a platform that installs it from `engines`
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, PORT: String(port), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // probed on loopback only; the socket's own address says which interfaces it accepts on
+      await waitUntil('the web process to answer /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
+      expect(listeners(port), output).toEqual(expect.arrayContaining([expect.stringMatching(/^0+$/)]));
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/chaos/private-services.ts';
+import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const README = readFileSync(new URL('README.md', `file://${ROOT}`), 'utf8');
+
+/** The first fenced block of `lang` after `heading`, exactly as a reader copies it. */
+function snippet(heading: string, lang: string): string {
+  const section = README.slice(README.indexOf(heading));
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(section);
+  if (README.indexOf(heading) < 0 || !match) throw new Error(`README has no \`\`\`${lang} block under "${heading}"`);
+  return match[1]!;
+}
+
+/** Runs a command with BASE set; resolves with its output (stdout and stderr) and exit code. */
+function run(command: string, args: string[], base: string, stdin?: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, BASE: base }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdin.end(stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
+describe('the README snippets, run as written', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    // the README's demo key, as a fresh clone has it
+    ctx = await createTestContext({ API_KEYS: `demo:sk_demo_change_me,acme:${TENANTS.acme.secret}` });
+    app = await ctx.startApi();
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    await ctx.startWorker();
+  });
+  afterAll(() => ctx?.close());
+
+  it('the curl walk-through shows the 422, the replay header, a succeeded payment and balances 7500 and 2500', async () => {
+    const { code, output } = await run('bash', ['-c', snippet('## Walk-through with curl', 'bash')], base);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^HTTP\/1\.1 202 Accepted/m);
+    expect(output).toMatch(/^HTTP\/1\.1 422 /m);
+    expect(output).toContain('idempotency-key-reused');
+    expect(output).toMatch(/^Idempotent-Replayed: true\r?$/im);
+    expect(output).toMatch(/"status": "succeeded"/);
+    expect(output.trim().split('\n').slice(-2)).toEqual(['7500', '2500']);
+
+    // as the README says: run again, every key is replayed and nothing moves
+    const again = await run('bash', ['-c', snippet('## Walk-through with curl', 'bash')], base);
+    expect(again.output.trim().split('\n').slice(-2), again.output).toEqual(['7500', '2500']);
+  });
+
+  it('the WebSocket example prints the outcome and exits', async () => {
+    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], base, snippet('### Awaiting the outcome over WebSocket', 'js'));
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^succeeded .*"amount":100/m);
+  });
+
+  it('the WebSocket example ends with an error instead of hanging when the API cannot be reached', async () => {
+    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], `http://127.0.0.1:${await freePort()}`, snippet('### Awaiting the outcome over WebSocket', 'js'));
+    expect(code, output).not.toBe(0);
+    expect(output).toMatch(/fetch failed|ECONNREFUSED/);
+  });
+});
