@@ -6,6 +6,7 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 /** Every environment variable the processes read, with its default for the local services. */
 const EnvSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
@@ -31,6 +32,9 @@ const EnvSchema = Type.Object({
 });
 
 const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
+
+/** published in the README for a local try; anyone can send it */
+const DEMO_SECRET = 'sk_demo_change_me';
 
 export type Env = Type.Static<typeof EnvSchema>;
 
@@ -72,8 +76,13 @@ export class ConfigError extends Error {
 /**
  * Reads and validates the configuration. The only reader of the environment.
  * Throws ConfigError listing every problem at once; returns a frozen object.
+ * With NODE_ENV=production a process that serves the API (`servesApi`, the default) needs its own
+ * API_KEYS without the public demo secret; workers and migrations do not read keys.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  opts: { servesApi?: boolean } = {},
+): Config {
   const raw: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
     const value = env[name];
@@ -94,6 +103,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const [tenant, secret] = pair.split(':') as [string, string];
       if (apiKeys.has(secret)) problems.push(`API_KEYS: a secret is listed twice (tenant ${tenant})`);
       apiKeys.set(secret, tenant);
+    }
+    if (value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
+      if (env.API_KEYS === undefined || env.API_KEYS === '') {
+        problems.push('API_KEYS: required in production (NODE_ENV=production): set API_KEYS to your own tenant:secret pairs; the default is the public demo key');
+      } else if (apiKeys.has(DEMO_SECRET)) {
+        problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
+      }
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
