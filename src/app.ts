@@ -15,6 +15,7 @@ import { healthRoutes } from './http/health.routes.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
+import { capConnections, serverLimitOptions } from './http/server-limits.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
@@ -48,7 +49,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    ...serverLimitOptions(deps.config.http),
   });
+  capConnections(app.server, deps.config.http);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
   app.addHook('preClose', async () => closing.abort());

@@ -28,6 +28,12 @@ const EnvSchema = Type.Object({
   EXPIRY_INTERVAL_MS: Int(60_000, 100),
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
+  // what one slow or idle client can hold: see the README's Configuration table
+  HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 50),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 50),
+  HTTP_IDLE_TIMEOUT_MS: Int(30_000, 50),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 50),
+  HTTP_MAX_CONNECTIONS: Int(10_000, 1),
   HEARTBEAT_FILE: Type.String({ default: '' }),
 });
 
@@ -60,6 +66,19 @@ export interface Config {
   expiryIntervalMs: number;
   expiryBatchSize: number;
   shutdownTimeoutMs: number;
+  /** HTTP server limits: every client's socket is bounded by these */
+  http: {
+    /** from a request's first byte to the end of its headers */
+    headersTimeoutMs: number;
+    /** from a request's first byte to the end of its body */
+    requestTimeoutMs: number;
+    /** no byte either way; long-polls, SSE and WebSocket set their own */
+    idleTimeoutMs: number;
+    /** an idle connection between requests */
+    keepAliveTimeoutMs: number;
+    /** open sockets at once (WebSocket and SSE included); more are closed on arrival */
+    maxConnections: number;
+  };
   /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
   heartbeatFile: string;
 }
@@ -112,6 +131,10 @@ export function loadConfig(
       }
     }
   }
+  // Node refuses a headers deadline beyond the whole request's
+  if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
   return Object.freeze({
@@ -134,6 +157,13 @@ export function loadConfig(
     expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
     expiryBatchSize: e.EXPIRY_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: Object.freeze({
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    }),
     heartbeatFile: e.HEARTBEAT_FILE,
   });
 }
