@@ -34,5 +34,7 @@ export function capConnections(server: { maxConnections: number }, limits: Limit
  * after the keep-alive wait).
  */
 export function holdSocketFor(request: FastifyRequest, ms: number, limits: Limits): void {
-  request.raw.socket.setTimeout(ms + limits.idleTimeoutMs);
+  const socket = request.raw.socket;
+  // an injected request (tests, an embedding app's inject) has a stand-in socket without timers
+  if (typeof socket?.setTimeout === 'function') socket.setTimeout(ms + limits.idleTimeoutMs);
 }
