@@ -35,8 +35,11 @@ export interface AppDeps {
   enqueue(requestIds: string[]): Promise<void>;
   /** Prometheus registry served at GET /metrics */
   metrics: Registry;
-  /** readiness checks by name; each resolves when its service answers */
-  checks: Record<string, () => Promise<void>>;
+  /**
+   * Readiness checks by name; `run` resolves when the service answers. The API is ready while every
+   * `required` one answers; an optional one that does not only makes it `degraded`.
+   */
+  checks: Record<string, { run(): Promise<void>; required: boolean }>;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
