@@ -99,3 +99,24 @@ describe('API with Redis hung (connected, not answering)', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(1_000 - 50);
   }, 30_000);
 });
+
+describe('API without Postgres', () => {
+  let ctx: TestContext;
+  let proxy: TcpProxy;
+  afterAll(async () => {
+    await ctx?.close();
+    await proxy?.close();
+  });
+
+  it('answers 503 with each dependency\'s state', async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    ctx = await createTestContext((database) => ({ DATABASE_URL: viaProxy(database.url, proxy) }));
+    const app = await ctx.startApi();
+    await waitUntil('ready', async () => (await app.inject({ method: 'GET', url: '/readyz' })).json().status === 'ready');
+    proxy.cut();
+    const res = await timed('/readyz', () => app.inject({ method: 'GET', url: '/readyz' }));
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.json()).toMatchObject({ type: 'https://idemq.dev/problems/service-unavailable', checks: { postgres: 'unavailable', redis: 'ok' } });
+  }, 20_000);
+});
