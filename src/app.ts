@@ -17,6 +17,7 @@ import { openapiOptions } from './http/openapi-document.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
+import { capConnections, serverLimitOptions } from './http/server-limits.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
@@ -36,8 +37,11 @@ export interface AppDeps {
   enqueue(requestIds: string[]): Promise<void>;
   /** Prometheus registry served at GET /metrics */
   metrics: Registry;
-  /** readiness checks by name; each resolves when its service answers */
-  checks: Record<string, () => Promise<void>>;
+  /**
+   * Readiness checks by name; `run` resolves when the service answers. The API is ready while every
+   * `required` one answers; an optional one that does not only makes it `degraded`.
+   */
+  checks: Record<string, { run(): Promise<void>; required: boolean }>;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -50,7 +54,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    ...serverLimitOptions(deps.config.http),
   });
+  capConnections(app.server, deps.config.http);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
   app.addHook('preClose', async () => closing.abort());

@@ -7,6 +7,7 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 /** Every environment variable the processes read, with its default for the local services. */
 const EnvSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
@@ -29,6 +30,12 @@ const EnvSchema = Type.Object({
   EXPIRY_INTERVAL_MS: Int(60_000, 100),
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
+  // what one slow or idle client can hold: see the README's Configuration table
+  HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 50),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 50),
+  HTTP_IDLE_TIMEOUT_MS: Int(30_000, 50),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 50),
+  HTTP_MAX_CONNECTIONS: Int(10_000, 1),
   HEARTBEAT_FILE: Type.String({ default: '' }),
   WORKER_METRICS_PORT: Int(0, 0, 65535),
 });
@@ -42,6 +49,9 @@ const EXPECTED: Record<string, string> = {
   QUEUE_PREFIX: 'must be letters, digits, "_" and "-" only',
   LOG_LEVEL: 'must be one of fatal, error, warn, info, debug, trace, silent',
 };
+
+/** published in the README for a local try; anyone can send it */
+const DEMO_SECRET = 'sk_demo_change_me';
 
 export type Env = Type.Static<typeof EnvSchema>;
 
@@ -67,6 +77,19 @@ export interface Config {
   expiryIntervalMs: number;
   expiryBatchSize: number;
   shutdownTimeoutMs: number;
+  /** HTTP server limits: every client's socket is bounded by these */
+  http: {
+    /** from a request's first byte to the end of its headers */
+    headersTimeoutMs: number;
+    /** from a request's first byte to the end of its body */
+    requestTimeoutMs: number;
+    /** no byte either way; long-polls, SSE and WebSocket set their own */
+    idleTimeoutMs: number;
+    /** an idle connection between requests */
+    keepAliveTimeoutMs: number;
+    /** open sockets at once (WebSocket and SSE included); more are closed on arrival */
+    maxConnections: number;
+  };
   /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
   heartbeatFile: string;
   /** where a worker serves its Prometheus metrics (on `host`); 0: not served */
@@ -85,8 +108,13 @@ export class ConfigError extends Error {
 /**
  * Reads and validates the configuration. The only reader of the environment.
  * Throws ConfigError listing every problem at once; returns a frozen object.
+ * With NODE_ENV=production a process that serves the API (`servesApi`, the default) needs its own
+ * API_KEYS without the public demo secret; workers and migrations do not read keys.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  opts: { servesApi?: boolean } = {},
+): Config {
   const raw: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
     const value = env[name];
@@ -104,6 +132,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
   const { apiKeys, problems: keyProblems } = parseApiKeys(String(value.API_KEYS));
   problems.push(...keyProblems);
+  if (keyProblems.length === 0 && value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
+    if (env.API_KEYS === undefined || env.API_KEYS === '') {
+      problems.push('API_KEYS: required in production (NODE_ENV=production): set API_KEYS to your own tenant:secret pairs; the default is the public demo key');
+    } else if (apiKeys.has(DEMO_SECRET)) {
+      problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
+    }
+  }
+  // Node refuses a headers deadline beyond the whole request's
+  if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
   return Object.freeze({
@@ -126,6 +165,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
     expiryBatchSize: e.EXPIRY_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: Object.freeze({
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    }),
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
   });

@@ -41,7 +41,7 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
   const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
   const queue = createRequestQueue(producer, config.queuePrefix);
   queue.on('error', onError('queue'));
-  const feed = await createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
+  const feed = createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
@@ -65,8 +65,9 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
         throw err;
       }),
     checks: {
-      postgres: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
-      redis: async () => void (await producer.ping()),
+      postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
+      // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
+      redis: { required: false, run: async () => void (await producer.ping()) },
     },
   };
   return {

@@ -6,9 +6,9 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
  * of problems with what to do, and ends the process with exit code 1. No stack trace: nothing in
  * the code is at fault. Any other error is rethrown.
  */
-export function loadConfigOrExit(): Config {
+export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Config {
   try {
-    return loadConfig();
+    return loadConfig(process.env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // synchronous, so nothing is lost to the exit below

@@ -3,6 +3,10 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/database.ts';
 import type { RequestJobData } from './queue/request-queue.ts';
+import { withTimeout } from './redis.ts';
+
+/** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
+const SOURCE_TIMEOUT_MS = 2_000;
 
 /** The API process's Prometheus metrics, served at GET /metrics. */
 export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<RequestJobData>; watched: () => number }) {
@@ -25,6 +29,12 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
     buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const collectFailures = new Counter({
+    name: 'idemq_metrics_source_failures_total',
+    help: 'Scrapes that left out a source\'s series because it failed or did not answer in time',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'idemq_status_watched_requests',
     help: 'Requests that long-polls, WebSockets or SSE streams of this instance are waiting on',
@@ -39,15 +49,25 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
     labelNames: ['kind'] as const,
     registers: [registry],
     async collect() {
-      const [pg, jobs] = await Promise.all([
-        sql<{ unfinished: string; outbox: string }>`select
+      // a scrape answers even while a source hangs: its series are left out and the failure counted
+      const [pg, jobs] = await Promise.allSettled([
+        withTimeout(
+          sql<{ unfinished: string; outbox: string }>`select
             (select count(*) from requests where status in ('queued', 'processing')) as unfinished,
             (select count(*) from outbox) as outbox`.execute(deps.db),
-        deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => ({}) as Record<string, number>),
+          SOURCE_TIMEOUT_MS,
+          'backlog from postgres',
+        ),
+        withTimeout(deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), SOURCE_TIMEOUT_MS, 'backlog from redis'),
       ]);
-      this.set({ kind: 'unfinished_requests' }, Number(pg.rows[0]?.unfinished ?? 0));
-      this.set({ kind: 'outbox_events' }, Number(pg.rows[0]?.outbox ?? 0));
-      for (const [state, n] of Object.entries(jobs)) this.set({ kind: `jobs_${state}` }, n);
+      this.reset();
+      if (pg.status === 'fulfilled') {
+        this.set({ kind: 'unfinished_requests' }, Number(pg.value.rows[0]?.unfinished ?? 0));
+        this.set({ kind: 'outbox_events' }, Number(pg.value.rows[0]?.outbox ?? 0));
+      } else collectFailures.inc({ source: 'postgres' });
+      if (jobs.status === 'fulfilled') {
+        for (const [state, n] of Object.entries(jobs.value)) this.set({ kind: `jobs_${state}` }, n);
+      } else collectFailures.inc({ source: 'redis' });
     },
   });
   return { registry, accepted, enqueueFailures, acceptSeconds };

@@ -6,7 +6,7 @@ import { startWorker } from './start-worker.ts';
 
 // Worker process: jobs, outbox relay, reconciler, expiry. SIGTERM: finish or release in-flight jobs, then exit.
 const HEARTBEAT_MS = 5_000;
-const config = loadConfigOrExit();
+const config = loadConfigOrExit({ servesApi: false });
 const log = createLogger(config.logLevel, 'idemq-worker');
 const handle = await startWorker(config, log);
 log.info({ concurrency: config.workerConcurrency }, 'worker started');

@@ -3,7 +3,7 @@ import { createDb } from './create-db.ts';
 import { ensureDatabase, migrateToLatest } from './migrator.ts';
 
 // CLI: `npm run migrate`. Exits non-zero on any failure, so a release step stops there.
-const config = loadConfigOrExit();
+const config = loadConfigOrExit({ servesApi: false });
 try {
   if (await ensureDatabase(config.databaseUrl)) console.log('created the database');
   const { db } = createDb({ connectionString: config.databaseUrl, poolSize: 1, applicationName: 'idemq-migrate' });

@@ -7,6 +7,7 @@ import { emptyResponse, eventStreamResponse, NOT_FOUND, V1_PROBLEMS } from './op
 import { notFound, ProblemError } from './problem.ts';
 import { clientGone } from './request-reply.ts';
 import { IdParams } from './schemas.ts';
+import { holdSocketFor } from './server-limits.ts';
 
 const KEEPALIVE_MS = 15_000;
 /** unsent bytes above this end the stream; the client reconnects with Last-Event-ID */
@@ -50,6 +51,8 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       if (isTerminal(current.status) && current.version <= sinceVersion) return reply.code(204).send();
 
       const signal = clientGone(reply);
+      // the stream is silent between keepalives, which may be longer than the idle timeout
+      holdSocketFor(request, KEEPALIVE_MS * 2, deps.config.http);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {

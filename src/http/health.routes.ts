@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { AppDeps } from '../app.ts';
+import { withTimeout } from '../redis.ts';
 import { HEADER, jsonResponse, problemResponse } from './openapi-responses.ts';
 import { unavailable, ProblemError } from './problem.ts';
 
@@ -10,10 +11,14 @@ const CHECK_TIMEOUT_MS = 2_000;
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
 const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')) } };
 const METRICS = { response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: Type.String() } } } } };
+const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), { description: 'each dependency by name' });
 const READYZ = {
   response: {
-    200: jsonResponse('Postgres and Redis answer.', Status('ready')),
-    503: problemResponse('A backing service does not answer (`…/service-unavailable`); `detail` names it.', HEADER.retryAfter),
+    200: jsonResponse(
+      'Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back).',
+      Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]), checks: Checks }, { additionalProperties: true }),
+    ),
+    503: problemResponse('Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency\'s state.', HEADER.retryAfter),
   },
 };
 
@@ -24,15 +29,19 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
     reply.type(deps.metrics.contentType);
     return deps.metrics.metrics();
   });
-  app.get('/readyz', { ...options, schema: { ...options.schema, ...READYZ, summary: 'Postgres and Redis answer' } }, async () => {
-    const results = await Promise.allSettled(
-      Object.entries(deps.checks).map(async ([name, check]) => {
-        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref())]);
-        return name;
-      }),
-    );
-    const failing = Object.keys(deps.checks).filter((_, i) => results[i]!.status === 'rejected');
-    if (failing.length > 0) throw new ProblemError(unavailable(`Not ready: ${failing.join(', ')} not answering.`));
-    return { status: 'ready' };
+  app.get('/readyz', { ...options, schema: { ...options.schema, ...READYZ, summary: 'Postgres answers (and Redis, or degraded)' } }, async (request) => {
+    const entries = Object.entries(deps.checks);
+    const results = await Promise.allSettled(entries.map(([name, check]) => withTimeout(check.run(), CHECK_TIMEOUT_MS, `readiness check ${name}`)));
+    const checks: Record<string, 'ok' | 'unavailable'> = {};
+    entries.forEach(([name], i) => {
+      const result = results[i]!;
+      checks[name] = result.status === 'fulfilled' ? 'ok' : 'unavailable';
+      if (result.status === 'rejected') request.log.warn({ err: result.reason, check: name }, 'readiness check failed');
+    });
+    const failingRequired = entries.filter(([name, check]) => check.required && checks[name] !== 'ok').map(([name]) => name);
+    if (failingRequired.length > 0) {
+      throw new ProblemError({ ...unavailable(`Not ready: ${failingRequired.join(', ')} not answering.`), extra: { checks } });
+    }
+    return { status: Object.values(checks).every((c) => c === 'ok') ? 'ready' : 'degraded', checks };
   });
 }

@@ -13,6 +13,7 @@ import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-re
 import { ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
+import { holdSocketFor } from './server-limits.ts';
 
 /** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
 const REENQUEUE_AFTER_MS = 2_000;
@@ -109,6 +110,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation, r
       }
       const wait = preferredWaitSeconds(request.headers.prefer);
       if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
+        holdSocketFor(request, wait * 1000, deps.config.http);
         row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
       }
       return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });

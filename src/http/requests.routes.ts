@@ -7,6 +7,7 @@ import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from '.
 import { notFound, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
+import { holdSocketFor } from './server-limits.ts';
 
 /**
  * The TypeBox validator converts query strings loosely before checking them ("1.5" → 1, "" → 0,
@@ -51,6 +52,7 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promis
       const { wait = 0 } = request.query as { wait?: number };
       let row = await deps.readRequest(request.tenantId, id);
       if (row && wait > 0 && !isTerminal(row.status)) {
+        holdSocketFor(request, wait * 1000, deps.config.http);
         row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, clientGone(reply));
       }
       if (!row) throw new ProblemError(notFound(`Request ${id}`));

@@ -30,6 +30,7 @@ export const StatusMessage = Type.Object({
 export const WsErrorCode = Type.Union([
   Type.Literal('bad_message'),
   Type.Literal('unauthorized'),
+  Type.Literal('already_authenticated'),
   Type.Literal('not_found'),
   Type.Literal('too_many_subscriptions'),
   Type.Literal('unavailable'),
@@ -40,6 +41,7 @@ export type WsErrorCode = Static<typeof WsErrorCode>;
 export const WS_ERROR_MEANINGS: Record<WsErrorCode, string> = {
   bad_message: 'the message is not JSON, or not one of the messages a client sends',
   unauthorized: 'a subscription before authenticating',
+  already_authenticated: 'an auth message on a socket that is already authenticated: a socket keeps its first tenant; open another socket for another key',
   not_found: 'no such request for this tenant (also another tenant\'s id, or one that is not a uuid)',
   too_many_subscriptions: 'the socket follows as many requests as it may: open another socket',
   unavailable: 'the status could not be read right now: subscribe again shortly',

@@ -23,7 +23,8 @@ export function statusMessage(row: RequestRow): ServerMessage {
 
 /**
  * One WebSocket connection's protocol: authenticate (header on the upgrade, or a first `auth`
- * message), then follow any number of the tenant's requests. Every push is read from Postgres;
+ * message), then follow any number of the tenant's requests. Messages take effect in the order
+ * they arrive; the first tenant stays the socket's for its life. Every push is read from Postgres;
  * malformed messages get an error message and never throw.
  */
 export function runWsSession(
@@ -49,14 +50,20 @@ export function runWsSession(
     if (!isUuid(requestId)) return error('not_found', 'No such request.', requestId);
     const controller = new AbortController();
     follows.set(requestId, controller);
-    followRequest(deps, tenant, requestId, (row) => send(statusMessage(row)), { signal: controller.signal })
+    const live = () => !controller.signal.aborted;
+    followRequest(deps, tenant, requestId, (row) => live() && send(statusMessage(row)), { signal: controller.signal })
       .then((row) => {
-        if (!row && !controller.signal.aborted) error('not_found', 'No such request.', requestId);
+        if (!row && live()) error('not_found', 'No such request.', requestId);
       })
-      .catch(() => error('unavailable', 'Status is unavailable right now; subscribe again shortly.', requestId))
+      .catch(() => live() && error('unavailable', 'Status is unavailable right now; subscribe again shortly.', requestId))
       .finally(() => {
         if (follows.get(requestId) === controller) follows.delete(requestId);
       });
+  };
+  // Removed at once, not when the follow winds down: a subscribe right behind must start a new one.
+  const unsubscribe = (requestId: string) => {
+    follows.get(requestId)?.abort();
+    follows.delete(requestId);
   };
 
   socket.on('message', (data, isBinary) => {
@@ -67,6 +74,8 @@ export function runWsSession(
       return error('bad_message', 'Messages are JSON objects.');
     }
     if (msg?.type === 'auth' && typeof msg.token === 'string') {
+      // a socket belongs to one tenant for its life: its subscriptions were checked against it
+      if (tenant) return error('already_authenticated', 'This socket is already authenticated; open another socket for another key.');
       const t = deps.tenantOf(msg.token);
       if (!t) return socket.close(CLOSE.unauthorized, 'invalid api key');
       tenant = t;
@@ -74,9 +83,7 @@ export function runWsSession(
       return send({ type: 'authenticated' });
     }
     if ((msg?.type === 'subscribe' || msg?.type === 'unsubscribe') && typeof msg.requestId === 'string') {
-      if (msg.type === 'subscribe') return subscribe(msg.requestId);
-      follows.get(msg.requestId)?.abort();
-      return;
+      return msg.type === 'subscribe' ? subscribe(msg.requestId) : unsubscribe(msg.requestId);
     }
     error('bad_message', 'Expected {"type":"subscribe"|"unsubscribe","requestId":"…"} or {"type":"auth","token":"…"}.');
   });

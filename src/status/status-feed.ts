@@ -23,14 +23,21 @@ export function encodeStatusEvents(events: StatusEvent[]): string {
   return JSON.stringify(events);
 }
 
-export async function createStatusFeed(
+/**
+ * Returns at once, also while Redis is away: the subscription is made whenever Redis answers, and
+ * every listener is woken then. Until that, followers rely on their periodic reread.
+ */
+export function createStatusFeed(
   subscriber: Redis,
   channel: string,
   onError: (err: Error) => void,
-): Promise<StatusFeed> {
+): StatusFeed {
   const listeners = new Map<string, Set<() => void>>();
   const notify = (set: Set<() => void> | undefined) => {
     for (const listener of set ?? []) listener();
+  };
+  const notifyAll = () => {
+    for (const set of listeners.values()) notify(set);
   };
   subscriber.on('message', (ch: string, message: string) => {
     if (ch !== channel) return;
@@ -44,14 +51,22 @@ export async function createStatusFeed(
     for (const event of events) notify(listeners.get(event.requestId));
   });
   // 'ready' follows every reconnect (ioredis resubscribes first): anything may have been missed
-  let connectedOnce = false;
+  let subscribed = false;
+  let closed = false;
   subscriber.on('ready', () => {
-    if (!connectedOnce) return void (connectedOnce = true);
-    for (const set of listeners.values()) notify(set);
+    if (subscribed) notifyAll();
   });
   subscriber.on('error', onError);
-  await subscriber.subscribe(channel);
-  connectedOnce = true;
+  // listeners may have registered before the first subscription: they are woken once it holds
+  subscriber.subscribe(channel).then(
+    () => {
+      subscribed = true;
+      notifyAll();
+    },
+    (err: Error) => {
+      if (!closed) onError(new Error('status feed not subscribed; followers fall back to rereading', { cause: err }));
+    },
+  );
 
   return {
     watch(requestId, listener) {
@@ -67,6 +82,7 @@ export async function createStatusFeed(
       return listeners.size;
     },
     async close() {
+      closed = true;
       listeners.clear();
       await subscriber.quit().catch(() => subscriber.disconnect());
     },

@@ -5,7 +5,12 @@ export interface TcpProxy {
   readonly port: number;
   /** Simulates an outage: destroys every open connection and drops each new one at once. */
   cut(): void;
-  /** Ends the outage: new connections are piped to the target again. */
+  /**
+   * Simulates a service that hangs: open connections stay open but nothing more passes either
+   * way, and new connections are accepted and held without an answer.
+   */
+  freeze(): void;
+  /** Ends the outage: new connections are piped to the target again (a freeze's held ones are dropped). */
   restore(): void;
   close(): Promise<void>;
 }
@@ -16,7 +21,10 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  const held = new Set<Socket>();
   let down = false;
+  let frozen = false;
   const track = (socket: Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -26,9 +34,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const server = createServer((client) => {
     track(client);
     if (down) return void client.destroy();
+    if (frozen) {
+      held.add(client);
+      client.on('close', () => held.delete(client));
+      client.resume(); // read and drop whatever it sends, as a hung server's kernel would buffer it
+      return;
+    }
     const upstream = connect(target.port, target.host);
     track(upstream);
-    client.on('close', () => upstream.destroy());
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('close', () => {
+      pairs.delete(pair);
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
@@ -48,8 +67,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       down = true;
       destroyAll();
     },
+    freeze() {
+      frozen = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     restore() {
       down = false;
+      if (frozen) {
+        frozen = false;
+        // a frozen stream cannot resume where it stopped: its peers reconnect
+        for (const [client] of pairs) client.destroy();
+        for (const client of held) client.destroy();
+      }
     },
     async close() {
       destroyAll();

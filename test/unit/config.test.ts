@@ -101,4 +101,31 @@ describe('loadConfig', () => {
       for (const p of problems) expect(message.split(p)).toHaveLength(2);
     }
   });
+
+  describe('in production (NODE_ENV=production)', () => {
+    it('refuses to start without explicit API_KEYS, saying what to do', () => {
+      const problems = problemsOf({ NODE_ENV: 'production' });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^API_KEYS: .*set API_KEYS/);
+    });
+
+    it('refuses the public demo secret, even among other keys, without echoing any secret', () => {
+      const problems = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET},demo:sk_demo_change_me` });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^API_KEYS: .*demo/);
+      expect(problems[0]).not.toContain(SECRET);
+    });
+
+    it('starts with explicit keys', () => {
+      expect([...loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}` }).apiKeys]).toEqual([[SECRET, 'acme']]);
+    });
+
+    it('lets processes that serve no API (workers, migrations) start without keys', () => {
+      expect(loadConfig({ NODE_ENV: 'production' }, { servesApi: false }).port).toBe(3000);
+    });
+
+    it('keeps the demo key outside production', () => {
+      expect(loadConfig({ NODE_ENV: 'development' }).apiKeys.get('sk_demo_change_me')).toBe('demo');
+    });
+  });
 });
