@@ -40,7 +40,7 @@ describe('the job processor', () => {
     const key = 'poisoned-payload';
     // a record whose stored payload Postgres rejects on every run (22P02: not a uuid), as a bug or a bad migration would leave it
     const { id } = await ctx.db
-      .insertInto('requests')
+      .insertInto('idemq.requests')
       .values({
         tenant_id: 'acme',
         idempotency_key: key,
@@ -51,7 +51,7 @@ describe('the job processor', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await enqueueRequests(queue, [id]);
+    await enqueueRequests(queue, [{ id, operation: 'payments.create' }]);
 
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');

@@ -1,7 +1,9 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations } from '../../src/operations/registry.ts';
+import { ledger } from '../../examples/ledger/app.ts';
+
+const { operations } = ledger;
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 
 type Json = Record<string, any>;
