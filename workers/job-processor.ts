@@ -12,8 +12,8 @@ export interface JobProcessorDeps {
   log: Logger;
   /** attempts after which a non-transient failure ends the request as `processing_failed` */
   maxAttempts: number;
-  /** runs one request exactly once: processRequest, or a batch runner that shares transactions */
-  run(requestId: string): Promise<ProcessResult>;
+  /** runs the job's request exactly once: the dispatcher to the runner of its operation's kind (operation-runners.ts) */
+  run(job: RequestJobData): Promise<ProcessResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
   /** called each time a request waits for a worker that knows its operation (for a metric) */
@@ -44,7 +44,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
   return async (job: Job<ProcessJobData>): Promise<string> => {
     const { requestId } = job.data;
     try {
-      const result = await deps.run(requestId);
+      const result = await deps.run(job.data);
       if (result.kind === 'completed') deps.onCommitted();
       return result.kind;
     } catch (err) {

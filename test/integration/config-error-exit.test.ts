@@ -22,7 +22,7 @@ describe('a process started with an invalid configuration', () => {
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
   ];
 
-  it.each(['src/main.ts', 'workers/main.ts', 'src/db/migrate.ts'])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
+  it.each(['src/main.ts', 'workers/main.ts', 'src/db/migrate.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts', 'examples/ledger/migrate.ts'])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
     const { code, output } = await run(entry, env);
     expect(code, output).toBe(1);
     for (const name of ['API_KEYS', 'PORT', 'LOG_LEVEL']) expect(output.match(new RegExp(`${name}:`, 'g')), output).toHaveLength(1);
