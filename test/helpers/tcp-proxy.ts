@@ -12,6 +12,14 @@ export interface TcpProxy {
   freeze(): void;
   /** Ends the outage: new connections are piped to the target again (a freeze's held ones are dropped). */
   restore(): void;
+  /**
+   * Loses the next `count` answers: the client's bytes reach the target, but as soon as the
+   * target's first bytes of an answer arrive, that connection is destroyed on both sides. The
+   * target did the work; the client never hears of it.
+   */
+  dropAnswers(count: number): void;
+  /** connections accepted so far */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -25,6 +33,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const held = new Set<Socket>();
   let down = false;
   let frozen = false;
+  let answersToDrop = 0;
+  let connections = 0;
   const track = (socket: Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -32,6 +42,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     socket.on('error', () => socket.destroy());
   };
   const server = createServer((client) => {
+    connections++;
     track(client);
     if (down) return void client.destroy();
     if (frozen) {
@@ -50,7 +61,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     });
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (frozen) return;
+      if (answersToDrop > 0) {
+        answersToDrop--;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      if (!client.write(chunk)) {
+        upstream.pause();
+        client.once('drain', () => frozen || upstream.resume());
+      }
+    });
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,7 +95,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       frozen = true;
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream);
-        upstream.unpipe(client);
         client.pause();
         upstream.pause();
       }
@@ -84,6 +107,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         for (const [client] of pairs) client.destroy();
         for (const client of held) client.destroy();
       }
+    },
+    dropAnswers(count) {
+      answersToDrop = count;
+    },
+    get connections() {
+      return connections;
     },
     async close() {
       destroyAll();
