@@ -18,6 +18,8 @@ export interface TcpProxy {
    * target did the work; the client never hears of it.
    */
   dropAnswers(count: number): void;
+  /** New connections go to `target` from now on (open ones stay where they are): a load balancer's next pick. */
+  retarget(target: { host: string; port: number }): void;
   /** connections accepted so far */
   readonly connections: number;
   close(): Promise<void>;
@@ -34,6 +36,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let down = false;
   let frozen = false;
   let answersToDrop = 0;
+  let current = target;
   let connections = 0;
   const track = (socket: Socket) => {
     open.add(socket);
@@ -51,7 +54,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resume(); // read and drop whatever it sends, as a hung server's kernel would buffer it
       return;
     }
-    const upstream = connect(target.port, target.host);
+    const upstream = connect(current.port, current.host);
     track(upstream);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -107,6 +110,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         for (const [client] of pairs) client.destroy();
         for (const client of held) client.destroy();
       }
+    },
+    retarget(next) {
+      current = next;
     },
     dropAnswers(count) {
       answersToDrop = count;

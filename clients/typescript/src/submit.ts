@@ -24,7 +24,8 @@ export async function submit<R extends SubmitRoute>(deps: HttpDeps, route: R, bo
     headers,
     body: JSON.stringify(body),
     signal: opts.signal,
-    attemptTimeoutMs: Math.max(deps.policy.attemptTimeoutMs, (opts.wait ?? 0) * 1000 + 10_000),
+    // the service holds the answer up to `wait` seconds: an attempt must outlast that
+    ...(opts.wait !== undefined ? { attemptTimeoutMs: Math.max(deps.policy.attemptTimeoutMs, opts.wait * 1000 + 10_000) } : {}),
     accept: isRequestView,
     label: `POST ${route} (Idempotency-Key ${idempotencyKey})`,
   });
