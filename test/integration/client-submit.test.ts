@@ -109,6 +109,21 @@ describe('client submit against the real service', () => {
     globex.close();
   });
 
+  it('takes only the service\'s routes and their bodies, as the OpenAPI document types them (checked by tsc)', () => {
+    const client = createClient({ baseUrl, apiKey });
+    // never called: the compiler is the test
+    const uses = [
+      // @ts-expect-error not a submit route of the service
+      () => client.submit('/v1/refunds', {}),
+      // @ts-expect-error a payment names both accounts
+      () => client.submit('/v1/payments', { amount: 1, currency: 'USD' }),
+      // @ts-expect-error an amount is a number of minor units
+      () => client.run('/v1/accounts', { currency: 'USD', openingBalance: '10' }),
+      () => client.submit('/v1/accounts', { currency: 'USD', openingBalance: 10, name: 'ok' }),
+    ];
+    expect(uses.length).toBe(4);
+  });
+
   it('run: submit and the outcome in one call; a business refusal is an outcome, not an error', async () => {
     const client = createClient({ baseUrl, apiKey });
     const alice = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 100, name: 'alice' });

@@ -1,14 +1,18 @@
 import { NotFound, PROBLEM_BASE, Unauthorized } from './errors.ts';
 import type { RequestView } from './types.ts';
 
-/** What the client needs of a WebSocket: the browser's and Node's global one both fit. */
+/**
+ * What the client needs of a WebSocket: the browser's and Node's global one both fit. The handlers
+ * take `any` so that the platforms' own event types (MessageEvent, CloseEvent) are accepted; the
+ * client reads `data` of a message and `code` of a close.
+ */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: any) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
 }
 export type SocketConstructor = new (url: string) => SocketLike;
@@ -85,9 +89,9 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     connections++;
     connectTimer = setTimeout(() => ws.close(), options.connectTimeoutMs);
     ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: apiKey }));
-    ws.onmessage = (event) => ws === socket && receive(event.data);
+    ws.onmessage = (event: { data: unknown }) => ws === socket && receive(event.data);
     ws.onerror = () => undefined; // a close event follows, and handles it
-    ws.onclose = (event) => ws === socket && onClosed(event.code);
+    ws.onclose = (event: { code: number }) => ws === socket && onClosed(event.code);
   }
 
   function receive(data: unknown): void {
