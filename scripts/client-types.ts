@@ -7,7 +7,7 @@ import { documentText, generateTypes } from '../clients/typescript/scripts/gener
 
 // `npm run client:types`: builds the API in-process (it needs the database `npm start` uses, migrated),
 // takes the OpenAPI document it serves and writes it and the client's types generated from it.
-// test/integration/client-types.test.ts fails while the checked-in files differ from these.
+// test/integration/client-package.test.ts fails while the checked-in files differ from these.
 const config = loadConfigOrExit();
 const { deps, close } = await createApiDeps(config, pino({ level: 'warn' }));
 const app = await buildApp(deps);
