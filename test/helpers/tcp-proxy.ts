@@ -10,6 +10,11 @@ export interface TcpProxy {
    * way, and new connections are accepted and held without an answer.
    */
   freeze(): void;
+  /**
+   * The open connections go silent both ways and stay open, as when a NAT or a proxy forgets them;
+   * new connections pass as usual.
+   */
+  stall(): void;
   /** Ends the outage: new connections are piped to the target again (a freeze's held ones are dropped). */
   restore(): void;
   /**
@@ -33,6 +38,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   const held = new Set<Socket>();
+  const stalled = new WeakSet<Socket>();
   let down = false;
   let frozen = false;
   let answersToDrop = 0;
@@ -65,7 +71,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
-      if (frozen) return;
+      if (frozen || stalled.has(upstream)) return;
       if (answersToDrop > 0) {
         answersToDrop--;
         client.destroy();
@@ -74,7 +80,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
       if (!client.write(chunk)) {
         upstream.pause();
-        client.once('drain', () => frozen || upstream.resume());
+        client.once('drain', () => frozen || stalled.has(upstream) || upstream.resume());
       }
     });
     upstream.on('end', () => client.end());
@@ -97,6 +103,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     freeze() {
       frozen = true;
       for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    stall() {
+      for (const [client, upstream] of pairs) {
+        stalled.add(upstream);
         client.unpipe(upstream);
         client.pause();
         upstream.pause();

@@ -125,6 +125,43 @@ describe('awaitOutcome over the shared WebSocket', () => {
   });
 });
 
+describe('a socket that dies silently', () => {
+  let ctx: TestContext;
+  let proxy: TcpProxy;
+  let baseUrl: string;
+  let sockets: () => number;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    ({ proxy, baseUrl, sockets } = await listenBehindProxy(await ctx.startApi()));
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await ctx?.close();
+  });
+
+  it('is noticed when a fresh subscription goes unanswered; the client reconnects and the outcome arrives', async () => {
+    const client = createClient({
+      baseUrl,
+      apiKey,
+      socket: { ...quickReconnect, probeIdleMs: 300, connectTimeoutMs: 1_000, failuresBeforeFallback: Number.POSITIVE_INFINITY },
+    });
+    const submission = await client.submit('/v1/accounts', { currency: 'USD', openingBalance: 12 }); // no worker yet
+    const seen: string[] = [];
+    const outcome = client.awaitOutcome(submission, { timeoutMs: 20_000, onStatus: (v) => seen.push(v.status) });
+    await waitUntil('the first status', async () => seen.length === 1);
+    expect(sockets()).toBe(1);
+
+    // no close, no reset: the old connection just carries nothing any more
+    proxy.stall();
+    await ctx.startWorker();
+    await terminalRow(ctx, submission.id);
+    expect((await outcome).status).toBe('succeeded');
+    expect(sockets()).toBeGreaterThanOrEqual(2);
+    expect([seen[0], seen.at(-1)]).toEqual(['queued', 'succeeded']);
+    client.close();
+  });
+});
+
 describe('a balanced stack: two API instances on one database and queue prefix', () => {
   let ctx: TestContext;
   let a: FastifyInstance;

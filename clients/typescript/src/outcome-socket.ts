@@ -27,6 +27,12 @@ export interface SocketOptions {
   maxReconnectDelayMs: number;
   /** the socket stays open this long after its last subscription ends, for the next one */
   lingerMs: number;
+  /**
+   * After this long without a message while requests are followed, the client asks for one (it
+   * subscribes a request afresh, which the server answers at once); no answer within
+   * `connectTimeoutMs` means the connection died silently (a NAT or proxy forgot it): it reconnects.
+   */
+  probeIdleMs: number;
 }
 
 export const DEFAULT_SOCKET_OPTIONS: SocketOptions = Object.freeze({
@@ -35,6 +41,7 @@ export const DEFAULT_SOCKET_OPTIONS: SocketOptions = Object.freeze({
   baseReconnectDelayMs: 250,
   maxReconnectDelayMs: 5_000,
   lingerMs: 5_000,
+  probeIdleMs: 25_000,
 });
 
 /** The service's limit of subscriptions per socket; past it waiters long-poll. */
@@ -75,6 +82,8 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let lingerTimer: ReturnType<typeof setTimeout> | undefined;
   let connectTimer: ReturnType<typeof setTimeout> | undefined;
+  let probeTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastHeard = 0;
 
   const send = (message: object) => socket?.send(JSON.stringify(message));
   const each = (requestId: string, fn: (w: Watch) => void) => {
@@ -87,14 +96,42 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     socket = ws;
     ready = false;
     connections++;
-    connectTimer = setTimeout(() => ws.close(), options.connectTimeoutMs);
+    connectTimer = setTimeout(() => abandon(ws), options.connectTimeoutMs);
     ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: apiKey }));
     ws.onmessage = (event: { data: unknown }) => ws === socket && receive(event.data);
     ws.onerror = () => undefined; // a close event follows, and handles it
     ws.onclose = (event: { code: number }) => ws === socket && onClosed(event.code);
   }
 
+  /** Gives a socket up without waiting for its close handshake, which a dead peer never completes. */
+  function abandon(ws: SocketLike): void {
+    if (ws !== socket) return;
+    ws.close(); // its close event, whenever it comes, is ignored: it is no longer `socket`
+    onClosed(1006, true);
+  }
+
+  function probeLater(ws: SocketLike, afterMs = options.probeIdleMs): void {
+    clearTimeout(probeTimer);
+    probeTimer = setTimeout(() => probe(ws), afterMs);
+    unref(probeTimer);
+  }
+
+  function probe(ws: SocketLike): void {
+    if (ws !== socket || !ready) return;
+    const idle = Date.now() - lastHeard;
+    const requestId = watches.keys().next().value;
+    if (requestId === undefined) return probeLater(ws); // nothing followed: nothing to ask, and the linger closes it
+    if (idle < options.probeIdleMs) return probeLater(ws, options.probeIdleMs - idle);
+    const asked = Date.now();
+    // a fresh subscription is answered at once with the current state, which dedupe then drops
+    send({ type: 'unsubscribe', requestId });
+    send({ type: 'subscribe', requestId });
+    probeTimer = setTimeout(() => (lastHeard >= asked ? probeLater(ws) : abandon(ws)), options.connectTimeoutMs);
+    unref(probeTimer);
+  }
+
   function receive(data: unknown): void {
+    lastHeard = Date.now();
     let msg: { type?: unknown; requestId?: unknown; version?: unknown; code?: unknown; message?: unknown };
     try {
       msg = JSON.parse(String(data));
@@ -105,6 +142,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
       ready = true;
       failures = 0;
       clearTimeout(connectTimer);
+      if (socket) probeLater(socket);
       for (const requestId of watches.keys()) send({ type: 'subscribe', requestId });
       return;
     }
@@ -128,9 +166,10 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     }
   }
 
-  function onClosed(code: number): void {
+  /** `failed`: the socket never got as far as authenticating, or died silently. */
+  function onClosed(code: number, failed = !ready): void {
     clearTimeout(connectTimer);
-    const wasReady = ready;
+    clearTimeout(probeTimer);
     socket = undefined;
     ready = false;
     if (code === CLOSE_UNAUTHORIZED) {
@@ -138,7 +177,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
       for (const requestId of [...watches.keys()]) each(requestId, (w) => w.onError(err));
       return;
     }
-    if (!wasReady) failures++;
+    if (failed) failures++;
     if (failures >= options.failuresBeforeFallback) for (const requestId of watches.keys()) each(requestId, (w) => w.onDegraded());
     if (watches.size > 0 && !closed) {
       reconnectTimer = setTimeout(() => {
@@ -198,6 +237,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
       clearTimeout(reconnectTimer);
       clearTimeout(lingerTimer);
       clearTimeout(connectTimer);
+      clearTimeout(probeTimer);
       const ws = socket;
       socket = undefined;
       ws?.close(1000, 'client closed');
