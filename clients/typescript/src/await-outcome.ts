@@ -7,7 +7,7 @@ import { isTerminal, type Outcome, type RequestView } from './types.ts';
 
 export interface AwaitOptions {
   signal?: AbortSignal;
-  /** give up waiting (OutcomeTimeout) after this long; the request itself goes on */
+  /** give up waiting (OutcomeTimeout) after this long; the request itself goes on. `Infinity` waits for as long as it takes */
   timeoutMs?: number;
   /** each state the request passes through, once each, e.g. `processing` before the outcome */
   onStatus?: (view: RequestView) => void;
@@ -33,7 +33,8 @@ export async function awaitOutcome(deps: AwaitDeps, target: string | RequestView
   const requestId = typeof target === 'string' ? target : target.id;
   const timeoutMs = opts.timeoutMs ?? deps.defaultTimeoutMs;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new OutcomeTimeout(requestId, timeoutMs)), timeoutMs);
+  // timers take at most 2^31-1 ms (longer ones fire at once): a longer timeout, or Infinity, is none
+  const timer = timeoutMs < 2 ** 31 ? setTimeout(() => deadline.abort(new OutcomeTimeout(requestId, timeoutMs)), timeoutMs) : undefined;
   const settled = new AbortController();
   const done = anySignal([opts.signal, deadline.signal, deps.closing, settled.signal]);
   let unwatch = () => undefined as void;
