@@ -7,8 +7,12 @@ import { promisify } from 'node:util';
 // why ("a major behind"). Exits non-zero, listing each problem, otherwise.
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url);
-const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as Record<string, Record<string, string> | undefined>;
-const pinned: Record<string, string> = { ...pkg.dependencies, ...pkg.devDependencies };
+type Manifest = { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; workspaces?: string[] };
+const readManifest = (dir: string) => JSON.parse(readFileSync(new URL(`${dir}package.json`, root), 'utf8')) as Manifest;
+const pkg = readManifest('');
+// the workspaces' packages (the client SDK) are the project's direct dependencies too
+const manifests = [pkg, ...(pkg.workspaces ?? []).map((dir) => readManifest(`${dir}/`))];
+const pinned: Record<string, string> = Object.assign({}, ...manifests.flatMap((m) => [m.dependencies, m.devDependencies]));
 
 /** Rows of the first Markdown table whose first cell is a `package` in backticks. */
 const rows = new Map<string, { version: string; why: string }>();

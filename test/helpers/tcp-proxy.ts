@@ -10,8 +10,23 @@ export interface TcpProxy {
    * way, and new connections are accepted and held without an answer.
    */
   freeze(): void;
+  /**
+   * The open connections go silent both ways and stay open, as when a NAT or a proxy forgets them;
+   * new connections pass as usual.
+   */
+  stall(): void;
   /** Ends the outage: new connections are piped to the target again (a freeze's held ones are dropped). */
   restore(): void;
+  /**
+   * Loses the next `count` answers: the client's bytes reach the target, but as soon as the
+   * target's first bytes of an answer arrive, that connection is destroyed on both sides. The
+   * target did the work; the client never hears of it.
+   */
+  dropAnswers(count: number): void;
+  /** New connections go to `target` from now on (open ones stay where they are): a load balancer's next pick. */
+  retarget(target: { host: string; port: number }): void;
+  /** connections accepted so far */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -23,8 +38,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   const held = new Set<Socket>();
+  const stalled = new WeakSet<Socket>();
   let down = false;
   let frozen = false;
+  let answersToDrop = 0;
+  let current = target;
+  let connections = 0;
   const track = (socket: Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -32,6 +51,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     socket.on('error', () => socket.destroy());
   };
   const server = createServer((client) => {
+    connections++;
     track(client);
     if (down) return void client.destroy();
     if (frozen) {
@@ -40,7 +60,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resume(); // read and drop whatever it sends, as a hung server's kernel would buffer it
       return;
     }
-    const upstream = connect(target.port, target.host);
+    const upstream = connect(current.port, current.host);
     track(upstream);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -50,7 +70,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     });
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (frozen || stalled.has(upstream)) return;
+      if (answersToDrop > 0) {
+        answersToDrop--;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      if (!client.write(chunk)) {
+        upstream.pause();
+        client.once('drain', () => frozen || stalled.has(upstream) || upstream.resume());
+      }
+    });
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,7 +104,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       frozen = true;
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream);
-        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    stall() {
+      for (const [client, upstream] of pairs) {
+        stalled.add(upstream);
+        client.unpipe(upstream);
         client.pause();
         upstream.pause();
       }
@@ -84,6 +124,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         for (const [client] of pairs) client.destroy();
         for (const client of held) client.destroy();
       }
+    },
+    retarget(next) {
+      current = next;
+    },
+    dropAnswers(count) {
+      answersToDrop = count;
+    },
+    get connections() {
+      return connections;
     },
     async close() {
       destroyAll();

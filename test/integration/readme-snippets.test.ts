@@ -67,6 +67,15 @@ describe('the README snippets, run as written', () => {
     expect(output).toMatch(/^succeeded .*"amount":100/m);
   });
 
+  it('the TypeScript client\'s quick start pays 25.00 through the built package and exits', async () => {
+    // as the README says: the workspace is linked by npm ci, and built by client:build
+    const build = await run('npm', ['run', 'client:build'], base);
+    expect(build.code, build.output).toBe(0);
+    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], base, snippet('## The TypeScript client', 'js'));
+    expect(code, output).toBe(0);
+    expect(output.trim().split('\n').at(-1)).toBe('succeeded 7500 2500');
+  });
+
   it('the WebSocket example ends with an error instead of hanging when the API cannot be reached', async () => {
     const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], `http://127.0.0.1:${await freePort()}`, snippet('### Awaiting the outcome over WebSocket', 'js'));
     expect(code, output).not.toBe(0);

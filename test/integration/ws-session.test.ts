@@ -47,8 +47,12 @@ describe('WebSocket session', () => {
     } finally {
       await worker.close();
     }
-    // the new subscription answered at once with the state of that moment, as any subscribe does
-    expect(socket.messages.filter((m) => m.requestId === id).map((m) => m.status)).toEqual(['queued', 'queued', 'succeeded']);
+    // the new subscription answered at once with the state of that moment, as any subscribe does;
+    // `processing` shows only if a read happened to land between the worker's two commits
+    const statuses = socket.messages.filter((m) => m.requestId === id).map((m) => m.status);
+    expect(statuses.filter((s) => s !== 'processing')).toEqual(['queued', 'queued', 'succeeded']);
+    expect(statuses.filter((s) => s === 'processing').length).toBeLessThanOrEqual(1);
+    expect(statuses.at(-1)).toBe('succeeded');
   }, 30_000);
 
   it('keeps a socket on its first tenant: a second auth is refused and changes nothing', async () => {

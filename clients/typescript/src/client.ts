@@ -1,0 +1,71 @@
+import { type AwaitOptions, awaitOutcome } from './await-outcome.ts';
+import type { HttpDeps } from './http-call.ts';
+import { createOutcomeSocket, DEFAULT_SOCKET_OPTIONS, type SocketConstructor, type SocketOptions } from './outcome-socket.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
+import { submit, type SubmitOptions } from './submit.ts';
+import type { Outcome, RequestView, Submission, SubmitBody, SubmitRoute } from './types.ts';
+
+export interface ClientOptions {
+  /** the API's address, e.g. `https://idemq.example.com` */
+  baseUrl: string;
+  /** a tenant's API key */
+  apiKey: string;
+  /** how calls retry; each field defaults to DEFAULT_RETRY_POLICY's */
+  retry?: Partial<RetryPolicy>;
+  /** how long `awaitOutcome` and `run` wait for an outcome unless told otherwise; default 120 s */
+  outcomeTimeoutMs?: number;
+  /** the shared WebSocket's timings; each field defaults to DEFAULT_SOCKET_OPTIONS's */
+  socket?: Partial<SocketOptions>;
+  /** another `fetch` (default: the platform's) */
+  fetch?: typeof fetch;
+  /** another WebSocket (default: the platform's); `null` follows outcomes by long-polling only */
+  WebSocket?: SocketConstructor | null;
+}
+
+export type RunOptions = SubmitOptions & AwaitOptions;
+
+/** An outcome, with how its request was submitted. */
+export type RunResult = Outcome & Pick<Submission, 'location' | 'replayed' | 'idempotencyKey'>;
+
+export interface IdemqClient {
+  /**
+   * Submits an operation with an Idempotency-Key (generated unless given) and retries it with the
+   * same key on connection errors, timeouts, 408, 425, 429 and 5xx, honouring Retry-After, within
+   * the retry budget. Throws the typed ProblemError of a 4xx (IdempotencyKeyReused, ValidationError,
+   * Unauthorized, NotFound, ProblemError), or RetryBudgetExceeded.
+   */
+  submit<R extends SubmitRoute>(route: R, body: SubmitBody<R>, options?: SubmitOptions): Promise<Submission>;
+  /** The terminal state of a request (by id, or a submission), over the client's one WebSocket or by long-polling. */
+  awaitOutcome(target: string | RequestView, options?: AwaitOptions): Promise<Outcome>;
+  /** submit, then awaitOutcome. */
+  run<R extends SubmitRoute>(route: R, body: SubmitBody<R>, options?: RunOptions): Promise<RunResult>;
+  /** Closes the WebSocket; pending waits reject. */
+  close(): void;
+}
+
+/** A client for one API key. Create one and share it: all its waits use one WebSocket. */
+export function createClient(options: ClientOptions): IdemqClient {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const http: HttpDeps = { baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: fetchFn, policy };
+  const Socket = options.WebSocket === undefined ? (globalThis as { WebSocket?: SocketConstructor }).WebSocket : (options.WebSocket ?? undefined);
+  const wsUrl = new URL('/v1/ws', options.baseUrl);
+  wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = Socket ? createOutcomeSocket(wsUrl.toString(), options.apiKey, Socket, { ...DEFAULT_SOCKET_OPTIONS, ...options.socket }) : undefined;
+  const closing = new AbortController();
+  const awaitDeps = { http, socket, defaultTimeoutMs: options.outcomeTimeoutMs ?? 120_000, closing: closing.signal };
+
+  return {
+    submit: (route, body, opts) => submit(http, route, body, opts),
+    awaitOutcome: (target, opts) => awaitOutcome(awaitDeps, target, opts),
+    async run(route, body, opts = {}) {
+      const submission = await submit(http, route, body, opts);
+      const outcome = await awaitOutcome(awaitDeps, submission, opts);
+      return { ...outcome, location: submission.location, replayed: submission.replayed, idempotencyKey: submission.idempotencyKey };
+    },
+    close() {
+      closing.abort(new Error('the idemq client was closed'));
+      socket?.close();
+    },
+  };
+}
