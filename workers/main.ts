@@ -2,11 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
 import { loadConfigOrExit } from '../src/load-config-or-exit.ts';
 import { createLogger } from '../src/logger.ts';
+import { operations } from '../src/operations/registry.ts';
 import { startWorker } from './start-worker.ts';
 
 // Worker process: jobs, outbox relay, reconciler, expiry. SIGTERM: finish or release in-flight jobs, then exit.
 const HEARTBEAT_MS = 5_000;
-const config = loadConfigOrExit({ servesApi: false });
+const config = loadConfigOrExit({ servesApi: false, operations });
 const log = createLogger(config.logLevel, 'idemq-worker');
 const handle = await startWorker(config, log);
 log.info({ concurrency: config.workerConcurrency }, 'worker started');

@@ -10,6 +10,7 @@ import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
+import { createForwardRunner } from './forward-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { createPublisher, relayOnce } from './outbox-relay.ts';
@@ -113,12 +114,20 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     log,
   );
 
+  // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
+  const runBatched = createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: options.findOperation });
+  const runForward = config.forwardRoutes.length > 0 ? createForwardRunner({ db, routes: config.forwardRoutes, log }) : undefined;
   const processJob = createJobProcessor({
     db,
     log,
     maxAttempts: config.maxAttempts,
-    // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
-    run: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: options.findOperation }),
+    // a forwarded request is told apart by its claim, which is a no-op for any other
+    run: runForward
+      ? async (id) => {
+          const result = await runForward(id);
+          return result.kind === 'other' ? runBatched(id) : result;
+        }
+      : runBatched,
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
   });
@@ -130,7 +139,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     async (job, token) => {
       if (job.id && token) inFlight.set(job.id, { job, token });
       try {
-        return await processJob(job);
+        return await processJob(job, token);
       } finally {
         if (job.id) inFlight.delete(job.id);
       }

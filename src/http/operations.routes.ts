@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { fingerprintRequest } from '../idempotency/fingerprint.ts';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
-import type { Operation } from '../operations/operation.ts';
+import { forwardSubmitSpec, type SubmitSpec } from '../operations/forward/forward-operation.ts';
 import { operations } from '../operations/registry.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
@@ -38,7 +38,7 @@ const SUBMIT_RESPONSES = {
   ...V1_PROBLEMS,
 };
 
-/** One POST route per registered operation, all with the same idempotency semantics. */
+/** One POST route per registered operation and per forward route, all with the same idempotency semantics. */
 export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
@@ -57,10 +57,10 @@ export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Prom
   });
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
-  for (const op of operations) registerOperation(app, deps, op, reenqueued);
+  for (const op of [...operations, ...deps.config.forwardRoutes.map(forwardSubmitSpec)]) registerOperation(app, deps, op, reenqueued);
 }
 
-function registerOperation(app: FastifyInstance, deps: AppDeps, op: Operation, reenqueued: LRUCache<string, true>): void {
+function registerOperation(app: FastifyInstance, deps: AppDeps, op: SubmitSpec, reenqueued: LRUCache<string, true>): void {
   app.post(
     op.route,
     {
