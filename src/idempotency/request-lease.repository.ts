@@ -30,7 +30,7 @@ export type Claim =
  * attempt, moves the request to `processing` with its outbox event. Two concurrent calls for one
  * request never both claim: the second waits for the first's row lock, then finds its lease.
  */
-export async function claimAttempt(db: Kysely<Database>, id: string, terms: readonly LeaseTerms[]): Promise<Claim> {
+export async function claimAttempt(db: Kysely<Database>, id: string, terms: readonly LeaseTerms[], again = true): Promise<Claim> {
   const { rows } = await sql<RequestRow & { claimed: boolean; lease_left_ms: number; max_attempts: number | null }>`
     with terms as (
       select * from unnest(${terms.map((t) => t.operation)}::text[], ${terms.map((t) => t.leaseMs)}::int8[], ${terms.map((t) => t.maxAttempts)}::int4[])
@@ -66,8 +66,10 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
   if (isTerminal(row.status)) return { kind: 'terminal', row };
   if (maxAttempts === null) return { kind: 'other', operation: row.operation };
   if (leftMs > 0) return { kind: 'leased', leftMs: Math.ceil(leftMs) };
-  // neither leased nor claimable: out of attempts, or a concurrent claim won between snapshot and lock
-  return row.attempts >= maxAttempts ? { kind: 'exhausted', row } : { kind: 'leased', leftMs: 0 };
+  if (row.attempts >= maxAttempts) return { kind: 'exhausted', row };
+  // A concurrent claim won between this statement's snapshot and its row lock: the row read above
+  // predates it. A new statement sees the winner's lease.
+  return again ? claimAttempt(db, id, terms, false) : { kind: 'leased', leftMs: 0 };
 }
 
 /**
