@@ -73,9 +73,11 @@ export function parseForwardRoutes(document: unknown, where: string): { routes: 
     const label = `${where}[${i}]${typeof raw?.name === 'string' ? ` (${raw.name})` : ''}`;
     const errors = [...Value.Errors(RouteSchema, raw)].filter((e) => e.keyword !== 'boolean');
     for (const e of errors) problems.push(`${label}${describeError(e, raw)}`);
-    if (errors.length > 0) continue;
+    // the checks the schema cannot express, on the fields that passed it, so nothing waits for a second start
+    const failed = new Set(errors.map((e) => e.instancePath.split('/')[1]));
     const r = raw as Type.Static<typeof RouteSchema>;
-    problems.push(...checkRoute(r).map((p) => `${label}.${p}`));
+    if (raw !== null && typeof raw === 'object') problems.push(...checkRoute(r, failed).map((p) => `${label}.${p}`));
+    if (errors.length > 0) continue;
     routes.push({
       name: r.name,
       route: r.route,
@@ -111,26 +113,29 @@ function describeError(e: { keyword: string; instancePath: string; message: stri
 }
 
 /** Problems of one route that its schema cannot express. */
-function checkRoute(r: Type.Static<typeof RouteSchema>): string[] {
+function checkRoute(r: Type.Static<typeof RouteSchema>, failed: ReadonlySet<string | undefined>): string[] {
   const problems: string[] = [];
+  const ok = (field: string) => !failed.has(field) && (r as Record<string, unknown>)[field] !== undefined;
   let url: URL | undefined;
-  try {
-    url = new URL(r.upstream);
-  } catch {
-    problems.push(`upstream: must be an absolute http:// or https:// URL (got ${JSON.stringify(r.upstream)})`);
+  if (ok('upstream')) {
+    try {
+      url = new URL(r.upstream);
+    } catch {
+      problems.push(`upstream: must be an absolute http:// or https:// URL (got ${JSON.stringify(r.upstream)})`);
+    }
   }
   if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`upstream: must be an http:// or https:// URL (got ${url.protocol})`);
   if (url && (url.username || url.password)) problems.push('upstream: must not hold credentials; send them with "headers" instead');
-  for (const [name, value] of Object.entries(r.headers ?? {})) {
+  for (const [name, value] of ok('headers') ? Object.entries(r.headers!) : []) {
     if (!HEADER_NAME.test(name)) problems.push(`headers: ${JSON.stringify(name)} is not a valid header name`);
     else if (RESERVED_UPSTREAM_HEADERS.includes(name.toLowerCase())) problems.push(`headers: ${name} is set by idemq on every call; remove it`);
     // values are never echoed: they are often secrets
     if (/[\r\n\0]/.test(value)) problems.push(`headers: the value of ${name} holds a line break or NUL`);
   }
-  for (const name of r.keepHeaders ?? []) {
+  for (const name of ok('keepHeaders') ? r.keepHeaders! : []) {
     if (!HEADER_NAME.test(name)) problems.push(`keepHeaders: ${JSON.stringify(name)} is not a valid header name`);
   }
-  if (r.retryBaseMs !== undefined && r.retryMaxMs !== undefined && r.retryBaseMs > r.retryMaxMs) {
+  if (ok('retryBaseMs') && ok('retryMaxMs') && r.retryBaseMs! > r.retryMaxMs!) {
     problems.push(`retryBaseMs: must not exceed retryMaxMs (got ${r.retryBaseMs} > ${r.retryMaxMs})`);
   }
   return problems;
