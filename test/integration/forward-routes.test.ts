@@ -8,6 +8,7 @@ import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { expectProblem } from '../helpers/problem.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
+import { openSocket } from '../helpers/ws-client.ts';
 
 const TIMEOUT_MS = 500;
 const MAX_ATTEMPTS = 4;
@@ -16,6 +17,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
   let upstream: UpstreamServer;
   let ctx: TestContext;
   let app: FastifyInstance;
+  let base: string;
   let routesFile: Awaited<ReturnType<typeof writeRoutesFile>>;
 
   beforeAll(async () => {
@@ -35,6 +37,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     ]);
     ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path });
     app = await ctx.startApi();
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
     await ctx.startWorker();
   });
   beforeEach(() => upstream.behave(() => ({ status: 201 })));
@@ -201,6 +204,20 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     const res = await submit(app, '/v1/orders', order(), { headers: { prefer: 'wait=10' } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().status).toBe('succeeded');
+  });
+
+  it('pushes the outcome over SSE and WebSocket like any operation', async () => {
+    upstream.behave((_, n) => (n === 1 ? { status: 503 } : { status: 201, body: { orderId: 'o-push' } }));
+    // authenticated by the upgrade's header
+    const socket = await openSocket(`${base.replace('http', 'ws')}/v1/ws`, auth());
+    const { id } = (await submit(app, '/v1/orders', order())).json();
+    socket.send({ type: 'subscribe', requestId: id });
+    const stream = fetch(`${base}/v1/requests/${id}/events`, { headers: auth() }).then((r) => r.text());
+    const pushed = await socket.next((m) => m.type === 'status' && m.requestId === id && m.status === 'succeeded', 10_000);
+    expect(pushed.result).toMatchObject({ status: 201, body: { orderId: 'o-push' } });
+    socket.ws.close();
+    const events = [...(await stream).matchAll(/event: status\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1]!));
+    expect(events.at(-1)).toMatchObject({ status: 'succeeded', result: { body: { orderId: 'o-push' } } });
   });
 
   describe('refuses, with nothing recorded and nothing sent upstream', () => {
