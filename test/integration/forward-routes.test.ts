@@ -89,6 +89,24 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     expect(done.result).toEqual({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok, order placed' });
   });
 
+  it('a hostile answer is stored safely: cut at maxResponseBytes, NUL-bearing or broken JSON kept as text', async () => {
+    const huge = 'x'.repeat(300 * 1024);
+    upstream.behave(() => ({ status: 200, body: huge }));
+    const cut = await awaitTerminal(app, (await submit(app, '/v1/orders', order())).json().id);
+    expect(cut.status).toBe('succeeded');
+    expect(cut.result.truncated).toBe(true);
+    expect(cut.result.body).toBe(huge.slice(0, 256 * 1024));
+
+    upstream.behave(() => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"name":"a\\u0000b"}' }));
+    const nul = await awaitTerminal(app, (await submit(app, '/v1/orders', order())).json().id);
+    expect(nul.status).toBe('succeeded');
+    expect(nul.result.body).toBe('{"name":"a\\u0000b"}');
+
+    upstream.behave(() => ({ status: 201, headers: { 'content-type': 'application/json' }, body: '{"broken":' }));
+    const broken = await awaitTerminal(app, (await submit(app, '/v1/orders', order())).json().id);
+    expect(broken.result).toEqual({ status: 201, headers: { 'content-type': 'application/json' }, body: '{"broken":' });
+  });
+
   it('5xx then 2xx: succeeded, every attempt with the same key, one after the other', async () => {
     upstream.behave((_, n) => (n < 3 ? { status: 503, body: { error: 'busy' } } : { status: 201, body: { orderId: 'o-2' } }));
     const key = randomUUID();
