@@ -103,4 +103,34 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     expect(upstream.attemptsOf(upstreamKeyFor('acme', row.idempotency_key))).toHaveLength(1);
     expect((await run(row.id)).kind).toBe('already-terminal');
   });
+
+  it('the runner discards an answer that arrives after a later attempt took over, and writes nothing', async () => {
+    const { routes } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }], 'test');
+    const row = await newRequest();
+    // while attempt 1 is "in flight", its lease is cut short and another worker claims attempt 2
+    const run = createForwardRunner({
+      db: ctx.db,
+      routes,
+      log: pino({ level: 'silent' }),
+      call: async () => {
+        await ctx.db.updateTable('requests').set({ lease_until: new Date(0) }).where('id', '=', row.id).execute();
+        expect((await claimAttempt(ctx.db, row.id, TERMS)).kind).toBe('claimed');
+        return { kind: 'answer', answer: { status: 201, headers: {}, body: 'late' } };
+      },
+    });
+    expect(await run(row.id)).toEqual({ kind: 'fenced' });
+    expect(await requestRow(ctx, row.id)).toMatchObject({ status: 'processing', attempts: 2, result: null });
+  });
+
+  it('the runner fails a request whose last attempt was lost with its worker, once the lease is over', async () => {
+    const { routes } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000, maxAttempts: 1 }], 'test');
+    const row = await newRequest();
+    // attempt 1 claimed by a worker that then died: its lease ran out with no answer recorded
+    await claimAttempt(ctx.db, row.id, [{ operation: 'orders.create', leaseMs: 1, maxAttempts: 1 }]);
+    await new Promise((r) => setTimeout(r, 20));
+    const run = createForwardRunner({ db: ctx.db, routes, log: pino({ level: 'silent' }) });
+    const result = await run(row.id);
+    expect(result).toMatchObject({ kind: 'completed', row: { status: 'failed', attempts: 1, error: { code: 'processing_failed' } } });
+    expect(upstream.attemptsOf(upstreamKeyFor('acme', row.idempotency_key))).toHaveLength(0);
+  });
 });
