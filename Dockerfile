@@ -8,6 +8,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+# the ledger demo, which the image runs; an app built on idemq copies its own folder instead
+COPY examples/ledger ./examples/ledger
 USER node
 EXPOSE 3000
-CMD ["node", "src/main.ts"]
+CMD ["node", "examples/ledger/api.ts"]

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { exited, spawnNode } from './spawn.ts';
 
-const MIGRATE = fileURLToPath(new URL('../src/db/migrate.ts', import.meta.url));
+const MIGRATE = fileURLToPath(new URL('../examples/ledger/migrate.ts', import.meta.url));
 
 export function databaseUrl(server: string, name: string): string {
   const url = new URL(server);

@@ -7,19 +7,19 @@ export function createProbe(url: string) {
   return {
     /** requests not yet terminal: the backlog the workers still owe */
     async unfinished(): Promise<number> {
-      const r = await one<{ n: string }>(`select count(*) as n from requests where status in ('queued', 'processing')`);
+      const r = await one<{ n: string }>(`select count(*) as n from idemq.requests where status in ('queued', 'processing')`);
       return Number(r.n);
     },
     /** Ledger facts: payments really moved, money neither created nor lost, no request failed. */
     async ledger(): Promise<{ requests: number; succeeded: number; failed: number; unfinished: number; payments: number; balanceSum: number; accounts: number }> {
       const r = await one<Record<string, string>>(`
-        select (select count(*) from requests where operation = 'payments.create') as requests,
-               (select count(*) from requests where operation = 'payments.create' and status = 'succeeded') as succeeded,
-               (select count(*) from requests where status = 'failed') as failed,
-               (select count(*) from requests where status in ('queued', 'processing')) as unfinished,
-               (select count(*) from payments) as payments,
-               (select coalesce(sum(balance), 0) from accounts) as balance_sum,
-               (select count(*) from accounts) as accounts`);
+        select (select count(*) from idemq.requests where operation = 'payments.create') as requests,
+               (select count(*) from idemq.requests where operation = 'payments.create' and status = 'succeeded') as succeeded,
+               (select count(*) from idemq.requests where status = 'failed') as failed,
+               (select count(*) from idemq.requests where status in ('queued', 'processing')) as unfinished,
+               (select count(*) from ledger.payments) as payments,
+               (select coalesce(sum(balance), 0) from ledger.accounts) as balance_sum,
+               (select count(*) from ledger.accounts) as accounts`);
       return {
         requests: Number(r.requests),
         succeeded: Number(r.succeeded),
@@ -33,8 +33,8 @@ export function createProbe(url: string) {
     /** Per key: the request id recorded, its status, and how many payments it made. */
     async effectsByKey(tenant: string, keys: readonly string[]): Promise<Map<string, { id: string; status: string; payments: number }>> {
       const { rows } = await pool.query<{ key: string; id: string; status: string; payments: string }>(
-        `select r.idempotency_key as key, r.id, r.status, (select count(*) from payments p where p.request_id = r.id) as payments
-           from requests r where r.tenant_id = $1 and r.idempotency_key = any($2::text[])`,
+        `select r.idempotency_key as key, r.id, r.status, (select count(*) from ledger.payments p where p.request_id = r.id) as payments
+           from idemq.requests r where r.tenant_id = $1 and r.idempotency_key = any($2::text[])`,
         [tenant, keys],
       );
       return new Map(rows.map((r) => [r.key, { id: r.id, status: r.status, payments: Number(r.payments) }]));

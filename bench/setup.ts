@@ -64,10 +64,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
   try {
     const baseline = startScript('baseline', 'bench/baseline-server.ts', { env: { PATH: process.env.PATH }, args: [String(baselinePort)] });
     services.push(baseline);
-    const api = startScript('api', 'src/main.ts', { env, ...(profileDir ? { profileDir } : {}) });
+    const api = startScript('api', 'examples/ledger/api.ts', { env, ...(profileDir ? { profileDir } : {}) });
     services.push(api);
     for (let i = 0; i < opts.workers; i++) {
-      services.push(startScript(`worker-${i + 1}`, 'workers/main.ts', { env, ...(profileDir ? { profileDir } : {}) }));
+      services.push(startScript(`worker-${i + 1}`, 'examples/ledger/worker.ts', { env, ...(profileDir ? { profileDir } : {}) }));
     }
     await waitHttpReady(baseline, `http://127.0.0.1:${baselinePort}/healthz`);
     await waitHttpReady(api, `http://127.0.0.1:${apiPort}/readyz`);

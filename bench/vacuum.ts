@@ -1,7 +1,7 @@
 import pg from 'pg';
 
 /** Tables the service churns: every request updates its row twice, every payment two accounts, every event passes the outbox. */
-const CHURNED = ['accounts', 'outbox', 'requests'];
+const CHURNED = ['ledger.accounts', 'idemq.outbox', 'idemq.requests'];
 const EVERY_MS = 10_000;
 
 /**

@@ -4,7 +4,7 @@
  * Starts its OWN Postgres cluster (initdb + pg_ctl, as the postgres OS user when run as root) and
  * its OWN redis-server, on free loopback ports with data in a temporary folder, so it can restart
  * Postgres and wipe Redis freely: the shared services (5432, 6379) are never touched. Then it runs
- * the real processes (migrate, the API `src/main.ts`, two or three `workers/main.ts`), opens a
+ * the real processes of the ledger demo (migrate, the API `examples/ledger/api.ts`, two or three `examples/ledger/worker.ts`), opens a
  * fixed set of accounts and drives a bounded, paced load of payments between them (concurrent
  * duplicates, later replays of the same key, some deliberately unaffordable payments), treating
  * 503 and connection errors as "retry the same key later", and a smaller load of orders through a
@@ -13,7 +13,7 @@
  * workers mid-job (and starts new ones), kills all workers at once, wipes Redis (shutdown nosave,
  * restart), restarts Postgres (fast and immediate) and SIGKILLs the API. Afterwards it waits
  * (bounded) for every request to finish, stops the processes with SIGTERM, checks from Postgres
- * alone (scripts/chaos/ledger-checks.ts) and the upstream's counts (scripts/chaos/forward-checks.ts),
+ * alone (examples/ledger/chaos-checks.ts) and the upstream's counts (scripts/chaos/forward-checks.ts),
  * prints ONE line of figures and exits non-zero on any
  * violation. It stops by itself (hard time limit) and removes everything it started and wrote,
  * also on failure and on Ctrl-C; `--keep` keeps the temporary folder with the processes' logs.
@@ -26,8 +26,8 @@ import pg from 'pg';
 import { migrate, stopGracefully, workerReady } from './chaos/app-processes.ts';
 import { startCountingUpstream } from './chaos/counting-upstream.ts';
 import { type FaultKind, type FaultRecord, type Fleet, injectFault, spawnApi, spawnWorker } from './chaos/faults.ts';
+import { checkLedger, type OpenedAccount } from '../examples/ledger/chaos-checks.ts';
 import { checkForward, type OrderPlan } from './chaos/forward-checks.ts';
-import { checkLedger, type OpenedAccount } from './chaos/ledger-checks.ts';
 import { type ApiClient, newLoadStats, type PaymentPlan, runPaymentLoad, submitUntilAccepted } from './chaos/payment-load.ts';
 import { freePort, startPrivatePostgres, startPrivateRedis } from './chaos/private-services.ts';
 import { startRecoveryTracker } from './chaos/recovery-tracker.ts';
@@ -155,7 +155,7 @@ async function openAccounts(openings: number[]): Promise<OpenedAccount[]> {
       const answer = await submitUntilAccepted(api, '/v1/accounts', { currency: CURRENCY, openingBalance: opening, name: `chaos-${i}` }, `account-${i}`, stats, deadline, { prefer: 'wait=10' });
       if (!answer) throw new Error(`could not open account ${i}`);
       for (;;) {
-        const { rows } = await pool.query<{ status: string; result: { accountId: string } | null }>('select status, result from requests where id = $1', [answer.id]);
+        const { rows } = await pool.query<{ status: string; result: { accountId: string } | null }>('select status, result from idemq.requests where id = $1', [answer.id]);
         if (rows[0]?.status === 'succeeded') return { id: rows[0].result!.accountId, opening };
         if (rows[0]?.status === 'failed' || Date.now() > deadline) throw new Error(`account ${i} did not open: ${JSON.stringify(rows[0])}`);
         await sleep(100);
@@ -207,7 +207,7 @@ log(`load done after ${Math.round((Date.now() - loadStarted) / 1000)} s; waiting
 const drainDeadline = Date.now() + profile.drainMs;
 for (;;) {
   const unfinished = await pool
-    .query<{ n: string }>(`select count(*) as n from requests where status in ('queued', 'processing')`)
+    .query<{ n: string }>(`select count(*) as n from idemq.requests where status in ('queued', 'processing')`)
     .then((r) => Number(r.rows[0]!.n), () => -1);
   if (unfinished === 0 || Date.now() > drainDeadline) break;
   await sleep(250);

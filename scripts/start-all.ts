@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 // foreground group) reaches only this process, which passes it on once as SIGTERM. Had the
 // children got the terminal's SIGINT too, the SIGTERM would be their second signal, which means
 // "exit now" and skips the graceful shutdown. A second Ctrl-C still means exactly that.
-const children = ['src/main.ts', 'workers/main.ts'].map((entry) =>
+const children = ['examples/ledger/api.ts', 'examples/ledger/worker.ts'].map((entry) =>
   spawn(process.execPath, [entry], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env, detached: true }),
 );
 const running = () => children.filter((c) => c.exitCode === null && c.signalCode === null);

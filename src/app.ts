@@ -3,12 +3,11 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { accountRoutes } from './http/accounts.routes.ts';
 import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { handleError } from './http/error-handler.ts';
@@ -22,6 +21,10 @@ import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
 import type { ReadRequest } from './idempotency/request-reader.ts';
+import type { OperationSpec } from './operations/operation.ts';
+import { withForwardRoutes } from './operations/forward/forward-operation.ts';
+import { assertDistinct } from './operations/registry.ts';
+import type { QueuedRequest } from './queue/request-queue.ts';
 import type { StatusFeed } from './status/status-feed.ts';
 
 /** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
@@ -34,7 +37,7 @@ export interface AppDeps {
   /** records a request under its key or finds the earlier one (see acceptRequest) */
   accept: Accept;
   /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
-  enqueue(requestIds: string[]): Promise<void>;
+  enqueue(requests: QueuedRequest[]): Promise<void>;
   /** Prometheus registry served at GET /metrics */
   metrics: Registry;
   /**
@@ -46,25 +49,41 @@ export interface AppDeps {
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** Builds the whole HTTP app; never listens (tests call it with inject or listen on port 0). */
-export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    return503OnClosing: true,
-    ...serverLimitOptions(deps.config.http),
-  });
-  capConnections(app.server, deps.config.http);
+/** What an app's own routes get: the database (extend it with the app's tables, `db.$extendTables<AppDatabase>()`). */
+export interface AppRouteDeps {
+  db: Kysely<Database>;
+}
+
+/**
+ * An app's own routes (e.g. reading what its operations wrote), registered inside the
+ * authenticated /v1 scope: `request.tenantId` is set, the rate limit applies, errors answer as
+ * problem+json. Give each route a full path (`/v1/...`) and a schema.
+ */
+export type AppRoutes = (app: FastifyInstance, deps: AppRouteDeps) => Promise<void>;
+
+/** The app-specific part of the API: which operations it accepts and which routes of its own it serves. */
+export interface ApiOptions {
+  /** one POST route each; the submit side needs only the OperationSpec, whatever the kind */
+  operations: readonly OperationSpec[];
+  routes?: readonly AppRoutes[];
+}
+
+/**
+ * The whole API as a Fastify plugin, without a prefix: status, events, WebSocket, health,
+ * documents, the operations' POST routes and the app's routes, with their authentication, rate
+ * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
+ * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
+ * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
+ * two operations with one name or one route.
+ */
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [] }) => {
+  const operations = withForwardRoutes(appOperations, deps.config);
+  assertDistinct(operations);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
   app.addHook('preClose', async () => closing.abort());
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request) => {
-    throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
-  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // a keep-alive connection still busy when closing began would otherwise hold close() open
@@ -85,11 +104,32 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyBaseLog
       hook: 'preHandler',
       keyGenerator: (request) => request.tenantId,
     });
-    await v1.register(operationRoutes, deps);
+    await v1.register(operationRoutes, { deps, operations });
     await v1.register(requestRoutes, deps);
-    await v1.register(accountRoutes, deps);
     await v1.register(eventRoutes, deps);
+    for (const register of routes) await v1.register(register, { db: deps.db });
   });
   await app.register(wsRoutes, { deps, auth });
+};
+
+/**
+ * Builds the standalone HTTP app: a Fastify server with the service's limits, idemqPlugin and a
+ * problem+json 404; never listens (tests call it with inject or listen on port 0).
+ */
+export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: FastifyBaseLogger }): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    ...serverLimitOptions(deps.config.http),
+  });
+  capConnections(app.server, deps.config.http);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request) => {
+    throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  await app.register(idemqPlugin, { deps, operations: options.operations, routes: options.routes });
   return app;
 }

@@ -3,6 +3,7 @@ import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
+import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
 import { createRequestReader } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
@@ -24,9 +25,9 @@ const KEY_BATCHES_IN_FLIGHT = 2;
 
 /**
  * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
- * if the database lacks a migration this code knows.
+ * if the database lacks a migration this code knows: the core's, or the app's (`migrations`).
  */
-export async function createApiDeps(config: Config, log: Logger): Promise<{ deps: AppDeps; close(): Promise<void> }> {
+export async function createApiDeps(config: Config, log: Logger, migrations: readonly MigrationSet[] = []): Promise<{ deps: AppDeps; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -34,7 +35,7 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
     applicationName: 'idemq-api',
     onIdleError: onError('postgres'),
   });
-  await assertMigrated(db).catch(async (err) => {
+  await assertMigrated(db, migrations).catch(async (err) => {
     await db.destroy();
     throw err;
   });
@@ -59,9 +60,9 @@ export async function createApiDeps(config: Config, log: Logger): Promise<{ deps
       metrics.accepted.inc({ outcome: outcome.kind });
       return outcome;
     },
-    enqueue: (ids) =>
-      withTimeout(enqueue(ids), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
-        metrics.enqueueFailures.inc(ids.length);
+    enqueue: (requests) =>
+      withTimeout(enqueue(requests), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
+        metrics.enqueueFailures.inc(requests.length);
         throw err;
       }),
     checks: {

@@ -53,8 +53,8 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
       const [pg, jobs] = await Promise.allSettled([
         withTimeout(
           sql<{ unfinished: string; outbox: string }>`select
-            (select count(*) from requests where status in ('queued', 'processing')) as unfinished,
-            (select count(*) from outbox) as outbox`.execute(deps.db),
+            (select count(*) from idemq.requests where status in ('queued', 'processing')) as unfinished,
+            (select count(*) from idemq.outbox) as outbox`.execute(deps.db),
           SOURCE_TIMEOUT_MS,
           'backlog from postgres',
         ),

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../src/batch-scheduler.ts';
 import type { Database } from '../src/db/database.ts';
-import { type FindOperation, findOperation } from '../src/operations/registry.ts';
+import type { FindOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
 
@@ -10,10 +10,11 @@ import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-b
  * Gathers the jobs a worker runs at the same time into batches of one transaction each
  * (processRequests). A batch that fails as a whole for a transient reason fails every request in
  * it (each is retried by BullMQ); one that fails for any other reason may be one request's fault,
- * so its requests are run again one by one, and only the guilty one fails.
+ * so its requests are run again one by one, and only the guilty one fails. The runner of
+ * transactional operations (see operation-runners.ts).
  */
-export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation?: FindOperation }) {
-  const find = opts.findOperation ?? findOperation;
+export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation }) {
+  const find = opts.findOperation;
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
   const loader = new DataLoader<string, ProcessResult>(
     (ids) =>

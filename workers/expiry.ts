@@ -11,12 +11,12 @@ import { type Database, TERMINAL_STATUSES } from '../src/db/database.ts';
  */
 export async function expireOnce(db: Kysely<Database>, batchSize: number): Promise<{ more: boolean; deleted: number }> {
   const result = await db
-    .deleteFrom('requests')
+    .deleteFrom('idemq.requests')
     .where(
       'id',
       'in',
       db
-        .selectFrom('requests')
+        .selectFrom('idemq.requests')
         .select('id')
         .where(sql<boolean>`expires_at <= now()`)
         .where('status', 'in', TERMINAL_STATUSES)

@@ -6,7 +6,8 @@ import { callUpstream, type CallOutcome, type UpstreamCall } from '../src/operat
 import type { ForwardRoute } from '../src/operations/forward/forward-route.ts';
 import { decide, PROCESSING_FAILED } from '../src/operations/forward/upstream-outcome.ts';
 import { upstreamKeyFor } from '../src/operations/forward/upstream-key.ts';
-import type { ProcessResult } from './process-batch.ts';
+import type { RunResult } from './operation-runners.ts';
+import { UnknownOperation } from './unknown-operation.ts';
 
 /**
  * A lease outlasts the call's own timeout by this much: the time between the claim's commit and
@@ -15,15 +16,6 @@ import type { ProcessResult } from './process-batch.ts';
  * overlapped by the next one.
  */
 export const LEASE_GRACE_MS = 2_000;
-
-export type ForwardResult =
-  | ProcessResult
-  /** the request waits: an attempt of another worker holds it, or the next attempt is not due yet */
-  | { kind: 'delayed'; delayMs: number }
-  /** this attempt's outcome came after a later attempt took over, or after the request finished: nothing written */
-  | { kind: 'fenced' }
-  /** not a forwarded request: another runner's */
-  | { kind: 'other' };
 
 export interface ForwardRunnerDeps {
   db: Kysely<Database>;
@@ -34,12 +26,15 @@ export interface ForwardRunnerDeps {
 }
 
 /**
- * Runs one forwarded request one step: claims its next attempt (claimAttempt: at most one in
+ * The runner of forward operations (operation-runners.ts). Runs one forwarded request one step: claims its next attempt (claimAttempt: at most one in
  * flight per request across all workers), calls the upstream outside any transaction, and records
  * what the answer decides, fenced by the attempt number: a terminal outcome (succeeded, or failed
  * with the upstream's refusal or after the last attempt), or the time the next attempt is due.
- * Every attempt carries the same derived Idempotency-Key. May run any number of times for one
- * request; throws only for infrastructure failures (the caller retries).
+ * Every attempt carries the same derived Idempotency-Key. `delayed`: an attempt of another worker
+ * holds the request, or the next attempt is not due yet; `fenced`: this attempt's answer came after
+ * a later attempt took over, and nothing was written. May run any number of times for one request;
+ * throws for infrastructure failures (the caller retries), and UnknownOperation for a request
+ * of no route in `routes`.
  */
 export function createForwardRunner(deps: ForwardRunnerDeps) {
   const byName = new Map(deps.routes.map((r) => [r.name, r]));
@@ -47,11 +42,11 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
   const call = deps.call ?? callUpstream;
   const random = deps.random ?? Math.random;
 
-  return async (requestId: string): Promise<ForwardResult> => {
+  return async (requestId: string): Promise<RunResult> => {
     const claim = await claimAttempt(deps.db, requestId, terms);
     switch (claim.kind) {
       case 'other':
-        return { kind: 'other' };
+        throw new UnknownOperation(claim.operation);
       case 'missing':
         return { kind: 'missing' };
       case 'terminal':

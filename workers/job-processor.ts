@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
 import { isTransientError } from '../src/retry-policy.ts';
-import type { ForwardResult } from './forward-runner.ts';
+import type { RunResult } from './operation-runners.ts';
 import { failRequest } from './process-request.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
@@ -14,10 +14,10 @@ export interface JobProcessorDeps {
   /** attempts after which a non-transient failure ends the request as `processing_failed` */
   maxAttempts: number;
   /**
-   * runs one request exactly once (processRequest, or a batch runner that shares transactions), or
-   * one step of a forwarded request, which may ask to be run again later (`delayed`)
+   * runs the job's request exactly once: the dispatcher to the runner of its operation's kind
+   * (operation-runners.ts); a forwarded request's runner may ask to be run again later (`delayed`)
    */
-  run(requestId: string): Promise<Exclude<ForwardResult, { kind: 'other' }>>;
+  run(job: RequestJobData): Promise<RunResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
   /** called each time a request waits for a worker that knows its operation (for a metric) */
@@ -48,9 +48,9 @@ export const PROCESSING_FAILED = 'processing_failed';
 export function createJobProcessor(deps: JobProcessorDeps) {
   return async (job: Job<ProcessJobData>, token?: string): Promise<string> => {
     const { requestId } = job.data;
-    let result: Awaited<ReturnType<JobProcessorDeps['run']>>;
+    let result: RunResult;
     try {
-      result = await deps.run(requestId);
+      result = await deps.run(job.data);
     } catch (err) {
       if (err instanceof UnknownOperation) {
         deps.log.warn({ requestId, operation: err.operation, attempt: job.attemptsMade + 1 }, 'operation unknown to this worker (deployed ahead of it?); will retry');

@@ -3,8 +3,9 @@ import type { Database, RequestRow } from '../src/db/database.ts';
 import { completeRequests, markProcessing, type Outcome } from '../src/idempotency/complete-request.ts';
 import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
-import { BusinessError, type Operation } from '../src/operations/operation.ts';
-import { type FindOperation, findOperation } from '../src/operations/registry.ts';
+import { checkPayload } from '../src/operations/check-payload.ts';
+import { appTransaction, BusinessError, type OperationContext, type TransactionalOperation } from '../src/operations/operation.ts';
+import type { FindOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
@@ -24,10 +25,12 @@ export type ProcessResult =
  * of them in one call that writes nothing for a refusal: a business refusal rolls back only its own
  * writes and is stored as its outcome; any other error of one request rolls back only that request
  * and is returned in its place (the caller retries it), while the others commit. A request whose
- * operation `find` does not know gets UnknownOperation in its place and is left unfinished.
+ * operation `find` does not know gets UnknownOperation in its place and is left unfinished. A
+ * request whose stored payload no longer fits its operation's input schema ends `failed` with
+ * `invalid_payload` at once, without running, and without touching the rest of the batch.
  * Throws if the batch as a whole fails (lost connection, deadlock): nothing was committed.
  */
-export async function processRequests(db: Kysely<Database>, ids: readonly string[], find: FindOperation = findOperation): Promise<(ProcessResult | Error)[]> {
+export async function processRequests(db: Kysely<Database>, ids: readonly string[], find: FindOperation): Promise<(ProcessResult | Error)[]> {
   // Observable `processing` state; a no-op on redeliveries, which the locked check below settles.
   await markProcessing(db, ids);
   let results: Map<string, ProcessResult | Error>;
@@ -41,6 +44,15 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
   return ids.map((id) => results.get(id) ?? { kind: 'missing' });
 }
 
+/** One request ready to run: its operation found and its stored payload checked against its schema. */
+interface Call {
+  row: RequestRow;
+  ctx: OperationContext;
+  input: unknown;
+}
+
+type AnyTransactional = TransactionalOperation<any, any>;
+
 /**
  * The transaction of processRequests. With `batchCalls`, an operation that has handleBatch runs
  * all its requests in one call and no savepoint (if that call throws, the whole transaction rolls
@@ -49,18 +61,37 @@ export async function processRequests(db: Kysely<Database>, ids: readonly string
 function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { batchCalls: boolean; find: FindOperation }): Promise<Map<string, ProcessResult | Error>> {
   return db.transaction().execute(async (trx) => {
     const rows = await lockRequests(trx, ids);
-    const todo = rows.filter((r) => !isTerminal(r.status));
-    await lockSharedRows(trx, todo, opts.find);
     const outcomes = new Map<string, Outcome>();
     const errors = new Map<string, Error>();
+    const groups = new Map<AnyTransactional, Call[]>();
+    for (const row of rows.filter((r) => !isTerminal(r.status))) {
+      const operation = opts.find(row.operation);
+      // not terminal: a deploy in progress, not a property of the request; another kind is another runner's
+      if (!operation || operation.kind !== 'transactional') {
+        errors.set(row.id, new UnknownOperation(row.operation));
+        continue;
+      }
+      const checked = checkPayload(operation.input, row.payload);
+      if (!checked.ok) {
+        outcomes.set(row.id, { ok: false, error: checked.error });
+        continue;
+      }
+      const group = groups.get(operation) ?? [];
+      group.push({ row, ctx: { tenantId: row.tenant_id, requestId: row.id }, input: checked.input });
+      groups.set(operation, group);
+    }
+    const appTrx = appTransaction<unknown>(trx);
+    // each operation locks the shared rows its requests will touch, operations in name order: one global order
+    for (const [operation, calls] of [...groups].sort(([a], [b]) => a.name.localeCompare(b.name))) {
+      await operation.lockForBatch?.(appTrx, calls.map((c) => c.input));
+    }
     const savepoint = { taken: false };
-    for (const [name, group] of Map.groupBy(todo, (r) => r.operation)) {
-      const operation = opts.find(name);
-      const batched = opts.batchCalls && operation?.handleBatch ? await runBatch(trx, operation, group) : undefined;
-      for (const [i, row] of group.entries()) {
-        const result = batched ? batched[i]! : await runOperation(trx, operation, row, savepoint);
-        if (result instanceof Error) errors.set(row.id, result);
-        else outcomes.set(row.id, result);
+    for (const [operation, calls] of groups) {
+      const batched = opts.batchCalls && operation.handleBatch ? await runBatch(appTrx, operation, calls) : undefined;
+      for (const [i, call] of calls.entries()) {
+        const result = batched ? batched[i]! : await runOperation(appTrx, operation, call, savepoint);
+        if (result instanceof Error) errors.set(call.row.id, result);
+        else outcomes.set(call.row.id, result);
       }
     }
     const completed = await completeRequests(trx, outcomes);
@@ -71,27 +102,17 @@ function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { ba
   });
 }
 
-/** Lets each operation in the batch lock the shared rows its requests will touch, in one global order. */
-async function lockSharedRows(trx: Transaction<Database>, rows: RequestRow[], find: FindOperation): Promise<void> {
-  const byOperation = Map.groupBy(rows, (r) => r.operation);
-  for (const [name, group] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
-    await find(name)?.lockForBatch?.(trx, group.map((r) => r.payload) as never[]);
-  }
-}
-
 /**
  * Runs one request under its own savepoint. `savepoint` tracks the one the previous request left
  * (released together with taking the next, in one round trip), so savepoints never nest deeper
  * than one: past 64 subtransactions in one transaction every snapshot in Postgres slows down.
  */
-async function runOperation(trx: Transaction<Database>, operation: Operation | undefined, row: RequestRow, savepoint: { taken: boolean }): Promise<Outcome | Error> {
-  // not terminal: a deploy in progress, not a property of the request
-  if (!operation) return new UnknownOperation(row.operation);
+async function runOperation(trx: Transaction<unknown>, operation: AnyTransactional, call: Call, savepoint: { taken: boolean }): Promise<Outcome | Error> {
   // no parameters: pg sends it as a simple query, which may hold two statements
   await sql.raw(savepoint.taken ? 'release savepoint request; savepoint request' : 'savepoint request').execute(trx);
   savepoint.taken = true;
   try {
-    return { ok: true, result: await operation.handle(trx, { tenantId: row.tenant_id, requestId: row.id }, row.payload as never) };
+    return { ok: true, result: await operation.handle(trx, call.ctx, call.input) };
   } catch (err) {
     await sql`rollback to savepoint request`.execute(trx);
     if (err instanceof BusinessError) return refused(err);
@@ -107,13 +128,13 @@ class BatchCallFailed extends Error {}
  * costs one round trip. If the call throws, BatchCallFailed rolls the transaction back and
  * processRequests runs it again, each request under its own savepoint, so only the guilty one fails.
  */
-async function runBatch(trx: Transaction<Database>, operation: Operation, rows: RequestRow[]): Promise<Outcome[]> {
+async function runBatch(trx: Transaction<unknown>, operation: AnyTransactional, calls: Call[]): Promise<Outcome[]> {
   try {
-    const results = await operation.handleBatch!(trx, rows.map((row) => ({ ctx: { tenantId: row.tenant_id, requestId: row.id }, input: row.payload as never })));
+    const results = await operation.handleBatch!(trx, calls.map(({ ctx, input }) => ({ ctx, input })));
     return results.map((result): Outcome => (result instanceof BusinessError ? refused(result) : { ok: true, result }));
   } catch (err) {
     if (isTransientError(err)) throw err; // the whole batch is retried, as for any statement
-    throw new BatchCallFailed(`${operation.name} failed for a batch of ${rows.length}`, { cause: err });
+    throw new BatchCallFailed(`${operation.name} failed for a batch of ${calls.length}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Database, RequestError, RequestRow } from '../src/db/database.ts';
 import { completeRequests } from '../src/idempotency/complete-request.ts';
 import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
+import type { FindOperation } from '../src/operations/registry.ts';
 import { type ProcessResult, processRequests } from './process-batch.ts';
 
 export type { ProcessResult } from './process-batch.ts';
@@ -11,8 +12,8 @@ export type { ProcessResult } from './process-batch.ts';
  * Runs one request exactly once, however often it is delivered (processRequests with a batch of
  * one). Business failures are stored as the outcome; any other error is thrown (the caller retries).
  */
-export async function processRequest(db: Kysely<Database>, requestId: string): Promise<ProcessResult> {
-  const [result] = await processRequests(db, [requestId]);
+export async function processRequest(db: Kysely<Database>, requestId: string, find: FindOperation): Promise<ProcessResult> {
+  const [result] = await processRequests(db, [requestId], find);
   if (result instanceof Error) throw result;
   return result!;
 }

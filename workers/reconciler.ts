@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../src/db/database.ts';
-import { enqueueRequests, jobIdFor, type RequestJobData } from '../src/queue/request-queue.ts';
+import { enqueueRequests, jobIdFor, type QueuedRequest, type RequestJobData } from '../src/queue/request-queue.ts';
 
 export const RECONCILE_BATCH_SIZE = 1_000;
 
@@ -40,8 +40,8 @@ export async function reconcileOnce(
 ): Promise<ReconcileResult> {
   const { batchSize = RECONCILE_BATCH_SIZE, after } = opts;
   const rows = await db
-    .selectFrom('requests')
-    .select(['id', sql<string>`updated_at::text`.as('updated_at')])
+    .selectFrom('idemq.requests')
+    .select(['id', 'operation', sql<string>`updated_at::text`.as('updated_at')])
     .where('status', 'in', ['queued', 'processing'])
     .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
     .$if(after !== undefined, (q) => q.where(sql<boolean>`(updated_at, id) > (${after!.updatedAt}::timestamptz, ${after!.id}::uuid)`))
@@ -52,12 +52,12 @@ export async function reconcileOnce(
   // One read of the job's hash per row, all in flight at once: O(1) each, where getJobState
   // searches the wait and active lists and would cost O(backlog) per row during a backlog.
   const jobs = await Promise.all(rows.map(({ id }) => queue.getJob(jobIdFor(id))));
-  const lost: string[] = [];
-  for (const [i, { id }] of rows.entries()) {
+  const lost: QueuedRequest[] = [];
+  for (const [i, { id, operation }] of rows.entries()) {
     const job = jobs[i];
     // finishedOn: completed or failed; the request being unfinished means the job gave up on it
     if (job?.finishedOn) await queue.remove(jobIdFor(id));
-    if (!job || job.finishedOn) lost.push(id);
+    if (!job || job.finishedOn) lost.push({ id, operation });
   }
   await enqueueRequests(queue, lost);
   const last = rows.at(-1);

@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { assertMigrated } from '../src/db/check-migrations.ts';
 import { createDb } from '../src/db/create-db.ts';
-import type { FindOperation } from '../src/operations/registry.ts';
+import type { MigrationSet } from '../src/db/migrator.ts';
+import type { Operation } from '../src/operations/operation.ts';
+import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
+import { createRegistry } from '../src/operations/registry.ts';
 import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
@@ -12,6 +15,7 @@ import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
 import { createForwardRunner } from './forward-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
+import { createDispatcher } from './operation-runners.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { createPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
@@ -40,8 +44,10 @@ export interface WorkerHandle {
 }
 
 export interface WorkerOptions {
-  /** the operations this worker runs; by default every registered one */
-  findOperation?: FindOperation;
+  /** the operations this worker runs; a request of any other waits for a worker that runs it */
+  operations: readonly Operation[];
+  /** the app's migrations, which the database must have run (with the core's) before the worker starts */
+  migrations?: readonly MigrationSet[];
 }
 
 /** Resolves true if `promise` settles within `ms`, false otherwise; never rejects. */
@@ -59,9 +65,10 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * Starts everything a worker process runs: the BullMQ worker, the outbox relay, the reconciler and
  * the expiry sweep, and its metrics server if WORKER_METRICS_PORT is set. Any number of worker
  * processes may run; each part is safe to run concurrently. Refuses (throws) if the database lacks
- * a migration this code knows.
+ * a migration this code knows, the core's or the app's, or if two operations share a name or a route.
  */
-export async function startWorker(config: Config, log: Logger, options: WorkerOptions = {}): Promise<WorkerHandle> {
+export async function startWorker(config: Config, log: Logger, options: WorkerOptions): Promise<WorkerHandle> {
+  const registry = createRegistry(withForwardRoutes(options.operations, config));
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -70,7 +77,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     applicationName: `idemq-worker-${process.pid}`,
     onIdleError: onError('postgres'),
   });
-  await assertMigrated(db).catch(async (err) => {
+  await assertMigrated(db, options.migrations).catch(async (err) => {
     await db.destroy();
     throw err;
   });
@@ -114,20 +121,15 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     log,
   );
 
-  // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
-  const runBatched = createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: options.findOperation });
-  const runForward = config.forwardRoutes.length > 0 ? createForwardRunner({ db, routes: config.forwardRoutes, log }) : undefined;
   const processJob = createJobProcessor({
     db,
     log,
     maxAttempts: config.maxAttempts,
-    // a forwarded request is told apart by its claim, which is a no-op for any other
-    run: runForward
-      ? async (id) => {
-          const result = await runForward(id);
-          return result.kind === 'other' ? runBatched(id) : result;
-        }
-      : runBatched,
+    run: createDispatcher(db, registry, {
+      // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
+      transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find }),
+      forward: createForwardRunner({ db, routes: config.forwardRoutes, log }),
+    }),
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
   });

@@ -18,14 +18,14 @@ app.post('/v1/payments', async (request, reply) => {
   const key = String(request.headers['idempotency-key']);
   const fingerprint = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
   const inserted = await pool.query<{ id: string; status: string }>(
-    `insert into requests (tenant_id, idempotency_key, fingerprint, operation, payload, retention_seconds)
+    `insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, retention_seconds)
      values ('bench', $1, $2, 'payments.create', $3, 86400)
      on conflict (tenant_id, idempotency_key) do nothing returning id, status`,
     [key, fingerprint, JSON.stringify(request.body)],
   );
   let row = inserted.rows[0];
   if (row) await queue.add('process', { requestId: row.id }, { jobId: `req-${row.id}`, removeOnComplete: true });
-  else row = (await pool.query<{ id: string; status: string }>(`select id, status from requests where tenant_id = 'bench' and idempotency_key = $1`, [key])).rows[0]!;
+  else row = (await pool.query<{ id: string; status: string }>(`select id, status from idemq.requests where tenant_id = 'bench' and idempotency_key = $1`, [key])).rows[0]!;
   reply.code(202);
   return { id: row.id, status: row.status };
 });

@@ -125,7 +125,7 @@ shows standard runs of each form.
 
 Each run drops and recreates its own database (\`idemq_bench\`, kept afterwards for inspection), uses
 its own queue prefix (\`bench-<run id>\`, whose Redis keys it deletes at the end), starts the bare
-baseline server (bench/baseline-server.ts), the API (src/main.ts) and the worker (workers/main.ts)
+baseline server (bench/baseline-server.ts), the API (examples/ledger/api.ts) and the worker (examples/ledger/worker.ts)
 as child processes (\`LOG_LEVEL=warn\`, rate limit out of reach, open files raised to 65,536 or the
 hard limit), opens an account
 pool through the API, and stops everything it started, also when over its time limit.

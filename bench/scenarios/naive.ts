@@ -20,7 +20,7 @@ export async function runNaive(ctx: BenchContext, infra: { pgServer: string; red
   const url = await recreateDatabase(infra.pgServer, database);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  await admin.query(`insert into accounts (id, tenant_id, currency, balance) select unnest($1::uuid[]), $2, 'USD', $3`, [ctx.accounts, ctx.tenant, OPENING_BALANCE]);
+  await admin.query(`insert into ledger.accounts (id, tenant_id, currency, balance) select unnest($1::uuid[]), $2, 'USD', $3`, [ctx.accounts, ctx.tenant, OPENING_BALANCE]);
   await admin.end();
 
   const queuePrefix = `bench-${ctx.runId}-naive`;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startPrivateRedis } from '../../scripts/chaos/private-services.ts';
+import { ledger } from '../../examples/ledger/app.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createApiDeps } from '../../src/deps.ts';
@@ -46,9 +47,9 @@ export async function runRedisWork(opts: { pgServer: string; jobs: number; log(l
     QUEUE_PREFIX: 'bench-redis',
     RATE_LIMIT_PER_MINUTE: String(Number.MAX_SAFE_INTEGER),
   });
-  const api = await createApiDeps(config, silent);
-  const app = await buildApp(api.deps);
-  const worker = await startWorker(config, silent);
+  const api = await createApiDeps(config, silent, [ledger.migrations!]);
+  const app = await buildApp(api.deps, { operations: ledger.operations, routes: ledger.routes });
+  const worker = await startWorker(config, silent, { operations: ledger.operations, migrations: [ledger.migrations!] });
   try {
     const post = (url: string, body: object, key: string, wait = false) =>
       app.inject({
@@ -104,7 +105,7 @@ export async function runRedisWork(opts: { pgServer: string; jobs: number; log(l
 async function waitForTerminal(db: Awaited<ReturnType<typeof createApiDeps>>['deps']['db'], count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const { n } = await db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).where('status', 'in', ['succeeded', 'failed']).executeTakeFirstOrThrow();
+    const { n } = await db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('status', 'in', ['succeeded', 'failed']).executeTakeFirstOrThrow();
     if (Number(n) >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${String(n)} of ${count} requests finished within 120 s`);
     await new Promise((r) => setTimeout(r, 50));

@@ -16,7 +16,7 @@ export interface AppProcess {
 }
 
 /**
- * Runs one of the service's entry points (`src/main.ts`, `workers/main.ts`, `src/db/migrate.ts`) as
+ * Runs one of the service's entry points (`examples/ledger/api.ts`, `examples/ledger/worker.ts`, `examples/ledger/migrate.ts`) as
  * its own Node process, exactly as production does, with output appended to `<logDir>/<name>.log`.
  * Only the variables in `env` (plus PATH and HOME) reach it, so nothing of the caller's leaks in.
  */
@@ -42,7 +42,7 @@ export function spawnApp(entry: string, name: string, env: Record<string, string
 
 /** Runs the migration CLI to completion; throws with its output if it fails. */
 export async function migrate(env: Record<string, string>, logDir: string): Promise<void> {
-  const p = spawnApp('src/db/migrate.ts', 'migrate', env, logDir);
+  const p = spawnApp('examples/ledger/migrate.ts', 'migrate', env, logDir);
   const code = await p.exited;
   if (code !== 0) throw new Error(`migration failed (exit ${code}):\n${readFileSync(p.logFile, 'utf8')}`);
 }

@@ -34,13 +34,13 @@ export interface Fleet {
 }
 
 export function spawnWorker(fleet: Fleet): AppProcess {
-  const p = spawnApp('workers/main.ts', `worker-${++fleet.spawned}`, fleet.env.worker, fleet.logDir);
+  const p = spawnApp('examples/ledger/worker.ts', `worker-${++fleet.spawned}`, fleet.env.worker, fleet.logDir);
   fleet.workers.push(p);
   return p;
 }
 
 export async function spawnApi(fleet: Fleet): Promise<void> {
-  fleet.api = spawnApp('src/main.ts', `api-${++fleet.spawned}`, fleet.env.api, fleet.logDir);
+  fleet.api = spawnApp('examples/ledger/api.ts', `api-${++fleet.spawned}`, fleet.env.api, fleet.logDir);
   await apiReady(fleet.api, fleet.apiUrl);
 }
 
@@ -72,7 +72,7 @@ async function killWorkerMidJob(fleet: Fleet, probe: ProbeContext): Promise<Faul
   await lock.connect();
   try {
     await lock.query('begin');
-    await lock.query('select 1 from accounts where id = $1 for update', [probe.from]);
+    await lock.query('select 1 from ledger.accounts where id = $1 for update', [probe.from]);
     const { rows: [me] } = await lock.query<{ pid: number }>('select pg_backend_pid() as pid');
     const plan: PaymentPlan = {
       key: `probe-${probe.plans.length + 1}`,
@@ -113,7 +113,7 @@ async function timeToTerminal(url: string, id: string, since: number): Promise<n
   try {
     await client.connect();
     for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(50)) {
-      const { rows } = await client.query<{ status: string }>('select status from requests where id = $1', [id]);
+      const { rows } = await client.query<{ status: string }>('select status from idemq.requests where id = $1', [id]);
       if (rows[0] && (rows[0].status === 'succeeded' || rows[0].status === 'failed')) return Date.now() - since;
     }
     return undefined;

@@ -30,7 +30,7 @@ export async function checkForward(pool: pg.Pool, tenant: string, plans: OrderPl
   const violations: string[] = [];
   const ids = plans.flatMap((p) => [...p.ids]);
   const { rows } = await pool.query<{ id: string; idempotency_key: string; status: string; error: { code: string } | null; attempts: number }>(
-    'select id, idempotency_key, status, error, attempts from requests where id = any($1::uuid[])',
+    'select id, idempotency_key, status, error, attempts from idemq.requests where id = any($1::uuid[])',
     [ids],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -44,6 +44,7 @@ export async function checkForward(pool: pg.Pool, tenant: string, plans: OrderPl
     }
     const row = byId.get([...plan.ids][0]!);
     if (!row) violations.push(`order key ${plan.key} got a 202 for a request Postgres does not hold`);
+    else if (row.idempotency_key !== plan.key) violations.push(`order key ${plan.key} got the id of key ${row.idempotency_key}`);
     else if (row.status !== 'succeeded') violations.push(`order key ${plan.key} ended ${row.status} ${row.error?.code ?? ''}`);
     const effects = upstream.effects.get(upstreamKey) ?? 0;
     if (effects !== 1) violations.push(`order key ${plan.key}: ${effects} effects upstream`);

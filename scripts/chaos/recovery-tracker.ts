@@ -21,7 +21,7 @@ export function startRecoveryTracker(pool: pg.Pool) {
       const open = recoveries.filter((r) => r.completeAfterMs === undefined);
       if (open.length === 0) continue;
       const oldest = await pool
-        .query<{ oldest: Date | null }>(`select min(created_at) as oldest from requests where status in ('queued', 'processing')`)
+        .query<{ oldest: Date | null }>(`select min(created_at) as oldest from idemq.requests where status in ('queued', 'processing')`)
         .then((r) => r.rows[0]!.oldest?.getTime() ?? Infinity, () => undefined);
       if (oldest === undefined) continue;
       const now = Date.now();

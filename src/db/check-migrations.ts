@@ -1,23 +1,26 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database } from './database.ts';
-import { migrations } from './migrations/index.ts';
+import { type MigrationSet, migrationSets } from './migrator.ts';
 
 /**
- * Throws, naming them, if the database lacks migrations this code knows: a process must not run
- * statements against a schema older than its own. Both the API and the worker call it at start.
+ * Throws, naming them, if the database lacks migrations this code knows, the core's or the app's
+ * (`appSets`): a process must not run statements against a schema older than its own. Both the
+ * API and the worker call it at start.
  */
-export async function assertMigrated(db: Kysely<Database>): Promise<void> {
-  let applied: Set<string>;
-  try {
-    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-    applied = new Set(rows.map((r) => r.name));
-  } catch (err) {
-    // 42P01: no migration has ever run here
-    if ((err as { code?: string }).code !== '42P01') throw err;
-    applied = new Set();
+export async function assertMigrated(db: Kysely<any>, appSets: readonly MigrationSet[] = []): Promise<void> {
+  const missing: string[] = [];
+  for (const set of migrationSets(appSets)) {
+    const applied = await appliedMigrations(db, set.schema);
+    missing.push(...Object.keys(set.migrations).filter((name) => !applied.has(name)).map((name) => `${set.schema}/${name}`));
   }
-  const missing = Object.keys(migrations).filter((name) => !applied.has(name));
   if (missing.length > 0) {
     throw new Error(`The database lacks migrations this code needs: ${missing.join(', ')}. Run \`npm run migrate\` (with the same DATABASE_URL) before starting the API or the workers.`);
   }
+}
+
+async function appliedMigrations(db: Kysely<any>, schema: string): Promise<Set<string>> {
+  const { rows: found } = await sql<{ found: boolean }>`select to_regclass(${`"${schema.replaceAll('"', '""')}".kysely_migration`}) is not null as found`.execute(db);
+  // no such table: no migration of this set has ever run here
+  if (found[0]?.found !== true) return new Set();
+  const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${schema}.kysely_migration`)}`.execute(db);
+  return new Set(rows.map((r) => r.name));
 }

@@ -55,37 +55,15 @@ export interface StatusEvent {
   version: number;
 }
 
-export interface AccountTable {
-  id: Generated<string>;
-  tenant_id: string;
-  currency: string;
-  balance: ColumnType<number, number, number>;
-  name: string | null;
-  created_by_request: string | null;
-  created_at: CreatedAt;
-}
-
-export interface PaymentTable {
-  id: Generated<string>;
-  tenant_id: string;
-  /** unique: a second payment for one request is refused by Postgres itself */
-  request_id: string | null;
-  from_account: string;
-  to_account: string;
-  amount: number;
-  currency: string;
-  description: string | null;
-  created_at: CreatedAt;
-}
-
+/**
+ * The core's tables, schema-qualified: the core keeps to its own Postgres schema, `idemq`, so its
+ * generic names never collide with an app's. An app's operations see their own tables through
+ * their own Database interface (see TransactionalOperation).
+ */
 export interface Database {
-  requests: RequestTable;
-  outbox: OutboxTable;
-  accounts: AccountTable;
-  payments: PaymentTable;
+  'idemq.requests': RequestTable;
+  'idemq.outbox': OutboxTable;
 }
 
 export type RequestRow = Selectable<RequestTable>;
 export type NewRequestRow = Insertable<RequestTable>;
-export type AccountRow = Selectable<AccountTable>;
-export type PaymentRow = Selectable<PaymentTable>;

@@ -1,19 +1,5 @@
-import { loadConfigOrExit } from '../load-config-or-exit.ts';
-import { createDb } from './create-db.ts';
-import { ensureDatabase, migrateToLatest } from './migrator.ts';
+import { runMigrateProcess } from './run-migrate.ts';
 
-// CLI: `npm run migrate`. Exits non-zero on any failure, so a release step stops there.
-const config = loadConfigOrExit({ servesApi: false });
-try {
-  if (await ensureDatabase(config.databaseUrl)) console.log('created the database');
-  const { db } = createDb({ connectionString: config.databaseUrl, poolSize: 1, applicationName: 'idemq-migrate' });
-  try {
-    const applied = await migrateToLatest(db);
-    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-  } finally {
-    await db.destroy();
-  }
-} catch (err) {
-  console.error('migration failed:', err);
-  process.exitCode = 1;
-}
+// CLI: the core's migrations only. An app runs its own entry point (examples/ledger/migrate.ts),
+// which runs the core's and then the app's.
+await runMigrateProcess();

@@ -22,13 +22,39 @@ const DOCUMENTED_AS = new Map<unknown, unknown>([
   ],
 ]);
 
-/** The document's view of a route: documented request schemas, and WebSocket routes shown. */
+/**
+ * Documents `actual`, a schema a route validates or serializes with, as `documented`: e.g. a
+ * submit route's answers with the operation's output schema as `result`, while the serializer
+ * keeps `result` as it was stored (a result recorded before the schema changed is still answered).
+ */
+export function documentAs(actual: object, documented: object): void {
+  DOCUMENTED_AS.set(actual, documented);
+}
+
+type ResponseObject = { content?: Record<string, { schema?: unknown }> };
+
+/** The response objects with their documented schemas swapped in (see documentAs). */
+function documentResponses(response: unknown): unknown {
+  if (!response || typeof response !== 'object') return response;
+  return Object.fromEntries(
+    Object.entries(response as Record<string, ResponseObject>).map(([status, r]) => {
+      if (!r.content) return [status, r];
+      const content = Object.fromEntries(
+        Object.entries(r.content).map(([type, media]) => [type, DOCUMENTED_AS.has(media.schema) ? { ...media, schema: DOCUMENTED_AS.get(media.schema) } : media]),
+      );
+      return [status, { ...r, content }];
+    }),
+  );
+}
+
+/** The document's view of a route: documented request and response schemas, and WebSocket routes shown. */
 const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
   if (!schema) return { schema, url };
   const documented: FastifySchema & { hide?: boolean } = { ...schema };
   for (const part of ['params', 'headers'] as const) {
     if (DOCUMENTED_AS.has(schema[part])) documented[part] = DOCUMENTED_AS.get(schema[part]);
   }
+  if (schema.response) documented.response = documentResponses(schema.response);
   // @fastify/websocket hides upgrade routes; ours has a schema of its own
   if (route.websocket) documented.hide = false;
   return { schema: documented, url };

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import Type, { type TSchema } from 'typebox';
 import { fingerprintRequest } from '../idempotency/fingerprint.ts';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
-import { forwardSubmitSpec, type SubmitSpec } from '../operations/forward/forward-operation.ts';
-import { operations } from '../operations/registry.ts';
+import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from './json-text.ts';
+import { documentAs } from './openapi-document.ts';
 import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
 import { ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
@@ -18,17 +19,29 @@ import { holdSocketFor } from './server-limits.ts';
 /** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
 const REENQUEUE_AFTER_MS = 2_000;
 
-const SUBMIT_RESPONSES = {
-  200: jsonResponse(
-    'Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once.',
-    RequestViewSchema,
-    { ...HEADER.location, ...HEADER.replayed, ...HEADER.preferenceApplied },
-  ),
-  202: jsonResponse(
-    'Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`.',
-    RequestViewSchema,
-    { ...HEADER.location, ...HEADER.pollAfter, ...HEADER.replayed, ...HEADER.preferenceApplied },
-  ),
+/**
+ * The answers of a submit route. With the operation's output schema, the document shows it as
+ * the request's `result`; the serializer keeps `result` as stored (see documentAs).
+ */
+function submitResponses(output: TSchema | undefined) {
+  const view = output ? Type.Object({ ...RequestViewSchema.properties }) : RequestViewSchema;
+  if (output) documentAs(view, Type.Object({ ...RequestViewSchema.properties, result: Type.Optional(output) }));
+  return {
+    200: jsonResponse(
+      'Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once.',
+      view,
+      { ...HEADER.location, ...HEADER.replayed, ...HEADER.preferenceApplied },
+    ),
+    202: jsonResponse(
+      'Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`.',
+      view,
+      { ...HEADER.location, ...HEADER.pollAfter, ...HEADER.replayed, ...HEADER.preferenceApplied },
+    ),
+    ...SUBMIT_PROBLEMS,
+  };
+}
+
+const SUBMIT_PROBLEMS = {
   400: problemResponse(
     'Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`); nothing recorded.',
   ),
@@ -38,8 +51,11 @@ const SUBMIT_RESPONSES = {
   ...V1_PROBLEMS,
 };
 
-/** One POST route per registered operation and per forward route, all with the same idempotency semantics. */
-export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/**
+ * One POST route per operation, all with the same idempotency semantics. Knows only each
+ * operation's OperationSpec: whatever kind runs it, submitting it is the same.
+ */
+export async function operationRoutes(app: FastifyInstance, { deps, operations }: { deps: AppDeps; operations: readonly OperationSpec[] }): Promise<void> {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
@@ -57,10 +73,10 @@ export async function operationRoutes(app: FastifyInstance, deps: AppDeps): Prom
   });
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
-  for (const op of [...operations, ...deps.config.forwardRoutes.map(forwardSubmitSpec)]) registerOperation(app, deps, op, reenqueued);
+  for (const op of operations) registerOperation(app, deps, op, reenqueued);
 }
 
-function registerOperation(app: FastifyInstance, deps: AppDeps, op: SubmitSpec, reenqueued: LRUCache<string, true>): void {
+function registerOperation(app: FastifyInstance, deps: AppDeps, op: OperationSpec, reenqueued: LRUCache<string, true>): void {
   app.post(
     op.route,
     {
@@ -70,7 +86,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: SubmitSpec, 
         security: [{ bearer: [] }],
         headers: SubmitHeaders,
         body: op.input,
-        response: SUBMIT_RESPONSES,
+        response: submitResponses(op.output),
       },
     },
     async (request, reply) => {
@@ -104,7 +120,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: SubmitSpec, 
       if (stale) reenqueued.set(row.id, true);
       if (outcome.kind === 'created' || stale) {
         // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
-        await deps.enqueue([row.id]).catch((err) =>
+        await deps.enqueue([{ id: row.id, operation: row.operation }]).catch((err) =>
           request.log.warn({ err, requestId: row.id }, 'enqueue failed; the reconciler will enqueue the request'),
         );
       }

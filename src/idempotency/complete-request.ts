@@ -21,7 +21,7 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
   if (changes.length === 0) return [];
   const result = await sql<RequestRow>`
     with changed as (
-      update requests r
+      update idemq.requests r
          set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
              version = r.version + 1, updated_at = now(),
              -- the key is kept for its retention from the moment the request became terminal
@@ -32,7 +32,7 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
       returning r.*
     ), event as (
-      insert into outbox (request_id, payload)
+      insert into idemq.outbox (request_id, payload)
       select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
         from changed
     )

@@ -36,7 +36,7 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
       select * from unnest(${terms.map((t) => t.operation)}::text[], ${terms.map((t) => t.leaseMs)}::int8[], ${terms.map((t) => t.maxAttempts)}::int4[])
         as t(operation, lease_ms, max_attempts)
     ), claimed as (
-      update requests r
+      update idemq.requests r
          set attempts = r.attempts + 1,
              lease_until = now() + make_interval(secs => t.lease_ms / 1000.0),
              status = 'processing',
@@ -50,14 +50,14 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
          and r.attempts < t.max_attempts
       returning r.*
     ), event as (
-      insert into outbox (request_id, payload)
+      insert into idemq.outbox (request_id, payload)
       select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
         from claimed where attempts = 1
     )
     select c.*, true as claimed, 0::float8 as lease_left_ms, null::int4 as max_attempts from claimed c
     union all
     select r.*, false, greatest(0, extract(epoch from r.lease_until - now()) * 1000)::float8, t.max_attempts
-      from requests r left join terms t on t.operation = r.operation
+      from idemq.requests r left join terms t on t.operation = r.operation
      where r.id = ${id} and not exists (select 1 from claimed)`.execute(db);
   const found = rows[0];
   if (!found) return { kind: 'missing' };
@@ -92,7 +92,7 @@ export async function completeAttempt(db: Kysely<Database>, id: string, attempt:
  */
 export async function releaseAttempt(db: Kysely<Database>, id: string, attempt: number, delayMs: number): Promise<boolean> {
   const result = await db
-    .updateTable('requests')
+    .updateTable('idemq.requests')
     .set({ lease_until: sql`now() + make_interval(secs => ${delayMs / 1000})`, updated_at: sql`now()` })
     .where('id', '=', id)
     .where('attempts', '=', attempt)

@@ -19,7 +19,7 @@ export function createRequestReader(db: Kysely<Database>, opts: { maxConcurrentB
   const loader = new DataLoader<string, RequestRow | undefined>(
     (ids) =>
       schedule.run(async () => {
-        const rows = await db.selectFrom('requests').selectAll().where('id', '=', anyUuid([...new Set(ids)])).execute();
+        const rows = await db.selectFrom('idemq.requests').selectAll().where('id', '=', anyUuid([...new Set(ids)])).execute();
         const byId = new Map(rows.map((r) => [r.id, r]));
         return ids.map((id) => byId.get(id));
       }),

@@ -74,7 +74,7 @@ function matchInserted(batch: readonly NewRequest[], rows: RequestRow[]): (Reque
 /** One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the rows it inserted. */
 export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readonly NewRequest[]): Promise<RequestRow[]> {
   return db
-    .insertInto('requests')
+    .insertInto('idemq.requests')
     .values(
       batch.map((r) => ({
         tenant_id: r.tenantId,
@@ -94,7 +94,7 @@ export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readon
 /** One statement for many keys: each key's row (with whether its retention is over), in key order. */
 async function findRequestsByKeys(db: Kysely<Database>, keys: readonly TenantKey[]): Promise<(KeyedRow | undefined)[]> {
   const rows = await db
-    .selectFrom('requests')
+    .selectFrom('idemq.requests')
     .selectAll()
     .select(RETENTION_OVER.as('expired'))
     .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map((k) => eb.tuple(k.tenantId, k.key))))

@@ -25,7 +25,7 @@ export async function findRequestByKey(
   key: string,
 ): Promise<(RequestRow & { expired: boolean }) | undefined> {
   return db
-    .selectFrom('requests')
+    .selectFrom('idemq.requests')
     .selectAll()
     .select(RETENTION_OVER.as('expired'))
     .where('tenant_id', '=', tenantId)
@@ -39,7 +39,7 @@ export async function findRequestByKey(
  * finished by that worker is only deleted if it is past its expiry by then.
  */
 export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Promise<void> {
-  await db.deleteFrom('requests').where('id', '=', id).where(RETENTION_OVER).execute();
+  await db.deleteFrom('idemq.requests').where('id', '=', id).where(RETENTION_OVER).execute();
 }
 
 /**
@@ -48,5 +48,5 @@ export async function deleteExpiredRequest(db: Kysely<Database>, id: string): Pr
  */
 export async function lockRequests(trx: Transaction<Database>, ids: readonly string[]): Promise<RequestRow[]> {
   if (ids.length === 0) return [];
-  return trx.selectFrom('requests').selectAll().where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
+  return trx.selectFrom('idemq.requests').selectAll().where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
 }

@@ -16,8 +16,8 @@ export async function relayOutboxBatch(
   return db.transaction().execute(async (trx) => {
     // claims and deletes in one statement; a rollback (publish failed, the process died) restores them
     const { rows } = await sql<{ id: number; payload: StatusEvent }>`
-      delete from outbox where id in (
-        select id from outbox order by id limit ${limit} for update skip locked
+      delete from idemq.outbox where id in (
+        select id from idemq.outbox order by id limit ${limit} for update skip locked
       ) returning id, payload`.execute(trx);
     if (rows.length === 0) return 0;
     await publish(rows.sort((a, b) => a.id - b.id).map((r) => r.payload));

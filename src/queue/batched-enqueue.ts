@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import DataLoader from 'dataloader';
 import { createBatchScheduler } from '../batch-scheduler.ts';
-import { enqueueRequests, type RequestJobData } from './request-queue.ts';
+import { enqueueRequests, type QueuedRequest, type RequestJobData } from './request-queue.ts';
 
 /**
  * Enqueues through `addBulk`, gathering the calls that overlap into one Redis pipeline. `addBulk`
@@ -10,15 +10,15 @@ import { enqueueRequests, type RequestJobData } from './request-queue.ts';
  */
 export function createBatchedEnqueue(queue: Queue<RequestJobData>, opts: { maxBatchSize: number; maxConcurrentBatches: number }) {
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
-  const loader = new DataLoader<string, true>(
+  const loader = new DataLoader<QueuedRequest, true>(
     (ids) => schedule.run(async () => {
       await enqueueRequests(queue, ids);
       return ids.map(() => true as const);
     }),
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
-  return async (requestIds: readonly string[]): Promise<void> => {
-    const results = await loader.loadMany(requestIds);
+  return async (requests: readonly QueuedRequest[]): Promise<void> => {
+    const results = await loader.loadMany(requests);
     const failed = results.find((r) => r instanceof Error);
     if (failed) throw failed;
   };

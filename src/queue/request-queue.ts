@@ -5,6 +5,17 @@ export const PROCESS_JOB = 'process';
 
 export interface RequestJobData {
   requestId: string;
+  /**
+   * The request's operation, so a worker picks the runner of its kind without a read; absent on
+   * jobs added before it was part of the job (the worker then reads it from the request).
+   */
+  operation?: string;
+}
+
+/** A recorded request, as the queue needs it. */
+export interface QueuedRequest {
+  id: string;
+  operation: string;
 }
 
 /**
@@ -40,7 +51,7 @@ export function createRequestQueue(connection: ConnectionOptions, prefix: string
  * Adds the job for a recorded request. Adding an id that already exists is a silent no-op in
  * BullMQ, so calling this again for the same request is always safe.
  */
-export async function enqueueRequests(queue: Queue<RequestJobData>, requestIds: readonly string[]): Promise<void> {
-  if (requestIds.length === 0) return;
-  await queue.addBulk(requestIds.map((requestId) => ({ name: PROCESS_JOB, data: { requestId }, opts: { jobId: jobIdFor(requestId) } })));
+export async function enqueueRequests(queue: Queue<RequestJobData>, requests: readonly QueuedRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  await queue.addBulk(requests.map(({ id, operation }) => ({ name: PROCESS_JOB, data: { requestId: id, operation }, opts: { jobId: jobIdFor(id) } })));
 }

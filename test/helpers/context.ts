@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { ledger } from '../../examples/ledger/app.ts';
 import { buildApp } from '../../src/app.ts';
+import { appMigrations, type IdemqApp } from '../../src/app-definition.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { createApiDeps } from '../../src/deps.ts';
+import { createRegistry, type FindOperation } from '../../src/operations/registry.ts';
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
 import { createTestDatabase } from './postgres.ts';
 import { TEST_SERVICES } from './services.ts';
@@ -20,12 +23,16 @@ const silent = pino({ level: TEST_SERVICES.logLevel });
 
 export interface TestContext {
   config: Config;
+  /** the app the context's API and workers run (by default the ledger demo) */
+  app: IdemqApp;
+  /** looks the app's operations up by name, as its workers do */
+  find: FindOperation;
   /** direct access to the test's own database, for assertions */
   db: ReturnType<typeof createDb>['db'];
   /** an API instance built on the context's database and queue prefix */
   startApi(): Promise<FastifyInstance>;
-  /** `options` reach startWorker as they are, e.g. a registry that lacks an operation */
-  startWorker(overrides?: Record<string, string>, options?: WorkerOptions): Promise<WorkerHandle>;
+  /** `options` reach startWorker as they are, e.g. operations that lack one; by default the app's */
+  startWorker(overrides?: Record<string, string>, options?: Partial<WorkerOptions>): Promise<WorkerHandle>;
   close(): Promise<void>;
 }
 
@@ -33,10 +40,12 @@ export interface TestContext {
  * Real Postgres and Redis (the ones `TEST_SERVICES` names), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
  * the cloned database's URL, so a test can route the processes through a proxy. `db` always
- * connects directly.
+ * connects directly. The template holds the core's tables and every example app's, so `app` may be
+ * any of them.
  */
 export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
+  app: IdemqApp = ledger,
 ): Promise<TestContext> {
   const database = await createTestDatabase();
   const baseEnv = {
@@ -55,20 +64,23 @@ export async function createTestContext(
   const config = loadConfig(baseEnv);
   const { db } = createDb({ connectionString: database.url, poolSize: 5 });
   const closers: (() => Promise<void>)[] = [];
+  const migrations = appMigrations(app);
   return {
     config,
+    app,
+    find: createRegistry(app.operations).find,
     db,
     async startApi() {
-      const { deps, close } = await createApiDeps(config, silent);
-      const app = await buildApp(deps);
+      const { deps, close } = await createApiDeps(config, silent, migrations);
+      const server = await buildApp(deps, { operations: app.operations, routes: app.routes });
       closers.push(async () => {
-        await app.close();
+        await server.close();
         await close();
       });
-      return app;
+      return server;
     },
-    async startWorker(overrides = {}, options) {
-      const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent, options);
+    async startWorker(overrides = {}, options = {}) {
+      const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent, { operations: app.operations, migrations, ...options });
       closers.push(() => handle.close());
       return handle;
     },

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createDb } from '../../src/db/create-db.ts';
-import { migrateToLatest } from '../../src/db/migrator.ts';
+import { ledgerMigrations } from '../../examples/ledger/migrations/index.ts';
+import { ordersMigrations } from '../../examples/orders/migrations/index.ts';
+import { migrate } from '../../src/db/migrator.ts';
 import { adminQuery, databaseUrl, templateName } from './postgres.ts';
 
 /**
@@ -21,7 +23,7 @@ async function buildTemplate(template: string): Promise<void> {
   try {
     const { db } = createDb({ connectionString: databaseUrl(scratch), poolSize: 1 });
     try {
-      await migrateToLatest(db);
+      await migrate(db, [ledgerMigrations, ordersMigrations]);
     } finally {
       await db.destroy();
     }

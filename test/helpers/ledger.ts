@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { processRequests } from '../../workers/process-batch.ts';
 import { processRequest } from '../../workers/process-request.ts';
 import { auth, type TENANTS, type TestContext } from './context.ts';
 
@@ -35,7 +36,7 @@ export async function awaitTerminal(app: FastifyInstance, id: string, tenant?: T
  * BullMQ worker: for tests that need a request to stay unfinished until they say so.
  */
 export async function processNow(ctx: TestContext, id: string) {
-  const r = await processRequest(ctx.db, id);
+  const r = await processRequest(ctx.db, id, ctx.find);
   if (r.kind === 'missing') throw new Error(`request ${id} does not exist`);
   return r.row;
 }
@@ -51,6 +52,11 @@ export async function openAccountNow(ctx: TestContext, app: FastifyInstance, ope
 
 /** How many idempotency records the context's database holds. */
 export async function countRequests(ctx: TestContext): Promise<number> {
-  const { n } = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   return Number(n);
+}
+
+/** Runs recorded requests as one batch of the worker's (one transaction), in this process. */
+export function processBatchNow(ctx: TestContext, ids: readonly string[]) {
+  return processRequests(ctx.db, ids, ctx.find);
 }

@@ -7,7 +7,9 @@ import { TEST_SERVICES } from './services.ts';
 export const TEST_PG_URL = TEST_SERVICES.postgresUrl;
 const TEMPLATE_PREFIX = 'idemq_test_template_';
 
-const MIGRATIONS_DIR = new URL('../../src/db/migrations/', import.meta.url);
+/** Every migration the template runs: the core's and each example app's. */
+const MIGRATION_DIRS = ['src/db/migrations/', 'examples/ledger/migrations/', 'examples/orders/migrations/'];
+const ROOT = new URL('../../', import.meta.url);
 
 /**
  * The migrated template's name, derived from the migrations' text. Runs that share the server
@@ -16,7 +18,10 @@ const MIGRATIONS_DIR = new URL('../../src/db/migrations/', import.meta.url);
  */
 export function templateName(): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(MIGRATIONS_DIR).sort()) hash.update(`${file}\0${readFileSync(new URL(file, MIGRATIONS_DIR))}\0`);
+  for (const dir of MIGRATION_DIRS) {
+    const url = new URL(dir, ROOT);
+    for (const file of readdirSync(url).sort()) hash.update(`${dir}${file}\0${readFileSync(new URL(file, url))}\0`);
+  }
   return TEMPLATE_PREFIX + hash.digest('hex').slice(0, 12);
 }
 

@@ -1,10 +1,14 @@
 import { sql } from 'kysely';
+import type { LedgerDatabase } from '../../examples/ledger/database.ts';
 import type { TestContext } from './context.ts';
+
+/** The test's database with the ledger's tables too. */
+export const ledgerDb = (ctx: TestContext) => ctx.db.$extendTables<LedgerDatabase>();
 
 /** Inserts an account straight into the test's database (no request, no worker); returns its id. */
 export async function insertAccount(ctx: TestContext, balance: number, opts: { tenant?: string; currency?: string } = {}): Promise<string> {
-  const { id } = await ctx.db
-    .insertInto('accounts')
+  const { id } = await ledgerDb(ctx)
+    .insertInto('ledger.accounts')
     .values({ tenant_id: opts.tenant ?? 'acme', currency: opts.currency ?? 'USD', balance, name: null, created_by_request: null })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -12,18 +16,18 @@ export async function insertAccount(ctx: TestContext, balance: number, opts: { t
 }
 
 export async function balanceOf(ctx: TestContext, accountId: string): Promise<number> {
-  const { balance } = await ctx.db.selectFrom('accounts').select('balance').where('id', '=', accountId).executeTakeFirstOrThrow();
+  const { balance } = await ledgerDb(ctx).selectFrom('ledger.accounts').select('balance').where('id', '=', accountId).executeTakeFirstOrThrow();
   return balance;
 }
 
 /** How many payment rows a request produced. */
 export async function paymentsOf(ctx: TestContext, requestId: string): Promise<number> {
-  const rows = await ctx.db.selectFrom('payments').select('id').where('request_id', '=', requestId).execute();
+  const rows = await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', '=', requestId).execute();
   return rows.length;
 }
 
 export async function requestRow(ctx: TestContext, id: string) {
-  return ctx.db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+  return ctx.db.selectFrom('idemq.requests').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Resolves once the request is succeeded or failed; polls the database. */
@@ -39,5 +43,5 @@ export async function terminalRow(ctx: TestContext, id: string, timeoutMs = 15_0
 
 /** Moves every record's expiry into the past, as if the TTL had run out. */
 export async function expireAll(ctx: TestContext): Promise<void> {
-  await sql`update requests set expires_at = now() - interval '1 second'`.execute(ctx.db);
+  await sql`update idemq.requests set expires_at = now() - interval '1 second'`.execute(ctx.db);
 }

@@ -1,7 +1,6 @@
 import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineOperation, type Operation } from '../../src/operations/operation.ts';
-import { findOperation } from '../../src/operations/registry.ts';
+import { defineOperation } from '../../src/operations/operation.ts';
 import { createBatchRunner } from '../../workers/batch-runner.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { requestRow } from '../helpers/seed.ts';
@@ -15,7 +14,7 @@ const echo = defineOperation({
   async handle(_trx, _ctx, input) {
     return { text: input.bad ? `${input.text}\u0000` : input.text };
   },
-}) as Operation;
+});
 
 describe('the batch runner when Postgres refuses one outcome of a batch', () => {
   let ctx: TestContext;
@@ -28,7 +27,7 @@ describe('the batch runner when Postgres refuses one outcome of a batch', () => 
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const { id } = await ctx.db
-        .insertInto('requests')
+        .insertInto('idemq.requests')
         .values({
           tenant_id: 'acme',
           idempotency_key: `echo-${i}`,
@@ -41,7 +40,7 @@ describe('the batch runner when Postgres refuses one outcome of a batch', () => 
         .executeTakeFirstOrThrow();
       ids.push(id);
     }
-    const run = createBatchRunner(ctx.db, { maxConcurrentBatches: 1, findOperation: (name) => (name === echo.name ? echo : findOperation(name)) });
+    const run = createBatchRunner(ctx.db, { maxConcurrentBatches: 1, findOperation: (name) => (name === echo.name ? echo : ctx.find(name)) });
     const results = await Promise.allSettled(ids.map((id) => run(id)));
     expect(results.map((r) => r.status)).toEqual(ids.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
     expect((results[4] as PromiseRejectedResult).reason).toMatchObject({ code: '22P05' });

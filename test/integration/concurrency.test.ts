@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, openAccount, submit } from '../helpers/ledger.ts';
 import { inspectQueue } from '../helpers/queue.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 const N = 200;
 
@@ -39,13 +40,13 @@ describe('one key submitted many times at once', () => {
     // exactly one of them recorded the key; every other one is a replay
     expect(answers.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
 
-    const rows = await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'stampede').execute();
+    const rows = await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'stampede').execute();
     expect(rows).toEqual([{ id }]);
     const done = await awaitTerminal(app, id);
     expect(done.status).toBe('succeeded');
     expect(await jobsFor(id)).toHaveLength(1);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
-    const balances = await ctx.db.selectFrom('accounts').select('balance').where('id', 'in', [a, b]).orderBy('balance').execute();
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
+    const balances = await ledgerDb(ctx).selectFrom('ledger.accounts').select('balance').where('id', 'in', [a, b]).orderBy('balance').execute();
     expect(balances.map((r) => r.balance)).toEqual([1_000, 99_000]);
   });
 
@@ -63,7 +64,7 @@ describe('one key submitted many times at once', () => {
     expect(answers.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
     expect((await awaitTerminal(app, id)).status).toBe('succeeded');
     expect(await jobsFor(id)).toHaveLength(1);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
   });
 
   it('lets one body win a race of two bodies under one key; every other body is refused', async () => {
@@ -76,7 +77,7 @@ describe('one key submitted many times at once', () => {
     const refused = answers.filter((r) => r.statusCode === 422);
     expect(accepted.length + refused.length).toBe(N);
     expect(new Set(accepted.map((r) => r.json().id)).size).toBe(1);
-    const row = await ctx.db.selectFrom('requests').selectAll().where('idempotency_key', '=', 'race').executeTakeFirstOrThrow();
+    const row = await ctx.db.selectFrom('idemq.requests').selectAll().where('idempotency_key', '=', 'race').executeTakeFirstOrThrow();
     expect(accepted[0]!.json().id).toBe(row.id);
     const winner = (row.payload as { amount: number }).amount;
     // every answer for the winning body was accepted, every answer for the other refused

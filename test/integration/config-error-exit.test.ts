@@ -23,7 +23,7 @@ describe('a process started with an invalid configuration', () => {
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
   ];
 
-  it.each(['src/main.ts', 'workers/main.ts', 'src/db/migrate.ts'])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
+  it.each(['src/main.ts', 'workers/main.ts', 'src/db/migrate.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts', 'examples/ledger/migrate.ts'])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
     const { code, output } = await run(entry, env);
     expect(code, output).toBe(1);
     for (const name of ['API_KEYS', 'PORT', 'LOG_LEVEL']) expect(output.match(new RegExp(`${name}:`, 'g')), output).toHaveLength(1);
@@ -35,7 +35,7 @@ describe('a process started with an invalid configuration', () => {
 });
 
 describe('a process started with an invalid forward routes file', () => {
-  it.each(['src/main.ts', 'workers/main.ts'])('%s lists the file\'s problems with the others, a route colliding with an operation included, and exits 1', async (entry) => {
+  it.each(['src/main.ts', 'workers/main.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts'])('%s lists the file\'s problems with the others, once each, and exits 1', async (entry) => {
     const file = await writeRoutesFile([
       { name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', headers: { 'x-api-key': 'sk_upstream_do_not_print' } },
       { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds', timeoutMs: 'soon' },
@@ -56,7 +56,7 @@ describe('a process started with an invalid forward routes file', () => {
     }
   });
 
-  it.each(['src/main.ts', 'workers/main.ts'])('%s refuses a route that takes an operation\'s name or route', async (entry) => {
+  it.each(['examples/ledger/api.ts', 'examples/ledger/worker.ts'])('%s refuses a route that takes the name or route of one of its app\'s operations', async (entry) => {
     const file = await writeRoutesFile([
       { name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' },
       { name: 'refunds.create', route: '/v1/accounts', upstream: 'http://127.0.0.1:4000/refunds' },

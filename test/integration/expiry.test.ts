@@ -5,7 +5,7 @@ import { expireOnce } from '../../workers/expiry.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
-import { expireAll, insertAccount, requestRow } from '../helpers/seed.ts';
+import { expireAll, insertAccount, requestRow, ledgerDb } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 describe('expiry', () => {
@@ -22,8 +22,8 @@ describe('expiry', () => {
     await deleteQueueKeys(ctx.config.queuePrefix);
   });
 
-  async function countRows(table: 'requests' | 'outbox' | 'payments'): Promise<number> {
-    const { n } = await ctx.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  async function countRows(table: 'idemq.requests' | 'idemq.outbox' | 'ledger.payments'): Promise<number> {
+    const { n } = await ledgerDb(ctx).selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     return Number(n);
   }
 
@@ -40,7 +40,7 @@ describe('expiry', () => {
     for (const id of ids) expect((await awaitTerminal(app, id)).status).toBe('succeeded');
     await worker.close();
     // an outbox row that the relay has not published yet goes with its record
-    await ctx.db.insertInto('outbox').values({ request_id: ids[0]!, payload: JSON.stringify({ requestId: ids[0] }) }).execute();
+    await ctx.db.insertInto('idemq.outbox').values({ request_id: ids[0]!, payload: JSON.stringify({ requestId: ids[0] }) }).execute();
     await expireAll(ctx);
 
     const batches = [];
@@ -50,9 +50,9 @@ describe('expiry', () => {
       if (!r.more) break;
     }
     expect(batches).toEqual([3, 3, 1]);
-    expect(await countRows('requests')).toBe(0);
-    expect(await countRows('outbox')).toBe(0);
-    expect(await countRows('payments')).toBe(7);
+    expect(await countRows('idemq.requests')).toBe(0);
+    expect(await countRows('idemq.outbox')).toBe(0);
+    expect(await countRows('ledger.payments')).toBe(7);
 
     // the key is free again: a new record with a new id, not a replay of the old one
     const again = await submit(app, '/v1/payments', body, { key: 'expiring-0' });
@@ -62,7 +62,7 @@ describe('expiry', () => {
   });
 
   it('keeps an unfinished record past its expiry: its client holds a 202, so it must still run', async () => {
-    await sql`delete from requests`.execute(ctx.db);
+    await sql`delete from idemq.requests`.execute(ctx.db);
     const a = await insertAccount(ctx, 1_000);
     const b = await insertAccount(ctx, 0);
     const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 1, currency: 'USD' }, { key: 'stuck' });
@@ -82,7 +82,7 @@ describe('expiry', () => {
   });
 
   it('runs as a periodic task in the worker processes until every expired record is gone', async () => {
-    await sql`delete from requests`.execute(ctx.db);
+    await sql`delete from idemq.requests`.execute(ctx.db);
     const rows = Array.from({ length: 25 }, (_, i) => ({
       tenant_id: 'acme',
       idempotency_key: `bulk-${i}`,
@@ -94,10 +94,10 @@ describe('expiry', () => {
       retention_seconds: 60,
       expires_at: sql<Date>`now() - interval '1 minute'`,
     }));
-    await ctx.db.insertInto('requests').values(rows).execute();
+    await ctx.db.insertInto('idemq.requests').values(rows).execute();
     const worker = await ctx.startWorker({ EXPIRY_BATCH_SIZE: '4', EXPIRY_INTERVAL_MS: '60000' });
     // a full batch makes the sweep go again at once, so 25 rows go in 7 statements without waiting an interval
-    await waitUntil('the sweep to finish', async () => (await countRows('requests')) === 0, { timeoutMs: 5_000 });
+    await waitUntil('the sweep to finish', async () => (await countRows('idemq.requests')) === 0, { timeoutMs: 5_000 });
     await worker.close();
   });
 });

@@ -35,7 +35,8 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
         keepHeaders: ['Location'],
       },
     ]);
-    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path });
+    // the core alone, no app operation: what src/main.ts and workers/main.ts run
+    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path }, { operations: [] });
     app = await ctx.startApi();
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     await ctx.startWorker();
@@ -118,7 +119,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     expect(attempts).toHaveLength(3);
     expect(new Set(attempts.map((a) => a.requestId))).toEqual(new Set([id]));
     expect(attempts.every((a) => a.overlapping === 0)).toBe(true);
-    const row = await ctx.db.selectFrom('requests').select('attempts').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await ctx.db.selectFrom('idemq.requests').select('attempts').where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.attempts).toBe(3);
   });
 
@@ -252,7 +253,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
       const sent = upstream.attempts.length;
       const res = await app.inject({ method: 'POST', url: '/v1/orders', headers: { ...auth(), ...headers }, payload });
       expectProblem(res, status, slug);
-      const count = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).where('operation', '=', 'orders.create').where('idempotency_key', 'like', 'f-%').executeTakeFirstOrThrow();
+      const count = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('operation', '=', 'orders.create').where('idempotency_key', 'like', 'f-%').executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(0);
       expect(upstream.attempts.length).toBe(sent);
     });

@@ -38,7 +38,7 @@ describe('graceful shutdown of a worker', () => {
   async function paymentInFlight(amount: number) {
     const a = await insertAccount(ctx, 1_000);
     const b = await insertAccount(ctx, 0);
-    const lock = await holdRowLock(ctx.config.databaseUrl, 'accounts', a);
+    const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', a);
     const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount, currency: 'USD' });
     const { id } = res.json();
     await waitUntil('a worker to block mid-job', async () => (await blockedWorkerBackends(ctx.config.databaseUrl)).length > 0);

@@ -10,7 +10,7 @@ import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { blockedWorkerBackends, holdRowLock, terminateBackend } from '../helpers/row-lock.ts';
-import { insertAccount, paymentsOf, terminalRow } from '../helpers/seed.ts';
+import { insertAccount, ledgerDb, paymentsOf, terminalRow } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const MAX_ATTEMPTS = 3;
@@ -36,22 +36,26 @@ describe('the job processor', () => {
   });
 
   it('ends a request that keeps failing for a non-business reason as processing_failed after MAX_ATTEMPTS, and replays say so', async () => {
-    const body = { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 5, currency: 'USD' };
+    const body = { fromAccount: await insertAccount(ctx, 100), toAccount: await insertAccount(ctx, 0), amount: 5, currency: 'USD' };
     const key = 'poisoned-payload';
-    // a record whose stored payload Postgres rejects on every run (22P02: not a uuid), as a bug or a bad migration would leave it
     const { id } = await ctx.db
-      .insertInto('requests')
+      .insertInto('idemq.requests')
       .values({
         tenant_id: 'acme',
         idempotency_key: key,
         fingerprint: fingerprintRequest('POST', '/v1/payments', body),
         operation: 'payments.create',
-        payload: JSON.stringify({ ...body, fromAccount: 'not-a-uuid' }),
+        payload: JSON.stringify(body),
         retention_seconds: 3_600,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await enqueueRequests(queue, [id]);
+    // a request whose effects Postgres refuses on every run (23505: a payment row for it exists), as a bug or a bad migration would leave it
+    await ledgerDb(ctx)
+      .insertInto('ledger.payments')
+      .values({ tenant_id: 'acme', request_id: id, from_account: body.fromAccount, to_account: body.toAccount, amount: 5, currency: 'USD', description: null })
+      .execute();
+    await enqueueRequests(queue, [{ id, operation: 'payments.create' }]);
 
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');
@@ -68,6 +72,36 @@ describe('the job processor', () => {
     expect(replay.json()).toMatchObject({ id, status: 'failed', error: { code: 'processing_failed' } });
   });
 
+  it('ends a request whose stored payload no longer fits the schema as invalid_payload on its first attempt, and replays say so', async () => {
+    const body = { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 5, currency: 'USD' };
+    const key = 'stale-payload';
+    // stored under an older schema (or by other means): an id that is no uuid
+    const { id } = await ctx.db
+      .insertInto('idemq.requests')
+      .values({
+        tenant_id: 'acme',
+        idempotency_key: key,
+        fingerprint: fingerprintRequest('POST', '/v1/payments', body),
+        operation: 'payments.create',
+        payload: JSON.stringify({ ...body, fromAccount: 'not-a-uuid' }),
+        retention_seconds: 3_600,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // an old job, without the operation's name: the worker reads it from the request
+    await queue.add('process', { requestId: id }, { jobId: jobIdFor(id) });
+
+    const row = await terminalRow(ctx, id);
+    expect(row.status).toBe('failed');
+    expect(row.error).toMatchObject({ code: 'invalid_payload', message: expect.stringContaining('/fromAccount') });
+    const job = await queue.getJob(jobIdFor(id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.returnvalue).toBe('completed');
+    expect(job?.data).not.toHaveProperty('failures');
+    const replay = await submit(app, '/v1/payments', body, { key });
+    expect(replay.json()).toMatchObject({ id, status: 'failed', error: { code: 'invalid_payload' } });
+  });
+
   it('does not count transient failures (a terminated backend, SQLSTATE 57P01) against MAX_ATTEMPTS', async () => {
     const a = await insertAccount(ctx, 1_000);
     const b = await insertAccount(ctx, 0);
@@ -80,9 +114,9 @@ describe('the job processor', () => {
         if nextval('fail_once_seq') <= 2 then raise exception 'injected failure' using errcode = 'P0001'; end if;
         return new;
       end $$`.execute(ctx.db);
-    await sql`create trigger fail_once before insert on payments for each row execute function fail_once()`.execute(ctx.db);
+    await sql`create trigger fail_once before insert on ledger.payments for each row execute function fail_once()`.execute(ctx.db);
     try {
-      const lock = await holdRowLock(ctx.config.databaseUrl, 'accounts', a);
+      const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', a);
       const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 70, currency: 'USD' });
       const { id } = res.json();
       // more transient failures than MAX_ATTEMPTS: each time the worker waits on the lock, its backend is ended
@@ -103,7 +137,7 @@ describe('the job processor', () => {
       expect(job?.attemptsMade).toBe(MAX_ATTEMPTS + 3);
       expect(job?.data).toMatchObject({ failures: 1 });
     } finally {
-      await sql`drop trigger fail_once on payments`.execute(ctx.db);
+      await sql`drop trigger fail_once on ledger.payments`.execute(ctx.db);
     }
   });
 });

@@ -17,7 +17,7 @@ describe('JSON text that Postgres cannot store', () => {
   afterAll(() => ctx?.close());
 
   const count = async (tenant: string) =>
-    Number((await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenant).executeTakeFirstOrThrow()).n);
+    Number((await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenant).executeTakeFirstOrThrow()).n);
 
   it("one tenant's 100 hostile posts beside another's 300 clean ones: every clean one 202 and recorded, every hostile one 400 and not recorded", async () => {
     const clean = Array.from({ length: 300 }, (_, i) => () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i }, { tenant: 'acme' }));

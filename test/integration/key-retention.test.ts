@@ -4,6 +4,7 @@ import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, openAccountNow, processNow, submit } from '../helpers/ledger.ts';
 import { inspectQueue } from '../helpers/queue.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
 
@@ -48,14 +49,14 @@ describe('a key past its retention (IDEMPOTENCY_TTL_SECONDS=1)', () => {
     const done = await awaitTerminal(app, fresh.id);
     expect(done.status).toBe('succeeded');
     expect(done.result.accountId).not.toBe(old.result.accountId);
-    expect(await ctx.db.selectFrom('accounts').select('id').where('created_by_request', 'in', [old.id, fresh.id]).execute()).toHaveLength(2);
+    expect(await ledgerDb(ctx).selectFrom('ledger.accounts').select('id').where('created_by_request', 'in', [old.id, fresh.id]).execute()).toHaveLength(2);
 
     const oldJob = await inspector.queue.getJob(jobIdFor(old.id));
     expect(oldJob?.data.requestId).toBe(old.id);
     expect(await oldJob?.getState()).toBe('completed');
     expect(await inspector.queue.getJob(jobIdFor(fresh.id))).toBeDefined();
 
-    const rows = await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'retained').execute();
+    const rows = await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'retained').execute();
     expect(rows).toEqual([{ id: fresh.id }]);
     expect((await app.inject({ url: `/v1/requests/${old.id}`, headers: auth() })).statusCode).toBe(404);
   });
@@ -98,8 +99,8 @@ describe('an unfinished request past its retention', () => {
 
     const done = await processNow(ctx, first.id);
     expect(done.status).toBe('succeeded');
-    expect(await ctx.db.selectFrom('requests').select('id').where('idempotency_key', '=', 'slow').execute()).toEqual([{ id: first.id }]);
-    expect(await ctx.db.selectFrom('payments').select('id').execute()).toHaveLength(1);
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'slow').execute()).toEqual([{ id: first.id }]);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').execute()).toHaveLength(1);
 
     // finished and past its retention, counted from completion: now the key is free again
     await sleepUntil(done.expires_at!.getTime() + 200);

@@ -1,7 +1,9 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations } from '../../src/operations/registry.ts';
+import { ledger } from '../../examples/ledger/app.ts';
+
+const { operations } = ledger;
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 
 type Json = Record<string, any>;
@@ -13,6 +15,7 @@ let doc: Json;
 beforeAll(async () => {
   ctx = await createTestContext();
   app = await ctx.startApi();
+  await ctx.startWorker();
   const res = await app.inject({ url: '/docs/json' });
   expect(res.statusCode).toBe(200);
   doc = res.json();
@@ -75,6 +78,24 @@ describe('the OpenAPI document at /docs/json', () => {
         if (/^[45]/.test(status)) expectProblem(response, `${op.route} ${status}`);
       }
     }
+  });
+
+  it("shows an operation's output schema as the request's result, while the answer still serializes the stored result", async () => {
+    for (const op of operations) {
+      expect(op.output, op.name).toBeDefined();
+      for (const status of ['200', '202']) {
+        const result = responses(op.route, 'post')[status].content['application/json'].schema.properties.result;
+        expect(Object.keys(result.properties ?? {}), `${op.route} ${status}`).toEqual(Object.keys((op.output as Json).properties));
+      }
+    }
+    const account = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      headers: { ...auth(), 'idempotency-key': 'output-schema', 'content-type': 'application/json', prefer: 'wait=10' },
+      payload: JSON.stringify({ currency: 'USD', openingBalance: 5 }),
+    });
+    expect(account.statusCode, account.body).toBe(200);
+    expect(account.json().result).toMatchObject({ currency: 'USD', balance: 5, name: null });
   });
 
   it('says Idempotency-Key is required on every POST, and Prefer is optional', () => {

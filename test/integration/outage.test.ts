@@ -6,6 +6,7 @@ import { expectProblem } from '../helpers/problem.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 const account = { currency: 'USD', openingBalance: 1 };
 
@@ -82,7 +83,7 @@ describe('Redis unreachable', () => {
     expect(performance.now() - started).toBeLessThan(3_000);
     const { id } = res.json();
     expect(res.json().status).toBe('queued');
-    const row = await ctx.db.selectFrom('requests').select(['id', 'status']).where('idempotency_key', '=', 'redis-down').executeTakeFirst();
+    const row = await ctx.db.selectFrom('idemq.requests').select(['id', 'status']).where('idempotency_key', '=', 'redis-down').executeTakeFirst();
     expect(row).toEqual({ id, status: 'queued' });
     const replay = await submit(app, '/v1/accounts', account, { key: 'redis-down' });
     expect(replay.statusCode).toBe(202);
@@ -93,7 +94,7 @@ describe('Redis unreachable', () => {
     // the reconciler (RECONCILE_AFTER_MS=1000) enqueues it; the worker then runs it once
     const done = await awaitTerminal(app, id);
     expect(done.status).toBe('succeeded');
-    expect(await ctx.db.selectFrom('accounts').select('id').where('created_by_request', '=', id).execute()).toHaveLength(1);
+    expect(await ledgerDb(ctx).selectFrom('ledger.accounts').select('id').where('created_by_request', '=', id).execute()).toHaveLength(1);
     expect(await inspector.queue.getJob(`req-${id}`)).toBeDefined();
   });
 });

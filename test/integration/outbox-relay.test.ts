@@ -35,8 +35,8 @@ describe('outbox relay', () => {
 
   it('writes an outbox row in the transaction of every observable change', async () => {
     const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })).json();
-    await processRequest(ctx.db, id);
-    const rows = await ctx.db.selectFrom('outbox').select('payload').where('request_id', '=', id).orderBy('id').execute();
+    await processRequest(ctx.db, id, ctx.find);
+    const rows = await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).orderBy('id').execute();
     expect(rows.map((r) => r.payload.status)).toEqual(['processing', 'succeeded']);
     await relayOnce(ctx.db, createPublisher(redis, statusChannel(ctx.config.queuePrefix)));
   });
@@ -46,7 +46,7 @@ describe('outbox relay', () => {
     const socket = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`, auth());
     socket.send({ type: 'subscribe', requestId: id });
     await socket.next((m) => m.status === 'queued');
-    await processRequest(ctx.db, id);
+    await processRequest(ctx.db, id, ctx.find);
 
     const publish = createPublisher(redis, statusChannel(ctx.config.queuePrefix));
     const crash = new Error('relay died after publishing');
@@ -56,11 +56,11 @@ describe('outbox relay', () => {
         throw crash;
       }),
     ).rejects.toBe(crash);
-    expect(await ctx.db.selectFrom('outbox').select('id').where('request_id', '=', id).execute()).toHaveLength(2);
+    expect(await ctx.db.selectFrom('idemq.outbox').select('id').where('request_id', '=', id).execute()).toHaveLength(2);
 
     const { published } = await relayOnce(ctx.db, publish);
     expect(published).toBe(2);
-    expect(await ctx.db.selectFrom('outbox').select('id').execute()).toHaveLength(0);
+    expect(await ctx.db.selectFrom('idemq.outbox').select('id').execute()).toHaveLength(0);
 
     await socket.next((m) => m.status === 'succeeded');
     await expect.poll(() => heard.filter((e) => e.requestId === id && e.status === 'succeeded').length).toBe(2);
@@ -72,8 +72,8 @@ describe('outbox relay', () => {
 
   it('lets two relays share the outbox without publishing a row twice', async () => {
     for (let i = 0; i < 30; i++) await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i });
-    const ids = (await ctx.db.selectFrom('requests').select('id').where('status', '=', 'queued').execute()).map((r) => r.id);
-    await Promise.all(ids.map((id) => processRequest(ctx.db, id)));
+    const ids = (await ctx.db.selectFrom('idemq.requests').select('id').where('status', '=', 'queued').execute()).map((r) => r.id);
+    await Promise.all(ids.map((id) => processRequest(ctx.db, id, ctx.find)));
     const counts = new Map<string, number>();
     const counting = async (events: StatusEvent[]) => {
       for (const e of events) counts.set(`${e.requestId}/${e.version}`, (counts.get(`${e.requestId}/${e.version}`) ?? 0) + 1);

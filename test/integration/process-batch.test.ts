@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processRequests } from '../../workers/process-batch.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
-import { balanceOf, insertAccount } from '../helpers/seed.ts';
+import { balanceOf, insertAccount, ledgerDb, paymentsOf } from '../helpers/seed.ts';
 
 describe('processRequests: many requests in one transaction', () => {
   let ctx: TestContext;
@@ -24,32 +24,53 @@ describe('processRequests: many requests in one transaction', () => {
     const ok1 = await pay(a, b, 30);
     const refused = await pay(a, b, 1_000);
     const ok2 = await pay(b, a, 10);
-    // a request whose payload Postgres rejects (an id that is no uuid): its own statements fail
-    const { id: broken } = await ctx.db
-      .insertInto('requests')
-      .values({
-        tenant_id: 'acme',
-        idempotency_key: 'broken',
-        fingerprint: 'x',
-        operation: 'payments.create',
-        payload: JSON.stringify({ fromAccount: 'nope', toAccount: b, amount: 1, currency: 'USD' }),
-        retention_seconds: 60,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    // a request whose effects Postgres refuses (a payment row for it exists already, 23505): its own statements fail
+    const broken = await pay(a, b, 1);
+    await ledgerDb(ctx)
+      .insertInto('ledger.payments')
+      .values({ tenant_id: 'acme', request_id: broken, from_account: a, to_account: b, amount: 1, currency: 'USD', description: 'planted' })
+      .execute();
 
-    const results = await processRequests(ctx.db, [ok1, refused, broken, ok2, ok1]);
+    const results = await processRequests(ctx.db, [ok1, refused, broken, ok2, ok1], ctx.find);
     expect(results[0]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
     expect(results[1]).toMatchObject({ kind: 'completed', row: { status: 'failed', error: { code: 'insufficient_funds' } } });
     expect(results[2]).toBeInstanceOf(Error);
     expect(results[3]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
     expect(results[4]).toMatchObject({ kind: 'completed', row: { id: ok1 } });
     expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([80, 40]);
-    expect((await ctx.db.selectFrom('requests').select('status').where('id', '=', broken).executeTakeFirstOrThrow()).status).toBe('processing');
+    expect((await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', broken).executeTakeFirstOrThrow()).status).toBe('processing');
 
-    const again = await processRequests(ctx.db, [ok1, refused, ok2]);
+    const again = await processRequests(ctx.db, [ok1, refused, ok2], ctx.find);
     expect(again.map((r) => (r instanceof Error ? 'error' : r.kind))).toEqual(['already-terminal', 'already-terminal', 'already-terminal']);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', [ok1, ok2]).execute()).toHaveLength(2);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', 'in', [ok1, ok2]).execute()).toHaveLength(2);
+  });
+
+  it('ends a request whose stored payload no longer fits its schema as failed (invalid_payload) at once, without failing its batch', async () => {
+    const a = await insertAccount(ctx, 100);
+    const b = await insertAccount(ctx, 0);
+    const before = await pay(a, b, 10);
+    const after = await pay(a, b, 20);
+    // stored by an older release, or written by other means: an id that is no uuid, and a field the schema does not know
+    const stale = await Promise.all(
+      [{ fromAccount: 'nope', toAccount: b, amount: 1, currency: 'USD' }, { fromAccount: a, toAccount: b, amount: 1, currency: 'USD', memo: 'x' }].map(async (payload, i) => {
+        const { id } = await ctx.db
+          .insertInto('idemq.requests')
+          .values({ tenant_id: 'acme', idempotency_key: `stale-${i}`, fingerprint: 'x', operation: 'payments.create', payload: JSON.stringify(payload), retention_seconds: 60 })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return id;
+      }),
+    );
+    const results = await processRequests(ctx.db, [before, ...stale, after], ctx.find);
+    expect(results[0]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
+    for (const r of results.slice(1, 3)) {
+      expect(r).toMatchObject({ kind: 'completed', row: { status: 'failed', error: { code: 'invalid_payload' } } });
+    }
+    expect((results[1] as { row: { error: { message: string } } }).row.error.message).toMatch(/fromAccount/);
+    expect((results[2] as { row: { error: { message: string } } }).row.error.message).toMatch(/memo|additional/i);
+    expect(results[3]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
+    expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([70, 30]);
+    for (const id of stale) expect(await paymentsOf(ctx, id)).toBe(0);
   });
 
   it('runs a batch of payments in one call, each seeing the balance the one before left, a refusal writing nothing', async () => {
@@ -58,13 +79,13 @@ describe('processRequests: many requests in one transaction', () => {
     const c = await insertAccount(ctx, 0, { currency: 'EUR' });
     // whichever of the first two runs first (id order) leaves too little for the other
     const ids = [await pay(a, b, 30), await pay(a, b, 30), await pay(a, c, 10)];
-    const results = await processRequests(ctx.db, ids);
+    const results = await processRequests(ctx.db, ids, ctx.find);
     const outcome = (r: (typeof results)[number]) =>
       r instanceof Error || r.kind !== 'completed' ? 'unexpected' : r.row.status === 'succeeded' ? 'succeeded' : (r.row.error?.code ?? 'no code');
     expect(results.slice(0, 2).map(outcome).sort()).toEqual(['insufficient_funds', 'succeeded']);
     expect(outcome(results[2]!)).toBe('currency_mismatch');
     expect([await balanceOf(ctx, a), await balanceOf(ctx, b), await balanceOf(ctx, c)]).toEqual([20, 30, 0]);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(1);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(1);
   });
 
   it('runs overlapping batches at once without deadlock, and moves every unit once', async () => {
@@ -72,10 +93,10 @@ describe('processRequests: many requests in one transaction', () => {
     const ids: string[] = [];
     for (let i = 0; i < 120; i++) ids.push(await pay(accounts[i % 6]!, accounts[(i * 5 + 1) % 6]!, 1 + (i % 7)));
     const batches = Array.from({ length: 6 }, (_, k) => ids.filter((_, i) => i % 6 === k).reverse());
-    const results = (await Promise.all(batches.map((batch) => processRequests(ctx.db, batch)))).flat();
+    const results = (await Promise.all(batches.map((batch) => processRequests(ctx.db, batch, ctx.find)))).flat();
     expect(results.every((r) => !(r instanceof Error) && r.kind === 'completed' && r.row.status === 'succeeded')).toBe(true);
     const total = (await Promise.all(accounts.map((acc) => balanceOf(ctx, acc)))).reduce((x, y) => x + y, 0);
     expect(total).toBe(6_000);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(120);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(120);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProcessResult, processRequest } from '../../workers/process-request.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { openAccountNow, submit } from '../helpers/ledger.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 // No BullMQ worker: the test is the only one delivering each request, as often as it likes.
 describe('processRequest: one commit per request, however often it is delivered', () => {
@@ -16,12 +17,12 @@ describe('processRequest: one commit per request, however often it is delivered'
   afterAll(() => ctx.close());
 
   const balances = async (...ids: string[]) => {
-    const rows = await ctx.db.selectFrom('accounts').select(['id', 'balance']).where('id', 'in', ids).execute();
+    const rows = await ledgerDb(ctx).selectFrom('ledger.accounts').select(['id', 'balance']).where('id', 'in', ids).execute();
     return ids.map((id) => rows.find((r) => r.id === id)!.balance);
   };
-  const paymentsOf = (requestId: string) => ctx.db.selectFrom('payments').selectAll().where('request_id', '=', requestId).execute();
+  const paymentsOf = (requestId: string) => ledgerDb(ctx).selectFrom('ledger.payments').selectAll().where('request_id', '=', requestId).execute();
   const eventsOf = async (requestId: string) =>
-    (await ctx.db.selectFrom('outbox').select('payload').where('request_id', '=', requestId).orderBy('id').execute()).map((r) => r.payload.status);
+    (await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', requestId).orderBy('id').execute()).map((r) => r.payload.status);
   const rowOf = (r: ProcessResult | undefined) => {
     if (!r || r.kind === 'missing') throw new Error('expected a row');
     return r.row;
@@ -36,12 +37,12 @@ describe('processRequest: one commit per request, however often it is delivered'
     const [a, b] = [await openAccountNow(ctx, app, 10_000), await openAccountNow(ctx, app, 0)];
     const id = await submitPayment(a, b, 2_500);
 
-    const concurrent = await Promise.all([processRequest(ctx.db, id), processRequest(ctx.db, id)]);
+    const concurrent = await Promise.all([processRequest(ctx.db, id, ctx.find), processRequest(ctx.db, id, ctx.find)]);
     expect(concurrent.map((r) => r.kind).sort()).toEqual(['already-terminal', 'completed']);
     const terminal = rowOf(concurrent.find((r) => r.kind === 'completed'));
     expect(terminal.status).toBe('succeeded');
 
-    const again = await processRequest(ctx.db, id);
+    const again = await processRequest(ctx.db, id, ctx.find);
     expect(again.kind).toBe('already-terminal');
     expect(rowOf(again)).toEqual(terminal);
 
@@ -53,7 +54,7 @@ describe('processRequest: one commit per request, however often it is delivered'
   it('serialises many concurrent deliveries of one payment to a single commit', async () => {
     const [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
     const id = await submitPayment(a, b, 300);
-    const results = await Promise.all(Array.from({ length: 8 }, () => processRequest(ctx.db, id)));
+    const results = await Promise.all(Array.from({ length: 8 }, () => processRequest(ctx.db, id, ctx.find)));
     expect(results.filter((r) => r.kind === 'completed')).toHaveLength(1);
     expect(results.filter((r) => r.kind === 'already-terminal')).toHaveLength(7);
     expect(await paymentsOf(id)).toHaveLength(1);
@@ -63,11 +64,11 @@ describe('processRequest: one commit per request, however often it is delivered'
   it('runs sequential deliveries once: the second is already-terminal and writes nothing', async () => {
     const [a, b] = [await openAccountNow(ctx, app, 500), await openAccountNow(ctx, app, 0)];
     const id = await submitPayment(a, b, 200);
-    const first = await processRequest(ctx.db, id);
+    const first = await processRequest(ctx.db, id, ctx.find);
     expect(first.kind).toBe('completed');
-    const second = await processRequest(ctx.db, id);
+    const second = await processRequest(ctx.db, id, ctx.find);
     expect(second.kind).toBe('already-terminal');
-    const row = await ctx.db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await ctx.db.selectFrom('idemq.requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(rowOf(second)).toEqual(rowOf(first));
     expect(row).toEqual(rowOf(first));
     expect(await paymentsOf(id)).toHaveLength(1);
@@ -78,10 +79,10 @@ describe('processRequest: one commit per request, however often it is delivered'
   it('stores a business refusal once and rolls back its writes', async () => {
     const [a, b] = [await openAccountNow(ctx, app, 100), await openAccountNow(ctx, app, 0)];
     const id = await submitPayment(a, b, 101);
-    const results = await Promise.all([processRequest(ctx.db, id), processRequest(ctx.db, id)]);
+    const results = await Promise.all([processRequest(ctx.db, id, ctx.find), processRequest(ctx.db, id, ctx.find)]);
     expect(results.map((r) => r.kind).sort()).toEqual(['already-terminal', 'completed']);
-    expect((await processRequest(ctx.db, id)).kind).toBe('already-terminal');
-    const row = await ctx.db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect((await processRequest(ctx.db, id, ctx.find)).kind).toBe('already-terminal');
+    const row = await ctx.db.selectFrom('idemq.requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.status).toBe('failed');
     expect(row.error?.code).toBe('insufficient_funds');
     expect(await paymentsOf(id)).toHaveLength(0);
@@ -89,6 +90,6 @@ describe('processRequest: one commit per request, however often it is delivered'
   });
 
   it('reports a request that no longer exists as missing', async () => {
-    expect(await processRequest(ctx.db, randomUUID())).toEqual({ kind: 'missing' });
+    expect(await processRequest(ctx.db, randomUUID(), ctx.find)).toEqual({ kind: 'missing' });
   });
 });

@@ -41,7 +41,7 @@ describe('Procfile', () => {
     const processes = procfile();
     expect(Object.keys(processes).sort()).toEqual(['release', 'web', 'worker']);
     expect(processes.web).toMatch(/(^|\s)HOST=(0\.0\.0\.0|::)\s/);
-    expect(processes.web).toMatch(/node src\/main\.ts$/);
+    expect(processes.web).toMatch(/node examples\/ledger\/api\.ts$/);
   });
 
   it("runs the web command as a Procfile runner does: PORT from the platform, listening on all interfaces", async () => {

@@ -28,13 +28,14 @@ describe('the BullMQ contract idemq relies on', () => {
     await ctx?.close();
   });
 
+  const queued = (...ids: string[]) => ids.map((id) => ({ id, operation: 'payments.create' }));
   const ids = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
 
   it('adds one job per id: a second addBulk of a waiting id changes nothing', async () => {
     const [a, b] = ids(2) as [string, string];
-    await enqueueRequests(queue, [a, b]);
+    await enqueueRequests(queue, queued(a, b));
     const first = await queue.getJob(jobIdFor(a));
-    await enqueueRequests(queue, [a, a, b]);
+    await enqueueRequests(queue, queued(a, a, b));
     expect(await queue.getWaitingCount()).toBe(2);
     const again = await queue.getJob(jobIdFor(a));
     expect(again?.timestamp).toBe(first?.timestamp);
@@ -69,10 +70,10 @@ describe('the BullMQ contract idemq relies on', () => {
       const job = await queue.getJob(jobIdFor(id));
       expect(job?.finishedOn).toBeGreaterThan(0);
       // the reconciler's path: a finished job blocks its id until removed
-      await enqueueRequests(queue, [id]);
+      await enqueueRequests(queue, queued(id));
       expect(await queue.getJobState(jobIdFor(id))).not.toBe('waiting');
       await queue.remove(jobIdFor(id));
-      await enqueueRequests(queue, [id]);
+      await enqueueRequests(queue, queued(id));
       expect(await queue.getJobState(jobIdFor(id))).toBe('waiting');
     }
   });

@@ -85,7 +85,7 @@ describe('the reconciler', () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await pay(a, b, 1));
     const order = await ctx.db
-      .selectFrom('requests')
+      .selectFrom('idemq.requests')
       .select('id')
       .where('id', 'in', ids)
       .orderBy('updated_at')

@@ -33,7 +33,7 @@ describe('API with Redis unreachable at start', () => {
     const res = await timed('POST', () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 42 }));
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json().id as string;
-    const row = await ctx.db.selectFrom('requests').select(['id', 'status']).where('id', '=', id).executeTakeFirst();
+    const row = await ctx.db.selectFrom('idemq.requests').select(['id', 'status']).where('id', '=', id).executeTakeFirst();
     expect(row).toEqual({ id, status: 'queued' });
 
     const ready = await timed('/readyz', () => app.inject({ method: 'GET', url: '/readyz' }));
@@ -86,7 +86,7 @@ describe('API with Redis hung (connected, not answering)', () => {
     expect(ready.json()).toEqual({ status: 'degraded', checks: { postgres: 'ok', redis: 'unavailable' } });
     expect(post.statusCode, post.body).toBe(202);
     const id = post.json().id as string;
-    expect(await ctx.db.selectFrom('requests').select('id').where('id', '=', id).executeTakeFirst()).toEqual({ id });
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('id', '=', id).executeTakeFirst()).toEqual({ id });
 
     // a scrape counts its own failures after it is written: the next one shows them
     const again = await timed('/metrics again', () => app.inject({ method: 'GET', url: '/metrics' }));

@@ -48,7 +48,7 @@ describe.each([
       ids.set(k, (ids.get(k) ?? new Set()).add(o.request.id));
     });
     expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
-    const count = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const count = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(150);
   });
 
@@ -56,10 +56,10 @@ describe.each([
     const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
     const first = await accept(req('done-key'));
     // as completion leaves it: terminal, with its expiry set from then
-    await sql`update requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
+    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
     expect((await accept(req('done-key'))).kind).toBe('replayed');
     // from here on, Postgres is not asked: a row deleted behind the cache's back is still answered
-    await ctx.db.deleteFrom('requests').where('id', '=', first.request.id).execute();
+    await ctx.db.deleteFrom('idemq.requests').where('id', '=', first.request.id).execute();
     const cached = await accept(req('done-key'));
     expect(cached).toMatchObject({ kind: 'replayed', request: { id: first.request.id, status: 'succeeded' } });
     expect((await accept(req('done-key', 'changed'))).kind).toBe('mismatch');

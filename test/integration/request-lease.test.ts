@@ -28,7 +28,7 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     const [row] = await insertRequestsIfAbsent(ctx.db, [{ tenantId: 'acme', key: randomUUID(), fingerprint: 'f', operation, payload, ttlSeconds: 60 }]);
     return row!;
   }
-  const outboxOf = async (id: string) => (await ctx.db.selectFrom('outbox').select('payload').where('request_id', '=', id).orderBy('id').execute()).map((r) => r.payload);
+  const outboxOf = async (id: string) => (await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).orderBy('id').execute()).map((r) => r.payload);
 
   it('50 concurrent claims of one request: exactly one wins; the others are told how long the lease has left', async () => {
     const { id } = await newRequest();
@@ -113,7 +113,7 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
       routes,
       log: pino({ level: 'silent' }),
       call: async () => {
-        await ctx.db.updateTable('requests').set({ lease_until: new Date(0) }).where('id', '=', row.id).execute();
+        await ctx.db.updateTable('idemq.requests').set({ lease_until: new Date(0) }).where('id', '=', row.id).execute();
         expect((await claimAttempt(ctx.db, row.id, TERMS)).kind).toBe('claimed');
         return { kind: 'answer', answer: { status: 201, headers: {}, body: 'late' } };
       },

@@ -28,7 +28,7 @@ describe('the grouped key statements when Postgres refuses one row', () => {
     const batch = Array.from({ length: 20 }, (_, i) => request(`split-${i}`, i === 7 ? { note: 'nul\u0000' } : { note: `ok ${i}` }));
     const results = await Promise.allSettled(batch.map((r) => store.insertIfAbsent(r)));
     expect(results.map((r) => r.status)).toEqual(batch.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')));
-    const keys = await ctx.db.selectFrom('requests').select('idempotency_key').where('idempotency_key', 'like', 'split-%').execute();
+    const keys = await ctx.db.selectFrom('idemq.requests').select('idempotency_key').where('idempotency_key', 'like', 'split-%').execute();
     expect(keys.map((k) => k.idempotency_key).sort()).toEqual(batch.filter((_, i) => i !== 7).map((r) => r.key).sort());
   });
 
@@ -53,7 +53,7 @@ describe('a key write that fails for one request through HTTP', () => {
     // a failure Postgres raises for one row only, which no check in the API can foresee
     await sql`create function refuse_poison() returns trigger language plpgsql as $$
       begin if new.idempotency_key = 'poison' then raise exception 'refused for the test'; end if; return new; end $$`.execute(ctx.db);
-    await sql`create trigger refuse_poison before insert on requests for each row execute function refuse_poison()`.execute(ctx.db);
+    await sql`create trigger refuse_poison before insert on idemq.requests for each row execute function refuse_poison()`.execute(ctx.db);
   });
   afterAll(() => ctx?.close());
 
@@ -67,7 +67,7 @@ describe('a key write that fails for one request through HTTP', () => {
     expect(answers.map((r) => r.statusCode)).toEqual(Array(100).fill(202));
     expectProblem(poisoned, 503, 'service-unavailable');
     expect(poisoned.headers['retry-after']).toBeDefined();
-    const { n } = await ctx.db.selectFrom('requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const { n } = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(Number(n)).toBe(100);
   });
 });

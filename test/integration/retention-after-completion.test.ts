@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { openAccountNow, processNow, submit } from '../helpers/ledger.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 const TTL_S = 2;
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -30,7 +31,7 @@ describe('retention counted from completion', () => {
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.json().id).toBe(id);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(await ctx.db.selectFrom('payments').select('id').execute()).toHaveLength(1);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').execute()).toHaveLength(1);
 
     // the key is kept until the request is terminal (expiresAt null), then for the TTL
     expect(first.json().expiresAt).toBeNull();

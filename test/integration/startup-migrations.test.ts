@@ -1,28 +1,49 @@
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerMigrations } from '../../examples/ledger/migrations/index.ts';
+import { coreMigrations } from '../../src/db/migrations/index.ts';
 import { createApiDeps } from '../../src/deps.ts';
-import { migrations } from '../../src/db/migrations/index.ts';
 import { startWorker } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 
-describe('start-up against a database that lacks a migration', () => {
+const silent = pino({ level: 'silent' });
+
+describe.each([
+  { set: 'the core', schema: 'idemq', migrations: coreMigrations },
+  { set: "the app's", schema: ledgerMigrations.schema, migrations: ledgerMigrations.migrations },
+])('start-up against a database that lacks a migration of $set', ({ schema, migrations }) => {
   let ctx: TestContext;
   const newest = Object.keys(migrations).sort().at(-1)!;
   beforeAll(async () => {
     ctx = await createTestContext();
     // a database migrated by an older release: it has never heard of the newest migration
-    await sql`delete from kysely_migration where name = ${newest}`.execute(ctx.db);
+    await sql`delete from ${sql.table(`${schema}.kysely_migration`)} where name = ${newest}`.execute(ctx.db);
   });
   afterAll(() => ctx?.close());
 
-  const expected = new RegExp(`${newest}[\\s\\S]*npm run migrate`);
+  const expected = new RegExp(`${schema}/${newest}[\\s\\S]*npm run migrate`);
 
   it('a worker refuses to start, naming the missing migration and saying to run npm run migrate', async () => {
-    await expect(startWorker(ctx.config, pino({ level: 'silent' }))).rejects.toThrow(expected);
+    await expect(startWorker(ctx.config, silent, { operations: ctx.app.operations, migrations: [ledgerMigrations] })).rejects.toThrow(expected);
   });
 
   it('the API refuses to start with the same message', async () => {
-    await expect(createApiDeps(ctx.config, pino({ level: 'silent' }))).rejects.toThrow(expected);
+    await expect(createApiDeps(ctx.config, silent, [ledgerMigrations])).rejects.toThrow(expected);
+  });
+});
+
+describe('start-up without the app', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    await sql`drop schema ledger cascade`.execute(ctx.db);
+  });
+  afterAll(() => ctx?.close());
+
+  it("refuses when the app's migrations never ran at all, and starts when no app migrations are asked for", async () => {
+    await expect(createApiDeps(ctx.config, silent, [ledgerMigrations])).rejects.toThrow(/ledger\/2026_12_02_001_ledger_schema/);
+    const { close } = await createApiDeps(ctx.config, silent, []);
+    await close();
   });
 });

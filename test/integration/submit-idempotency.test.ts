@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { countRequests, openAccountNow, processNow, submit } from '../helpers/ledger.ts';
 import { expectProblem } from '../helpers/problem.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 // No BullMQ worker runs here: a request stays queued until the test runs it with processNow.
 describe('POST with an Idempotency-Key', () => {
@@ -18,7 +19,7 @@ describe('POST with an Idempotency-Key', () => {
   afterAll(() => ctx.close());
 
   const payment = () => ({ fromAccount: a, toAccount: b, amount: 100, currency: 'USD' });
-  const rowOf = (id: string) => ctx.db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const rowOf = (id: string) => ctx.db.selectFrom('idemq.requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   describe('is refused, with problem+json and nothing recorded', () => {
     const json = { 'content-type': 'application/json' };
@@ -98,7 +99,7 @@ describe('POST with an Idempotency-Key', () => {
     expect(terminal.headers['retry-after']).toBeUndefined();
     expect(terminal.json()).toMatchObject({ id, status: 'succeeded', result: { amount: 100, fromAccount: a, toAccount: b } });
     expect(terminal.json().result).toEqual(done.result);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
+    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
   });
 
   it('reads the bare key and its quoted structured-field form as one key', async () => {
@@ -107,7 +108,7 @@ describe('POST with an Idempotency-Key', () => {
     expect(quoted.statusCode).toBe(202);
     expect(quoted.headers['idempotent-replayed']).toBe('true');
     expect(quoted.json().id).toBe(bare.json().id);
-    const rows = await ctx.db.selectFrom('requests').select('idempotency_key').where('idempotency_key', 'like', '%sf-key%').execute();
+    const rows = await ctx.db.selectFrom('idemq.requests').select('idempotency_key').where('idempotency_key', 'like', '%sf-key%').execute();
     expect(rows).toEqual([{ idempotency_key: 'sf-key' }]);
 
     const longest = `${'x'.repeat(254)}!`;
@@ -158,7 +159,7 @@ describe('POST with an Idempotency-Key', () => {
     const other = await submit(app, '/v1/accounts', body, { key: 'shared-key-2', tenant: 'globex' });
     expect(other.statusCode, other.body).toBe(202);
     expect(other.headers['idempotent-replayed']).toBeUndefined();
-    const rows = await ctx.db.selectFrom('requests').select('tenant_id').where('idempotency_key', '=', 'shared-key').orderBy('tenant_id').execute();
+    const rows = await ctx.db.selectFrom('idemq.requests').select('tenant_id').where('idempotency_key', '=', 'shared-key').orderBy('tenant_id').execute();
     expect(rows.map((r) => r.tenant_id)).toEqual(['acme', 'globex']);
   });
 

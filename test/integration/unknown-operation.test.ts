@@ -2,7 +2,6 @@ import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
-import { findOperation } from '../../src/operations/registry.ts';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
@@ -36,7 +35,7 @@ describe('a request whose operation the worker does not know', () => {
   it('of a name no worker runs is not failed: it waits, retried, without counting failures', async () => {
     const worker = await ctx.startWorker();
     const { id } = await ctx.db
-      .insertInto('requests')
+      .insertInto('idemq.requests')
       .values({
         tenant_id: 'acme',
         idempotency_key: 'from-a-newer-api',
@@ -66,7 +65,7 @@ describe('a request whose operation the worker does not know', () => {
     const port = await freePort();
     const old = await ctx.startWorker(
       { WORKER_METRICS_PORT: String(port) },
-      { findOperation: (name) => (name === 'accounts.create' ? undefined : findOperation(name)) },
+      { operations: ctx.app.operations.filter((op) => op.name !== 'accounts.create') },
     );
     const [account, payment] = await Promise.all([
       submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 }),

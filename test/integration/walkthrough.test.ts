@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, openAccount, submit } from '../helpers/ledger.ts';
+import { ledgerDb } from '../helpers/seed.ts';
 
 describe('the README walk-through', () => {
   let ctx: TestContext;
@@ -40,7 +41,7 @@ describe('the README walk-through', () => {
       [a, b].map(async (acc) => (await app.inject({ url: `/v1/accounts/${acc}`, headers: auth() })).json().balance),
     );
     expect(balances).toEqual([7_500, 2_500]);
-    const payments = await ctx.db.selectFrom('payments').selectAll().execute();
+    const payments = await ledgerDb(ctx).selectFrom('ledger.payments').selectAll().execute();
     expect(payments).toHaveLength(1);
   });
 });

@@ -1,15 +1,12 @@
 import type { Migration } from 'kysely/migration';
-import * as initial from './2026_11_27_001_initial.ts';
-import * as applyPayments from './2026_11_27_002_apply_payments.ts';
-import * as moneyRange from './2026_12_01_003_money_range.ts';
-import * as retentionFromCompletion from './2026_12_01_004_retention_from_completion.ts';
-import * as requestLeases from './2026_12_02_005_request_leases.ts';
+import * as idemqSchema from './2026_12_02_001_idemq_schema.ts';
+import * as requestLeases from './2026_12_02_002_request_leases.ts';
 
-/** Every migration, by name; names sort in the order they run. Add new ones here. */
-export const migrations: Record<string, Migration> = {
-  '2026_11_27_001_initial': initial,
-  '2026_11_27_002_apply_payments': applyPayments,
-  '2026_12_01_003_money_range': moneyRange,
-  '2026_12_01_004_retention_from_completion': retentionFromCompletion,
-  '2026_12_02_005_request_leases': requestLeases,
+/**
+ * The core's migrations, by name; names sort in the order they run. They are recorded in
+ * `idemq.kysely_migration`, apart from any app's (see migrate).
+ */
+export const coreMigrations: Record<string, Migration> = {
+  '2026_12_02_001_idemq_schema': idemqSchema,
+  '2026_12_02_002_request_leases': requestLeases,
 };

@@ -1,18 +1,20 @@
 import Type from 'typebox';
+import type { Config } from '../../config.ts';
+import type { ForwardOperation, OperationSpec } from '../operation.ts';
 import type { ForwardRoute } from './forward-route.ts';
-
-/** What the submit side needs of any operation: the same idempotency contract for every kind. */
-export interface SubmitSpec {
-  name: string;
-  route: string;
-  summary: string;
-  input: Type.TSchema;
-}
 
 /** Any JSON document: the upstream validates what it receives. */
 export const ForwardInput = Type.Unknown({ description: 'any JSON document, sent to the upstream as it is' });
 
-/** The submit side of a forward route. */
-export function forwardSubmitSpec(route: ForwardRoute): SubmitSpec {
-  return { name: route.name, route: route.route, summary: route.summary, input: ForwardInput };
+/** A forward route as an operation of kind `forward`: its submit side is every operation's. */
+export function forwardOperation(route: ForwardRoute): ForwardOperation {
+  return { kind: 'forward', name: route.name, route: route.route, summary: route.summary, input: ForwardInput, forward: route };
+}
+
+/**
+ * The operations a process runs: the app's, then the forward routes of its configuration
+ * (FORWARD_ROUTES_FILE). The API and the workers both build their list here, so they agree.
+ */
+export function withForwardRoutes<T extends OperationSpec>(operations: readonly T[], config: Pick<Config, 'forwardRoutes'>): (T | ForwardOperation)[] {
+  return [...operations, ...config.forwardRoutes.map(forwardOperation)];
 }

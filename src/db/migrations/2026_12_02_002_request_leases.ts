@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-const REQUESTS = sql.table('requests');
+const REQUESTS = sql.table('idemq.requests');
 
 /**
  * Attempts and leases of requests whose work happens outside Postgres (forward routes): `attempts`

@@ -1,6 +1,8 @@
+import type { Transaction } from 'kysely';
 import Type from 'typebox';
-import { defineOperation } from './operation.ts';
-import { Currency } from './schemas.ts';
+import { defineOperation } from '../../src/index.ts';
+import type { LedgerDatabase } from './database.ts';
+import { Currency, Uuid } from './schemas.ts';
 
 export const createAccount = defineOperation({
   name: 'accounts.create',
@@ -14,9 +16,15 @@ export const createAccount = defineOperation({
     },
     { additionalProperties: false },
   ),
-  async handle(trx, ctx, input) {
+  output: Type.Object({
+    accountId: Uuid,
+    currency: Currency,
+    balance: Type.Integer({ description: 'minor units' }),
+    name: Type.Union([Type.String(), Type.Null()]),
+  }),
+  async handle(trx: Transaction<LedgerDatabase>, ctx, input) {
     const account = await trx
-      .insertInto('accounts')
+      .insertInto('ledger.accounts')
       .values({
         tenant_id: ctx.tenantId,
         currency: input.currency,

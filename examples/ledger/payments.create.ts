@@ -1,9 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import { anyUuid } from '../db/any-uuid.ts';
-import type { Database } from '../db/database.ts';
 import Type, { type Static } from 'typebox';
-import { BusinessError, defineOperation, type OperationContext } from './operation.ts';
-import { isUuid } from '../uuid.ts';
+import { anyUuid, BusinessError, defineOperation, isUuid, type OperationContext } from '../../src/index.ts';
+import type { LedgerDatabase } from './database.ts';
 import { Amount, Currency, Uuid } from './schemas.ts';
 
 const PaymentInput = Type.Object(
@@ -23,10 +21,19 @@ export const createPayment = defineOperation({
   route: '/v1/payments',
   summary: 'Move money between two accounts of the tenant',
   input: PaymentInput,
-  async lockForBatch(trx, inputs) {
+  output: Type.Object({
+    paymentId: Uuid,
+    fromAccount: Uuid,
+    toAccount: Uuid,
+    amount: Amount,
+    currency: Currency,
+    fromBalance: Type.Integer({ description: 'minor units, after the payment' }),
+    toBalance: Type.Integer({ description: 'minor units, after the payment' }),
+  }),
+  async lockForBatch(trx: Transaction<LedgerDatabase>, inputs) {
     const ids = [...new Set(inputs.flatMap((i) => [i.fromAccount, i.toAccount]).map((id) => String(id).toLowerCase()))].filter(isUuid);
     if (ids.length === 0) return;
-    await trx.selectFrom('accounts').select('id').where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
+    await trx.selectFrom('ledger.accounts').select('id').where('id', '=', anyUuid(ids)).orderBy('id').forUpdate().execute();
   },
   async handle(trx, ctx, input) {
     const [outcome] = await applyPayments(trx, [{ ctx, input }]);
@@ -48,11 +55,11 @@ export interface PaymentResult {
 }
 
 /**
- * Runs the payments in order in one statement (the apply_payments function of the migrations),
+ * Runs the payments in order in one statement (ledger.apply_payments, of the ledger's migrations),
  * after lockForBatch has locked their accounts. Each refused payment wrote nothing and comes back
  * as the BusinessError that says why.
  */
-async function applyPayments(trx: Transaction<Database>, calls: { ctx: OperationContext; input: PaymentInput }[]): Promise<(PaymentResult | BusinessError)[]> {
+async function applyPayments(trx: Transaction<LedgerDatabase>, calls: { ctx: OperationContext; input: PaymentInput }[]): Promise<(PaymentResult | BusinessError)[]> {
   if (calls.length === 0) return [];
   const items = calls.map(({ ctx, input }) => ({
     request_id: ctx.requestId,
@@ -64,7 +71,7 @@ async function applyPayments(trx: Transaction<Database>, calls: { ctx: Operation
     description: input.description ?? null,
   }));
   const { rows } = await sql<{ ord: string; payment_id: string | null; from_balance: string | null; to_balance: string | null; refusal: string | null }>`
-    select ord, payment_id, from_balance, to_balance, refusal from apply_payments(${JSON.stringify(items)}::jsonb) order by ord`.execute(trx);
+    select ord, payment_id, from_balance, to_balance, refusal from ledger.apply_payments(${JSON.stringify(items)}::jsonb) order by ord`.execute(trx);
   if (rows.length !== calls.length) throw new Error(`apply_payments returned ${rows.length} rows for ${calls.length} payments`);
   return rows.map((row, i) => {
     const item = items[i]!;

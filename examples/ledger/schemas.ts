@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { UUID_PATTERN } from '../uuid.ts';
+import { UUID_PATTERN } from '../../src/index.ts';
 
 /** ISO 4217 code */
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. USD' });

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processRequests } from '../../workers/process-batch.ts';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccountNow, submit } from '../helpers/ledger.ts';
+import { auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
+import { openAccountNow, processBatchNow, submit } from '../../../test/helpers/ledger.ts';
+import { paymentsOf } from '../../../test/helpers/seed.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
@@ -34,20 +34,20 @@ describe('amounts and balances up to 2^53 - 1', () => {
     // a batch runs in id order: the others touch neither a nor b
     const ok2 = await pay(e, f, 5);
 
-    const results = await processRequests(ctx.db, [over, ok1, ok2]);
+    const results = await processBatchNow(ctx, [over, ok1, ok2]);
     expect(results[0]).toMatchObject({ kind: 'completed', row: { status: 'failed', error: { code: 'balance_limit_exceeded' } } });
     expect(results[1]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
     expect(results[2]).toMatchObject({ kind: 'completed', row: { status: 'succeeded', result: { fromBalance: MAX - 5, toBalance: 5 } } });
 
     const balance = async (id: string) => (await app.inject({ url: `/v1/accounts/${id}`, headers: auth() })).json().balance;
     expect([await balance(a), await balance(b), await balance(c), await balance(d), await balance(e), await balance(f)]).toEqual([MAX, MAX, 70, 30, MAX - 5, 5]);
-    const exact = await sql<{ id: string; balance: string }>`select id, balance::text as balance from accounts where id in (${a}, ${b})`.execute(ctx.db);
+    const exact = await sql<{ id: string; balance: string }>`select id, balance::text as balance from ledger.accounts where id in (${a}, ${b})`.execute(ctx.db);
     expect(Object.fromEntries(exact.rows.map((r) => [r.id, r.balance]))).toEqual({ [a]: '9007199254740991', [b]: '9007199254740991' });
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', over).execute()).toEqual([]);
+    expect(await paymentsOf(ctx, over)).toBe(0);
   });
 
   it('Postgres itself keeps every balance within the range', async () => {
     const a = await openAccountNow(ctx, app, MAX);
-    await expect(sql`update accounts set balance = balance + 1 where id = ${a}`.execute(ctx.db)).rejects.toMatchObject({ code: '23514' });
+    await expect(sql`update ledger.accounts set balance = balance + 1 where id = ${a}`.execute(ctx.db)).rejects.toMatchObject({ code: '23514' });
   });
 });

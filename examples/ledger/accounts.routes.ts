@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { AppDeps } from '../app.ts';
-import { isUuid } from '../uuid.ts';
-import { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './openapi-responses.ts';
-import { notFound, ProblemError } from './problem.ts';
-import { IdParams } from './schemas.ts';
+import { type AppRouteDeps, IdParams, isUuid, jsonResponse, NOT_FOUND, notFound, ProblemError, V1_PROBLEMS } from '../../src/index.ts';
+import type { LedgerDatabase } from './database.ts';
 
 const AccountSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -14,7 +11,9 @@ const AccountSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-export async function accountRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/** GET /v1/accounts/:id: an account of the tenant; another tenant's account answers 404 like an unknown one. */
+export async function accountRoutes(app: FastifyInstance, deps: AppRouteDeps): Promise<void> {
+  const db = deps.db.$extendTables<LedgerDatabase>();
   app.get(
     '/v1/accounts/:id',
     {
@@ -29,8 +28,8 @@ export async function accountRoutes(app: FastifyInstance, deps: AppDeps): Promis
     async (request) => {
       const { id } = request.params as { id: string };
       const account = isUuid(id)
-        ? await deps.db
-            .selectFrom('accounts')
+        ? await db
+            .selectFrom('ledger.accounts')
             .select(['id', 'currency', 'balance', 'name', 'created_at'])
             .where('id', '=', id)
             .where('tenant_id', '=', request.tenantId)

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, openAccount, submit } from '../helpers/ledger.ts';
+import { auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
+import { awaitTerminal, openAccount, submit } from '../../../test/helpers/ledger.ts';
+import { paymentsOf } from '../../../test/helpers/seed.ts';
 
 describe('payments.create: business refusals end the request as failed, for good', () => {
   let ctx: TestContext;
@@ -33,7 +34,7 @@ describe('payments.create: business refusals end the request as failed, for good
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.headers['retry-after']).toBeUndefined();
     expect(replay.json()).toEqual(done);
-    expect(await ctx.db.selectFrom('payments').select('id').where('request_id', '=', done.id).execute()).toHaveLength(0);
+    expect(await paymentsOf(ctx, done.id)).toBe(0);
     return done;
   }
 

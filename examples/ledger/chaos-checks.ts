@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import type { PaymentPlan } from './payment-load.ts';
+
+/** A payment the chaos run sent: its key, whether it was meant to fail, and every id a 2xx answer named. */
+export interface PaymentPlan {
+  key: string;
+  /** asks for more than all the money there is: must end `failed` with insufficient_funds */
+  doomed: boolean;
+  ids: Set<string>;
+}
 
 export interface OpenedAccount {
   id: string;
@@ -21,7 +28,7 @@ const TERMINAL = new Set(['succeeded', 'failed']);
 export async function checkLedger(pool: pg.Pool, plans: PaymentPlan[], accounts: OpenedAccount[]): Promise<string[]> {
   const violations: string[] = [];
   const { rows: requests } = await pool.query<{ id: string; idempotency_key: string; status: string; error: { code: string } | null }>(
-    'select id, idempotency_key, status, error from requests',
+    'select id, idempotency_key, status, error from idemq.requests',
   );
   const byId = new Map(requests.map((r) => [r.id, r]));
   for (const r of requests) if (!TERMINAL.has(r.status)) violations.push(`request ${r.id} (${r.idempotency_key}) still ${r.status}`);
@@ -45,24 +52,24 @@ export async function checkLedger(pool: pg.Pool, plans: PaymentPlan[], accounts:
   }
 
   const { rows: miscounted } = await pool.query<{ id: string; n: string }>(`
-    select r.id, count(p.id) as n from requests r left join payments p on p.request_id = r.id
+    select r.id, count(p.id) as n from idemq.requests r left join ledger.payments p on p.request_id = r.id
      where r.operation = 'payments.create' and r.status = 'succeeded' group by r.id having count(p.id) <> 1`);
   for (const r of miscounted) violations.push(`succeeded payment request ${r.id} has ${r.n} payment rows`);
   const { rows: orphans } = await pool.query<{ id: string; status: string | null }>(`
-    select p.id, r.status from payments p left join requests r on r.id = p.request_id
+    select p.id, r.status from ledger.payments p left join idemq.requests r on r.id = p.request_id
      where r.id is null or r.status <> 'succeeded'`);
   for (const p of orphans) violations.push(`payment ${p.id} has no succeeded request (request ${p.status ?? 'missing'})`);
   const { rows: altered } = await pool.query<{ id: string }>(`
-    select p.id from payments p join requests r on r.id = p.request_id
+    select p.id from ledger.payments p join idemq.requests r on r.id = p.request_id
      where p.from_account::text <> lower(r.payload->>'fromAccount') or p.to_account::text <> lower(r.payload->>'toAccount')
         or p.amount <> (r.payload->>'amount')::bigint`);
   for (const p of altered) violations.push(`payment ${p.id} does not match its request's payload`);
 
   const { rows: balances } = await pool.query<{ id: string; balance: number; credits: number; debits: number }>(`
     select a.id, a.balance::float8 as balance,
-           coalesce((select sum(amount) from payments where to_account = a.id), 0)::float8 as credits,
-           coalesce((select sum(amount) from payments where from_account = a.id), 0)::float8 as debits
-      from accounts a`);
+           coalesce((select sum(amount) from ledger.payments where to_account = a.id), 0)::float8 as credits,
+           coalesce((select sum(amount) from ledger.payments where from_account = a.id), 0)::float8 as debits
+      from ledger.accounts a`);
   const opening = new Map(accounts.map((a) => [a.id, a.opening]));
   if (balances.length !== accounts.length) violations.push(`${balances.length} accounts exist, ${accounts.length} were opened`);
   for (const b of balances) {

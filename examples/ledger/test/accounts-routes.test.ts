@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { openAccountNow } from '../helpers/ledger.ts';
-import { expectProblem } from '../helpers/problem.ts';
+import { auth, createTestContext, TENANTS, type TestContext } from '../../../test/helpers/context.ts';
+import { openAccountNow } from '../../../test/helpers/ledger.ts';
+import { expectProblem } from '../../../test/helpers/problem.ts';
 
 describe('GET /v1/accounts/{id}', () => {
   let ctx: TestContext;

@@ -1,0 +1,5 @@
+import { runWorkerProcess } from '../../src/index.ts';
+import { ledger } from './app.ts';
+
+// The ledger's worker process (`npm run start:worker`).
+await runWorkerProcess(ledger);

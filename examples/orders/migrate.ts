@@ -1,0 +1,4 @@
+import { runMigrateProcess } from '../../src/index.ts';
+import { orders } from './app.ts';
+
+await runMigrateProcess(orders);

@@ -1,0 +1,50 @@
+/**
+ * idemq's public entry: everything an app built on the core uses, and nothing else. An app
+ * imports only from here (a test enforces it for examples/).
+ */
+
+// operations
+export {
+  appTransaction,
+  BusinessError,
+  defineOperation,
+  type Operation,
+  type OperationContext,
+  type OperationKind,
+  type OperationSpec,
+  type TransactionalDefinition,
+  type TransactionalOperation,
+} from './operations/operation.ts';
+export { createRegistry, type Registry } from './operations/registry.ts';
+export { INVALID_PAYLOAD } from './operations/check-payload.ts';
+
+// an app as a whole, and its processes
+export type { IdemqApp } from './app-definition.ts';
+export { runApiProcess } from './run-api.ts';
+export { runWorkerProcess } from '../workers/run-worker.ts';
+export { runMigrateProcess } from './db/run-migrate.ts';
+
+// the API: a Fastify plugin for a team's own app, or the standalone app
+export { type ApiOptions, type AppDeps, type AppRouteDeps, type AppRoutes, buildApp, idemqPlugin } from './app.ts';
+export { createApiDeps } from './deps.ts';
+
+// workers
+export { startWorker, type WorkerHandle, type WorkerOptions } from '../workers/start-worker.ts';
+
+// configuration and logging
+export { type Config, ConfigError, loadConfig } from './config.ts';
+export { createLogger } from './logger.ts';
+
+// database: the core's tables and migrations, an app's migrations after them
+export { type Database, type RequestRow, type RequestStatus } from './db/database.ts';
+export { createDb } from './db/create-db.ts';
+export { CORE_MIGRATIONS, migrate, type MigrationSet } from './db/migrator.ts';
+export { coreMigrations } from './db/migrations/index.ts';
+export { assertMigrated } from './db/check-migrations.ts';
+export { anyUuid } from './db/any-uuid.ts';
+
+// helpers for an app's own routes
+export { IdParams } from './http/schemas.ts';
+export { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './http/openapi-responses.ts';
+export { notFound, type Problem, ProblemError } from './http/problem.ts';
+export { isUuid, UUID_PATTERN } from './uuid.ts';

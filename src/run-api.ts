@@ -1,0 +1,27 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.ts';
+import { appMigrations, type IdemqApp } from './app-definition.ts';
+import { createApiDeps } from './deps.ts';
+import { loadConfigOrExit } from './load-config-or-exit.ts';
+import { createLogger } from './logger.ts';
+
+/**
+ * An API process serving `app`: loadConfig -> createDeps -> buildApp -> listen; on SIGTERM stop
+ * accepting, drain, close pools. A configuration error ends the process (exit code 1) with the
+ * list of problems; a database that lacks the core's or the app's migrations is refused.
+ */
+export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
+  const config = loadConfigOrExit({ operations: app.operations });
+  const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
+  const { deps, close } = await createApiDeps(config, log, appMigrations(app));
+  const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });
+
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an error');
+    else log.info({ signal }, 'shutting down');
+    await server.close();
+    await close();
+  });
+
+  await server.listen({ host: config.host, port: config.port });
+}

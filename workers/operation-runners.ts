@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/db/database.ts';
+import type { OperationKind } from '../src/operations/operation.ts';
+import type { Registry } from '../src/operations/registry.ts';
+import type { RequestJobData } from '../src/queue/request-queue.ts';
+import type { ProcessResult } from './process-batch.ts';
+import { UnknownOperation } from './unknown-operation.ts';
+
+/**
+ * What a runner did with one delivery: ProcessResult, or, for a kind whose work takes several
+ * attempts (forward), `delayed` (run the job again after `delayMs`) or `fenced` (a later attempt
+ * took over; nothing was written).
+ */
+export type RunResult = ProcessResult | { kind: 'delayed'; delayMs: number } | { kind: 'fenced' };
+
+/**
+ * Runs one recorded request of an operation of one kind, exactly once however often it is
+ * delivered, and stores its outcome. Throws for what should be retried (the job processor then
+ * applies the retry policy); a stored business failure is a result, not an error.
+ */
+export type OperationRunner = (requestId: string) => Promise<RunResult>;
+
+/**
+ * One runner per kind of operation. The seam for a new kind: add its member to `Operation`
+ * (src/operations/operation.ts) and its runner here; the compiler then asks every worker for it,
+ * and the transactional runner (createBatchRunner) stays as it is.
+ */
+export type OperationRunners = { [K in OperationKind]: OperationRunner };
+
+/**
+ * The job processor's `run`: finds the job's operation in the registry and hands the request to
+ * the runner of that operation's kind. The operation's name comes with the job; a job without it
+ * (added by an earlier release) has it read from the request. An operation this worker does not
+ * run throws UnknownOperation (retried until a worker that knows it takes the job).
+ */
+export function createDispatcher(db: Kysely<Database>, registry: Registry, runners: OperationRunners) {
+  return async (job: RequestJobData): Promise<RunResult> => {
+    const name = job.operation ?? (await operationOf(db, job.requestId));
+    if (name === undefined) return { kind: 'missing' };
+    const operation = registry.find(name);
+    if (!operation) throw new UnknownOperation(name);
+    return runners[operation.kind](job.requestId);
+  };
+}
+
+async function operationOf(db: Kysely<Database>, requestId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('idemq.requests').select('operation').where('id', '=', requestId).executeTakeFirst();
+  return row?.operation;
+}
