@@ -219,6 +219,16 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     }
   });
 
+  it('is in the OpenAPI document, with the upstream\'s answer as its result', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const post = doc.paths['/v1/orders'].post;
+    expect(post.summary).toBe(`Forwarded to ${upstream.url}`);
+    expect(JSON.stringify(post.responses['202'])).toContain('the route\'s maxResponseBytes');
+    // the upstream's path and headers (an API key) are not published
+    expect(JSON.stringify(doc)).not.toContain('sk_upstream_secret');
+    expect(JSON.stringify(doc)).not.toContain(`${upstream.url}/orders`);
+  });
+
   it('Prefer: wait answers 200 with the outcome', async () => {
     const res = await submit(app, '/v1/orders', order(), { headers: { prefer: 'wait=10' } });
     expect(res.statusCode, res.body).toBe(200);
