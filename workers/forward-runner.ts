@@ -4,7 +4,7 @@ import type { Database } from '../src/db/database.ts';
 import { claimAttempt, completeAttempt, type LeaseTerms, releaseAttempt } from '../src/idempotency/request-lease.repository.ts';
 import { callUpstream, type CallOutcome, type UpstreamCall } from '../src/operations/forward/call-upstream.ts';
 import type { ForwardRoute } from '../src/operations/forward/forward-route.ts';
-import { decide, PROCESSING_FAILED } from '../src/operations/forward/upstream-outcome.ts';
+import { decide, type ForwardError, PROCESSING_FAILED } from '../src/operations/forward/upstream-outcome.ts';
 import { upstreamKeyFor } from '../src/operations/forward/upstream-key.ts';
 import type { RunResult } from './operation-runners.ts';
 import { UnknownOperation } from './unknown-operation.ts';
@@ -23,6 +23,8 @@ export interface ForwardRunnerDeps {
   log: Logger;
   call?: (call: UpstreamCall) => Promise<CallOutcome>;
   random?: () => number;
+  /** called once per finished upstream call with what it decided (for a metric) */
+  onAttempt?(operation: string, outcome: 'succeeded' | 'retried' | ForwardError['code']): void;
 }
 
 /**
@@ -66,6 +68,7 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
     const attempt = row.attempts;
     const outcome = await call({ route, key: upstreamKeyFor(row.tenant_id, row.idempotency_key), requestId, tenantId: row.tenant_id, body: row.payload });
     const decision = decide(outcome, { route, attempt, now: Date.now(), random });
+    deps.onAttempt?.(route.name, decision.kind === 'retry' ? 'retried' : decision.kind === 'succeeded' ? 'succeeded' : decision.error.code);
     if (decision.kind === 'retry') {
       deps.log.info({ requestId, operation: route.name, attempt, reason: decision.reason, delayMs: decision.delayMs }, 'upstream attempt will be retried');
       return (await releaseAttempt(deps.db, requestId, attempt, decision.delayMs)) ? { kind: 'delayed', delayMs: decision.delayMs } : { kind: 'fenced' };

@@ -128,7 +128,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     run: createDispatcher(db, registry, {
       // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
       transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find }),
-      forward: createForwardRunner({ db, routes: config.forwardRoutes, log }),
+      forward: createForwardRunner({ db, routes: config.forwardRoutes, log, onAttempt: (operation, outcome) => metrics.upstreamAttempts.inc({ operation, outcome }) }),
     }),
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),

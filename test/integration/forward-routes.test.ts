@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/chaos/private-services.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
@@ -18,6 +19,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
   let ctx: TestContext;
   let app: FastifyInstance;
   let base: string;
+  let metricsPort: number;
   let routesFile: Awaited<ReturnType<typeof writeRoutesFile>>;
 
   beforeAll(async () => {
@@ -39,7 +41,8 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path }, { operations: [] });
     app = await ctx.startApi();
     base = await app.listen({ port: 0, host: '127.0.0.1' });
-    await ctx.startWorker();
+    metricsPort = await freePort();
+    await ctx.startWorker({ WORKER_METRICS_PORT: String(metricsPort) });
   });
   beforeEach(() => upstream.behave(() => ({ status: 201 })));
   afterAll(async () => {
@@ -247,6 +250,16 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     socket.ws.close();
     const events = [...(await stream).matchAll(/event: status\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1]!));
     expect(events.at(-1)).toMatchObject({ status: 'succeeded', result: { body: { orderId: 'o-push' } } });
+  });
+
+  it('the worker counts upstream attempts by what they decided (the tests above made each kind)', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const count = (outcome: string) => Number(new RegExp(`idemq_worker_upstream_attempts_total\\{operation="orders.create",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const attempts = upstream.attempts.length;
+    const counted = ['succeeded', 'retried', 'upstream_rejected', 'processing_failed'].map(count);
+    expect(counted.every((n) => n > 0), metrics).toBe(true);
+    // one count per call: every attempt the upstream saw
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(attempts);
   });
 
   describe('refuses, with nothing recorded and nothing sent upstream', () => {

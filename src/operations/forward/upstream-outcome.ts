@@ -10,7 +10,7 @@ export const PROCESSING_FAILED = 'processing_failed';
 
 /** What a forwarded request stores when it fails: the error code, and the upstream's last answer if it gave one. */
 export interface ForwardError {
-  code: string;
+  code: typeof UPSTREAM_REJECTED | typeof PROCESSING_FAILED;
   message: string;
   upstream?: UpstreamAnswer;
 }
