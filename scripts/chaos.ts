@@ -7,22 +7,27 @@
  * the real processes of the ledger demo (migrate, the API `examples/ledger/api.ts`, two or three `examples/ledger/worker.ts`), opens a
  * fixed set of accounts and drives a bounded, paced load of payments between them (concurrent
  * duplicates, later replays of the same key, some deliberately unaffordable payments), treating
- * 503 and connection errors as "retry the same key later". Meanwhile, on a schedule: SIGKILLs
+ * 503 and connection errors as "retry the same key later", and a smaller load of orders through a
+ * forward route to an upstream in this process that counts effects by key (scripts/chaos/
+ * counting-upstream.ts; it answers some attempts 503 or too late). Meanwhile, on a schedule: SIGKILLs
  * workers mid-job (and starts new ones), kills all workers at once, wipes Redis (shutdown nosave,
  * restart), restarts Postgres (fast and immediate) and SIGKILLs the API. Afterwards it waits
  * (bounded) for every request to finish, stops the processes with SIGTERM, checks from Postgres
- * alone (examples/ledger/chaos-checks.ts), prints ONE line of figures and exits non-zero on any
+ * alone (examples/ledger/chaos-checks.ts) and the upstream's counts (scripts/chaos/forward-checks.ts),
+ * prints ONE line of figures and exits non-zero on any
  * violation. It stops by itself (hard time limit) and removes everything it started and wrote,
  * also on failure and on Ctrl-C; `--keep` keeps the temporary folder with the processes' logs.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, stopGracefully, workerReady } from './chaos/app-processes.ts';
+import { startCountingUpstream } from './chaos/counting-upstream.ts';
 import { type FaultKind, type FaultRecord, type Fleet, injectFault, spawnApi, spawnWorker } from './chaos/faults.ts';
 import { checkLedger, type OpenedAccount } from '../examples/ledger/chaos-checks.ts';
+import { checkForward, type OrderPlan } from './chaos/forward-checks.ts';
 import { type ApiClient, newLoadStats, type PaymentPlan, runPaymentLoad, submitUntilAccepted } from './chaos/payment-load.ts';
 import { freePort, startPrivatePostgres, startPrivateRedis } from './chaos/private-services.ts';
 import { startRecoveryTracker } from './chaos/recovery-tracker.ts';
@@ -32,6 +37,8 @@ const PROFILES = {
   short: {
     payments: 2_000,
     ratePerSec: 30,
+    orders: 300,
+    ordersPerSec: 5,
     workers: 2,
     faults: [K, 'redis-loss', K, 'postgres-restart', 'kill-all-workers', 'api-kill', K] as FaultKind[],
     firstFaultMs: 5_000,
@@ -42,6 +49,8 @@ const PROFILES = {
   long: {
     payments: 20_000,
     ratePerSec: 60,
+    orders: 3_000,
+    ordersPerSec: 10,
     workers: 3,
     faults: [K, 'redis-loss', K, 'postgres-restart', K, 'api-kill', K, 'redis-loss', 'kill-all-workers', K, 'postgres-restart', K, 'api-kill', K, 'redis-loss', K, K] as FaultKind[],
     firstFaultMs: 8_000,
@@ -98,8 +107,15 @@ cleanups.push(() => postgres.destroy());
 const redis = await startPrivateRedis(join(tmp, 'redis'));
 cleanups.push(() => redis.destroy());
 
+// a forward route to an upstream that counts effects by key: some of its answers are 503s and some
+// come after the route's timeout, so attempts are retried with the same key, besides the faults
+const upstream = await startCountingUpstream({ failShare: 0.1, slowShare: 0.05, slowMs: 1_500 });
+cleanups.push(() => upstream.close());
+const routesFile = join(tmp, 'routes.json');
+writeFileSync(routesFile, JSON.stringify([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 1_000, maxAttempts: 100, retryBaseMs: 100, retryMaxMs: 2_000 }]));
+
 const secret = `sk_chaos_${randomBytes(12).toString('hex')}`;
-const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, QUEUE_PREFIX: 'chaos', API_KEYS: `chaos:${secret}` };
+const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, QUEUE_PREFIX: 'chaos', API_KEYS: `chaos:${secret}`, FORWARD_ROUTES_FILE: routesFile };
 const apiPort = await freePort();
 await migrate({ ...common, LOG_LEVEL: 'warn' }, logDir);
 
@@ -172,6 +188,9 @@ const tracker = startRecoveryTracker(pool);
 const loadStarted = Date.now();
 const deadline = runStarted + profile.hardLimitMs - profile.drainMs - 30_000;
 const load = runPaymentLoad({ api, plans, ratePerSec: profile.ratePerSec, maxInFlight: 200, concurrentCopies: 0.1, replays: 0.2, deadline, stats });
+const orderPlans: OrderPlan[] = Array.from({ length: profile.orders }, (_, i) => ({ key: `order-${i}`, body: { sku: `sku-${i % 50}`, quantity: 1 + (i % 3) }, ids: new Set<string>() }));
+const orderStats = newLoadStats();
+const orderLoad = runPaymentLoad({ api, path: '/v1/orders', plans: orderPlans, ratePerSec: profile.ordersPerSec, maxInFlight: 50, concurrentCopies: 0.1, replays: 0.2, deadline, stats: orderStats });
 const faults: FaultRecord[] = [];
 for (const [i, kind] of profile.faults.entries()) {
   const due = loadStarted + profile.firstFaultMs + i * profile.faultSpacingMs;
@@ -182,7 +201,7 @@ for (const [i, kind] of profile.faults.entries()) {
   tracker.track(fault);
   log(`fault ${i + 1}/${profile.faults.length} at ${Math.round((fault.startedAt - loadStarted) / 1000)} s: ${kind} (${fault.detail}), back after ${fault.endedAt - fault.startedAt} ms`);
 }
-await load;
+await Promise.all([load, orderLoad]);
 log(`load done after ${Math.round((Date.now() - loadStarted) / 1000)} s; waiting for every request to finish`);
 
 const drainDeadline = Date.now() + profile.drainMs;
@@ -210,7 +229,9 @@ for (const p of [fleet.api, ...fleet.workers]) {
 }
 
 violations.push(...(await checkLedger(pool, [...plans, ...probePlans], accounts)));
-violations.push(...stats.anomalies);
+violations.push(...stats.anomalies, ...orderStats.anomalies);
+const forward = await checkForward(pool, 'chaos', orderPlans, upstream);
+violations.push(...forward.violations);
 for (const f of tracker.recoveries) if (f.completeAfterMs === undefined) violations.push(`requests accepted before the ${f.fault.kind} at ${new Date(f.fault.startedAt).toISOString()} never all finished`);
 for (const v of violations.slice(0, 30)) log(`violation: ${v}`);
 if (violations.length > 30) log(`… and ${violations.length - 30} more violations`);
@@ -226,6 +247,7 @@ console.log(
     `duplicates=${stats.duplicates}`,
     `retries=${stats.retried} (503=${stats.unavailable} conn_errors=${stats.connectionErrors})`,
     `faults=${faults.length} (worker_kill=${count('worker-kill')} kill_all=${count('kill-all-workers')} redis_loss=${count('redis-loss')} pg_restart=${count('postgres-restart')} api_kill=${count('api-kill')}; sigkill workers=${fleet.sigkills.workers} api=${fleet.sigkills.api})`,
+    `forward=${forward.figures.accepted}/${forward.figures.keys} (effects=${forward.figures.effects} attempts=${forward.figures.attempts} same_key_retries=${forward.figures.sameKeyRetries} deduped=${forward.figures.deduped} overlaps=${forward.figures.overlaps})`,
     `max_complete_after_fault_ms=${maxComplete}`,
     `resume_after_sigkill_ms=${resumes.length ? `${Math.min(...resumes)}-${Math.max(...resumes)}` : 'n/a'}`,
     `shutdown_max_ms=${shutdownMaxMs}`,

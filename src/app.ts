@@ -22,6 +22,7 @@ import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
 import type { ReadRequest } from './idempotency/request-reader.ts';
 import type { OperationSpec } from './operations/operation.ts';
+import { withForwardRoutes } from './operations/forward/forward-operation.ts';
 import { assertDistinct } from './operations/registry.ts';
 import type { QueuedRequest } from './queue/request-queue.ts';
 import type { StatusFeed } from './status/status-feed.ts';
@@ -72,9 +73,11 @@ export interface ApiOptions {
  * documents, the operations' POST routes and the app's routes, with their authentication, rate
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
- * Refuses (throws) two operations with one name or one route.
+ * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
+ * two operations with one name or one route.
  */
-export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations, routes = [] }) => {
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [] }) => {
+  const operations = withForwardRoutes(appOperations, deps.config);
   assertDistinct(operations);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);

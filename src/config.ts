@@ -1,6 +1,8 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { parseApiKeys } from './api-keys.ts';
+import { type ForwardRoute, findRouteCollisions } from './operations/forward/forward-route.ts';
+import { readForwardRoutesFile } from './operations/forward/forward-routes-file.ts';
 
 const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
@@ -38,6 +40,8 @@ const EnvSchema = Type.Object({
   HTTP_MAX_CONNECTIONS: Int(10_000, 1),
   HEARTBEAT_FILE: Type.String({ default: '' }),
   WORKER_METRICS_PORT: Int(0, 0, 65535),
+  // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
+  FORWARD_ROUTES_FILE: Type.String({ default: '' }),
 });
 
 const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
@@ -94,6 +98,8 @@ export interface Config {
   heartbeatFile: string;
   /** where a worker serves its Prometheus metrics (on `host`); 0: not served */
   workerMetricsPort: number;
+  /** routes whose requests are forwarded to an upstream service (FORWARD_ROUTES_FILE); none by default */
+  forwardRoutes: readonly ForwardRoute[];
 }
 
 export class ConfigError extends Error {
@@ -110,10 +116,12 @@ export class ConfigError extends Error {
  * Throws ConfigError listing every problem at once; returns a frozen object.
  * With NODE_ENV=production a process that serves the API (`servesApi`, the default) needs its own
  * API_KEYS without the public demo secret; workers and migrations do not read keys.
+ * FORWARD_ROUTES_FILE, if set, is read and validated here; a forward route that reuses the name or
+ * route of one of `operations` (those the process runs otherwise) is a problem too.
  */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
-  opts: { servesApi?: boolean } = {},
+  opts: { servesApi?: boolean; operations?: readonly { name: string; route: string }[] } = {},
 ): Config {
   const raw: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
@@ -143,6 +151,8 @@ export function loadConfig(
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
   }
+  const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], problems: [] };
+  problems.push(...forward.problems, ...findRouteCollisions(forward.routes, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
   return Object.freeze({
@@ -174,5 +184,6 @@ export function loadConfig(
     }),
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    forwardRoutes: Object.freeze(forward.routes.map((r) => Object.freeze(r))),
   });
 }

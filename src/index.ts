@@ -8,6 +8,7 @@ export {
   appTransaction,
   BusinessError,
   defineOperation,
+  type ForwardOperation,
   type Operation,
   type OperationContext,
   type OperationKind,
@@ -17,6 +18,7 @@ export {
 } from './operations/operation.ts';
 export { createRegistry, type Registry } from './operations/registry.ts';
 export { INVALID_PAYLOAD } from './operations/check-payload.ts';
+export type { ForwardRoute } from './operations/forward/forward-route.ts';
 
 // an app as a whole, and its processes
 export type { IdemqApp } from './app-definition.ts';

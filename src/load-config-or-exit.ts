@@ -12,7 +12,7 @@ export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Confi
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // synchronous, so nothing is lost to the exit below
-    writeSync(2, `${err.message}\nSet these environment variables and start again (README.md, "Configuration", lists them all).\n`);
+    writeSync(2, `${err.message}\nCorrect these settings and start again (README.md, "Configuration", lists them all).\n`);
     process.exit(1);
   }
 }

@@ -11,7 +11,7 @@ import { createLogger } from './logger.ts';
  * list of problems; a database that lacks the core's or the app's migrations is refused.
  */
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
   const { deps, close } = await createApiDeps(config, log, appMigrations(app));
   const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });

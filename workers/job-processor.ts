@@ -1,10 +1,11 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
 import { isTransientError } from '../src/retry-policy.ts';
-import { failRequest, type ProcessResult } from './process-request.ts';
+import type { RunResult } from './operation-runners.ts';
+import { failRequest } from './process-request.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
 export interface JobProcessorDeps {
@@ -12,8 +13,11 @@ export interface JobProcessorDeps {
   log: Logger;
   /** attempts after which a non-transient failure ends the request as `processing_failed` */
   maxAttempts: number;
-  /** runs the job's request exactly once: the dispatcher to the runner of its operation's kind (operation-runners.ts) */
-  run(job: RequestJobData): Promise<ProcessResult>;
+  /**
+   * runs the job's request exactly once: the dispatcher to the runner of its operation's kind
+   * (operation-runners.ts); a forwarded request's runner may ask to be run again later (`delayed`)
+   */
+  run(job: RequestJobData): Promise<RunResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
   /** called each time a request waits for a worker that knows its operation (for a metric) */
@@ -39,14 +43,14 @@ export const PROCESSING_FAILED = 'processing_failed';
  * A request whose operation this worker does not know (UnknownOperation) is neither: the job is
  * retried with backoff, without limit and without counting, until a worker that knows it takes it.
  * The count lives with the job, so a job re-added by the reconciler (Redis lost it) starts again.
+ * A `delayed` result moves the job to BullMQ's delayed set until then, without counting a failure.
  */
 export function createJobProcessor(deps: JobProcessorDeps) {
-  return async (job: Job<ProcessJobData>): Promise<string> => {
+  return async (job: Job<ProcessJobData>, token?: string): Promise<string> => {
     const { requestId } = job.data;
+    let result: RunResult;
     try {
-      const result = await deps.run(job.data);
-      if (result.kind === 'completed') deps.onCommitted();
-      return result.kind;
+      result = await deps.run(job.data);
     } catch (err) {
       if (err instanceof UnknownOperation) {
         deps.log.warn({ requestId, operation: err.operation, attempt: job.attemptsMade + 1 }, 'operation unknown to this worker (deployed ahead of it?); will retry');
@@ -72,5 +76,12 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       deps.onCommitted();
       return 'failed';
     }
+    // a forwarded request's claim may have written an event even when it only delays
+    if (result.kind === 'completed' || result.kind === 'delayed') deps.onCommitted();
+    if (result.kind === 'delayed') {
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
+      throw new DelayedError();
+    }
+    return result.kind;
   };
 }

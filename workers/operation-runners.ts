@@ -7,11 +7,18 @@ import type { ProcessResult } from './process-batch.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
 /**
+ * What a runner did with one delivery: ProcessResult, or, for a kind whose work takes several
+ * attempts (forward), `delayed` (run the job again after `delayMs`) or `fenced` (a later attempt
+ * took over; nothing was written).
+ */
+export type RunResult = ProcessResult | { kind: 'delayed'; delayMs: number } | { kind: 'fenced' };
+
+/**
  * Runs one recorded request of an operation of one kind, exactly once however often it is
  * delivered, and stores its outcome. Throws for what should be retried (the job processor then
  * applies the retry policy); a stored business failure is a result, not an error.
  */
-export type OperationRunner = (requestId: string) => Promise<ProcessResult>;
+export type OperationRunner = (requestId: string) => Promise<RunResult>;
 
 /**
  * One runner per kind of operation. The seam for a new kind: add its member to `Operation`
@@ -27,7 +34,7 @@ export type OperationRunners = { [K in OperationKind]: OperationRunner };
  * run throws UnknownOperation (retried until a worker that knows it takes the job).
  */
 export function createDispatcher(db: Kysely<Database>, registry: Registry, runners: OperationRunners) {
-  return async (job: RequestJobData): Promise<ProcessResult> => {
+  return async (job: RequestJobData): Promise<RunResult> => {
     const name = job.operation ?? (await operationOf(db, job.requestId));
     if (name === undefined) return { kind: 'missing' };
     const operation = registry.find(name);

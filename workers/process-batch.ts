@@ -66,8 +66,8 @@ function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { ba
     const groups = new Map<AnyTransactional, Call[]>();
     for (const row of rows.filter((r) => !isTerminal(r.status))) {
       const operation = opts.find(row.operation);
-      // not terminal: a deploy in progress, not a property of the request
-      if (!operation) {
+      // not terminal: a deploy in progress, not a property of the request; another kind is another runner's
+      if (!operation || operation.kind !== 'transactional') {
         errors.set(row.id, new UnknownOperation(row.operation));
         continue;
       }

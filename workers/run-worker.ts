@@ -12,10 +12,10 @@ const HEARTBEAT_MS = 5_000;
  * `worker started` once it takes jobs. SIGTERM: finish or release in-flight jobs, then exit.
  */
 export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
-  const config = loadConfigOrExit({ servesApi: false });
+  const config = loadConfigOrExit({ servesApi: false, operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-worker');
   const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) });
-  log.info({ concurrency: config.workerConcurrency, operations: app.operations.map((op) => op.name) }, 'worker started');
+  log.info({ concurrency: config.workerConcurrency, operations: app.operations.map((op) => op.name), forwardRoutes: config.forwardRoutes.map((r) => r.name) }, 'worker started');
 
   // Liveness for container healthchecks: fresh while the BullMQ worker runs (docker-compose.yml).
   const heartbeat = config.heartbeatFile

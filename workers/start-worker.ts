@@ -6,12 +6,14 @@ import { assertMigrated } from '../src/db/check-migrations.ts';
 import { createDb } from '../src/db/create-db.ts';
 import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
+import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
 import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
+import { createForwardRunner } from './forward-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { createDispatcher } from './operation-runners.ts';
 import { startMetricsServer } from './metrics-server.ts';
@@ -66,7 +68,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * a migration this code knows, the core's or the app's, or if two operations share a name or a route.
  */
 export async function startWorker(config: Config, log: Logger, options: WorkerOptions): Promise<WorkerHandle> {
-  const registry = createRegistry(options.operations);
+  const registry = createRegistry(withForwardRoutes(options.operations, config));
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -126,6 +128,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     run: createDispatcher(db, registry, {
       // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
       transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find }),
+      forward: createForwardRunner({ db, routes: config.forwardRoutes, log, onAttempt: (operation, outcome) => metrics.upstreamAttempts.inc({ operation, outcome }) }),
     }),
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
@@ -138,7 +141,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     async (job, token) => {
       if (job.id && token) inFlight.set(job.id, { job, token });
       try {
-        return await processJob(job);
+        return await processJob(job, token);
       } finally {
         if (job.id) inFlight.delete(job.id);
       }

@@ -9,7 +9,13 @@ export function createWorkerMetrics() {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
-  return { registry, unknownOperation };
+  const upstreamAttempts = new Counter({
+    name: 'idemq_worker_upstream_attempts_total',
+    help: 'Attempts of forward routes by what their answer decided: succeeded, upstream_rejected, retried, processing_failed',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, unknownOperation, upstreamAttempts };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -115,7 +115,9 @@ export async function submitUntilAccepted(
 
 export interface LoadOptions {
   api: ApiClient;
-  plans: PaymentPlan[];
+  /** where the plans are sent; payments by default */
+  path?: string;
+  plans: (Pick<PaymentPlan, 'key' | 'ids'> & { body: unknown })[];
   /** new keys started per second */
   ratePerSec: number;
   /** keys being worked on at once (first sends, copies and their retries) */
@@ -137,8 +139,8 @@ export async function runPaymentLoad(o: LoadOptions): Promise<void> {
   const started = Date.now();
   const pending = new Set<Promise<void>>();
   let inFlight = 0;
-  const send = async (plan: PaymentPlan) => {
-    const answer = await submitUntilAccepted(o.api, '/v1/payments', plan.body, plan.key, o.stats, o.deadline);
+  const send = async (plan: LoadOptions['plans'][number]) => {
+    const answer = await submitUntilAccepted(o.api, o.path ?? '/v1/payments', plan.body, plan.key, o.stats, o.deadline);
     if (answer) plan.ids.add(answer.id);
   };
   const track = (p: Promise<void>) => {

@@ -6,6 +6,8 @@ export const TERMINAL_STATUSES: readonly RequestStatus[] = ['succeeded', 'failed
 export interface RequestError {
   code: string;
   message: string;
+  /** forward routes: the upstream's answer that decided the failure */
+  upstream?: { status: number; headers: Record<string, string>; body: unknown; truncated?: true };
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -32,6 +34,10 @@ export interface RequestTable {
   retention_seconds: ColumnType<number, number, never>;
   /** null while unfinished (the key is kept); set to completion + retention when it becomes terminal */
   expires_at: ColumnType<Date | null, Date | null | undefined, never>;
+  /** attempts started on an upstream (forward routes); the latest one's number fences its outcome */
+  attempts: ColumnType<number, never, number>;
+  /** forward routes: the latest attempt's lease, or the earliest next attempt; null before the first */
+  lease_until: ColumnType<Date | null, never, Date | null>;
 }
 
 export interface OutboxTable {

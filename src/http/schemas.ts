@@ -11,7 +11,21 @@ export const RequestViewSchema = Type.Object({
     description: 'when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS',
   }),
   result: Type.Optional(Type.Unknown({ description: 'present once succeeded' })),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'present once failed' })),
+  error: Type.Optional(
+    Type.Object(
+      {
+        code: Type.String(),
+        message: Type.String(),
+        upstream: Type.Optional(
+          Type.Object(
+            { status: Type.Integer(), headers: Type.Record(Type.String(), Type.String()), body: Type.Unknown(), truncated: Type.Optional(Type.Boolean()) },
+            { description: 'forward routes: the upstream\'s answer that decided the failure' },
+          ),
+        ),
+      },
+      { description: 'present once failed' },
+    ),
+  ),
 });
 
 /** Any string, so that a malformed id answers 404 like an unknown one; documented as a uuid (openapi-document.ts). */

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Static, TSchema } from 'typebox';
 import type { Database } from '../db/database.ts';
+import type { ForwardRoute } from './forward/forward-route.ts';
 
 export interface OperationContext {
   tenantId: string;
@@ -53,13 +54,23 @@ export interface TransactionalOperation<S extends TSchema = TSchema, DB = unknow
 }
 
 /**
+ * An operation run by the worker outside any transaction: its body is sent to an upstream service
+ * (a forward route of FORWARD_ROUTES_FILE), one attempt at a time, each fenced by a lease in the
+ * request row, and the upstream's answer decides the outcome (workers/forward-runner.ts).
+ */
+export interface ForwardOperation extends OperationSpec {
+  readonly kind: 'forward';
+  readonly forward: ForwardRoute;
+}
+
+/**
  * Any operation the core can run, one member per kind. The worker's job processor dispatches on
  * `kind` to that kind's runner (workers/operation-runners.ts); the API sees only the OperationSpec.
  * A new kind is a new member here with its own runner; the transactional path does not change.
  * (`any`: a list holds operations of many input schemas and app databases; each runner recovers
  * the input's type by checking the stored payload against `input`.)
  */
-export type Operation = TransactionalOperation<any, any>;
+export type Operation = TransactionalOperation<any, any> | ForwardOperation;
 
 export type OperationKind = Operation['kind'];
 

@@ -92,7 +92,9 @@ describe('a database in the earlier layout (every table in public), carried over
     await expect(sql`insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, retention_seconds) values ('acme', 'k-done', 'x', 'y', '{}', 1)`.execute(db)).rejects.toMatchObject({ code: '23505' });
     await expect(sql`update ledger.accounts set balance = 9007199254740992 where name = 'a'`.execute(db)).rejects.toMatchObject({ code: '23514' });
     const recorded = await sql<{ name: string }>`select name from idemq.kysely_migration`.execute(db);
-    expect(recorded.rows.map((r) => r.name)).toEqual(['2026_12_02_001_idemq_schema']);
+    // every core migration, the ones after the move included (a migrated legacy table takes them too)
+    expect(recorded.rows.map((r) => r.name)).toEqual(['2026_12_02_001_idemq_schema', '2026_12_02_002_request_leases']);
+    expect((await sql<{ attempts: number; lease_until: Date | null }>`select attempts, lease_until from idemq.requests where id = ${ids.done}`.execute(db)).rows).toEqual([{ attempts: 0, lease_until: null }]);
   });
 
   it('runs the request that was still queued with the moved tables, once, and a second migrate is a no-op', async () => {

@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(new URL('README.md', `file://${ROOT}`), 'utf8');
@@ -18,8 +20,8 @@ function snippet(heading: string, lang: string): string {
 }
 
 /** Runs a command with BASE set; resolves with its output (stdout and stderr) and exit code. */
-function run(command: string, args: string[], base: string, stdin?: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, BASE: base }, stdio: ['pipe', 'pipe', 'pipe'] });
+function run(command: string, args: string[], base: string, stdin?: string, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, BASE: base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -80,5 +82,56 @@ describe('the README snippets, run as written', () => {
     const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], `http://127.0.0.1:${await freePort()}`, snippet('### Awaiting the outcome over WebSocket', 'js'));
     expect(code, output).not.toBe(0);
     expect(output).toMatch(/fetch failed|ECONNREFUSED/);
+  });
+});
+
+describe('the README\'s forward-route walk-through, against examples/upstream', () => {
+  const heading = '### Walk-through: an orders service behind idemq';
+  let ctx: TestContext;
+  let base: string;
+  let upstreamUrl: string;
+  let upstream: ReturnType<typeof spawn>;
+  let routesFile: Awaited<ReturnType<typeof writeRoutesFile>>;
+  beforeAll(async () => {
+    const port = await freePort();
+    upstream = spawn(process.execPath, ['examples/upstream/server.ts', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      upstream.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
+      upstream.once('exit', (code) => reject(new Error(`the example upstream exited (${code})`)));
+    });
+    upstreamUrl = `http://127.0.0.1:${port}`;
+    // the shipped routes file, pointed at the port this test's upstream took
+    const routes = JSON.parse(readFileSync(new URL('examples/upstream/routes.json', `file://${ROOT}`), 'utf8'));
+    routesFile = await writeRoutesFile(routes.map((r: { upstream: string }) => ({ ...r, upstream: r.upstream.replace('http://127.0.0.1:4000', upstreamUrl) })));
+    ctx = await createTestContext({ API_KEYS: 'demo:sk_demo_change_me', FORWARD_ROUTES_FILE: routesFile.path });
+    const app = await ctx.startApi();
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    await ctx.startWorker();
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    upstream?.kill('SIGTERM');
+    await routesFile?.remove();
+  });
+
+  it('the routes file in the README is the one shipped in examples/upstream, and it is valid', () => {
+    const shipped = JSON.parse(readFileSync(new URL('examples/upstream/routes.json', `file://${ROOT}`), 'utf8'));
+    expect(JSON.parse(snippet('## Put idemq in front of your service', 'json'))).toEqual(shipped);
+    expect(parseForwardRoutes(shipped, 'routes.json').problems).toEqual([]);
+  });
+
+  it('places one order, replays it, shows the upstream\'s refusal, and the upstream holds one order', async () => {
+    const env = { UPSTREAM: upstreamUrl };
+    const { code, output } = await run('bash', ['-c', snippet(heading, 'bash')], base, undefined, env);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/"status": "succeeded"/);
+    expect(output).toMatch(/"sku": "tea"/);
+    expect(output).toMatch(/^Idempotent-Replayed: true\r?$/im);
+    expect(output).toMatch(/"code": "upstream_rejected"/);
+    expect(output).toMatch(/"status": 422/);
+    expect(output.trim().split('\n').at(-1)).toBe('1');
+
+    const again = await run('bash', ['-c', snippet(heading, 'bash')], base, undefined, env);
+    expect(again.output.trim().split('\n').at(-1), again.output).toBe('1');
   });
 });

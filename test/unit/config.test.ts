@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
 
 const SECRET = 'sk_live_do_not_print_me';
 
@@ -126,6 +127,43 @@ describe('loadConfig', () => {
 
     it('keeps the demo key outside production', () => {
       expect(loadConfig({ NODE_ENV: 'development' }).apiKeys.get('sk_demo_change_me')).toBe('demo');
+    });
+  });
+});
+
+describe('loadConfig with FORWARD_ROUTES_FILE', () => {
+  const withFile = async (routes: unknown, run: (path: string) => void) => {
+    const file = await writeRoutesFile(routes);
+    try {
+      run(file.path);
+    } finally {
+      await file.remove();
+    }
+  };
+
+  it('has no forward routes unless a file is named', () => {
+    expect(loadConfig({}).forwardRoutes).toEqual([]);
+  });
+
+  it('reads the routes, frozen, with their defaults', async () => {
+    await withFile([{ name: 'orders.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
+      const { forwardRoutes } = loadConfig({ FORWARD_ROUTES_FILE: path });
+      expect(forwardRoutes.map((r) => [r.name, r.route, r.timeoutMs, r.maxAttempts])).toEqual([['orders.create', '/v1/orders', 10_000, 8]]);
+      expect(Object.isFrozen(forwardRoutes) && Object.isFrozen(forwardRoutes[0])).toBe(true);
+    });
+  });
+
+  it('lists the file\'s problems, collisions with the given operations included, with the environment\'s', async () => {
+    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
+      const problems = problemsOf({ FORWARD_ROUTES_FILE: path, PORT: 'x' });
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^PORT: /);
+      expect(problems[1]).toBe(`FORWARD_ROUTES_FILE (${path})[0] (payments.create).timeoutMs: must be >= 100 (got 1)`);
+    });
+    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
+      expect(() => loadConfig({ FORWARD_ROUTES_FILE: path }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] })).toThrow(
+        'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
+      );
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as idemqSchema from './2026_12_02_001_idemq_schema.ts';
+import * as requestLeases from './2026_12_02_002_request_leases.ts';
 
 /**
  * The core's migrations, by name; names sort in the order they run. They are recorded in
@@ -7,4 +8,5 @@ import * as idemqSchema from './2026_12_02_001_idemq_schema.ts';
  */
 export const coreMigrations: Record<string, Migration> = {
   '2026_12_02_001_idemq_schema': idemqSchema,
+  '2026_12_02_002_request_leases': requestLeases,
 };

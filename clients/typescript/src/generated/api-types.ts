@@ -254,6 +254,15 @@ export interface paths {
                             error?: {
                                 code: string;
                                 message: string;
+                                /** @description forward routes: the upstream's answer that decided the failure */
+                                upstream?: {
+                                    body: unknown;
+                                    headers: {
+                                        [key: string]: string;
+                                    };
+                                    status: number;
+                                    truncated?: boolean;
+                                };
                             };
                             /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
                             expiresAt: string | null;
@@ -297,6 +306,15 @@ export interface paths {
                             error?: {
                                 code: string;
                                 message: string;
+                                /** @description forward routes: the upstream's answer that decided the failure */
+                                upstream?: {
+                                    body: unknown;
+                                    headers: {
+                                        [key: string]: string;
+                                    };
+                                    status: number;
+                                    truncated?: boolean;
+                                };
                             };
                             /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
                             expiresAt: string | null;
@@ -787,6 +805,15 @@ export interface paths {
                             error?: {
                                 code: string;
                                 message: string;
+                                /** @description forward routes: the upstream's answer that decided the failure */
+                                upstream?: {
+                                    body: unknown;
+                                    headers: {
+                                        [key: string]: string;
+                                    };
+                                    status: number;
+                                    truncated?: boolean;
+                                };
                             };
                             /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
                             expiresAt: string | null;
@@ -834,6 +861,15 @@ export interface paths {
                             error?: {
                                 code: string;
                                 message: string;
+                                /** @description forward routes: the upstream's answer that decided the failure */
+                                upstream?: {
+                                    body: unknown;
+                                    headers: {
+                                        [key: string]: string;
+                                    };
+                                    status: number;
+                                    truncated?: boolean;
+                                };
                             };
                             /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
                             expiresAt: string | null;
@@ -1120,6 +1156,15 @@ export interface paths {
                             error?: {
                                 code: string;
                                 message: string;
+                                /** @description forward routes: the upstream's answer that decided the failure */
+                                upstream?: {
+                                    body: unknown;
+                                    headers: {
+                                        [key: string]: string;
+                                    };
+                                    status: number;
+                                    truncated?: boolean;
+                                };
                             };
                             /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
                             expiresAt: string | null;

@@ -1,0 +1,67 @@
+import type { CallOutcome, UpstreamAnswer } from './call-upstream.ts';
+import type { ForwardRoute } from './forward-route.ts';
+import { parseRetryAfter } from './retry-after.ts';
+
+/** 4xx answers that mean "not now" rather than "no": retried like 5xx (RFC 9110, RFC 8470, RFC 6585). */
+export const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
+
+export const UPSTREAM_REJECTED = 'upstream_rejected';
+export const PROCESSING_FAILED = 'processing_failed';
+
+/** What a forwarded request stores when it fails: the error code, and the upstream's last answer if it gave one. */
+export interface ForwardError {
+  code: typeof UPSTREAM_REJECTED | typeof PROCESSING_FAILED;
+  message: string;
+  upstream?: UpstreamAnswer;
+}
+
+export type Decision =
+  | { kind: 'succeeded'; result: Omit<UpstreamAnswer, 'retryAfter'> }
+  | { kind: 'failed'; error: ForwardError }
+  /** another attempt, not before `delayMs` from now */
+  | { kind: 'retry'; delayMs: number; reason: string };
+
+/**
+ * What one attempt's outcome means for the request (pure). 2xx: succeeded with the answer. Other
+ * 4xx except 408, 425 and 429 (and a 3xx: redirects are not followed): failed, `upstream_rejected`,
+ * with the answer. Those three, 5xx, timeouts and connection errors are retried while attempts
+ * remain, after an exponential, jittered delay or the upstream's Retry-After if longer, both
+ * capped by retryMaxMs; after the last attempt the request fails, `processing_failed`, with the
+ * last answer if there was one.
+ */
+export function decide(outcome: CallOutcome, opts: { route: ForwardRoute; attempt: number; now: number; random: () => number }): Decision {
+  const { route, attempt } = opts;
+  if (outcome.kind === 'answer') {
+    const { retryAfter, ...answer } = outcome.answer;
+    if (answer.status >= 200 && answer.status < 300) return { kind: 'succeeded', result: answer };
+    if (!isRetryableStatus(answer.status)) {
+      return { kind: 'failed', error: { code: UPSTREAM_REJECTED, message: `The upstream refused the request (HTTP ${answer.status}).`, upstream: answer } };
+    }
+    if (attempt >= route.maxAttempts) {
+      return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream answered HTTP ${answer.status} to each of ${attempt} attempts.`, upstream: answer } };
+    }
+    const asked = parseRetryAfter(retryAfter, opts.now);
+    const delayMs = Math.min(route.retryMaxMs, Math.max(asked ?? 0, backoffMs(route, attempt, opts.random)));
+    return { kind: 'retry', delayMs, reason: `HTTP ${answer.status}${asked !== undefined ? `, Retry-After ${retryAfter}` : ''}` };
+  }
+  const reason = outcome.kind === 'timeout' ? `no answer within ${outcome.afterMs} ms` : `upstream unreachable (${outcome.message})`;
+  if (attempt >= route.maxAttempts) {
+    return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream gave no answer to ${attempt} attempts; the last: ${reason}.` } };
+  }
+  return { kind: 'retry', delayMs: backoffMs(route, attempt, opts.random), reason };
+}
+
+/** 1xx never reaches here; 3xx and 4xx are answers the upstream chose, except the three "not now" codes. */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || RETRYABLE_4XX.has(status);
+}
+
+/**
+ * The delay before attempt `attempt + 1`: retryBaseMs doubling per attempt, capped by retryMaxMs,
+ * with "equal jitter" (half fixed, half random), so retries of many requests spread out but never
+ * come back at once.
+ */
+export function backoffMs(route: Pick<ForwardRoute, 'retryBaseMs' | 'retryMaxMs'>, attempt: number, random: () => number): number {
+  const ceiling = Math.min(route.retryMaxMs, route.retryBaseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
