@@ -10,7 +10,7 @@ export interface BenchContext {
   tenant: string;
   secret: string;
   accounts: string[];
-  /** `naive`: the naive path of issue 5, while the naive scenario runs */
+  /** `naive`: the naive path, while the naive scenario runs */
   targets: { service: Target; baseline: Target; naive?: Target };
   probe: Probe;
   /** the run's processes, to account CPU to them; the database name tells its Postgres backends */

@@ -40,7 +40,7 @@ export interface BenchResults {
   };
   baseline?: Capacity;
   ingest?: IngestResult;
-  /** the naive path of issue 5, measured like ingest */
+  /** the naive path, measured like ingest */
   naive?: IngestResult;
   replay?: ReplayResult;
   connections?: ConnectionsResult;

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --short] [-- --keep]`: the fault-injection proof of issue 4.
+ * `npm run chaos [-- --short] [-- --keep]`: the fault-injection proof that nothing is lost or done twice.
  *
  * Starts its OWN Postgres cluster (initdb + pg_ctl, as the postgres OS user when run as root) and
  * its OWN redis-server, on free loopback ports with data in a temporary folder, so it can restart

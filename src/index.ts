@@ -18,6 +18,7 @@ export {
 } from './operations/operation.ts';
 export { createRegistry, type Registry } from './operations/registry.ts';
 export { INVALID_PAYLOAD } from './operations/check-payload.ts';
+export { PROCESSING_FAILED } from './operations/error-codes.ts';
 export type { ForwardRoute } from './operations/forward/forward-route.ts';
 
 // an app as a whole, and its processes

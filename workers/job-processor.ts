@@ -2,6 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
+import { PROCESSING_FAILED } from '../src/operations/error-codes.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import type { RunResult } from './operation-runners.ts';
@@ -32,8 +33,6 @@ export interface ProcessJobData extends RequestJobData {
   /** non-transient failures so far (absent: none) */
   failures?: number;
 }
-
-export const PROCESSING_FAILED = 'processing_failed';
 
 /**
  * The BullMQ processor. Transient infrastructure errors (retry-policy.ts) are rethrown for BullMQ

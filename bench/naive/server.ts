@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import pg from 'pg';
 
-// The naive path of issue 5, for comparison in the same run: one INSERT ... ON CONFLICT and one
+// The naive path, for comparison in the same run: one INSERT ... ON CONFLICT and one
 // BullMQ add() per request, awaited before the 202. No batching, no single flight, no cache; the
 // same tables as the service (its own database), the same requests from the same generator.
 const port = Number(process.argv[2] ?? 0);

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import pg from 'pg';
 
-// The naive worker of issue 5: one transaction per job (lock the request, move the money, store
+// The naive worker: one transaction per job (lock the request, move the money, store
 // the outcome), as many jobs at once as the pool has connections.
 const POOL = 10;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: POOL });

@@ -9,7 +9,7 @@ import { freePort, startScript, stopServices, waitHttpReady } from '../services.
 import { type IngestResult, runIngest } from './ingest.ts';
 
 /**
- * The naive path of issue 5 (bench/naive/: one INSERT and one add() per request, a worker doing
+ * The naive path (bench/naive/: one INSERT and one add() per request, a worker doing
  * one transaction per job), measured like the service's ingest in the same run, with the same
  * generator and requests: its accept and end-to-end capacity are what "several times faster than
  * the naive path" is judged against. Runs on a database and queue prefix of its own, with the same

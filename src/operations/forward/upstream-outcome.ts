@@ -1,12 +1,12 @@
 import type { CallOutcome, UpstreamAnswer } from './call-upstream.ts';
 import type { ForwardRoute } from './forward-route.ts';
+import { PROCESSING_FAILED } from '../error-codes.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 /** 4xx answers that mean "not now" rather than "no": retried like 5xx (RFC 9110, RFC 8470, RFC 6585). */
 export const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
 
 export const UPSTREAM_REJECTED = 'upstream_rejected';
-export const PROCESSING_FAILED = 'processing_failed';
 
 /** What a forwarded request stores when it fails: the error code, and the upstream's last answer if it gave one. */
 export interface ForwardError {
