@@ -10,6 +10,8 @@ declare module 'fastify' {
     tenantId: string;
     /** what the request's key may do, set with tenantId */
     scopes: readonly ApiKeyScope[];
+    /** the digest of the request's key (see Authenticator.isLive), set with tenantId */
+    keyHash: string;
   }
 }
 
@@ -25,21 +27,26 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?: KeyRing) {
   const envTenants = new Map([...envKeys].map(([secret, tenant]) => [hashSecret(secret).toString('base64'), tenant]));
-  const grantOf = (secret: string): KeyGrant | undefined => {
-    const hash = hashSecret(secret);
+  const lookup = (hash: Buffer): KeyGrant | undefined => {
     const stored = ring?.find(hash);
-    if (stored) {
-      if (stored.revoked) return undefined;
-      ring!.used(stored.prefix);
-      return { tenantId: stored.tenantId, scopes: stored.scopes, prefix: stored.prefix };
-    }
+    if (stored) return stored.revoked ? undefined : { tenantId: stored.tenantId, scopes: stored.scopes, prefix: stored.prefix };
     const tenantId = envTenants.get(hash.toString('base64'));
     return tenantId ? { tenantId, scopes: ALL_SCOPES } : undefined;
   };
+  /** What a secret grants, with its digest; counts as a use of a stored key. */
+  const grantOf = (secret: string): (KeyGrant & { keyHash: string }) | undefined => {
+    const hash = hashSecret(secret);
+    const grant = lookup(hash);
+    if (!grant) return undefined;
+    if (grant.prefix) ring!.used(grant.prefix);
+    return { ...grant, keyHash: hash.toString('base64') };
+  };
   return {
     grantOf,
-    /** The tenant of a secret, or undefined: the WebSocket `auth` message's check. */
-    tenantOf: (secret: string): string | undefined => grantOf(secret)?.tenantId,
+    /** Whether the key with this digest (a grant's keyHash) is still valid; not a use. */
+    isLive: (keyHash: string): boolean => lookup(Buffer.from(keyHash, 'base64')) !== undefined,
+    /** Calls `listener` whenever the stored keys were read again; returns its removal. */
+    onKeysChanged: (listener: () => void): (() => void) => ring?.onRefresh(listener) ?? (() => undefined),
     /**
      * Fastify hook: sets request.tenantId and request.scopes from `Authorization: Bearer <secret>`
      * or answers 401; a method other than GET, HEAD and OPTIONS without the `write` scope answers 403.
@@ -59,6 +66,7 @@ export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?:
       }
       request.tenantId = grant.tenantId;
       request.scopes = grant.scopes;
+      request.keyHash = grant.keyHash;
       if (!READ_METHODS.has(request.method) && !grant.scopes.includes('write')) {
         throw new ProblemError({
           status: 403,

@@ -30,6 +30,8 @@ export interface KeyRing {
   used(prefix: string): void;
   /** Reads the keys now; rejects if Postgres does not answer. The loop calls it; so does start-up. */
   refresh(): Promise<void>;
+  /** Calls `listener` after every successful refresh (e.g. to drop sockets of revoked keys); returns its removal. */
+  onRefresh(listener: () => void): () => void;
   /** Stops the loops and writes the last uses (best effort). */
   close(): Promise<void>;
 }
@@ -46,10 +48,12 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
   let uses = new Map<string, Date>();
   const failing = { refresh: false, flush: false };
   let closed = false;
+  const listeners = new Set<() => void>();
 
   const refresh = async () => {
     const keys = await loadKeys(db, opts.envHashes);
     byHash = new Map(keys.map((k) => [k.secretHash.toString('base64'), k]));
+    for (const listener of listeners) listener();
   };
   const flush = async () => {
     if (uses.size === 0) return;
@@ -95,6 +99,10 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
       uses.set(prefix, new Date());
     },
     refresh,
+    onRefresh(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);

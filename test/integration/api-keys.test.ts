@@ -80,8 +80,16 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     await msUntil(one, key.secret, key.exitedAt, (s) => s !== 401);
     await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);
 
+    // sockets opened with the key before the revocation, by header and by message
+    const byHeader = await openSocket(otherWs, bearer(key.secret));
+    const byMessage = await openSocket(otherWs);
+    sockets.push(byHeader, byMessage);
+    byMessage.send({ type: 'auth', token: key.secret });
+    await byMessage.next((m) => m.type === 'authenticated');
+
     const revoked = await runKeys(url, ['revoke', key.prefix]);
     expect(revoked.code, revoked.stderr).toBe(0);
+    const socketsClosed = Promise.all([byHeader.closed, byMessage.closed]).then((closes) => ({ closes, ms: Date.now() - revoked.exitedAt }));
     expect(revoked.stderr).toContain(key.prefix);
     const ms = await msUntil(other, key.secret, revoked.exitedAt, (s) => s === 401);
     const msOne = await msUntil(one, key.secret, revoked.exitedAt, (s) => s === 401);
@@ -89,6 +97,10 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expect(ms).toBeLessThan(5_000);
     expect(msOne).toBeLessThan(5_000);
     expectProblem(await getRequest(other, randomUUID(), key.secret), 401, 'unauthorized');
+    const { closes, ms: closedMs } = await socketsClosed;
+    console.log(`its open sockets closed ${closedMs} ms after the CLI exited`);
+    expect(closes).toEqual([{ code: 4401, reason: 'api key revoked' }, { code: 4401, reason: 'api key revoked' }]);
+    expect(closedMs).toBeLessThan(5_000);
     // never accepted again, by any path
     await expect(openSocket(otherWs, bearer(key.secret))).rejects.toMatchObject({ statusCode: 401 });
     const socket = await openSocket(otherWs);
