@@ -1,7 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { buildApp } from '../../src/app.ts';
+import { appMigrations } from '../../src/app-definition.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createApiDeps } from '../../src/deps.ts';
+import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { createKey, runKeys } from '../helpers/keys-cli.ts';
 import { countRequests, processNow, submit } from '../helpers/ledger.ts';
 import { expectProblem } from '../helpers/problem.ts';
@@ -190,5 +195,39 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     const away = await runKeys('postgres://postgres@127.0.0.1:1/none', ['list']);
     expect(away.code).toBe(1);
     expect(away.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('API_KEYS and stored keys at once', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let close: () => Promise<void>;
+  afterAll(async () => {
+    await app?.close();
+    await close?.();
+    await ctx?.close();
+  });
+
+  it('both are valid; a revoked stored key stays refused even when API_KEYS lists its secret too', async () => {
+    ctx = await createTestContext();
+    const stored = await createKey(ctx.config.databaseUrl, 'acme');
+    const copied = await createKey(ctx.config.databaseUrl, 'globex');
+    const config = loadConfig({
+      DATABASE_URL: ctx.config.databaseUrl,
+      REDIS_URL: ctx.config.redisUrl,
+      QUEUE_PREFIX: ctx.config.queuePrefix,
+      API_KEYS: `acme:${TENANTS.acme.secret},globex:${copied.secret}`,
+    });
+    ({ close } = await createApiDeps(config, pino({ level: 'silent' }), appMigrations(ctx.app)).then(async ({ deps, close }) => {
+      app = await buildApp(deps, { operations: ctx.app.operations, routes: ctx.app.routes });
+      return { close };
+    }));
+    for (const secret of [TENANTS.acme.secret, stored.secret, copied.secret]) expect((await getRequest(app, randomUUID(), secret)).statusCode).toBe(404);
+
+    for (const { prefix } of [stored, copied]) expect((await runKeys(ctx.config.databaseUrl, ['revoke', prefix])).code).toBe(0);
+    await waitUntil('both revocations', async () => (await getRequest(app, randomUUID(), stored.secret)).statusCode === 401 && (await getRequest(app, randomUUID(), copied.secret)).statusCode === 401, {
+      timeoutMs: 5_000,
+    });
+    expect((await getRequest(app, randomUUID(), TENANTS.acme.secret)).statusCode).toBe(404);
   });
 });
