@@ -27,24 +27,22 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?: KeyRing) {
   const envTenants = new Map([...envKeys].map(([secret, tenant]) => [hashSecret(secret).toString('base64'), tenant]));
-  const lookup = (hash: Buffer): KeyGrant | undefined => {
-    const stored = ring?.find(hash);
-    if (stored) return stored.revoked ? undefined : { tenantId: stored.tenantId, scopes: stored.scopes, prefix: stored.prefix };
-    const tenantId = envTenants.get(hash.toString('base64'));
-    return tenantId ? { tenantId, scopes: ALL_SCOPES } : undefined;
+  const lookup = (keyHash: string): KeyGrant | undefined => {
+    const stored = ring?.find(keyHash);
+    if (stored) return stored.revoked ? undefined : { tenantId: stored.tenantId, scopes: stored.scopes, prefix: stored.prefix, keyHash };
+    const tenantId = envTenants.get(keyHash);
+    return tenantId ? { tenantId, scopes: ALL_SCOPES, keyHash } : undefined;
   };
-  /** What a secret grants, with its digest; counts as a use of a stored key. */
-  const grantOf = (secret: string): (KeyGrant & { keyHash: string }) | undefined => {
-    const hash = hashSecret(secret);
-    const grant = lookup(hash);
-    if (!grant) return undefined;
-    if (grant.prefix) ring!.used(grant.prefix);
-    return { ...grant, keyHash: hash.toString('base64') };
+  /** What a secret grants; counts as a use of a stored key. */
+  const grantOf = (secret: string): KeyGrant | undefined => {
+    const grant = lookup(hashSecret(secret).toString('base64'));
+    if (grant?.prefix) ring!.used(grant.prefix);
+    return grant;
   };
   return {
     grantOf,
     /** Whether the key with this digest (a grant's keyHash) is still valid; not a use. */
-    isLive: (keyHash: string): boolean => lookup(Buffer.from(keyHash, 'base64')) !== undefined,
+    isLive: (keyHash: string): boolean => lookup(keyHash) !== undefined,
     /** Calls `listener` whenever the stored keys were read again; returns its removal. */
     onKeysChanged: (listener: () => void): (() => void) => ring?.onRefresh(listener) ?? (() => undefined),
     /**

@@ -8,6 +8,8 @@ export interface KeyGrant {
   scopes: readonly ApiKeyScope[];
   /** the stored key's prefix; undefined for a key from API_KEYS */
   prefix?: string;
+  /** SHA-256 of the secret, base64: what the key is found by, and judged again by (Authenticator.isLive) */
+  keyHash: string;
 }
 
 export interface KeyRingOptions {
@@ -24,8 +26,8 @@ export interface KeyRingOptions {
 }
 
 export interface KeyRing {
-  /** The stored key with this digest: live, revoked (to be refused), or undefined when unknown. */
-  find(secretHash: Buffer): LoadedKey | undefined;
+  /** The stored key with this digest (base64): live, revoked (to be refused), or undefined when unknown. */
+  find(secretHash: string): LoadedKey | undefined;
   /** Notes a use of a stored key; written with the next flush, never on the request's path. */
   used(prefix: string): void;
   /** Reads the keys now; rejects if Postgres does not answer. The loop calls it; so does start-up. */
@@ -45,7 +47,8 @@ export interface KeyRing {
  */
 export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRing {
   let byHash = new Map<string, LoadedKey>();
-  let uses = new Map<string, Date>();
+  // epoch milliseconds: no Date per request
+  let uses = new Map<string, number>();
   const failing = { refresh: false, flush: false };
   let closed = false;
   const listeners = new Set<() => void>();
@@ -60,7 +63,7 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
     const batch = uses;
     uses = new Map();
     try {
-      await recordKeyUses(db, batch);
+      await recordKeyUses(db, new Map([...batch].map(([prefix, at]) => [prefix, new Date(at)])));
     } catch (err) {
       // kept for the next flush unless a later use superseded it
       for (const [prefix, at] of batch) if (!uses.has(prefix)) uses.set(prefix, at);
@@ -77,7 +80,9 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
         if (failing[what]) opts.onRecovered?.(what);
         failing[what] = false;
       } catch (err) {
-        if (!failing[what]) opts.onError(what, err);
+        // a tick cut short by close (the pool destroyed under it) is no failure worth a warning;
+        // close does not wait for it, since a statement hung on a frozen server would hold it
+        if (!closed && !failing[what]) opts.onError(what, err);
         failing[what] = true;
       }
       if (!closed) schedule();
@@ -94,9 +99,9 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
   loop('flush', flush, opts.flushMs);
 
   return {
-    find: (secretHash) => byHash.get(secretHash.toString('base64')),
+    find: (secretHash) => byHash.get(secretHash),
     used(prefix) {
-      uses.set(prefix, new Date());
+      uses.set(prefix, Date.now());
     },
     refresh,
     onRefresh(listener) {
