@@ -103,6 +103,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refreshes stored API keys every 2 s by default, and refuses a period that would break the 5 s revocation bound', () => {
+    expect(loadConfig({}).apiKeysRefreshMs).toBe(2_000);
+    expect(loadConfig({ API_KEYS_REFRESH_MS: '3000' }).apiKeysRefreshMs).toBe(3_000);
+    expect(problemsOf({ API_KEYS_REFRESH_MS: '5000' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: .*3000/)]);
+    expect(problemsOf({ API_KEYS_REFRESH_MS: '0' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: /)]);
+  });
+
   describe('in production (NODE_ENV=production)', () => {
     it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {
       const config = loadConfig({ NODE_ENV: 'production' });
