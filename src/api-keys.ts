@@ -1,4 +1,4 @@
-const TENANT = /^[A-Za-z0-9_.-]+$/;
+export const TENANT_PATTERN = /^[A-Za-z0-9_.-]+$/;
 const MIN_SECRET_LENGTH = 8;
 
 /**
@@ -28,7 +28,7 @@ function entryFault(entry: string): string | undefined {
   if (parts.length === 1) return 'has no ":"';
   if (parts.length > 2) return 'has more than one ":"';
   const [tenant, secret] = parts as [string, string];
-  if (!TENANT.test(tenant)) return tenant === '' ? 'has no tenant' : 'has a tenant with characters other than letters, digits, "_", "." and "-"';
+  if (!TENANT_PATTERN.test(tenant)) return tenant === '' ? 'has no tenant' : 'has a tenant with characters other than letters, digits, "_", "." and "-"';
   if (/\s/.test(secret)) return 'has white space in its secret';
   if (secret.length < MIN_SECRET_LENGTH) return `has a ${secret.length}-character secret`;
   return undefined;

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
+import type { KeyRing } from './keys/key-ring.ts';
 import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { handleError } from './http/error-handler.ts';
@@ -31,6 +32,8 @@ import type { StatusFeed } from './status/status-feed.ts';
 export interface AppDeps {
   config: Config;
   db: Kysely<Database>;
+  /** the stored API keys, kept in memory (createKeyRing); without it only API_KEYS' keys are valid */
+  keys?: KeyRing;
   feed: StatusFeed;
   /** a tenant's request by id, read from Postgres (batched with concurrent reads) */
   readRequest: ReadRequest;
@@ -95,7 +98,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   await app.register(asyncapiRoutes);
 
   await app.register(healthRoutes, deps);
-  const auth = createAuthenticator(deps.config.apiKeys);
+  const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
   await app.register(async (v1) => {
     v1.addHook('onRequest', auth.hook);
     await v1.register(rateLimit, {

@@ -16,6 +16,8 @@ const EnvSchema = Type.Object({
   PORT: Int(3000, 0, 65535),
   // checked by parseApiKeys, which can say which entry is wrong without echoing it
   API_KEYS: Type.String({ default: 'demo:sk_demo_change_me' }),
+  // a revocation (npm run keys) reaches every API instance within about this; at most 3 s keeps that under 5 s
+  API_KEYS_REFRESH_MS: Int(2_000, 100, 3_000),
   IDEMPOTENCY_TTL_SECONDS: Int(86_400, 1),
   QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
@@ -64,8 +66,10 @@ export interface Config {
   redisUrl: string;
   host: string;
   port: number;
-  /** tenant id by API secret */
+  /** tenant id by API secret, from API_KEYS (the stored keys of `npm run keys` come from Postgres) */
   apiKeys: ReadonlyMap<string, string>;
+  /** how often an API instance reads the stored keys again */
+  apiKeysRefreshMs: number;
   idempotencyTtlSeconds: number;
   queuePrefix: string;
   logLevel: string;
@@ -114,8 +118,9 @@ export class ConfigError extends Error {
 /**
  * Reads and validates the configuration. The only reader of the environment.
  * Throws ConfigError listing every problem at once; returns a frozen object.
- * With NODE_ENV=production a process that serves the API (`servesApi`, the default) needs its own
- * API_KEYS without the public demo secret; workers and migrations do not read keys.
+ * With NODE_ENV=production API_KEYS defaults to none (keys then come from the table that
+ * `npm run keys` manages), and a process that serves the API (`servesApi`, the default) refuses
+ * the public demo secret among them; workers and migrations do not read keys.
  * FORWARD_ROUTES_FILE, if set, is read and validated here; a forward route that reuses the name or
  * route of one of `operations` (those the process runs otherwise) is a problem too.
  */
@@ -138,12 +143,12 @@ export function loadConfig(
     const message = (e.keyword === 'pattern' && EXPECTED[name]) || e.message.replace(/^must be integer$/, 'must be an integer');
     return `${name || 'environment'}: ${message}${got}`;
   });
-  const { apiKeys, problems: keyProblems } = parseApiKeys(String(value.API_KEYS));
+  // in production the public demo key is no default: keys live in Postgres (npm run keys)
+  const noEnvKeys = value.NODE_ENV === 'production' && (env.API_KEYS === undefined || env.API_KEYS === '');
+  const { apiKeys, problems: keyProblems } = noEnvKeys ? { apiKeys: new Map<string, string>(), problems: [] } : parseApiKeys(String(value.API_KEYS));
   problems.push(...keyProblems);
   if (keyProblems.length === 0 && value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
-    if (env.API_KEYS === undefined || env.API_KEYS === '') {
-      problems.push('API_KEYS: required in production (NODE_ENV=production): set API_KEYS to your own tenant:secret pairs; the default is the public demo key');
-    } else if (apiKeys.has(DEMO_SECRET)) {
+    if (apiKeys.has(DEMO_SECRET)) {
       problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
     }
   }
@@ -161,6 +166,7 @@ export function loadConfig(
     host: e.HOST,
     port: e.PORT,
     apiKeys,
+    apiKeysRefreshMs: e.API_KEYS_REFRESH_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,

@@ -7,6 +7,8 @@ import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
 import { createRequestReader } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
+import { createKeyRing } from './keys/key-ring.ts';
+import { hashSecret } from './keys/key-secret.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue } from './queue/request-queue.ts';
@@ -22,6 +24,8 @@ const REPLAY_CACHE_SIZE = 10_000;
  * raised sustained end to end from ~1,340/s to ~1,520/s.
  */
 const KEY_BATCHES_IN_FLIGHT = 2;
+/** last-used times of API keys are written this often, one statement for all keys used meanwhile */
+const KEY_USES_FLUSH_MS = 10_000;
 
 /**
  * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
@@ -39,6 +43,19 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
     await db.destroy();
     throw err;
   });
+  const keys = createKeyRing(db, {
+    refreshMs: config.apiKeysRefreshMs,
+    flushMs: KEY_USES_FLUSH_MS,
+    envHashes: [...config.apiKeys.keys()].map(hashSecret),
+    onError: (what, err) => log.warn({ err }, what === 'refresh' ? 'API keys not refreshed: the last known keys stay in force' : 'API key last-used times not written yet'),
+    onRecovered: (what) => log.info(`API key ${what} works again`),
+  });
+  // the stored keys are known before the first request
+  await keys.refresh().catch(async (err) => {
+    await keys.close();
+    await db.destroy();
+    throw err;
+  });
   const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
   const queue = createRequestQueue(producer, config.queuePrefix);
   queue.on('error', onError('queue'));
@@ -50,6 +67,7 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
   const deps: AppDeps = {
     config,
     db,
+    keys,
     feed,
     readRequest: createRequestReader(db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
@@ -77,6 +95,7 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
       await feed.close();
       await queue.close();
       producer.disconnect();
+      await keys.close();
       await db.destroy();
     },
   };

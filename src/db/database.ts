@@ -55,6 +55,23 @@ export interface StatusEvent {
   version: number;
 }
 
+export type ApiKeyScope = 'read' | 'write';
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['read', 'write'];
+
+/** An API key (`npm run keys`): its digest, never its secret. */
+export interface ApiKeyTable {
+  /** the visible part of the secret, `sk_live_<prefix>_…`; names the key in lists and revocations */
+  prefix: string;
+  tenant_id: string;
+  /** SHA-256 of the whole secret */
+  secret_hash: Buffer;
+  scopes: ApiKeyScope[];
+  created_at: CreatedAt;
+  /** written in batches by the API instances, so it may lag the last use by some seconds */
+  last_used_at: ColumnType<Date | null, never, Date | null>;
+  revoked_at: ColumnType<Date | null, never, Date | null>;
+}
+
 /**
  * The core's tables, schema-qualified: the core keeps to its own Postgres schema, `idemq`, so its
  * generic names never collide with an app's. An app's operations see their own tables through
@@ -63,7 +80,9 @@ export interface StatusEvent {
 export interface Database {
   'idemq.requests': RequestTable;
   'idemq.outbox': OutboxTable;
+  'idemq.api_keys': ApiKeyTable;
 }
 
 export type RequestRow = Selectable<RequestTable>;
 export type NewRequestRow = Insertable<RequestTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;

@@ -13,7 +13,7 @@ import { CLOSE, WS_LIMITS } from './ws-session.ts';
 
 /** Why the server closes a socket with each of its close codes. */
 const CLOSE_MEANINGS: Record<keyof typeof CLOSE, string> = {
-  unauthorized: `an invalid API key in the \`auth\` message, or no authentication within ${WS_LIMITS.authTimeoutMs / 1000} s`,
+  unauthorized: `an invalid API key in the \`auth\` message, no authentication within ${WS_LIMITS.authTimeoutMs / 1000} s, or the socket's key was revoked (within seconds of the revocation)`,
   slowConsumer: `the client does not read: over ${WS_LIMITS.maxBufferedBytes / (1024 * 1024)} MiB unsent`,
   goingAway: 'the server is shutting down: reconnect, and subscribe again',
 };

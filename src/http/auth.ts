@@ -1,33 +1,59 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { ApiKeyScope } from '../db/database.ts';
+import { hashSecret } from '../keys/key-secret.ts';
+import type { KeyGrant, KeyRing } from '../keys/key-ring.ts';
 import { ProblemError } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** set by authentication on every /v1 route */
     tenantId: string;
+    /** what the request's key may do, set with tenantId */
+    scopes: readonly ApiKeyScope[];
+    /** the digest of the request's key (see Authenticator.isLive), set with tenantId */
+    keyHash: string;
   }
 }
 
-const hash = (secret: string) => createHash('sha256').update(secret).digest('base64url');
+const ALL_SCOPES: readonly ApiKeyScope[] = ['read', 'write'];
+/** methods that only read; anything else needs the `write` scope */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Resolves bearer secrets to tenants. Secrets are compared by their SHA-256 digest through a map
- * lookup, so the time taken says nothing about how much of a guess was right.
+ * Resolves bearer secrets to what they grant, from memory only: the stored keys (`ring`, kept
+ * fresh in the background) and the keys of API_KEYS. A secret is looked up by its SHA-256 digest,
+ * so the time taken says nothing about how much of a guess was right. A stored key wins: one that
+ * is revoked is refused even if API_KEYS lists the same secret.
  */
-export function createAuthenticator(apiKeys: ReadonlyMap<string, string>) {
-  const tenants = new Map([...apiKeys].map(([secret, tenant]) => [hash(secret), tenant]));
+export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?: KeyRing) {
+  const envTenants = new Map([...envKeys].map(([secret, tenant]) => [hashSecret(secret).toString('base64'), tenant]));
+  const lookup = (keyHash: string): KeyGrant | undefined => {
+    const stored = ring?.find(keyHash);
+    if (stored) return stored.revoked ? undefined : { tenantId: stored.tenantId, scopes: stored.scopes, prefix: stored.prefix, keyHash };
+    const tenantId = envTenants.get(keyHash);
+    return tenantId ? { tenantId, scopes: ALL_SCOPES, keyHash } : undefined;
+  };
+  /** What a secret grants; counts as a use of a stored key. */
+  const grantOf = (secret: string): KeyGrant | undefined => {
+    const grant = lookup(hashSecret(secret).toString('base64'));
+    if (grant?.prefix) ring!.used(grant.prefix);
+    return grant;
+  };
   return {
-    /** The tenant of a secret, or undefined. */
-    tenantOf(secret: string): string | undefined {
-      return tenants.get(hash(secret));
-    },
-    /** Fastify hook: sets request.tenantId from `Authorization: Bearer <secret>` or answers 401. */
+    grantOf,
+    /** Whether the key with this digest (a grant's keyHash) is still valid; not a use. */
+    isLive: (keyHash: string): boolean => lookup(keyHash) !== undefined,
+    /** Calls `listener` whenever the stored keys were read again; returns its removal. */
+    onKeysChanged: (listener: () => void): (() => void) => ring?.onRefresh(listener) ?? (() => undefined),
+    /**
+     * Fastify hook: sets request.tenantId and request.scopes from `Authorization: Bearer <secret>`
+     * or answers 401; a method other than GET, HEAD and OPTIONS without the `write` scope answers 403.
+     */
     hook: async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      const tenant = match ? tenants.get(hash(match[1]!)) : undefined;
-      if (!tenant) {
+      const grant = match ? grantOf(match[1]!) : undefined;
+      if (!grant) {
         throw new ProblemError({
           status: 401,
           slug: 'unauthorized',
@@ -36,7 +62,18 @@ export function createAuthenticator(apiKeys: ReadonlyMap<string, string>) {
           headers: { 'www-authenticate': 'Bearer realm="idemq"' },
         });
       }
-      request.tenantId = tenant;
+      request.tenantId = grant.tenantId;
+      request.scopes = grant.scopes;
+      request.keyHash = grant.keyHash;
+      if (!READ_METHODS.has(request.method) && !grant.scopes.includes('write')) {
+        throw new ProblemError({
+          status: 403,
+          slug: 'insufficient-scope',
+          title: 'Forbidden',
+          detail: 'This API key may only read (scope `read`); submitting needs a key with the `write` scope.',
+          headers: { 'www-authenticate': 'Bearer realm="idemq", error="insufficient_scope", scope="write"' },
+        });
+      }
     },
   };
 }

@@ -21,7 +21,7 @@ export const HEADER = {
   replayed: { 'Idempotent-Replayed': text('`true` when this answers a retry of an earlier request with the same key.') },
   preferenceApplied: { 'Preference-Applied': text('Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`.') },
   retryAfter: { 'Retry-After': seconds('Seconds to wait before retrying (with the same Idempotency-Key for a POST).') },
-  wwwAuthenticate: { 'WWW-Authenticate': text('`Bearer realm="idemq"`.') },
+  wwwAuthenticate: { 'WWW-Authenticate': text('`Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`.') },
 } satisfies Record<string, Headers>;
 
 /** Every answer carries the request id it was logged under (the client's own `x-request-id` if it sent one). */

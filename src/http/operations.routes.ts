@@ -47,6 +47,7 @@ const SUBMIT_PROBLEMS = {
   ),
   413: problemResponse('Body over 1 MiB (`…/body-too-large`); nothing recorded.'),
   415: problemResponse('Body not `application/json` (`…/unsupported-media-type`); nothing recorded.'),
+  403: problemResponse('The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded.', HEADER.wwwAuthenticate),
   422: problemResponse('The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched.'),
   ...V1_PROBLEMS,
 };

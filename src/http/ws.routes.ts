@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { AppDeps } from '../app.ts';
 import type { Authenticator } from './auth.ts';
 import { emptyResponse, HEADER, problemResponse } from './openapi-responses.ts';
-import { runWsSession } from './ws-session.ts';
+import { CLOSE, runWsSession } from './ws-session.ts';
 
 /** Ping every so often; a peer that has not answered the previous ping is dropped. */
 export const HEARTBEAT_MS = 30_000;
@@ -29,6 +29,13 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
   }, HEARTBEAT_MS);
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
+  // A socket's key is judged again whenever the stored keys are refreshed: a revoked key's
+  // sockets are closed, as its next request would be refused.
+  const keyOf = new Map<WebSocket, string>();
+  const stopWatching = opts.auth.onKeysChanged(() => {
+    for (const [socket, keyHash] of keyOf) if (!opts.auth.isLive(keyHash)) socket.close(CLOSE.unauthorized, 'api key revoked');
+  });
+  app.addHook('onClose', async () => stopWatching());
   // close open sockets when the server shuts down, so a graceful close does not wait on them
   app.addHook('preClose', async () => {
     for (const socket of app.websocketServer.clients) socket.close(1001, 'server shutting down');
@@ -57,7 +64,15 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
     (socket, request) => {
       alive.add(socket);
       socket.on('pong', () => alive.add(socket));
-      runWsSession(socket, { ...opts.deps, tenantOf: opts.auth.tenantOf }, request.tenantId);
+      if (request.tenantId) keyOf.set(socket, request.keyHash);
+      socket.on('close', () => keyOf.delete(socket));
+      const tenantOf = (secret: string) => {
+        const grant = opts.auth.grantOf(secret);
+        // only the socket's first key counts: a later auth message is refused by the session
+        if (grant && !keyOf.has(socket)) keyOf.set(socket, grant.keyHash);
+        return grant?.tenantId;
+      };
+      runWsSession(socket, { ...opts.deps, tenantOf }, request.tenantId);
     },
   );
 }

@@ -103,11 +103,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refreshes stored API keys every 2 s by default, and refuses a period that would break the 5 s revocation bound', () => {
+    expect(loadConfig({}).apiKeysRefreshMs).toBe(2_000);
+    expect(loadConfig({ API_KEYS_REFRESH_MS: '3000' }).apiKeysRefreshMs).toBe(3_000);
+    expect(problemsOf({ API_KEYS_REFRESH_MS: '5000' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: .*3000/)]);
+    expect(problemsOf({ API_KEYS_REFRESH_MS: '0' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: /)]);
+  });
+
   describe('in production (NODE_ENV=production)', () => {
-    it('refuses to start without explicit API_KEYS, saying what to do', () => {
-      const problems = problemsOf({ NODE_ENV: 'production' });
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/^API_KEYS: .*set API_KEYS/);
+    it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {
+      const config = loadConfig({ NODE_ENV: 'production' });
+      expect([...config.apiKeys]).toEqual([]);
     });
 
     it('refuses the public demo secret, even among other keys, without echoing any secret', () => {

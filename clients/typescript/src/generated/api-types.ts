@@ -361,7 +361,32 @@ export interface paths {
                 /** @description Missing or invalid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+                        "WWW-Authenticate"?: string;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
+                403: {
+                    headers: {
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -598,7 +623,7 @@ export interface paths {
                 /** @description Missing or invalid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -920,7 +945,32 @@ export interface paths {
                 /** @description Missing or invalid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+                        "WWW-Authenticate"?: string;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
+                403: {
+                    headers: {
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1205,7 +1255,7 @@ export interface paths {
                 /** @description Missing or invalid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1401,7 +1451,7 @@ export interface paths {
                 /** @description Missing or invalid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1538,7 +1588,7 @@ export interface paths {
                 /** @description The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`). */
                 401: {
                     headers: {
-                        /** @description `Bearer realm="idemq"`. */
+                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
