@@ -13,12 +13,16 @@ import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-b
  * so its requests are run again one by one, and only the guilty one fails. The runner of
  * transactional operations (see operation-runners.ts).
  */
-export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation }) {
+export function createBatchRunner(
+  db: Kysely<Database>,
+  opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation; onBatch?: (size: number) => void },
+) {
   const find = opts.findOperation;
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
   const loader = new DataLoader<string, ProcessResult>(
     (ids) =>
       schedule.run(async () => {
+        opts.onBatch?.(ids.length);
         try {
           return await processRequests(db, ids, find);
         } catch (err) {
