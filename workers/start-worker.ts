@@ -11,6 +11,7 @@ import { createRegistry } from '../src/operations/registry.ts';
 import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
+import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
 import { createForwardRunner } from './forward-runner.ts';
@@ -83,7 +84,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   });
   const publisher = createRedis(config.redisUrl, 'publisher', onError('redis publisher'));
   const queueConnection = createRedis(config.redisUrl, 'publisher', onError('redis queue'));
-  const queue = createRequestQueue(queueConnection, config.queuePrefix);
+  const telemetry = queueTelemetry(config.tracing);
+  const queue = createRequestQueue(queueConnection, config.queuePrefix, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createWorkerMetrics({ db, queue });
   const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
@@ -166,6 +168,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: 1_000,
       runRetryDelay: FETCH_RETRY_MS,
+      // tracing on: each job's `process` span continues the trace the job was added in
+      telemetry,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
     },
   );
