@@ -45,11 +45,19 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueue(producer, config.queuePrefix, telemetry);
   queue.on('error', onError('queue'));
-  const feed = createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
+  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
+  const feed = createStatusFeed(
+    createRedis(config.redisUrl, 'blocking', onError('redis subscriber')),
+    statusChannel(config.queuePrefix),
+    onError('status feed'),
+    (woken) => {
+      metrics.statusEvents.inc();
+      metrics.wakeups.inc(woken);
+    },
+  );
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
-  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
   const deps: AppDeps = {
     config,
     db,

@@ -32,6 +32,8 @@ export function createStatusFeed(
   subscriber: Redis,
   channel: string,
   onError: (err: Error) => void,
+  /** called with how many listeners each event woke (the push fan-out, for a metric) */
+  onWake?: (listeners: number) => void,
 ): StatusFeed {
   const listeners = new Map<string, Set<() => void>>();
   const notify = (set: Set<() => void> | undefined) => {
@@ -51,6 +53,7 @@ export function createStatusFeed(
     }
     for (const event of events) {
       const set = listeners.get(event.requestId);
+      onWake?.(set?.size ?? 0);
       // the push continues the trace of the work that wrote the event (tracing on)
       if (set && event.trace) {
         const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
