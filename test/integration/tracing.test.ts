@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -113,8 +113,11 @@ describe('tracing across the API, the queue and the worker', () => {
     await deleteQueueKeys(ctx.config.queuePrefix);
   });
 
-  /** Runs the API and a worker as processes with `otel` set, opens an account awaiting its outcome, stops both. */
-  async function openAccountThroughProcesses(otel: Record<string, string>) {
+  /**
+   * Runs the API and a worker as processes with `otel` set, opens one account per entry of
+   * `headers` (sent with the POST), each awaiting its outcome, then stops both. Returns the ids.
+   */
+  async function openAccountsThroughProcesses(otel: Record<string, string>, headers: Record<string, string>[] = [{}]) {
     const port = await freePort();
     const env = {
       DATABASE_URL: ctx.config.databaseUrl,
@@ -130,24 +133,28 @@ describe('tracing across the API, the queue and the worker', () => {
     stops.push(() => worker.stop());
     const api = await startApiProcess(env);
     stops.push(() => api.stop());
-    const res = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10' },
-      body: JSON.stringify({ currency: 'USD', openingBalance: 100 }),
-    });
-    const body = (await res.json()) as { id: string; status: string };
-    expect(res.status, JSON.stringify(body)).toBe(200);
-    expect(body.status).toBe('succeeded');
+    const ids: string[] = [];
+    for (const extra of headers) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10', ...extra },
+        body: JSON.stringify({ currency: 'USD', openingBalance: 100 }),
+      });
+      const body = (await res.json()) as { id: string; status: string };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.status).toBe('succeeded');
+      ids.push(body.id);
+    }
     // SIGTERM: each process exports what it still buffers before it exits
     await api.stop();
     expect(await worker.stop()).toBe(0);
-    return body.id as string;
+    return ids;
   }
 
   it('one trace from the POST through the enqueue, the job and its commit to the push', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    const id = await openAccountThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    const [id] = await openAccountsThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
 
     const spans = collector.spans;
     const one = (what: string, match: (s: ExportedSpan) => boolean) => {
@@ -186,12 +193,34 @@ describe('tracing across the API, the queue and the worker', () => {
     for (const s of inTrace) if (s !== post) expect(ids.has(s.parentSpanId), `${s.name}'s parent`).toBe(true);
   });
 
+  it("continues a client's traceparent (and its sampling decision), and starts a trace of its own for a malformed one", async () => {
+    const collector = await startCollector();
+    stops.push(() => collector.close());
+    const clientTrace = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const [continued, malformed, unsampled] = await openAccountsThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [
+      { traceparent: `00-${clientTrace}-${clientSpan}-01` },
+      { traceparent: `00-${'0'.repeat(32)}-zz-01, and more`, tracestate: 'x'.repeat(10_000) },
+      // the client's sampling decision is followed: not sampled, nothing recorded for it
+      { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00` },
+    ]);
+    const postOf = (id: string) => collector.spans.find((s) => s.name === 'POST /v1/accounts' && s.attributes['idemq.request_id'] === id);
+    expect(postOf(continued!)).toMatchObject({ traceId: clientTrace, parentSpanId: clientSpan });
+    const own = postOf(malformed!);
+    expect(own).toBeDefined();
+    expect(own!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(own!.traceId).not.toBe('0'.repeat(32));
+    expect(own!.parentSpanId).toBe('');
+    expect(collector.spans.filter((s) => s.traceId === own!.traceId).map((s) => s.name)).toContain('idemq.transaction');
+    expect(postOf(unsampled!)).toBeUndefined();
+  });
+
   it('off by default: with an OTLP endpoint set but no exporter named, nothing is sent and jobs carry no trace context', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    const id = await openAccountThroughProcesses({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    const [id] = await openAccountsThroughProcesses({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
     expect(collector.posts).toBe(0);
-    const job = await inspector.queue.getJob(jobIdFor(id));
+    const job = await inspector.queue.getJob(jobIdFor(id!));
     expect(job).toBeDefined();
     expect(job!.opts.telemetry).toBeUndefined();
   });
