@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { freePort } from '../helpers/prometheus-text.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
+import { startUpstreamServer } from '../helpers/upstream-server.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const API_MAIN = fileURLToPath(new URL('../../examples/ledger/api.ts', import.meta.url));
@@ -114,10 +116,10 @@ describe('tracing across the API, the queue and the worker', () => {
   });
 
   /**
-   * Runs the API and a worker as processes with `otel` set, opens one account per entry of
-   * `headers` (sent with the POST), each awaiting its outcome, then stops both. Returns the ids.
+   * Runs the API and a worker as processes with `otel` set, opens one account (or POSTs `route`) per
+   * entry of `headers` (sent with the POST), each awaiting its outcome, then stops both. Returns the ids.
    */
-  async function openAccountsThroughProcesses(otel: Record<string, string>, headers: Record<string, string>[] = [{}]) {
+  async function submitThroughProcesses(otel: Record<string, string>, headers: Record<string, string>[] = [{}], route = '/v1/accounts') {
     const port = await freePort();
     const env = {
       DATABASE_URL: ctx.config.databaseUrl,
@@ -135,10 +137,10 @@ describe('tracing across the API, the queue and the worker', () => {
     stops.push(() => api.stop());
     const ids: string[] = [];
     for (const extra of headers) {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
+      const res = await fetch(`http://127.0.0.1:${port}${route}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10', ...extra },
-        body: JSON.stringify({ currency: 'USD', openingBalance: 100 }),
+        body: JSON.stringify(route === '/v1/accounts' ? { currency: 'USD', openingBalance: 100 } : { sku: 'A-1' }),
       });
       const body = (await res.json()) as { id: string; status: string };
       expect(res.status, JSON.stringify(body)).toBe(200);
@@ -154,7 +156,7 @@ describe('tracing across the API, the queue and the worker', () => {
   it('one trace from the POST through the enqueue, the job and its commit to the push', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    const [id] = await openAccountsThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
 
     const spans = collector.spans;
     const one = (what: string, match: (s: ExportedSpan) => boolean) => {
@@ -198,7 +200,7 @@ describe('tracing across the API, the queue and the worker', () => {
     stops.push(() => collector.close());
     const clientTrace = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
-    const [continued, malformed, unsampled] = await openAccountsThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [
+    const [continued, malformed, unsampled] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [
       { traceparent: `00-${clientTrace}-${clientSpan}-01` },
       { traceparent: `00-${'0'.repeat(32)}-zz-01, and more`, tracestate: 'x'.repeat(10_000) },
       // the client's sampling decision is followed: not sampled, nothing recorded for it
@@ -215,10 +217,28 @@ describe('tracing across the API, the queue and the worker', () => {
     expect(postOf(unsampled!)).toBeUndefined();
   });
 
+  it('a forwarded request: the upstream call in the worker, and the push, in the same trace', async () => {
+    const collector = await startCollector();
+    const upstream = await startUpstreamServer();
+    const routes = await writeRoutesFile([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders` }]);
+    stops.push(() => collector.close(), () => upstream.close(), () => routes.remove());
+    const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, FORWARD_ROUTES_FILE: routes.path };
+    const [id] = await submitThroughProcesses(otel, [{}], '/v1/orders');
+    const post = collector.spans.find((s) => s.name === 'POST /v1/orders' && s.attributes['idemq.request_id'] === id)!;
+    expect(post).toBeDefined();
+    const inTrace = collector.spans.filter((s) => s.traceId === post.traceId);
+    const job = inTrace.find((s) => s.name === 'process requests')!;
+    const call = inTrace.find((s) => s.name === 'idemq.upstream_call')!;
+    expect(call).toMatchObject({ service: 'idemq-worker', parentSpanId: job.spanId });
+    expect(call.attributes).toMatchObject({ 'idemq.operation': 'orders.create', 'idemq.attempt': 1, 'idemq.decision': 'succeeded' });
+    const push = inTrace.find((s) => s.name === 'idemq.push' && s.attributes['idemq.status'] === 'succeeded');
+    expect(push).toMatchObject({ service: 'idemq-api', parentSpanId: call.spanId });
+  });
+
   it('off by default: with an OTLP endpoint set but no exporter named, nothing is sent and jobs carry no trace context', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    const [id] = await openAccountsThroughProcesses({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    const [id] = await submitThroughProcesses({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
     expect(collector.posts).toBe(0);
     const job = await inspector.queue.getJob(jobIdFor(id!));
     expect(job).toBeDefined();
