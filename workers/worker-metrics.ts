@@ -92,7 +92,8 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Queu
       async collect() {
         const outbox = await readOutbox();
         if (outbox) this.set(pick(outbox));
-        else this.reset();
+        // unknown, not 0: the series is left out of this scrape (reset() would report 0)
+        else this.remove();
       },
     });
   outboxGauge('idemq_worker_outbox_lag_seconds', 'Age of the oldest unpublished outbox event (0 when there is none)', (o) => o.age);

@@ -15,6 +15,8 @@ import { freePort, type Sample, scrape, valueOf } from '../helpers/prometheus-te
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { terminalRow } from '../helpers/seed.ts';
+import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
+import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const BACKLOG = 30;
@@ -152,4 +154,42 @@ describe('worker metrics, read from a running worker after real work', () => {
       expect(help!.length, name).toBeGreaterThan(10);
     }
   });
+});
+
+describe('a worker scrape with Postgres and Redis hung (connected, not answering)', () => {
+  let ctx: TestContext;
+  let pgProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  afterAll(async () => {
+    pgProxy?.restore();
+    redisProxy?.restore();
+    await ctx?.close();
+    await pgProxy?.close();
+    await redisProxy?.close();
+    await deleteQueueKeys(ctx.config.queuePrefix);
+  });
+
+  it('answers within a bound, leaving the hung sources out, and counts them in the next scrape', async () => {
+    pgProxy = await startTcpProxy(addressOf(TEST_SERVICES.postgresUrl));
+    redisProxy = await startTcpProxy(addressOf(TEST_SERVICES.redisUrl));
+    ctx = await createTestContext(({ url }) => ({ DATABASE_URL: viaProxy(url, pgProxy), REDIS_URL: viaProxy(TEST_SERVICES.redisUrl, redisProxy) }));
+    const url = `http://127.0.0.1:${await freePort()}/metrics`;
+    await ctx.startWorker({ WORKER_METRICS_PORT: new URL(url).port });
+    // both sources answer while the links are up
+    const up = (await scrape(url)).samples;
+    expect(up.some((s) => s.name === 'idemq_worker_queue_jobs')).toBe(true);
+    expect(up.some((s) => s.name === 'idemq_worker_outbox_lag_seconds')).toBe(true);
+
+    pgProxy.freeze();
+    redisProxy.freeze();
+    const started = Date.now();
+    const hung = (await scrape(url)).samples;
+    // each source gets 2 s, concurrently
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(hung.some((s) => s.name === 'idemq_worker_queue_jobs')).toBe(false);
+    expect(hung.some((s) => s.name === 'idemq_worker_outbox_lag_seconds' || s.name === 'idemq_worker_outbox_events')).toBe(false);
+    const again = (await scrape(url)).samples;
+    expect(valueOf(again, 'idemq_worker_metrics_source_failures_total', { source: 'redis' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(again, 'idemq_worker_metrics_source_failures_total', { source: 'postgres' })).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 });
