@@ -44,9 +44,17 @@ const EnvSchema = Type.Object({
   WORKER_METRICS_PORT: Int(0, 0, 65535),
   // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
   FORWARD_ROUTES_FILE: Type.String({ default: '' }),
+  // OpenTelemetry tracing, by the standard variables; off unless OTEL_TRACES_EXPORTER names an exporter
+  OTEL_SDK_DISABLED: Type.String({ default: 'false', pattern: '^(true|false)$' }),
+  OTEL_TRACES_EXPORTER: Type.String({ default: 'none', pattern: '^(none|otlp|console)$' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: 'http://localhost:4318', pattern: '^https?://' }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.String({ default: '', pattern: '^(https?://.*)?$' }),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.String({ default: '' }),
+  OTEL_SERVICE_NAME: Type.String({ default: '' }),
+  OTEL_BSP_SCHEDULE_DELAY: Int(5_000, 0, 600_000),
 });
 
-const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS']);
 
 /** What a variable checked by a pattern must look like, in words: a regular expression helps nobody at start-up. */
 const EXPECTED: Record<string, string> = {
@@ -54,6 +62,10 @@ const EXPECTED: Record<string, string> = {
   REDIS_URL: 'must be a redis:// (or rediss://) URL',
   QUEUE_PREFIX: 'must be letters, digits, "_" and "-" only',
   LOG_LEVEL: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  OTEL_SDK_DISABLED: 'must be true or false',
+  OTEL_TRACES_EXPORTER: 'must be none, otlp (OTLP over HTTP) or console',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
 };
 
 /** published in the README for a local try; anyone can send it */
@@ -104,6 +116,20 @@ export interface Config {
   workerMetricsPort: number;
   /** routes whose requests are forwarded to an upstream service (FORWARD_ROUTES_FILE); none by default */
   forwardRoutes: readonly ForwardRoute[];
+  /** OpenTelemetry tracing (the standard OTEL_* variables); `exporter: 'none'` turns it off */
+  tracing: TracingConfig;
+}
+
+export interface TracingConfig {
+  exporter: 'none' | 'otlp' | 'console';
+  /** where OTLP/HTTP spans are sent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces */
+  url: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS, e.g. a collector's API key; never logged */
+  headers: Readonly<Record<string, string>>;
+  /** OTEL_SERVICE_NAME; '' leaves the process's own name (idemq-api, idemq-worker) */
+  serviceName: string;
+  /** the batch span processor's delay between exports */
+  scheduleDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +184,8 @@ export function loadConfig(
   }
   const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], problems: [] };
   problems.push(...forward.problems, ...findRouteCollisions(forward.routes, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
+  const otlpHeaders = parseOtlpHeaders(String(value.OTEL_EXPORTER_OTLP_HEADERS));
+  if (!otlpHeaders) problems.push('OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated key=value pairs');
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
   return Object.freeze({
@@ -191,5 +219,27 @@ export function loadConfig(
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     forwardRoutes: Object.freeze(forward.routes.map((r) => Object.freeze(r))),
+    tracing: Object.freeze({
+      exporter: e.OTEL_SDK_DISABLED === 'true' ? 'none' : (e.OTEL_TRACES_EXPORTER as TracingConfig['exporter']),
+      url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+      headers: Object.freeze(otlpHeaders ?? {}),
+      serviceName: e.OTEL_SERVICE_NAME,
+      scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+    }),
   });
+}
+
+/** `k1=v1,k2=v2` (values URL-encoded, as the OpenTelemetry specification has them); undefined if malformed. */
+function parseOtlpHeaders(text: string): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return undefined;
+    try {
+      headers[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return headers;
 }

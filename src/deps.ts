@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
@@ -14,6 +15,7 @@ import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue } from './queue/request-queue.ts';
 import { createRedis, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
+import { queueTelemetry } from './tracing/queue-telemetry.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 /** terminal records kept in memory for replays; a few KiB each at most */
@@ -57,13 +59,22 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
     throw err;
   });
   const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
-  const queue = createRequestQueue(producer, config.queuePrefix);
+  const telemetry = queueTelemetry(config.tracing);
+  const queue = createRequestQueue(producer, config.queuePrefix, telemetry);
   queue.on('error', onError('queue'));
-  const feed = createStatusFeed(createRedis(config.redisUrl, 'blocking', onError('redis subscriber')), statusChannel(config.queuePrefix), onError('status feed'));
+  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
+  const feed = createStatusFeed(
+    createRedis(config.redisUrl, 'blocking', onError('redis subscriber')),
+    statusChannel(config.queuePrefix),
+    onError('status feed'),
+    (woken) => {
+      metrics.statusEvents.inc();
+      metrics.wakeups.inc(woken);
+    },
+  );
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
-  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
   const deps: AppDeps = {
     config,
     db,
@@ -78,11 +89,14 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
       metrics.accepted.inc({ outcome: outcome.kind });
       return outcome;
     },
-    enqueue: (requests) =>
-      withTimeout(enqueue(requests), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
+    enqueue: (requests) => {
+      // with tracing on, each job continues the trace its caller is in (the POST's enqueue span)
+      const traced = telemetry ? requests.map((r) => ({ ...r, traceMetadata: telemetry.contextManager.getMetadata(context.active()) })) : requests;
+      return withTimeout(enqueue(traced), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
         metrics.enqueueFailures.inc(requests.length);
         throw err;
-      }),
+      });
+    },
     checks: {
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later

@@ -29,6 +29,16 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
     buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const statusEvents = new Counter({
+    name: 'idemq_status_events_total',
+    help: 'Status events this instance received from the outbox relays (one per request state change)',
+    registers: [registry],
+  });
+  const wakeups = new Counter({
+    name: 'idemq_status_wakeups_total',
+    help: 'Followers (long-polls, WebSockets, SSE streams) this instance woke for status events: the push fan-out',
+    registers: [registry],
+  });
   const collectFailures = new Counter({
     name: 'idemq_metrics_source_failures_total',
     help: 'Scrapes that left out a source\'s series because it failed or did not answer in time',
@@ -70,7 +80,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
       } else collectFailures.inc({ source: 'redis' });
     },
   });
-  return { registry, accepted, enqueueFailures, acceptSeconds };
+  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -4,6 +4,7 @@ import { appMigrations, type IdemqApp } from './app-definition.ts';
 import { createApiDeps } from './deps.ts';
 import { loadConfigOrExit } from './load-config-or-exit.ts';
 import { createLogger } from './logger.ts';
+import { startTracing } from './tracing/start-tracing.ts';
 
 /**
  * An API process serving `app`: loadConfig -> createDeps -> buildApp -> listen; on SIGTERM stop
@@ -13,6 +14,7 @@ import { createLogger } from './logger.ts';
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
   const config = loadConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
+  const tracing = startTracing(config.tracing, opts.name ?? 'idemq-api');
   const { deps, close } = await createApiDeps(config, log, appMigrations(app));
   const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });
 
@@ -21,6 +23,7 @@ export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {})
     else log.info({ signal }, 'shutting down');
     await server.close();
     await close();
+    await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));
   });
 
   await server.listen({ host: config.host, port: config.port });

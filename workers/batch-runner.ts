@@ -1,9 +1,11 @@
+import { type Context, context } from '@opentelemetry/api';
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../src/batch-scheduler.ts';
 import type { Database } from '../src/db/database.ts';
 import type { FindOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
+import { startBatchSpans } from './batch-spans.ts';
 import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
 
 /**
@@ -11,22 +13,34 @@ import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-b
  * (processRequests). A batch that fails as a whole for a transient reason fails every request in
  * it (each is retried by BullMQ); one that fails for any other reason may be one request's fault,
  * so its requests are run again one by one, and only the guilty one fails. The runner of
- * transactional operations (see operation-runners.ts).
+ * transactional operations (see operation-runners.ts). With tracing on, each request's trace (its
+ * job's span) gets a span for the transaction it ran in, and its outbox events carry that span.
  */
-export function createBatchRunner(db: Kysely<Database>, opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation }) {
+export function createBatchRunner(
+  db: Kysely<Database>,
+  opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation; onBatch?: (size: number) => void },
+) {
   const find = opts.findOperation;
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
-  const loader = new DataLoader<string, ProcessResult>(
-    (ids) =>
+  const loader = new DataLoader<{ id: string; ctx: Context }, ProcessResult>(
+    (keys) =>
       schedule.run(async () => {
+        opts.onBatch?.(keys.length);
+        const ids = keys.map((k) => k.id);
+        const spans = startBatchSpans(keys);
         try {
-          return await processRequests(db, ids, find);
+          const results = await processRequests(db, ids, find, spans.traces).catch(async (err: unknown) => {
+            if (ids.length === 1 || isTransientError(err)) throw err;
+            return Promise.all(ids.map((id) => processRequests(db, [id], find, spans.traces).then((r) => r[0]!, (e: Error) => e)));
+          });
+          spans.end({ results });
+          return results;
         } catch (err) {
-          if (ids.length === 1 || isTransientError(err)) throw err;
-          return Promise.all(ids.map((id) => processRequests(db, [id], find).then((r) => r[0]!, (e: Error) => e)));
+          spans.end({ error: err });
+          throw err;
         }
       }),
     { cache: false, maxBatchSize: Math.min(opts.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE), batchScheduleFn: schedule.wait },
   );
-  return (requestId: string): Promise<ProcessResult> => loader.load(requestId);
+  return (requestId: string): Promise<ProcessResult> => loader.load({ id: requestId, ctx: context.active() });
 }

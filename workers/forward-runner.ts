@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
@@ -7,6 +8,7 @@ import type { ForwardRoute } from '../src/operations/forward/forward-route.ts';
 import { PROCESSING_FAILED } from '../src/operations/error-codes.ts';
 import { decide, type ForwardError } from '../src/operations/forward/upstream-outcome.ts';
 import { upstreamKeyFor } from '../src/operations/forward/upstream-key.ts';
+import { currentTraceCarrier, withSpan } from '../src/tracing/spans.ts';
 import type { RunResult } from './operation-runners.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
@@ -67,8 +69,16 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
     const { row } = claim;
     const route = byName.get(row.operation)!;
     const attempt = row.attempts;
-    const outcome = await call({ route, key: upstreamKeyFor(row.tenant_id, row.idempotency_key), requestId, tenantId: row.tenant_id, body: row.payload });
-    const decision = decide(outcome, { route, attempt, now: Date.now(), random });
+    const { decision, trace } = await withSpan(
+      'idemq.upstream_call',
+      { kind: SpanKind.CLIENT, attributes: { 'idemq.request_id': requestId, 'idemq.operation': route.name, 'idemq.attempt': attempt } },
+      async (span) => {
+        const outcome = await call({ route, key: upstreamKeyFor(row.tenant_id, row.idempotency_key), requestId, tenantId: row.tenant_id, body: row.payload });
+        const decision = decide(outcome, { route, attempt, now: Date.now(), random });
+        span.setAttribute('idemq.decision', decision.kind);
+        return { decision, trace: currentTraceCarrier() };
+      },
+    );
     deps.onAttempt?.(route.name, decision.kind === 'retry' ? 'retried' : decision.kind === 'succeeded' ? 'succeeded' : decision.error.code);
     if (decision.kind === 'retry') {
       deps.log.info({ requestId, operation: route.name, attempt, reason: decision.reason, delayMs: decision.delayMs }, 'upstream attempt will be retried');
@@ -79,6 +89,7 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
       requestId,
       attempt,
       decision.kind === 'succeeded' ? { ok: true, result: decision.result } : { ok: false, error: decision.error },
+      trace,
     );
     if (!done) deps.log.warn({ requestId, attempt }, 'upstream answer arrived after a later attempt took over; discarded');
     return done ? { kind: 'completed', row: done } : { kind: 'fenced' };

@@ -8,6 +8,7 @@ import { isTransientError } from '../src/retry-policy.ts';
 import type { RunResult } from './operation-runners.ts';
 import { failRequest } from './process-request.ts';
 import { UnknownOperation } from './unknown-operation.ts';
+import type { RetryCause } from './worker-metrics.ts';
 
 export interface JobProcessorDeps {
   db: Kysely<Database>;
@@ -23,6 +24,10 @@ export interface JobProcessorDeps {
   onCommitted(): void;
   /** called each time a request waits for a worker that knows its operation (for a metric) */
   onUnknownOperation?(operation: string): void;
+  /** called each time a run is handed back to BullMQ to run again, with why (for a metric) */
+  onRetry?(cause: RetryCause): void;
+  /** called each time a request is stored as `processing_failed` (for a metric) */
+  onProcessingFailed?(): void;
 }
 
 /**
@@ -54,10 +59,12 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       if (err instanceof UnknownOperation) {
         deps.log.warn({ requestId, operation: err.operation, attempt: job.attemptsMade + 1 }, 'operation unknown to this worker (deployed ahead of it?); will retry');
         deps.onUnknownOperation?.(err.operation);
+        deps.onRetry?.('unknown_operation');
         throw err;
       }
       if (isTransientError(err)) {
         deps.log.warn({ err, requestId, attempt: job.attemptsMade + 1 }, 'transient failure; will retry');
+        deps.onRetry?.('transient');
         throw err;
       }
       const failures = (job.data.failures ?? 0) + 1;
@@ -65,6 +72,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
         deps.log.error({ err, requestId, failures }, 'operation failed; will retry');
         // if this write fails (Redis away) the attempt is simply not counted: retries stay bounded by the job's attempts
         await job.updateData({ ...job.data, failures });
+        deps.onRetry?.('failure');
         throw err;
       }
       deps.log.error({ err, requestId, failures }, 'operation failed on its last attempt');
@@ -73,6 +81,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
         message: `The operation failed ${failures} times and will not be retried.`,
       });
       deps.onCommitted();
+      deps.onProcessingFailed?.();
       return 'failed';
     }
     // a forwarded request's claim may have written an event even when it only delays

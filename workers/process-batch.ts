@@ -7,6 +7,7 @@ import { checkPayload } from '../src/operations/check-payload.ts';
 import { appTransaction, BusinessError, type OperationContext, type TransactionalOperation } from '../src/operations/operation.ts';
 import type { FindOperation } from '../src/operations/registry.ts';
 import { isTransientError } from '../src/retry-policy.ts';
+import type { TraceCarrier } from '../src/tracing/spans.ts';
 import { UnknownOperation } from './unknown-operation.ts';
 
 export type ProcessResult =
@@ -29,17 +30,23 @@ export type ProcessResult =
  * request whose stored payload no longer fits its operation's input schema ends `failed` with
  * `invalid_payload` at once, without running, and without touching the rest of the batch.
  * Throws if the batch as a whole fails (lost connection, deadlock): nothing was committed.
+ * `traces`: the trace context each request's outbox events carry (tracing on).
  */
-export async function processRequests(db: Kysely<Database>, ids: readonly string[], find: FindOperation): Promise<(ProcessResult | Error)[]> {
+export async function processRequests(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  find: FindOperation,
+  traces?: ReadonlyMap<string, TraceCarrier>,
+): Promise<(ProcessResult | Error)[]> {
   // Observable `processing` state; a no-op on redeliveries, which the locked check below settles.
-  await markProcessing(db, ids);
+  await markProcessing(db, ids, traces);
   let results: Map<string, ProcessResult | Error>;
   try {
-    results = await runTransaction(db, ids, { batchCalls: true, find });
+    results = await runTransaction(db, ids, { batchCalls: true, find, traces });
   } catch (err) {
     // A handleBatch call failed as a whole: run the transaction again, each request on its own.
     if (!(err instanceof BatchCallFailed)) throw err;
-    results = await runTransaction(db, ids, { batchCalls: false, find });
+    results = await runTransaction(db, ids, { batchCalls: false, find, traces });
   }
   return ids.map((id) => results.get(id) ?? { kind: 'missing' });
 }
@@ -58,7 +65,11 @@ type AnyTransactional = TransactionalOperation<any, any>;
  * all its requests in one call and no savepoint (if that call throws, the whole transaction rolls
  * back with BatchCallFailed); otherwise each request runs under its own savepoint.
  */
-function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { batchCalls: boolean; find: FindOperation }): Promise<Map<string, ProcessResult | Error>> {
+function runTransaction(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  opts: { batchCalls: boolean; find: FindOperation; traces?: ReadonlyMap<string, TraceCarrier> },
+): Promise<Map<string, ProcessResult | Error>> {
   return db.transaction().execute(async (trx) => {
     const rows = await lockRequests(trx, ids);
     const outcomes = new Map<string, Outcome>();
@@ -94,7 +105,7 @@ function runTransaction(db: Kysely<Database>, ids: readonly string[], opts: { ba
         else outcomes.set(call.row.id, result);
       }
     }
-    const completed = await completeRequests(trx, outcomes);
+    const completed = await completeRequests(trx, outcomes, opts.traces);
     const byId = new Map<string, ProcessResult | Error>(rows.map((r) => [r.id, { kind: 'already-terminal', row: r }]));
     for (const [id, row] of completed) byId.set(id, { kind: 'completed', row });
     for (const [id, err] of errors) byId.set(id, err);

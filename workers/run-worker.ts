@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { appMigrations, type IdemqApp } from '../src/app-definition.ts';
 import { loadConfigOrExit } from '../src/load-config-or-exit.ts';
 import { createLogger } from '../src/logger.ts';
+import { startTracing } from '../src/tracing/start-tracing.ts';
 import { startWorker } from './start-worker.ts';
 
 const HEARTBEAT_MS = 5_000;
@@ -14,6 +15,7 @@ const HEARTBEAT_MS = 5_000;
 export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
   const config = loadConfigOrExit({ servesApi: false, operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-worker');
+  const tracing = startTracing(config.tracing, opts.name ?? 'idemq-worker');
   const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) });
   log.info({ concurrency: config.workerConcurrency, operations: app.operations.map((op) => op.name), forwardRoutes: config.forwardRoutes.map((r) => r.name) }, 'worker started');
 
@@ -30,5 +32,6 @@ export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = 
     else log.info({ signal }, 'shutting down');
     clearInterval(heartbeat);
     await handle.close();
+    await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));
   });
 }

@@ -1,4 +1,4 @@
-import { type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
@@ -11,6 +11,7 @@ import { createRegistry } from '../src/operations/registry.ts';
 import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { statusChannel } from '../src/status/status-feed.ts';
+import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
 import { createForwardRunner } from './forward-runner.ts';
@@ -81,12 +82,13 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     await db.destroy();
     throw err;
   });
-  const metrics = createWorkerMetrics();
-  const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
   const publisher = createRedis(config.redisUrl, 'publisher', onError('redis publisher'));
   const queueConnection = createRedis(config.redisUrl, 'publisher', onError('redis queue'));
-  const queue = createRequestQueue(queueConnection, config.queuePrefix);
+  const telemetry = queueTelemetry(config.tracing);
+  const queue = createRequestQueue(queueConnection, config.queuePrefix, telemetry);
   queue.on('error', onError('queue'));
+  const metrics = createWorkerMetrics({ db, queue });
+  const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
 
   // The outbox and the requests table churn by design; without autovacuum they bloat and every
   // statement slows down (seen here: 3x slower per statement within minutes).
@@ -105,6 +107,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     async () => {
       const r = await reconcileOnce(db, queue, config.reconcileAfterMs, { after: cursor });
       cursor = r.next;
+      metrics.reconcilerReadded.inc(r.enqueued);
       if (r.enqueued > 0) log.info({ checked: r.checked, enqueued: r.enqueued }, 'reconciler re-enqueued requests whose jobs were lost');
       return r;
     },
@@ -127,11 +130,13 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     maxAttempts: config.maxAttempts,
     run: createDispatcher(db, registry, {
       // two batches at once: one commits while the next gathers the jobs that arrived meanwhile
-      transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find }),
+      transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find, onBatch: (size) => metrics.batchSize.observe(size) }),
       forward: createForwardRunner({ db, routes: config.forwardRoutes, log, onAttempt: (operation, outcome) => metrics.upstreamAttempts.inc({ operation, outcome }) }),
     }),
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
+    onRetry: (cause) => metrics.retries.inc({ cause }),
+    onProcessingFailed: () => metrics.processingFailed.inc(),
   });
   // the jobs this process holds, with their lock tokens, so a shutdown can hand them back
   const inFlight = new Map<string, { job: Job<RequestJobData>; token: string }>();
@@ -140,9 +145,15 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     REQUEST_QUEUE,
     async (job, token) => {
       if (job.id && token) inFlight.set(job.id, { job, token });
+      const timer = metrics.jobSeconds.startTimer();
+      let result = 'retried';
       try {
-        return await processJob(job, token);
+        return (result = await processJob(job, token));
+      } catch (err) {
+        if (err instanceof DelayedError) result = 'delayed';
+        throw err;
       } finally {
+        timer({ result });
         if (job.id) inFlight.delete(job.id);
       }
     },
@@ -157,11 +168,17 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: 1_000,
       runRetryDelay: FETCH_RETRY_MS,
+      // tracing on: each job's `process` span continues the trace the job was added in
+      telemetry,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
     },
   );
   worker.on('error', onError('worker'));
   worker.on('failed', (job, err) => log.debug({ err, jobId: job?.id }, 'job attempt failed'));
+  worker.on('stalled', (jobId) => {
+    metrics.stalled.inc();
+    log.warn({ jobId }, 'stalled job moved back to wait (its worker stopped renewing its lock)');
+  });
 
   /** Moves the jobs still running here back to wait, so another worker takes them now, not after the lock lapses. */
   const releaseInFlight = async () => {

@@ -53,6 +53,8 @@ export interface StatusEvent {
   tenantId: string;
   status: RequestStatus;
   version: number;
+  /** the trace context of the work that wrote it (W3C `traceparent`), when tracing is on */
+  trace?: Record<string, string>;
 }
 
 export type ApiKeyScope = 'read' | 'write';

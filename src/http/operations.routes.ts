@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import { type Span, SpanKind } from '@opentelemetry/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import Type, { type TSchema } from 'typebox';
 import { fingerprintRequest } from '../idempotency/fingerprint.ts';
@@ -6,6 +7,7 @@ import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
+import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
 import type { AppDeps } from '../app.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from './json-text.ts';
@@ -90,47 +92,63 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: OperationSpe
         response: submitResponses(op.output),
       },
     },
-    async (request, reply) => {
-      const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
-      if (!parsed.ok) {
-        throw new ProblemError(
-          parsed.reason === 'missing'
-            ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
-            : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
-        );
-      }
-      const outcome = await deps.accept({
+    (request, reply) =>
+      withSpan(
+        `POST ${op.route}`,
+        {
+          kind: SpanKind.SERVER,
+          // a client that sends `traceparent` gets the request's spans in its own trace
+          parent: contextFromCarrier(request.headers),
+          attributes: { 'http.request.method': 'POST', 'http.route': op.route, 'idemq.operation': op.name },
+        },
+        (span) => submit(request, reply, span),
+      ),
+  );
+
+  async function submit(request: FastifyRequest, reply: FastifyReply, span: Span) {
+    const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
+    if (!parsed.ok) {
+      throw new ProblemError(
+        parsed.reason === 'missing'
+          ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
+          : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
+      );
+    }
+    const outcome = await withSpan('idemq.accept', {}, () =>
+      deps.accept({
         tenantId: request.tenantId,
         key: parsed.key,
         fingerprint: fingerprintRequest('POST', op.route, request.body),
         operation: op.name,
         payload: request.body,
         ttlSeconds: deps.config.idempotencyTtlSeconds,
+      }),
+    );
+    span.setAttributes({ 'idemq.outcome': outcome.kind, 'idemq.request_id': outcome.request.id });
+    if (outcome.kind === 'mismatch') {
+      throw new ProblemError({
+        status: 422,
+        slug: 'idempotency-key-reused',
+        title: 'Idempotency-Key reused with a different request',
+        detail: `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
       });
-      if (outcome.kind === 'mismatch') {
-        throw new ProblemError({
-          status: 422,
-          slug: 'idempotency-key-reused',
-          title: 'Idempotency-Key reused with a different request',
-          detail: `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
-        });
-      }
-      let row = outcome.request;
-      const stale =
-        outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS && !reenqueued.has(row.id);
-      if (stale) reenqueued.set(row.id, true);
-      if (outcome.kind === 'created' || stale) {
-        // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
-        await deps.enqueue([{ id: row.id, operation: row.operation }]).catch((err) =>
-          request.log.warn({ err, requestId: row.id }, 'enqueue failed; the reconciler will enqueue the request'),
-        );
-      }
-      const wait = preferredWaitSeconds(request.headers.prefer);
-      if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
-        holdSocketFor(request, wait * 1000, deps.config.http);
-        row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
-      }
-      return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
-    },
-  );
+    }
+    let row = outcome.request;
+    const stale =
+      outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS && !reenqueued.has(row.id);
+    if (stale) reenqueued.set(row.id, true);
+    if (outcome.kind === 'created' || stale) {
+      // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
+      const { id, operation } = row;
+      await withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => deps.enqueue([{ id, operation }])).catch((err) =>
+        request.log.warn({ err, requestId: id }, 'enqueue failed; the reconciler will enqueue the request'),
+      );
+    }
+    const wait = preferredWaitSeconds(request.headers.prefer);
+    if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
+      holdSocketFor(request, wait * 1000, deps.config.http);
+      row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
+    }
+    return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
+  }
 }

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestError, RequestRow, RequestStatus } from '../db/database.ts';
+import type { TraceCarrier } from '../tracing/spans.ts';
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: RequestError };
 
@@ -17,8 +18,10 @@ interface Change {
  * request changes only if it has that status now. A request made terminal here gets its expiry:
  * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows.
  */
-async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus): Promise<RequestRow[]> {
+async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus, traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]> {
   if (changes.length === 0) return [];
+  // tracing on: each event carries its request's trace context to the API that pushes it
+  const traced = traces && traces.size > 0 ? [...traces] : undefined;
   const result = await sql<RequestRow>`
     with changed as (
       update idemq.requests r
@@ -33,33 +36,41 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
       returning r.*
     ), event as (
       insert into idemq.outbox (request_id, payload)
-      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
-        from changed
+      select c.id, jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
+             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``}
+        from changed c
+        ${traced ? sql`left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id` : sql``}
     )
     select * from changed`.execute(db);
   return result.rows;
 }
 
 /**
- * Moves the listed requests that are queued to `processing`, with their outbox events, in one
+ * Moves the listed requests that are queued to `processing`, with their outbox events (carrying
+ * each request's entry of `traces`, if any), in one
  * autocommitted statement; requests already started, finished or gone are left as they are.
  */
-export function markProcessing(db: Kysely<Database>, ids: readonly string[]): Promise<RequestRow[]> {
-  return transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued');
+export function markProcessing(db: Kysely<Database>, ids: readonly string[], traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]> {
+  return transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued', traces);
 }
 
 /**
- * Stores the terminal outcomes of locked requests, with their outbox events, in the caller's
+ * Stores the terminal outcomes of locked requests, with their outbox events (carrying each
+ * request's entry of `traces`, if any), in the caller's
  * transaction: the one that committed the business effects. The caller must hold the row locks
  * (lockRequests) and have checked that the requests are not terminal yet. Returns rows by id.
  */
-export async function completeRequests(db: Kysely<Database>, outcomes: ReadonlyMap<string, Outcome>): Promise<Map<string, RequestRow>> {
+export async function completeRequests(
+  db: Kysely<Database>,
+  outcomes: ReadonlyMap<string, Outcome>,
+  traces?: ReadonlyMap<string, TraceCarrier>,
+): Promise<Map<string, RequestRow>> {
   const changes = [...outcomes].map(([id, o]): Change =>
     o.ok
       ? { id, status: 'succeeded', result: JSON.stringify(o.result ?? null), error: null }
       : { id, status: 'failed', result: null, error: JSON.stringify(o.error) },
   );
-  const rows = await transition(db, changes);
+  const rows = await transition(db, changes, undefined, traces);
   if (rows.length !== changes.length) throw new Error('a locked request vanished before its completion');
   return new Map(rows.map((r) => [r.id, r]));
 }

@@ -3,6 +3,7 @@ import type { Database, RequestRow } from '../db/database.ts';
 import { completeRequests, type Outcome } from './complete-request.ts';
 import { lockRequests } from './request.repository.ts';
 import { isTerminal } from './request-view.ts';
+import type { TraceCarrier } from '../tracing/spans.ts';
 
 /** How a kind of leased operation is claimed: by name, how long one attempt may hold it, how many attempts it gets. */
 export interface LeaseTerms {
@@ -76,13 +77,13 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
  * Stores the outcome of attempt `attempt` as the request's terminal outcome, with its outbox event,
  * in one short transaction, if the request still carries that attempt number and is unfinished.
  * Returns the completed row, or undefined when fenced off (a later attempt took over, or another
- * one finished it first): then nothing was written.
+ * one finished it first): then nothing was written. `trace`: the trace context its event carries.
  */
-export async function completeAttempt(db: Kysely<Database>, id: string, attempt: number, outcome: Outcome): Promise<RequestRow | undefined> {
+export async function completeAttempt(db: Kysely<Database>, id: string, attempt: number, outcome: Outcome, trace?: TraceCarrier): Promise<RequestRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const [row] = await lockRequests(trx, [id]);
     if (!row || isTerminal(row.status) || row.attempts !== attempt) return undefined;
-    return (await completeRequests(trx, new Map([[id, outcome]]))).get(id);
+    return (await completeRequests(trx, new Map([[id, outcome]]), trace && new Map([[id, trace]]))).get(id);
   });
 }
 

@@ -1,4 +1,4 @@
-import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+import { type ConnectionOptions, type JobsOptions, Queue, type Telemetry } from 'bullmq';
 
 export const REQUEST_QUEUE = 'requests';
 export const PROCESS_JOB = 'process';
@@ -16,6 +16,8 @@ export interface RequestJobData {
 export interface QueuedRequest {
   id: string;
   operation: string;
+  /** the trace context the job continues (bullmq-otel's metadata), when tracing is on */
+  traceMetadata?: string;
 }
 
 /**
@@ -43,8 +45,9 @@ export function retryDelayMs(attemptsMade: number): number {
   return Math.min(30_000, 200 * 2 ** Math.min(attemptsMade, 10));
 }
 
-export function createRequestQueue(connection: ConnectionOptions, prefix: string): Queue<RequestJobData> {
-  return new Queue<RequestJobData>(REQUEST_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS });
+/** `telemetry` (queueTelemetry): jobs carry the trace context they were added in; none when tracing is off. */
+export function createRequestQueue(connection: ConnectionOptions, prefix: string, telemetry?: Telemetry): Queue<RequestJobData> {
+  return new Queue<RequestJobData>(REQUEST_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS, telemetry });
 }
 
 /**
@@ -53,5 +56,12 @@ export function createRequestQueue(connection: ConnectionOptions, prefix: string
  */
 export async function enqueueRequests(queue: Queue<RequestJobData>, requests: readonly QueuedRequest[]): Promise<void> {
   if (requests.length === 0) return;
-  await queue.addBulk(requests.map(({ id, operation }) => ({ name: PROCESS_JOB, data: { requestId: id, operation }, opts: { jobId: jobIdFor(id) } })));
+  await queue.addBulk(
+    requests.map(({ id, operation, traceMetadata }) => ({
+      name: PROCESS_JOB,
+      data: { requestId: id, operation },
+      // one addBulk gathers the enqueues of many API requests: each job continues its own request's trace
+      opts: { jobId: jobIdFor(id), ...(traceMetadata && { telemetry: { metadata: traceMetadata } }) },
+    })),
+  );
 }

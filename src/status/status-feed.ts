@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { StatusEvent } from '../db/database.ts';
+import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
 
 /**
  * Wake-ups for status changes, fanned out to every API instance through Redis pub/sub.
@@ -31,6 +32,8 @@ export function createStatusFeed(
   subscriber: Redis,
   channel: string,
   onError: (err: Error) => void,
+  /** called with how many listeners each event woke (the push fan-out, for a metric) */
+  onWake?: (listeners: number) => void,
 ): StatusFeed {
   const listeners = new Map<string, Set<() => void>>();
   const notify = (set: Set<() => void> | undefined) => {
@@ -48,7 +51,15 @@ export function createStatusFeed(
       onError(new Error('malformed status message', { cause: err }));
       return;
     }
-    for (const event of events) notify(listeners.get(event.requestId));
+    for (const event of events) {
+      const set = listeners.get(event.requestId);
+      onWake?.(set?.size ?? 0);
+      // the push continues the trace of the work that wrote the event (tracing on)
+      if (set && event.trace) {
+        const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
+        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
+      } else notify(set);
+    }
   });
   // 'ready' follows every reconnect (ioredis resubscribes first): anything may have been missed
   let subscribed = false;

@@ -87,6 +87,10 @@ describe('a request whose operation the worker does not know', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const seen = Number(/idemq_worker_unknown_operation_total\{operation="accounts.create"\} (\d+)/.exec(metrics)?.[1]);
     expect(seen).toBeGreaterThanOrEqual(3);
+    // each of those runs (this request's and the earlier test's) is a retry of that cause, none of another
+    const unknownRuns = [...metrics.matchAll(/^idemq_worker_unknown_operation_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    expect(Number(/idemq_worker_retries_total\{cause="unknown_operation"\} (\d+)/.exec(metrics)?.[1])).toBe(unknownRuns);
+    expect(metrics).not.toMatch(/idemq_worker_retries_total\{cause="(failure|transient)"\}/);
 
     await old.close();
     await ctx.startWorker();

@@ -173,3 +173,32 @@ describe('loadConfig with FORWARD_ROUTES_FILE', () => {
     });
   });
 });
+
+describe('loadConfig: tracing by the standard OTEL_* variables', () => {
+  it('is off by default, even with an endpoint set', () => {
+    expect(loadConfig({}).tracing.exporter).toBe('none');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.exporter).toBe('none');
+  });
+
+  it('sends OTLP to the endpoint plus /v1/traces, or to the traces endpoint as it is', () => {
+    const base = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'payments-api' }).tracing;
+    expect(base).toMatchObject({ exporter: 'otlp', url: 'http://collector:4318/v1/traces', serviceName: 'payments-api' });
+    const own = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://vendor.example/api/traces' }).tracing;
+    expect(own.url).toBe('https://vendor.example/api/traces');
+  });
+
+  it('OTEL_SDK_DISABLED=true turns it off whatever the exporter', () => {
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }).tracing.exporter).toBe('none');
+  });
+
+  it('reads headers, decoded, and never echoes them in a problem', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${SECRET},x-team=a%20b` }).tracing.headers).toEqual({ 'x-api-key': SECRET, 'x-team': 'a b' });
+    const problems = problemsOf({ OTEL_EXPORTER_OTLP_HEADERS: `${SECRET}`, OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^OTEL_TRACES_EXPORTER: must be none, otlp/),
+      expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/),
+      'OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated key=value pairs',
+    ]);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+});
