@@ -42,9 +42,13 @@ const EnvSchema = Type.Object({
   WORKER_METRICS_PORT: Int(0, 0, 65535),
   // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
   FORWARD_ROUTES_FILE: Type.String({ default: '' }),
+  // the admin plane: /metrics, /docs, Bull Board and the request console, never on PORT
+  ADMIN_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  ADMIN_PORT: Int(9090, 0, 65535),
+  ADMIN_TOKEN: Type.String({ default: 'adm_demo_change_me', minLength: 16 }),
 });
 
-const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN']);
 
 /** What a variable checked by a pattern must look like, in words: a regular expression helps nobody at start-up. */
 const EXPECTED: Record<string, string> = {
@@ -56,6 +60,7 @@ const EXPECTED: Record<string, string> = {
 
 /** published in the README for a local try; anyone can send it */
 const DEMO_SECRET = 'sk_demo_change_me';
+const DEMO_ADMIN_TOKEN = 'adm_demo_change_me';
 
 export type Env = Type.Static<typeof EnvSchema>;
 
@@ -100,6 +105,14 @@ export interface Config {
   workerMetricsPort: number;
   /** routes whose requests are forwarded to an upstream service (FORWARD_ROUTES_FILE); none by default */
   forwardRoutes: readonly ForwardRoute[];
+  /** the API process's admin server: metrics, documents, Bull Board, the request console */
+  admin: {
+    host: string;
+    /** 0: any free port */
+    port: number;
+    /** bearer token (or login) every admin route demands */
+    token: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -147,6 +160,13 @@ export function loadConfig(
       problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
     }
   }
+  if (value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
+    if (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === '') {
+      problems.push('ADMIN_TOKEN: required in production (NODE_ENV=production): set a long random token of your own; the default is public');
+    } else if (env.ADMIN_TOKEN === DEMO_ADMIN_TOKEN) {
+      problems.push('ADMIN_TOKEN: the public demo token is refused in production (NODE_ENV=production): set a long random token of your own');
+    }
+  }
   // Node refuses a headers deadline beyond the whole request's
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
@@ -185,5 +205,6 @@ export function loadConfig(
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     forwardRoutes: Object.freeze(forward.routes.map((r) => Object.freeze(r))),
+    admin: Object.freeze({ host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN }),
   });
 }

@@ -8,8 +8,9 @@ import { createAcceptor } from './idempotency/request-acceptor.ts';
 import { createRequestReader } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
 import { createApiMetrics } from './metrics.ts';
+import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
-import { createRequestQueue } from './queue/request-queue.ts';
+import { createRequestQueue, enqueueRequests, jobIdFor } from './queue/request-queue.ts';
 import { createRedis, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 
@@ -26,8 +27,13 @@ const KEY_BATCHES_IN_FLIGHT = 2;
 /**
  * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
  * if the database lacks a migration this code knows: the core's, or the app's (`migrations`).
+ * `admin` is what the admin server needs besides the public document, on the same connections.
  */
-export async function createApiDeps(config: Config, log: Logger, migrations: readonly MigrationSet[] = []): Promise<{ deps: AppDeps; close(): Promise<void> }> {
+export async function createApiDeps(
+  config: Config,
+  log: Logger,
+  migrations: readonly MigrationSet[] = [],
+): Promise<{ deps: AppDeps; admin: Omit<AdminDeps, 'openapi'>; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -71,8 +77,22 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
       redis: { required: false, run: async () => void (await producer.ping()) },
     },
   };
+  const admin: Omit<AdminDeps, 'openapi'> = {
+    token: config.admin.token,
+    db,
+    feed,
+    readRequest: deps.readRequest,
+    queue,
+    metrics: metrics.registry,
+    // the request's earlier job is finished and kept by BullMQ's retention: it would refuse the id
+    requeue: async (request) => {
+      await withTimeout(queue.remove(jobIdFor(request.id)), ENQUEUE_TIMEOUT_MS, 'remove finished job');
+      await withTimeout(enqueueRequests(queue, [request]), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    },
+  };
   return {
     deps,
+    admin,
     async close() {
       await feed.close();
       await queue.close();
