@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ledger } from '../../examples/ledger/app.ts';
 import { buildAdminApp } from '../../src/admin/admin-app.ts';
@@ -36,7 +36,7 @@ export interface TestContext {
   /** an API instance built on the context's database and queue prefix */
   startApi(): Promise<FastifyInstance>;
   /** the admin server of `api` (one started by startApi; a new one if omitted), on its connections */
-  startAdmin(api?: FastifyInstance): Promise<FastifyInstance>;
+  startAdmin(api?: FastifyInstance, opts?: { logger?: FastifyBaseLogger }): Promise<FastifyInstance>;
   /** `options` reach startWorker as they are, e.g. operations that lack one; by default the app's */
   startWorker(overrides?: Record<string, string>, options?: Partial<WorkerOptions>): Promise<WorkerHandle>;
   close(): Promise<void>;
@@ -89,12 +89,12 @@ export async function createTestContext(
     find: createRegistry(app.operations).find,
     db,
     startApi,
-    async startAdmin(api) {
+    async startAdmin(api, opts = {}) {
       const server = api ?? (await startApi());
       const deps = adminDeps.get(server);
       if (!deps) throw new Error('startAdmin: not an API of this context');
       await server.ready();
-      const admin = await buildAdminApp({ ...deps, openapi: openapiDocument(server) });
+      const admin = await buildAdminApp({ ...deps, openapi: openapiDocument(server) }, opts);
       // closed before the API's connections (closers run in reverse)
       closers.push(() => admin.close());
       return admin;
