@@ -157,8 +157,9 @@ describe('re-driving a request', () => {
     // a second re-drive of the now queued request is refused
     expect((await admin.inject({ method: 'POST', url: `/api/requests/${id}/redrive`, headers: adminAuth })).statusCode).toBe(409);
 
-    await ctx.startWorker({ MAX_ATTEMPTS: '1' });
+    const again = await ctx.startWorker({ MAX_ATTEMPTS: '1' });
     const done = await terminalRow(ctx, id);
+    await again.close();
     expect(done.status).toBe('succeeded');
     expect(done.result).toEqual({ note: 'second time lucky' });
     expect(done.history.map((h) => h.status)).toEqual(['queued', 'processing', 'failed', 'queued', 'processing', 'succeeded']);
@@ -170,6 +171,7 @@ describe('re-driving a request', () => {
 
 describe('watching a request (SSE)', () => {
   it('streams its states until terminal, for any tenant', async () => {
+    // no worker runs yet: the request stays queued until one starts below
     const id = await queuedPayment('globex', 'watch-1');
     const base = await admin.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${base}/api/requests/${id}/events`, { headers: adminAuth });
@@ -188,8 +190,8 @@ describe('watching a request (SSE)', () => {
     await readUntil(() => statuses().includes('queued'));
     await ctx.startWorker();
     await readUntil(() => false);
-    expect(statuses()).toEqual(expect.arrayContaining(['queued', 'succeeded']));
-    expect(statuses().at(-1)).toBe('succeeded');
+    // processing may be folded into succeeded (one wake-up, one read)
+    expect([['queued', 'processing', 'succeeded'], ['queued', 'succeeded']]).toContainEqual(statuses());
     const unknown = await fetch(`${base}/api/requests/${randomUUID()}/events`, { headers: adminAuth });
     expect(unknown.status).toBe(404);
     const refused = await fetch(`${base}/api/requests/${id}/events`);
