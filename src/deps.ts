@@ -79,6 +79,7 @@ export async function createApiDeps(
   };
   const admin: Omit<AdminDeps, 'openapi'> = {
     token: config.admin.token,
+    http: config.http,
     db,
     feed,
     readRequest: deps.readRequest,

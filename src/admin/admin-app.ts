@@ -5,10 +5,12 @@ import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { asyncapiRoutes } from '../http/asyncapi.routes.ts';
 import { handleError } from '../http/error-handler.ts';
 import { notFound, ProblemError, sendProblem } from '../http/problem.ts';
+import { capConnections, serverLimitOptions } from '../http/server-limits.ts';
 import type { ReadRequest } from '../idempotency/request-reader.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
 import type { StatusFeed } from '../status/status-feed.ts';
@@ -21,6 +23,8 @@ import { loginRoutes } from './login.routes.ts';
 /** What the admin server needs; the API process's own connections, shared. */
 export interface AdminDeps {
   token: string;
+  /** the same socket limits as the public server's */
+  http: Config['http'];
   db: Kysely<Database>;
   feed: StatusFeed;
   readRequest: ReadRequest;
@@ -47,7 +51,9 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
     bodyLimit: ADMIN_BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    ...serverLimitOptions(deps.http),
   });
+  capConnections(app.server, deps.http);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
   app.addHook('preClose', async () => closing.abort());

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import Type from 'typebox';
+import type { Config } from '../config.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { notFound, ProblemError } from '../http/problem.ts';
 import { deleteFinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
@@ -12,6 +13,7 @@ import type { FollowDeps } from '../status/follow-request.ts';
 
 export interface ConsoleApiDeps extends FollowDeps {
   db: Kysely<Database>;
+  http: Config['http'];
   /** removes a finished job of the request, then adds it again; may fail (Redis away) */
   requeue(request: QueuedRequest): Promise<void>;
 }
@@ -55,7 +57,7 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
   app.get('/api/requests/:id/events', { schema: { params: IdParams } }, async (request, reply) => {
     const row = await found((request.params as { id: string }).id);
     audit(request, 'watch', row);
-    await followAsEvents(deps, row, request, reply);
+    await followAsEvents(deps, row, request, reply, deps.http);
   });
 
   app.delete('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {

@@ -172,3 +172,36 @@ describe('the API process (src/main.ts)', () => {
     expect(output).not.toContain(ADMIN_TOKEN);
   }, 30_000);
 });
+
+describe('the admin port under slow peers', () => {
+  let slow: TestContext;
+  let port: number;
+  beforeAll(async () => {
+    slow = await createTestContext({ HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '500', HTTP_MAX_CONNECTIONS: '3' });
+    const admin = await slow.startAdmin();
+    port = Number(new URL(await admin.listen({ host: '127.0.0.1', port: 0 })).port);
+  });
+  afterAll(() => slow?.close());
+
+  it('cuts a client whose headers never end, as the public port does, and closes sockets past HTTP_MAX_CONNECTIONS', async () => {
+    const { connect } = await import('node:net');
+    const open = () =>
+      new Promise<import('node:net').Socket>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => undefined);
+        // read what the server sends (a 408), or the close is never seen
+        socket.resume();
+      });
+    const closed = (socket: import('node:net').Socket) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    const sockets = await Promise.all([open(), open(), open()]);
+    const ends = Promise.all(sockets.map(closed));
+    const start = Date.now();
+    for (const s of sockets) s.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n`);
+    const extra = await open();
+    // the fourth is closed on arrival, unanswered
+    expect(await Promise.race([closed(extra).then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 2_000))])).toBe('closed');
+    for (const end of await Promise.race([ends, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow headers not cut within 5 s')), 5_000))])) {
+      expect(end - start).toBeLessThan(2_500);
+    }
+  });
+});
