@@ -8,6 +8,7 @@ import { defineOperation } from '../../src/operations/operation.ts';
 import { ADMIN_TOKEN, adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { insertAccount, requestRow, terminalRow } from '../helpers/seed.ts';
+import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 // fails (an unexpected error, not a business one) while `failing` is set
@@ -167,6 +168,43 @@ describe('re-driving a request', () => {
     expect(replay.json()).toMatchObject({ id, status: 'succeeded' });
     expect(audits('redrive').find((a) => a.requestId === id)).toEqual({ action: 'redrive', requestId: id, tenantId: 'globex', enqueued: true });
   });
+});
+
+describe('re-driving while Redis is away', () => {
+  let away: TestContext;
+  let proxy: TcpProxy;
+  afterAll(async () => {
+    await away?.close();
+    await proxy?.close();
+  });
+
+  it('records the re-drive in Postgres and answers enqueued: false; the reconciler adds the job once a worker runs', async () => {
+    const direct = 'redis://127.0.0.1:6379';
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
+    // the API (and its admin server) reach Redis through the proxy; the workers directly
+    away = await createTestContext({ REDIS_URL: viaProxy(direct, proxy) }, { ...ledger, operations: [...ledger.operations, flaky] });
+    const awayApi = await away.startApi();
+    const awayAdmin = await away.startAdmin(awayApi);
+    failing = true;
+    const first = await away.startWorker({ REDIS_URL: direct, MAX_ATTEMPTS: '1' });
+    const id = (await submit(awayApi, '/v1/flaky', { note: 'after the outage' }, { key: 'flaky-away' })).json().id as string;
+    expect((await terminalRow(away, id)).error).toMatchObject({ code: 'processing_failed' });
+    await first.close();
+
+    failing = false;
+    proxy.cut();
+    const started = Date.now();
+    const res = await awayAdmin.inject({ method: 'POST', url: `/api/requests/${id}/redrive`, headers: adminAuth });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ enqueued: false, request: { id, status: 'queued' } });
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect((await requestRow(away, id))!.status).toBe('queued');
+
+    await away.startWorker({ REDIS_URL: direct, MAX_ATTEMPTS: '1' });
+    const done = await terminalRow(away, id, 20_000);
+    expect(done).toMatchObject({ status: 'succeeded', result: { note: 'after the outage' } });
+    proxy.restore();
+  }, 40_000);
 });
 
 describe('watching a request (SSE)', () => {
