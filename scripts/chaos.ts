@@ -126,7 +126,7 @@ const fleet: Fleet = {
   pg: postgres,
   redis,
   env: {
-    api: { ...common, HOST: '127.0.0.1', PORT: String(apiPort), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000' },
+    api: { ...common, HOST: '127.0.0.1', PORT: String(apiPort), ADMIN_PORT: '0', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000' },
     worker: { ...common, LOG_LEVEL: 'info' },
   },
   logDir,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -9,7 +8,6 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { KeyRing } from './keys/key-ring.ts';
-import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -41,7 +39,7 @@ export interface AppDeps {
   accept: Accept;
   /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
   enqueue(requests: QueuedRequest[]): Promise<void>;
-  /** Prometheus registry served at GET /metrics */
+  /** Prometheus registry, served at GET /metrics by the admin server (src/admin/admin-app.ts) */
   metrics: Registry;
   /**
    * Readiness checks by name; `run` resolves when the service answers. The API is ready while every
@@ -72,8 +70,8 @@ export interface ApiOptions {
 }
 
 /**
- * The whole API as a Fastify plugin, without a prefix: status, events, WebSocket, health,
- * documents, the operations' POST routes and the app's routes, with their authentication, rate
+ * The whole API as a Fastify plugin, without a prefix: status, events, WebSocket, health, the
+ * operations' POST routes and the app's routes, with their authentication, rate
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
  * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
@@ -93,9 +91,9 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
+  // the document is collected here and served only by the admin server (see openapiDocument)
   await app.register(swagger, openapiOptions);
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(asyncapiRoutes);
+  DOCUMENTS.set(app.server, () => app.swagger() as Record<string, unknown>);
 
   await app.register(healthRoutes, deps);
   const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
@@ -114,6 +112,19 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
   await app.register(wsRoutes, { deps, auth });
 };
+
+/** The document of each server's idemqPlugin: the plugin's scope is encapsulated, the server is shared. */
+const DOCUMENTS = new WeakMap<object, () => Record<string, unknown>>();
+
+/**
+ * The OpenAPI document of the idemqPlugin registered in `app` (any scope of the same server), once
+ * `app` is ready; the admin server serves it at /docs/json. Throws if `app` has no idemqPlugin.
+ */
+export function openapiDocument(app: FastifyInstance): Record<string, unknown> {
+  const document = DOCUMENTS.get(app.server);
+  if (!document) throw new Error('openapiDocument: no idemqPlugin is registered in this app');
+  return document();
+}
 
 /**
  * Builds the standalone HTTP app: a Fastify server with the service's limits, idemqPlugin and a

@@ -52,9 +52,13 @@ const EnvSchema = Type.Object({
   OTEL_EXPORTER_OTLP_HEADERS: Type.String({ default: '' }),
   OTEL_SERVICE_NAME: Type.String({ default: '' }),
   OTEL_BSP_SCHEDULE_DELAY: Int(5_000, 0, 600_000),
+  // the admin plane: /metrics, /docs, Bull Board and the request console, never on PORT
+  ADMIN_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  ADMIN_PORT: Int(9090, 0, 65535),
+  ADMIN_TOKEN: Type.String({ default: 'adm_demo_change_me', minLength: 16 }),
 });
 
-const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS']);
+const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS', 'ADMIN_TOKEN']);
 
 /** What a variable checked by a pattern must look like, in words: a regular expression helps nobody at start-up. */
 const EXPECTED: Record<string, string> = {
@@ -70,6 +74,7 @@ const EXPECTED: Record<string, string> = {
 
 /** published in the README for a local try; anyone can send it */
 const DEMO_SECRET = 'sk_demo_change_me';
+const DEMO_ADMIN_TOKEN = 'adm_demo_change_me';
 
 export type Env = Type.Static<typeof EnvSchema>;
 
@@ -118,6 +123,14 @@ export interface Config {
   forwardRoutes: readonly ForwardRoute[];
   /** OpenTelemetry tracing (the standard OTEL_* variables); `exporter: 'none'` turns it off */
   tracing: TracingConfig;
+  /** the API process's admin server: metrics, documents, Bull Board, the request console */
+  admin: {
+    host: string;
+    /** 0: any free port */
+    port: number;
+    /** bearer token (or login) every admin route demands */
+    token: string;
+  };
 }
 
 export interface TracingConfig {
@@ -178,6 +191,13 @@ export function loadConfig(
       problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
     }
   }
+  if (value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
+    if (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === '') {
+      problems.push('ADMIN_TOKEN: required in production (NODE_ENV=production): set a long random token of your own; the default is public');
+    } else if (env.ADMIN_TOKEN === DEMO_ADMIN_TOKEN) {
+      problems.push('ADMIN_TOKEN: the public demo token is refused in production (NODE_ENV=production): set a long random token of your own');
+    }
+  }
   // Node refuses a headers deadline beyond the whole request's
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
@@ -226,6 +246,7 @@ export function loadConfig(
       serviceName: e.OTEL_SERVICE_NAME,
       scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
     }),
+    admin: Object.freeze({ host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN }),
   });
 }
 

@@ -11,8 +11,9 @@ import { createBatchingStore } from './idempotency/request-store.ts';
 import { createKeyRing } from './keys/key-ring.ts';
 import { hashSecret } from './keys/key-secret.ts';
 import { createApiMetrics } from './metrics.ts';
+import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
-import { createRequestQueue } from './queue/request-queue.ts';
+import { createRequestQueue, enqueueRequests, jobIdFor } from './queue/request-queue.ts';
 import { createRedis, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
@@ -32,8 +33,13 @@ const KEY_USES_FLUSH_MS = 10_000;
 /**
  * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
  * if the database lacks a migration this code knows: the core's, or the app's (`migrations`).
+ * `admin` is what the admin server needs besides the public document, on the same connections.
  */
-export async function createApiDeps(config: Config, log: Logger, migrations: readonly MigrationSet[] = []): Promise<{ deps: AppDeps; close(): Promise<void> }> {
+export async function createApiDeps(
+  config: Config,
+  log: Logger,
+  migrations: readonly MigrationSet[] = [],
+): Promise<{ deps: AppDeps; admin: Omit<AdminDeps, 'openapi'>; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
   const { db } = createDb({
     connectionString: config.databaseUrl,
@@ -103,8 +109,23 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
       redis: { required: false, run: async () => void (await producer.ping()) },
     },
   };
+  const admin: Omit<AdminDeps, 'openapi'> = {
+    token: config.admin.token,
+    http: config.http,
+    db,
+    feed,
+    readRequest: deps.readRequest,
+    queue,
+    metrics: metrics.registry,
+    // the request's earlier job is finished and kept by BullMQ's retention: it would refuse the id
+    requeue: async (request) => {
+      await withTimeout(queue.remove(jobIdFor(request.id)), ENQUEUE_TIMEOUT_MS, 'remove finished job');
+      await withTimeout(enqueueRequests(queue, [request]), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    },
+  };
   return {
     deps,
+    admin,
     async close() {
       await feed.close();
       await queue.close();

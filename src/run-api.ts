@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.ts';
+import { buildAdminApp } from './admin/admin-app.ts';
+import { buildApp, openapiDocument } from './app.ts';
 import { appMigrations, type IdemqApp } from './app-definition.ts';
 import { createApiDeps } from './deps.ts';
 import { loadConfigOrExit } from './load-config-or-exit.ts';
@@ -7,24 +8,28 @@ import { createLogger } from './logger.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 
 /**
- * An API process serving `app`: loadConfig -> createDeps -> buildApp -> listen; on SIGTERM stop
- * accepting, drain, close pools. A configuration error ends the process (exit code 1) with the
+ * An API process serving `app`: loadConfig -> createDeps -> buildApp and buildAdminApp -> listen
+ * (the API on HOST:PORT, the admin server on ADMIN_HOST:ADMIN_PORT); on SIGTERM both stop
+ * accepting and drain, then the pools close. A configuration error ends the process (exit code 1) with the
  * list of problems; a database that lacks the core's or the app's migrations is refused.
  */
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
   const config = loadConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-api');
-  const { deps, close } = await createApiDeps(config, log, appMigrations(app));
+  const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app));
   const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });
+  await server.ready();
+  const adminServer = await buildAdminApp({ ...admin, openapi: openapiDocument(server) }, { logger: log.child({ server: 'admin' }) });
 
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
-    await server.close();
+    await Promise.all([server.close(), adminServer.close()]);
     await close();
     await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));
   });
 
+  await adminServer.listen({ host: config.admin.host, port: config.admin.port });
   await server.listen({ host: config.host, port: config.port });
 }

@@ -38,6 +38,16 @@ export interface RequestTable {
   attempts: ColumnType<number, never, number>;
   /** forward routes: the latest attempt's lease, or the earliest next attempt; null before the first */
   lease_until: ColumnType<Date | null, never, Date | null>;
+  /** the latest status changes, oldest first, at most HISTORY_LIMIT (see status-history.ts) */
+  history: ColumnType<StatusChange[], never, never>;
+}
+
+/** One entry of a request's status history; `at` is Postgres's clock, as ISO text. */
+export interface StatusChange {
+  status: RequestStatus;
+  at: string;
+  /** set on the `queued` entry an operator's re-drive appends */
+  redriven?: true;
 }
 
 export interface OutboxTable {

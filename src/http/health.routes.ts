@@ -10,7 +10,6 @@ const CHECK_TIMEOUT_MS = 2_000;
 // open to more fields: a response schema also serializes, and would drop any it does not name
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
 const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')) } };
-const METRICS = { response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: Type.String() } } } } };
 const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), { description: 'each dependency by name' });
 const READYZ = {
   response: {
@@ -25,10 +24,6 @@ const READYZ = {
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const options = { config: { rateLimit: false }, schema: { tags: ['health'] } };
   app.get('/healthz', { ...options, schema: { ...options.schema, ...HEALTHZ, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
-  app.get('/metrics', { ...options, schema: { ...options.schema, ...METRICS, summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    reply.type(deps.metrics.contentType);
-    return deps.metrics.metrics();
-  });
   app.get('/readyz', { ...options, schema: { ...options.schema, ...READYZ, summary: 'Postgres answers (and Redis, or degraded)' } }, async (request) => {
     const entries = Object.entries(deps.checks);
     const results = await Promise.allSettled(entries.map(([name, check]) => withTimeout(check.run(), CHECK_TIMEOUT_MS, `readiness check ${name}`)));

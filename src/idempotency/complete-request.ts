@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestError, RequestRow, RequestStatus } from '../db/database.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { appendHistory } from './status-history.ts';
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: RequestError };
 
@@ -14,7 +15,8 @@ interface Change {
 /**
  * One statement (one array parameter per column, whatever the batch size): changes the status of
  * every listed request, bumps their versions and appends one outbox event each, so the changes and
- * their events commit together (or not at all) in the caller's transaction. With `onlyFrom`, a
+ * their events commit together (or not at all) in the caller's transaction; each change is appended
+ * to the row's status history. With `onlyFrom`, a
  * request changes only if it has that status now. A request made terminal here gets its expiry:
  * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows.
  */
@@ -26,7 +28,7 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
     with changed as (
       update idemq.requests r
          set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
-             version = r.version + 1, updated_at = now(),
+             version = r.version + 1, updated_at = now(), history = ${appendHistory(sql`v.status`)},
              -- the key is kept for its retention from the moment the request became terminal
              expires_at = case when v.status in ('succeeded', 'failed') then now() + make_interval(secs => r.retention_seconds)
                                else r.expires_at end

@@ -4,6 +4,7 @@ import { completeRequests, type Outcome } from './complete-request.ts';
 import { lockRequests } from './request.repository.ts';
 import { isTerminal } from './request-view.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { appendHistory } from './status-history.ts';
 
 /** How a kind of leased operation is claimed: by name, how long one attempt may hold it, how many attempts it gets. */
 export interface LeaseTerms {
@@ -43,6 +44,7 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
              status = 'processing',
              -- only claims take a leased request out of queued, so attempt 1 is its one observable change
              version = r.version + case when r.attempts = 0 then 1 else 0 end,
+             history = case when r.attempts = 0 then ${appendHistory(sql`'processing'`)} else r.history end,
              updated_at = now()
         from terms t
        where r.id = ${id} and r.operation = t.operation

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ledger } from '../../examples/ledger/app.ts';
-import { buildApp } from '../../src/app.ts';
+import { buildAdminApp } from '../../src/admin/admin-app.ts';
+import { buildApp, openapiDocument } from '../../src/app.ts';
 import { appMigrations, type IdemqApp } from '../../src/app-definition.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/create-db.ts';
@@ -19,6 +20,9 @@ export const TENANTS = {
 
 export const auth = (tenant: keyof typeof TENANTS = 'acme') => ({ authorization: `Bearer ${TENANTS[tenant].secret}` });
 
+export const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 const silent = pino({ level: TEST_SERVICES.logLevel });
 
 export interface TestContext {
@@ -31,6 +35,8 @@ export interface TestContext {
   db: ReturnType<typeof createDb>['db'];
   /** an API instance built on the context's database and queue prefix */
   startApi(): Promise<FastifyInstance>;
+  /** the admin server of `api` (one started by startApi; a new one if omitted), on its connections */
+  startAdmin(api?: FastifyInstance, opts?: { logger?: FastifyBaseLogger }): Promise<FastifyInstance>;
   /** `options` reach startWorker as they are, e.g. operations that lack one; by default the app's */
   startWorker(overrides?: Record<string, string>, options?: Partial<WorkerOptions>): Promise<WorkerHandle>;
   close(): Promise<void>;
@@ -59,25 +65,39 @@ export async function createTestContext(
     JOB_LOCK_MS: '2000',
     STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    ADMIN_TOKEN,
     ...(typeof env === 'function' ? env(database) : env),
   };
   const config = loadConfig(baseEnv);
   const { db } = createDb({ connectionString: database.url, poolSize: 5 });
   const closers: (() => Promise<void>)[] = [];
   const migrations = appMigrations(app);
+  const adminDeps = new WeakMap<FastifyInstance, Awaited<ReturnType<typeof createApiDeps>>['admin']>();
+  const startApi = async () => {
+    const { deps, admin, close } = await createApiDeps(config, silent, migrations);
+    const server = await buildApp(deps, { operations: app.operations, routes: app.routes });
+    adminDeps.set(server, admin);
+    closers.push(async () => {
+      await server.close();
+      await close();
+    });
+    return server;
+  };
   return {
     config,
     app,
     find: createRegistry(app.operations).find,
     db,
-    async startApi() {
-      const { deps, close } = await createApiDeps(config, silent, migrations);
-      const server = await buildApp(deps, { operations: app.operations, routes: app.routes });
-      closers.push(async () => {
-        await server.close();
-        await close();
-      });
-      return server;
+    startApi,
+    async startAdmin(api, opts = {}) {
+      const server = api ?? (await startApi());
+      const deps = adminDeps.get(server);
+      if (!deps) throw new Error('startAdmin: not an API of this context');
+      await server.ready();
+      const admin = await buildAdminApp({ ...deps, openapi: openapiDocument(server) }, opts);
+      // closed before the API's connections (closers run in reverse)
+      closers.push(() => admin.close());
+      return admin;
     },
     async startWorker(overrides = {}, options = {}) {
       const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent, { operations: app.operations, migrations, ...options });

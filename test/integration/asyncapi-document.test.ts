@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../src/http/ws-session.ts';
-import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { adminAuth, auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 
 type Json = Record<string, any>;
@@ -17,7 +17,8 @@ beforeAll(async () => {
   ctx = await createTestContext();
   app = await ctx.startApi();
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const res = await app.inject({ url: '/docs/asyncapi.json' });
+  // served by the admin server only
+  const res = await (await ctx.startAdmin(app)).inject({ url: '/docs/asyncapi.json', headers: adminAuth });
   expect(res.statusCode).toBe(200);
   doc = res.json();
 });

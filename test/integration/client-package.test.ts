@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentText, generateTypes } from '../../clients/typescript/scripts/generate-types.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +19,7 @@ describe('the client package', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     const app = await ctx.startApi();
-    served = (await app.inject({ url: '/docs/json' })).json();
+    served = (await (await ctx.startAdmin(app)).inject({ url: '/docs/json', headers: adminAuth })).json();
   });
   afterAll(() => ctx?.close());
 

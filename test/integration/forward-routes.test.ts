@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { expectProblem } from '../helpers/problem.ts';
@@ -223,7 +223,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
   });
 
   it('is in the OpenAPI document, with the upstream\'s answer as its result', async () => {
-    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const doc = (await (await ctx.startAdmin(app)).inject({ method: 'GET', url: '/docs/json', headers: adminAuth })).json();
     const post = doc.paths['/v1/orders'].post;
     expect(post.summary).toBe(`Forwarded to ${upstream.url}`);
     expect(JSON.stringify(post.responses['202'])).toContain('the route\'s maxResponseBytes');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledger } from '../../examples/ledger/app.ts';
 
 const { operations } = ledger;
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 
 type Json = Record<string, any>;
 
@@ -16,7 +16,8 @@ beforeAll(async () => {
   ctx = await createTestContext();
   app = await ctx.startApi();
   await ctx.startWorker();
-  const res = await app.inject({ url: '/docs/json' });
+  // served by the admin server only
+  const res = await (await ctx.startAdmin(app)).inject({ url: '/docs/json', headers: adminAuth });
   expect(res.statusCode).toBe(200);
   doc = res.json();
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
-import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 
@@ -61,6 +61,15 @@ describe('the README snippets, run as written', () => {
     // as the README says: run again, every key is replayed and nothing moves
     const again = await run('bash', ['-c', snippet('## Walk-through with curl', 'bash')], base);
     expect(again.output.trim().split('\n').slice(-2), again.output).toEqual(['7500', '2500']);
+  });
+
+  it('the admin port\'s curl lines show the backlog and the walk-through\'s payment with its history', async () => {
+    const admin = await (await ctx.startAdmin(app)).listen({ port: 0, host: '127.0.0.1' });
+    const { code, output } = await run('bash', ['-c', snippet('## The admin port', 'bash')], base, undefined, { ADMIN: admin, ADMIN_TOKEN });
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^idemq_backlog\{kind="unfinished_requests"\} \d+$/m);
+    expect(output).toMatch(/"status": "succeeded"/);
+    expect(output).toMatch(/"status": "processing"/);
   });
 
   it('the WebSocket example prints the outcome and exits', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
@@ -29,6 +29,7 @@ describe('API with Redis unreachable at start', () => {
     proxy.cut();
     ctx = await createTestContext({ REDIS_URL: viaProxy('redis://127.0.0.1:6379', proxy) });
     const app: FastifyInstance = await within(ctx.startApi(), ANSWER_WITHIN_MS, 'API start with Redis down');
+    const admin = await within(ctx.startAdmin(app), ANSWER_WITHIN_MS, 'admin server start with Redis down');
 
     const res = await timed('POST', () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 42 }));
     expect(res.statusCode, res.body).toBe(202);
@@ -40,7 +41,7 @@ describe('API with Redis unreachable at start', () => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({ status: 'degraded', checks: { postgres: 'ok', redis: 'unavailable' } });
 
-    const metrics = await timed('/metrics', () => app.inject({ method: 'GET', url: '/metrics' }));
+    const metrics = await timed('/metrics', () => admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth }));
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(/idemq_backlog\{kind="unfinished_requests"\} 1/);
 
@@ -69,13 +70,14 @@ describe('API with Redis hung (connected, not answering)', () => {
     proxy = await startTcpProxy(REDIS);
     ctx = await createTestContext({ REDIS_URL: viaProxy('redis://127.0.0.1:6379', proxy) });
     const app = await ctx.startApi();
+    const admin = await ctx.startAdmin(app);
     // the connections are up and have answered once
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+    expect((await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).statusCode).toBe(200);
     proxy.freeze();
 
     const [metrics, ready, post] = await Promise.all([
-      timed('/metrics', () => app.inject({ method: 'GET', url: '/metrics' })),
+      timed('/metrics', () => admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })),
       timed('/readyz', () => app.inject({ method: 'GET', url: '/readyz' })),
       timed('POST', () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })),
     ]);
@@ -89,7 +91,7 @@ describe('API with Redis hung (connected, not answering)', () => {
     expect(await ctx.db.selectFrom('idemq.requests').select('id').where('id', '=', id).executeTakeFirst()).toEqual({ id });
 
     // a scrape counts its own failures after it is written: the next one shows them
-    const again = await timed('/metrics again', () => app.inject({ method: 'GET', url: '/metrics' }));
+    const again = await timed('/metrics again', () => admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth }));
     expect(again.body).toMatch(/idemq_metrics_source_failures_total\{source="redis"\} [1-9]/);
 
     const start = Date.now();

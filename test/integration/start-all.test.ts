@@ -30,7 +30,7 @@ describe('npm start (scripts/start-all.ts)', () => {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, PORT: '0', SHUTDOWN_TIMEOUT_MS: '2000' },
+      env: { PATH: process.env.PATH, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, PORT: '0', ADMIN_PORT: '0', SHUTDOWN_TIMEOUT_MS: '2000' },
     });
     const run = { child, output: '', pids: [] as number[], exited: new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))) };
     child.stdout.on('data', (c: Buffer) => (run.output += c.toString()));

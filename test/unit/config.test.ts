@@ -111,20 +111,32 @@ describe('loadConfig', () => {
   });
 
   describe('in production (NODE_ENV=production)', () => {
+    const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
     it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {
-      const config = loadConfig({ NODE_ENV: 'production' });
+      const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN });
       expect([...config.apiKeys]).toEqual([]);
     });
 
     it('refuses the public demo secret, even among other keys, without echoing any secret', () => {
-      const problems = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET},demo:sk_demo_change_me` });
+      const problems = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${SECRET},demo:sk_demo_change_me` });
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^API_KEYS: .*demo/);
       expect(problems[0]).not.toContain(SECRET);
     });
 
     it('starts with explicit keys', () => {
-      expect([...loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}` }).apiKeys]).toEqual([[SECRET, 'acme']]);
+      expect([...loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${SECRET}` }).apiKeys]).toEqual([[SECRET, 'acme']]);
+    });
+
+    it('refuses to start without an ADMIN_TOKEN of its own, never echoing one', () => {
+      expect(problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}` })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
+      const demo = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN: 'adm_demo_change_me' });
+      expect(demo).toEqual([expect.stringMatching(/^ADMIN_TOKEN: the public demo token is refused/)]);
+      const short = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN: 'short-secret' });
+      expect(short).toHaveLength(1);
+      expect(short[0]).toMatch(/^ADMIN_TOKEN: /);
+      expect(short[0]).not.toContain('short-secret');
+      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN }).admin).toEqual({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
     });
 
     it('lets processes that serve no API (workers, migrations) start without keys', () => {

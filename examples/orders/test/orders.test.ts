@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiDeps, idemqPlugin } from '../../../src/index.ts';
-import { auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
+import { buildAdminApp, createApiDeps, idemqPlugin, openapiDocument } from '../../../src/index.ts';
+import { adminAuth, auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
 import { awaitTerminal, submit } from '../../../test/helpers/ledger.ts';
 import { expectProblem } from '../../../test/helpers/problem.ts';
 import { orders } from '../app.ts';
@@ -14,20 +14,25 @@ import type { OrdersDatabase } from '../database.ts';
 describe('examples/orders, built only on src/index.ts', () => {
   let ctx: TestContext;
   let host: FastifyInstance;
+  let admin: FastifyInstance;
   let closeDeps: () => Promise<void>;
   const rowsOf = (requestId: string) =>
     ctx.db.$extendTables<OrdersDatabase>().selectFrom('orders.orders').selectAll().where('request_id', '=', requestId).execute();
 
   beforeAll(async () => {
     ctx = await createTestContext({}, orders);
-    const { deps, close } = await createApiDeps(ctx.config, pino({ level: 'silent' }), [orders.migrations!]);
+    const { deps, admin: adminDeps, close } = await createApiDeps(ctx.config, pino({ level: 'silent' }), [orders.migrations!]);
     closeDeps = close;
     host = Fastify();
     host.get('/shop/hello', async () => ({ hello: 'from the host app' }));
     await host.register(idemqPlugin, { deps, operations: orders.operations });
+    await host.ready();
+    // the host's admin plane: the document of the plugin it registered, on a server of its own
+    admin = await buildAdminApp({ ...adminDeps, openapi: openapiDocument(host) });
     await ctx.startWorker();
   });
   afterAll(async () => {
+    await admin?.close();
     await host?.close();
     await closeDeps?.();
     await ctx?.close();
@@ -89,7 +94,8 @@ describe('examples/orders, built only on src/index.ts', () => {
 
   it('lives next to the host app: its own routes and 404s stay its own, the document shows the output', async () => {
     expect((await host.inject({ method: 'GET', url: '/shop/hello' })).json()).toEqual({ hello: 'from the host app' });
-    const doc = (await host.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect((await host.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(404);
+    const doc = (await admin.inject({ method: 'GET', url: '/docs/json', headers: adminAuth })).json();
     const answer = doc.paths['/v1/orders'].post.responses['202'].content['application/json'].schema;
     expect(answer.properties.result.properties).toHaveProperty('orderId');
     expect(doc.paths).not.toHaveProperty('/v1/payments');

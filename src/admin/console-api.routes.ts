@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import Type from 'typebox';
+import type { Config } from '../config.ts';
+import type { Database, RequestRow } from '../db/database.ts';
+import { notFound, ProblemError } from '../http/problem.ts';
+import { deleteFinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
+import { findRequestByKey } from '../idempotency/request.repository.ts';
+import type { QueuedRequest } from '../queue/request-queue.ts';
+import { toAdminRequestView } from './admin-request-view.ts';
+import { followAsEvents } from './request-events.ts';
+import type { FollowDeps } from '../status/follow-request.ts';
+
+export interface ConsoleApiDeps extends FollowDeps {
+  db: Kysely<Database>;
+  http: Config['http'];
+  /** removes a finished job of the request, then adds it again; may fail (Redis away) */
+  requeue(request: QueuedRequest): Promise<void>;
+}
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
+
+const conflict = (slug: string, title: string, detail: string) => new ProblemError({ status: 409, slug, title, detail });
+
+/** Logs what an operator did, to which request: never the token, never a payload. */
+function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id' | 'tenant_id'> | undefined, extra: Record<string, unknown> = {}) {
+  request.log.info({ audit: { action, requestId: row?.id ?? (request.params as { id?: string }).id, tenantId: row?.tenant_id, ...extra } }, `admin ${action}`);
+}
+
+/**
+ * The request console's admin API, under /api: tenant-blind by design (an operator sees every
+ * tenant's requests), exact in its lookups. Every action is audited in the log.
+ */
+export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDeps): Promise<void> {
+  const found = async (id: string) => {
+    const row = await findRequestById(deps.db, id);
+    if (!row) throw new ProblemError(notFound(`Request ${id}`));
+    return row;
+  };
+
+  app.get('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {
+    const row = await found((request.params as { id: string }).id);
+    audit(request, 'look-up', row);
+    return { request: toAdminRequestView(row) };
+  });
+
+  app.get('/api/requests', { schema: { querystring: KeyQuery } }, async (request) => {
+    const { tenant, key } = request.query as { tenant: string; key: string };
+    const row = await findRequestByKey(deps.db, tenant, key);
+    audit(request, 'look-up-by-key', row, { found: row !== undefined });
+    if (!row) throw new ProblemError(notFound(`A request of tenant ${JSON.stringify(tenant)} under key ${JSON.stringify(key)}`));
+    const { expired: _, ...rest } = row;
+    return { request: toAdminRequestView(rest) };
+  });
+
+  app.get('/api/requests/:id/events', { schema: { params: IdParams } }, async (request, reply) => {
+    const row = await found((request.params as { id: string }).id);
+    audit(request, 'watch', row);
+    await followAsEvents(deps, row, request, reply, deps.http);
+  });
+
+  app.delete('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const deleted = await deleteFinishedRequest(deps.db, id);
+    if (!deleted) {
+      const row = await found(id);
+      audit(request, 'delete-refused', row, { status: row.status });
+      throw conflict('request-unfinished', 'Request unfinished', `Request ${id} is ${row.status}: only a finished request's key can be deleted.`);
+    }
+    audit(request, 'delete', deleted, { key: deleted.idempotency_key });
+    return { deleted: toAdminRequestView(deleted) };
+  });
+
+  app.post('/api/requests/:id/redrive', { schema: { params: IdParams } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const row = await redriveRequest(deps.db, id);
+    if (!row) {
+      const current = await found(id);
+      audit(request, 'redrive-refused', current, { status: current.status });
+      throw conflict('not-redrivable', 'Request cannot be re-driven', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
+    }
+    // queued in Postgres already: if Redis is away now, the reconciler adds the job later
+    const enqueued = await deps.requeue({ id: row.id, operation: row.operation }).then(
+      () => true,
+      (err: unknown) => {
+        request.log.warn({ err, requestId: row.id }, 're-driven request not enqueued; the reconciler will');
+        return false;
+      },
+    );
+    audit(request, 'redrive', row, { enqueued });
+    return { request: toAdminRequestView(row), enqueued };
+  });
+}

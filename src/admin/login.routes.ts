@@ -1,0 +1,38 @@
+import { parse } from 'node:querystring';
+import type { FastifyInstance } from 'fastify';
+import type { AdminAuth } from './admin-auth.ts';
+
+const page = (message: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>idemq admin: log in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px system-ui,sans-serif;max-width:24rem;margin:4rem auto}input,button{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:.3rem 0}.error{color:#b00}</style>
+</head><body><h1>idemq admin</h1>${message ? `<p class="error" role="alert">${message}</p>` : ''}
+<form method="post" action="/login"><label for="token">Admin token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Log in</button></form></body></html>`;
+
+/**
+ * The login form: POST /login with the admin token in a form body (never in a URL) sets the
+ * session cookie and goes to the console; a wrong token shows the form again with 401. Each
+ * attempt is logged without the token.
+ */
+export async function loginRoutes(app: FastifyInstance, { auth }: { auth: AdminAuth }): Promise<void> {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+    done(null, parse(String(body)));
+  });
+  app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page('')));
+  app.post('/login', { schema: { hide: true } }, async (request, reply) => {
+    const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true;
+    const token = isForm ? (request.body as Record<string, unknown> | undefined)?.token : undefined;
+    const ok = typeof token === 'string' && auth.isToken(token);
+    request.log.info({ audit: { action: 'login', ok } }, 'admin login');
+    if (!ok) return reply.code(401).type('text/html; charset=utf-8').send(page('That is not the admin token.'));
+    auth.startSession(reply);
+    return reply.redirect('/console/', 303);
+  });
+  app.post('/logout', { schema: { hide: true } }, async (request, reply) => {
+    request.log.info({ audit: { action: 'logout' } }, 'admin logout');
+    auth.endSession(reply);
+    return reply.redirect('/login', 303);
+  });
+}
