@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { asyncapiRoutes } from './http/asyncapi.routes.ts';
 import { createAuthenticator } from './http/auth.ts';
+import { createEdgeGuard } from './http/edge-guard.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { openapiOptions } from './http/openapi-document.ts';
+import { createRateLimits } from './http/rate-limits.ts';
+import { createTenantSlots } from './http/tenant-slots.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
@@ -45,6 +48,8 @@ export interface AppDeps {
    * `required` one answers; an optional one that does not only makes it `degraded`.
    */
   checks: Record<string, { run(): Promise<void>; required: boolean }>;
+  /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
+  rateLimitRedis: Redis;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -90,26 +95,30 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
-  await app.register(swagger, openapiOptions);
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(asyncapiRoutes);
-
-  await app.register(healthRoutes, deps);
   const auth = createAuthenticator(deps.config.apiKeys);
+  const limits = await createRateLimits(app, deps.rateLimitRedis, {
+    keyPrefix: deps.config.queuePrefix,
+    perTenant: deps.config.rateLimitPerMinute,
+    perAddress: deps.config.rateLimitPerAddressPerMinute,
+  });
+  const guard = createEdgeGuard(auth, limits);
+  const held = createTenantSlots(deps.config.maxHeldPerTenant);
+
+  await app.register(swagger, openapiOptions);
+  await app.register(async (open) => {
+    open.addHook('onRequest', guard.anonymous);
+    await open.register(swaggerUi, { routePrefix: '/docs' });
+    await open.register(asyncapiRoutes);
+    await open.register(healthRoutes, deps);
+  });
   await app.register(async (v1) => {
-    v1.addHook('onRequest', auth.hook);
-    await v1.register(rateLimit, {
-      max: deps.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      hook: 'preHandler',
-      keyGenerator: (request) => request.tenantId,
-    });
-    await v1.register(operationRoutes, { deps, operations });
-    await v1.register(requestRoutes, deps);
-    await v1.register(eventRoutes, deps);
+    v1.addHook('onRequest', guard.authenticated);
+    await v1.register(operationRoutes, { deps, operations, held });
+    await v1.register(requestRoutes, { ...deps, held });
+    await v1.register(eventRoutes, { ...deps, held });
     for (const register of routes) await v1.register(register, { db: deps.db });
   });
-  await app.register(wsRoutes, { deps, auth });
+  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant) });
 };
 
 /**
@@ -123,6 +132,8 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // request.ip, the address the per-address limit counts, comes from X-Forwarded-For only through these
+    trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
     ...serverLimitOptions(deps.config.http),
   });
   capConnections(app.server, deps.config.http);

@@ -10,10 +10,11 @@ import { createBatchingStore } from './idempotency/request-store.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue } from './queue/request-queue.ts';
-import { createRedis, withTimeout } from './redis.ts';
+import { createRedis, waitUntilReady, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
+const LIMITER_READY_WAIT_MS = 1_000;
 /** terminal records kept in memory for replays; a few KiB each at most */
 const REPLAY_CACHE_SIZE = 10_000;
 /**
@@ -46,6 +47,9 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
+  const rateLimitRedis = createRedis(config.redisUrl, 'limiter', onError('redis rate limit'));
+  // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
+  await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
   const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
   const deps: AppDeps = {
     config,
@@ -65,6 +69,7 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
         metrics.enqueueFailures.inc(requests.length);
         throw err;
       }),
+    rateLimitRedis,
     checks: {
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
@@ -76,6 +81,7 @@ export async function createApiDeps(config: Config, log: Logger, migrations: rea
     async close() {
       await feed.close();
       await queue.close();
+      rateLimitRedis.disconnect();
       producer.disconnect();
       await db.destroy();
     },

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import { ProblemError } from './problem.ts';
 
 declare module 'fastify' {
@@ -10,6 +9,17 @@ declare module 'fastify' {
 }
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('base64url');
+
+/** The 401 answer: says what to send when nothing was sent, and never which part of a wrong key was wrong. */
+export function unauthorized(header: string | undefined): ProblemError {
+  return new ProblemError({
+    status: 401,
+    slug: 'unauthorized',
+    title: 'Unauthorized',
+    detail: header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.',
+    headers: { 'www-authenticate': 'Bearer realm="idemq"' },
+  });
+}
 
 /**
  * Resolves bearer secrets to tenants. Secrets are compared by their SHA-256 digest through a map
@@ -22,21 +32,10 @@ export function createAuthenticator(apiKeys: ReadonlyMap<string, string>) {
     tenantOf(secret: string): string | undefined {
       return tenants.get(hash(secret));
     },
-    /** Fastify hook: sets request.tenantId from `Authorization: Bearer <secret>` or answers 401. */
-    hook: async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
+    /** The tenant of an `Authorization: Bearer <secret>` header, or undefined (absent, malformed or unknown). */
+    tenantOfHeader(header: string | undefined): string | undefined {
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      const tenant = match ? tenants.get(hash(match[1]!)) : undefined;
-      if (!tenant) {
-        throw new ProblemError({
-          status: 401,
-          slug: 'unauthorized',
-          title: 'Unauthorized',
-          detail: header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.',
-          headers: { 'www-authenticate': 'Bearer realm="idemq"' },
-        });
-      }
-      request.tenantId = tenant;
+      return match ? tenants.get(hash(match[1]!)) : undefined;
     },
   };
 }

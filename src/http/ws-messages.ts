@@ -34,6 +34,7 @@ export const WsErrorCode = Type.Union([
   Type.Literal('not_found'),
   Type.Literal('too_many_subscriptions'),
   Type.Literal('unavailable'),
+  Type.Literal('rate_limited'),
 ]);
 export type WsErrorCode = Static<typeof WsErrorCode>;
 
@@ -45,6 +46,7 @@ export const WS_ERROR_MEANINGS: Record<WsErrorCode, string> = {
   not_found: 'no such request for this tenant (also another tenant\'s id, or one that is not a uuid)',
   too_many_subscriptions: 'the socket follows as many requests as it may: open another socket',
   unavailable: 'the status could not be read right now: subscribe again shortly',
+  rate_limited: 'the socket sent more messages a second than it may (WS_MESSAGES_PER_SECOND, bursts of four times as many): this one was not handled; send it again more slowly. A socket that keeps flooding is closed with 4429',
 };
 
 export const ErrorMessage = Type.Object({
