@@ -96,7 +96,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
 
   const auth = createAuthenticator(deps.config.apiKeys);
-  const limits = await createRateLimits(app, deps.rateLimitRedis, {
+  const limits = createRateLimits(deps.rateLimitRedis, app.log, {
     keyPrefix: deps.config.queuePrefix,
     perTenant: deps.config.rateLimitPerMinute,
     perAddress: deps.config.rateLimitPerAddressPerMinute,

@@ -95,6 +95,30 @@ describe('rate limit shared by two API instances (RATE_LIMIT_PER_MINUTE=10)', ()
   });
 });
 
+describe('a larger budget taken in leases by two instances (RATE_LIMIT_PER_MINUTE=500)', () => {
+  const LIMIT = 500;
+  let ctx: TestContext;
+  let apps: FastifyInstance[];
+  beforeAll(async () => {
+    ctx = await createTestContext({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    apps = [await ctx.startApi(), await ctx.startApi()];
+  });
+  afterAll(() => ctx.close());
+
+  it('admits no more than the budget across both, and loses at most one lease per instance', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 100; i += 20) {
+      const batch = await Promise.all(Array.from({ length: 20 }, (_, j) => apps[(i + j) % 2]!.inject({ url: `/v1/requests/${randomUUID()}`, headers: auth() })));
+      statuses.push(...batch.map((r) => r.statusCode));
+    }
+    const admitted = statuses.filter((s) => s === 404).length;
+    expect(admitted).toBeLessThanOrEqual(LIMIT);
+    // a lease is a hundredth of the budget
+    expect(admitted).toBeGreaterThanOrEqual(LIMIT - 2 * (LIMIT / 100));
+    expect(statuses.filter((s) => s !== 404).every((s) => s === 429)).toBe(true);
+  });
+});
+
 describe('limits per client address (RATE_LIMIT_PER_ADDRESS_PER_MINUTE=5)', () => {
   const LIMIT = 5;
   let ctx: TestContext;
