@@ -26,7 +26,7 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(600, 1),
   // a client's address is read from X-Forwarded-For only when the peer is one of these
   TRUSTED_PROXIES: Type.String({ default: '' }),
-  WS_MESSAGES_PER_SECOND: Int(50, 1),
+  WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
   MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
   MAX_HELD_PER_TENANT: Int(1_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
@@ -84,8 +84,8 @@ export interface Config {
   rateLimitPerAddressPerMinute: number;
   /** peers whose X-Forwarded-For names the client (addresses, CIDRs); empty: the peer is the client */
   trustedProxies: readonly string[];
-  /** messages a WebSocket may send per second (twice as many in a burst) */
-  wsMessagesPerSecond: number;
+  /** subscribes a WebSocket may send per second (in bursts of its whole subscription capacity) */
+  wsSubscribesPerSecond: number;
   /** open WebSockets per tenant, per API instance */
   maxSocketsPerTenant: number;
   /** SSE streams and held long-polls per tenant, per API instance */
@@ -189,7 +189,7 @@ export function loadConfig(
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
     trustedProxies: Object.freeze(trustedProxies.proxies),
-    wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+    wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
     maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,
     maxHeldPerTenant: e.MAX_HELD_PER_TENANT,
     maxAttempts: e.MAX_ATTEMPTS,

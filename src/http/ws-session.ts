@@ -3,7 +3,7 @@ import type { RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
 import { toRequestView } from '../idempotency/request-view.ts';
 import { type FollowDeps, followRequest } from '../status/follow-request.ts';
-import { createMessageRate } from './message-rate.ts';
+import { createTokenBucket } from './token-bucket.ts';
 import type { TenantSlots } from './tenant-slots.ts';
 import type { ClientMessage, ServerMessage, WsErrorCode } from './ws-messages.ts';
 
@@ -13,14 +13,12 @@ export const WS_LIMITS = {
   /** unsent bytes above this mean the peer does not read: it is disconnected, memory stays bounded */
   maxBufferedBytes: 1024 * 1024,
   authTimeoutMs: 5_000,
-  /** a socket may send WS_MESSAGES_PER_SECOND on average and this many times as many at once */
-  burstSeconds: 4,
-  /** messages refused in a row (no pause at all) before the socket is closed as a flood */
+  /** subscribes refused in a row (no pause at all) before the socket is closed as a flood */
   floodCloseAfter: 100,
 };
 
 /** Close codes in the 4000 range are the application's own (RFC 6455 7.4.2). */
-export const CLOSE = { unauthorized: 4401, slowConsumer: 4408, tooManyMessages: 4429, tooManySockets: 4430, goingAway: 1001 } as const;
+export const CLOSE = { unauthorized: 4401, slowConsumer: 4408, subscribeFlood: 4429, tooManySockets: 4430, goingAway: 1001 } as const;
 
 /** A status push, as WebSocket clients receive it: the request view plus the envelope. */
 export function statusMessage(row: RequestRow): ServerMessage {
@@ -32,25 +30,24 @@ export function statusMessage(row: RequestRow): ServerMessage {
  * message), then follow any number of the tenant's requests. Messages take effect in the order
  * they arrive; the first tenant stays the socket's for its life. Every push is read from Postgres;
  * malformed messages get an error message and never throw. A socket holds one of its tenant's
- * `sockets` from authentication to close (none left: closed with 4430). Messages beyond
- * `messagesPerSecond` get a `rate_limited` error and are not handled; a flood that never pauses is
- * closed with 4429.
+ * `sockets` from authentication to close (none left: closed with 4430). Each subscribe may start a
+ * Postgres read: beyond `subscribesPerSecond` (in bursts of a socket's whole subscription capacity)
+ * one gets a `rate_limited` error and is not handled; a flood that never pauses is closed with 4429.
  */
 export function runWsSession(
   socket: WebSocket,
-  deps: FollowDeps & { tenantOf(secret: string): string | undefined; sockets: TenantSlots; messagesPerSecond: number },
+  deps: FollowDeps & { tenantOf(secret: string): string | undefined; sockets: TenantSlots; subscribesPerSecond: number },
   initialTenant: string | undefined,
 ): void {
   let tenant: string | undefined;
   let releaseSlot: (() => void) | undefined;
-  const rate = createMessageRate(deps.messagesPerSecond, deps.messagesPerSecond * WS_LIMITS.burstSeconds);
+  const subscribes = createTokenBucket(deps.subscribesPerSecond, WS_LIMITS.maxSubscriptions);
   const follows = new Map<string, AbortController>();
   const send = (message: ServerMessage) => {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > WS_LIMITS.maxBufferedBytes) return socket.close(CLOSE.slowConsumer, 'slow consumer');
     socket.send(JSON.stringify(message));
   };
-  const tooFast = `At most ${deps.messagesPerSecond} messages a second; this one was not handled.`;
   const error = (code: WsErrorCode, message: string, requestId?: string) => send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
 
   /** Binds the socket to `t` if the tenant has a socket left; false after closing it otherwise. */
@@ -90,10 +87,7 @@ export function runWsSession(
   };
 
   socket.on('message', (data, isBinary) => {
-    const allowed = rate.take();
-    if (!allowed && rate.rejectedInARow >= WS_LIMITS.floodCloseAfter) return socket.close(CLOSE.tooManyMessages, 'too many messages');
     const msg = parseMessage(data.toString(), isBinary);
-    if (!allowed) return error('rate_limited', tooFast, typeof msg?.requestId === 'string' ? msg.requestId : undefined);
     if (msg === undefined) return error('bad_message', 'Messages are JSON objects.');
     if (msg?.type === 'auth' && typeof msg.token === 'string') {
       // a socket belongs to one tenant for its life: its subscriptions were checked against it
@@ -104,9 +98,12 @@ export function runWsSession(
       if (!claim(t)) return;
       return send({ type: 'authenticated' });
     }
-    if ((msg?.type === 'subscribe' || msg?.type === 'unsubscribe') && typeof msg.requestId === 'string') {
-      return msg.type === 'subscribe' ? subscribe(msg.requestId) : unsubscribe(msg.requestId);
+    if (msg?.type === 'subscribe' && typeof msg.requestId === 'string') {
+      if (subscribes.take()) return subscribe(msg.requestId);
+      if (subscribes.refusedInARow >= WS_LIMITS.floodCloseAfter) return socket.close(CLOSE.subscribeFlood, 'too many subscribes');
+      return error('rate_limited', `At most ${deps.subscribesPerSecond} subscribes a second; this one was not handled.`, msg.requestId);
     }
+    if (msg?.type === 'unsubscribe' && typeof msg.requestId === 'string') return unsubscribe(msg.requestId);
     error('bad_message', 'Expected {"type":"subscribe"|"unsubscribe","requestId":"…"} or {"type":"auth","token":"…"}.');
   });
   socket.on('close', () => {

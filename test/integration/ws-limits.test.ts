@@ -6,11 +6,12 @@ import { submit } from '../helpers/ledger.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 const PER_SECOND = 5;
-const BURST = PER_SECOND * WS_LIMITS.burstSeconds;
+// a socket may subscribe to as many requests at once as it may follow
+const BURST = WS_LIMITS.maxSubscriptions;
 const MAX_SOCKETS = 2;
 const PER_ADDRESS = 10;
 
-describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PER_TENANT=${MAX_SOCKETS})`, () => {
+describe(`WebSocket limits (WS_SUBSCRIBES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PER_TENANT=${MAX_SOCKETS})`, () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let url: string;
@@ -27,7 +28,7 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PE
   };
 
   beforeAll(async () => {
-    ctx = await createTestContext({ WS_MESSAGES_PER_SECOND: String(PER_SECOND), MAX_SOCKETS_PER_TENANT: String(MAX_SOCKETS), RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS) });
+    ctx = await createTestContext({ WS_SUBSCRIBES_PER_SECOND: String(PER_SECOND), MAX_SOCKETS_PER_TENANT: String(MAX_SOCKETS), RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS) });
     app = await ctx.startApi();
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`;
@@ -43,12 +44,12 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PE
     const flooder = await open(auth('acme'));
     const bystander = await open(auth('globex'));
 
-    const sent = 5_000;
+    const sent = 10_000;
     // ids that are not uuids are answered `not_found` at once, so every handled message shows before the close
     for (let i = 0; i < sent; i++) flooder.ws.send(JSON.stringify({ type: 'subscribe', requestId: `flood-${i}` }));
     bystander.send({ type: 'subscribe', requestId: globexRequest });
 
-    expect((await flooder.closed).code).toBe(CLOSE.tooManyMessages);
+    expect((await flooder.closed).code).toBe(CLOSE.subscribeFlood);
     const handled = flooder.messages.filter((m) => m.code === 'not_found');
     const limited = flooder.messages.filter((m) => m.code === 'rate_limited');
     // the flood got no more handled than the burst (and what refilled meanwhile)
@@ -57,7 +58,7 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PE
     expect(limited.length).toBeGreaterThanOrEqual(WS_LIMITS.floodCloseAfter - 1);
     expect(limited.length + handled.length).toBeLessThan(sent);
     // the refusal names the subscription, so a client can send it again later
-    expect(limited.every((m) => typeof m.requestId === 'string' && /messages a second/.test(m.message))).toBe(true);
+    expect(limited.every((m) => typeof m.requestId === 'string' && /subscribes a second/.test(m.message))).toBe(true);
 
     const pushed = await bystander.next((m) => m.type === 'status' && m.requestId === globexRequest);
     expect(pushed.status).toBe('queued');
@@ -65,14 +66,19 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PE
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
   });
 
-  it('lets a client a little over the rate keep its socket: refused messages are answered, later ones handled', async () => {
+  it('lets a client a little over the rate keep its socket: refused subscribes are answered, later ones handled, unsubscribes never limited', async () => {
     await closeAll();
     const socket = await open(auth('acme'));
     for (let i = 0; i < BURST + 10; i++) socket.send({ type: 'subscribe', requestId: `not-a-uuid-${i}` });
     await socket.next((m) => m.code === 'rate_limited');
+    for (let i = 0; i < 50; i++) socket.send({ type: 'unsubscribe', requestId: `not-a-uuid-${i}` });
     await new Promise((r) => setTimeout(r, 1_000 / PER_SECOND + 50));
     socket.send({ type: 'subscribe', requestId: 'after-a-pause' });
     await socket.next((m) => m.code === 'not_found' && m.requestId === 'after-a-pause');
+    // ten over the burst, less what refilled while they were sent
+    const refused = socket.messages.filter((m) => m.code === 'rate_limited').length;
+    expect(refused).toBeGreaterThanOrEqual(8);
+    expect(refused).toBeLessThanOrEqual(10);
     expect(socket.ws.readyState).toBe(socket.ws.OPEN);
   });
 
