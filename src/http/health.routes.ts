@@ -10,7 +10,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 // open to more fields: a response schema also serializes, and would drop any it does not name
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
 const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')) } };
-const METRICS = { response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: Type.String() } } } } };
+const RATE_LIMITED = { 429: problemResponse('Too many calls from this address (`…/rate-limited`).', HEADER.rateLimited) };
+const METRICS = { response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: Type.String() } } }, ...RATE_LIMITED } };
 const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), { description: 'each dependency by name' });
 const READYZ = {
   response: {
@@ -19,6 +20,7 @@ const READYZ = {
       Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]), checks: Checks }, { additionalProperties: true }),
     ),
     503: problemResponse('Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency\'s state.', HEADER.retryAfter),
+    ...RATE_LIMITED,
   },
 };
 

@@ -51,7 +51,7 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
         response: {
           101: emptyResponse('Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it.'),
           401: problemResponse('The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`).', HEADER.wwwAuthenticate),
-          429: problemResponse('Too many requests for this tenant or address, or the tenant holds all its sockets on this server (`…/rate-limited`).', HEADER.retryAfter),
+          429: problemResponse('Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`).', HEADER.rateLimited),
           404: emptyResponse('Not a WebSocket upgrade request.'),
         },
       },
@@ -66,7 +66,7 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
       socket.on('pong', () => alive.add(socket));
       runWsSession(
         socket,
-        { ...opts.deps, tenantOf: opts.auth.tenantOf, sockets: opts.sockets, messagesPerSecond: opts.deps.config.wsMessagesPerSecond },
+        { ...opts.deps, tenantOf: opts.auth.tenantOf, sockets: opts.sockets, subscribesPerSecond: opts.deps.config.wsSubscribesPerSecond },
         request.tenantId,
       );
     },

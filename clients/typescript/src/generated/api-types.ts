@@ -72,6 +72,35 @@ export interface paths {
                         "text/plain": string;
                     };
                 };
+                /** @description Too many calls from this address (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -113,6 +142,35 @@ export interface paths {
                                 [key: string]: "ok" | "unavailable";
                             };
                             status: "ready" | "degraded";
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Too many calls from this address (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
                         } & {
                             [key: string]: unknown;
                         };
@@ -452,10 +510,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -643,10 +705,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1011,10 +1077,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1250,10 +1320,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1446,10 +1520,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1568,6 +1646,35 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
