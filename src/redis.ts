@@ -53,12 +53,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 /** Resolves once `redis` is ready, or after `ms` in any case (true if it is ready). */
 export async function waitUntilReady(redis: Redis, ms: number): Promise<boolean> {
   if (redis.status === 'ready') return true;
+  let onReady: () => void = () => undefined;
   let timer: NodeJS.Timeout | undefined;
-  const ready = new Promise<boolean>((resolve) => {
-    redis.once('ready', () => resolve(true));
+  const ready = await new Promise<boolean>((resolve) => {
+    onReady = () => resolve(true);
+    redis.once('ready', onReady);
     timer = setTimeout(() => resolve(false), ms);
   });
-  const result = await ready;
   clearTimeout(timer);
-  return result;
+  redis.off('ready', onReady);
+  return ready;
 }
