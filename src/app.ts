@@ -79,7 +79,9 @@ export interface ApiOptions {
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
  * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
- * two operations with one name or one route.
+ * two operations with one name or one route. Every route but /healthz is rate limited in
+ * `onRequest` (see createRateLimits); the per-address budget counts `request.ip`, so an app that
+ * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
  */
 export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [] }) => {
   const operations = withForwardRoutes(appOperations, deps.config);
