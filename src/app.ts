@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { KeyRing } from './keys/key-ring.ts';
 import { createAuthenticator } from './http/auth.ts';
+import { createEdgeGuard } from './http/edge-guard.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { openapiOptions } from './http/openapi-document.ts';
+import { createRateLimits } from './http/rate-limits.ts';
+import { createTenantSlots } from './http/tenant-slots.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
@@ -46,6 +49,8 @@ export interface AppDeps {
    * `required` one answers; an optional one that does not only makes it `degraded`.
    */
   checks: Record<string, { run(): Promise<void>; required: boolean }>;
+  /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
+  rateLimitRedis: Redis;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -75,7 +80,9 @@ export interface ApiOptions {
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
  * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
- * two operations with one name or one route.
+ * two operations with one name or one route. Every route but /healthz is rate limited in
+ * `onRequest` (see createRateLimits); the per-address budget counts `request.ip`, so an app that
+ * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
  */
 export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [] }) => {
   const operations = withForwardRoutes(appOperations, deps.config);
@@ -91,26 +98,30 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
+  const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
+  const limits = createRateLimits(deps.rateLimitRedis, app.log, {
+    keyPrefix: deps.config.queuePrefix,
+    perTenant: deps.config.rateLimitPerMinute,
+    perAddress: deps.config.rateLimitPerAddressPerMinute,
+  });
+  const guard = createEdgeGuard(auth, limits);
+  const held = createTenantSlots(deps.config.maxHeldPerTenant);
+
   // the document is collected here and served only by the admin server (see openapiDocument)
   await app.register(swagger, openapiOptions);
   DOCUMENTS.set(app.server, () => app.swagger() as Record<string, unknown>);
-
-  await app.register(healthRoutes, deps);
-  const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
+  await app.register(async (open) => {
+    open.addHook('onRequest', guard.anonymous);
+    await open.register(healthRoutes, deps);
+  });
   await app.register(async (v1) => {
-    v1.addHook('onRequest', auth.hook);
-    await v1.register(rateLimit, {
-      max: deps.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      hook: 'preHandler',
-      keyGenerator: (request) => request.tenantId,
-    });
-    await v1.register(operationRoutes, { deps, operations });
-    await v1.register(requestRoutes, deps);
-    await v1.register(eventRoutes, deps);
+    v1.addHook('onRequest', guard.authenticated);
+    await v1.register(operationRoutes, { deps, operations, held });
+    await v1.register(requestRoutes, { ...deps, held });
+    await v1.register(eventRoutes, { ...deps, held });
     for (const register of routes) await v1.register(register, { db: deps.db });
   });
-  await app.register(wsRoutes, { deps, auth });
+  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant) });
 };
 
 /** The document of each server's idemqPlugin: the plugin's scope is encapsulated, the server is shared. */
@@ -137,6 +148,8 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // request.ip, the address the per-address limit counts, comes from X-Forwarded-For only through these
+    trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
     ...serverLimitOptions(deps.config.http),
   });
   capConnections(app.server, deps.config.http);

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { parseApiKeys } from './api-keys.ts';
+import { parseTrustedProxies } from './trusted-proxies.ts';
 import { type ForwardRoute, findRouteCollisions } from './operations/forward/forward-route.ts';
 import { readForwardRoutesFile } from './operations/forward/forward-routes-file.ts';
 
@@ -24,6 +25,12 @@ const EnvSchema = Type.Object({
   PG_POOL_SIZE: Int(10, 1, 500),
   WORKER_CONCURRENCY: Int(256, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(600, 1),
+  // a client's address is read from X-Forwarded-For only when the peer is one of these
+  TRUSTED_PROXIES: Type.String({ default: '' }),
+  WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
+  MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
+  MAX_HELD_PER_TENANT: Int(1_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
   // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)
   JOB_LOCK_MS: Int(5_000, 1_000),
@@ -92,7 +99,18 @@ export interface Config {
   logLevel: string;
   pgPoolSize: number;
   workerConcurrency: number;
+  /** requests per tenant per minute, shared by every API instance (Redis) */
   rateLimitPerMinute: number;
+  /** unauthenticated and failed-authentication requests per client address per minute, shared likewise */
+  rateLimitPerAddressPerMinute: number;
+  /** peers whose X-Forwarded-For names the client (addresses, CIDRs); empty: the peer is the client */
+  trustedProxies: readonly string[];
+  /** subscribes a WebSocket may send per second (in bursts of its whole subscription capacity) */
+  wsSubscribesPerSecond: number;
+  /** open WebSockets per tenant, per API instance */
+  maxSocketsPerTenant: number;
+  /** SSE streams and held long-polls per tenant, per API instance */
+  maxHeldPerTenant: number;
   /** attempts for a job that fails for a reason that is neither business nor transient infrastructure */
   maxAttempts: number;
   jobLockMs: number;
@@ -202,6 +220,8 @@ export function loadConfig(
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
   }
+  const trustedProxies = parseTrustedProxies(String(value.TRUSTED_PROXIES));
+  problems.push(...trustedProxies.problems);
   const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], problems: [] };
   problems.push(...forward.problems, ...findRouteCollisions(forward.routes, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
   const otlpHeaders = parseOtlpHeaders(String(value.OTEL_EXPORTER_OTLP_HEADERS));
@@ -221,6 +241,11 @@ export function loadConfig(
     pgPoolSize: e.PG_POOL_SIZE,
     workerConcurrency: e.WORKER_CONCURRENCY,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+    trustedProxies: Object.freeze(trustedProxies.proxies),
+    wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
+    maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,
+    maxHeldPerTenant: e.MAX_HELD_PER_TENANT,
     maxAttempts: e.MAX_ATTEMPTS,
     jobLockMs: e.JOB_LOCK_MS,
     stalledIntervalMs: e.STALLED_INTERVAL_MS,

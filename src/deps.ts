@@ -14,11 +14,12 @@ import { createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue, enqueueRequests, jobIdFor } from './queue/request-queue.ts';
-import { createRedis, withTimeout } from './redis.ts';
+import { createRedis, waitUntilReady, withTimeout } from './redis.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
+const LIMITER_READY_WAIT_MS = 1_000;
 /** terminal records kept in memory for replays; a few KiB each at most */
 const REPLAY_CACHE_SIZE = 10_000;
 /**
@@ -81,6 +82,9 @@ export async function createApiDeps(
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
+  const rateLimitRedis = createRedis(config.redisUrl, 'limiter', onError('redis rate limit'));
+  // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
+  await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
   const deps: AppDeps = {
     config,
     db,
@@ -103,6 +107,7 @@ export async function createApiDeps(
         throw err;
       });
     },
+    rateLimitRedis,
     checks: {
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
@@ -129,6 +134,7 @@ export async function createApiDeps(
     async close() {
       await feed.close();
       await queue.close();
+      rateLimitRedis.disconnect();
       producer.disconnect();
       await keys.close();
       await db.destroy();

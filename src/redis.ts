@@ -6,8 +6,10 @@ import { Redis, type RedisOptions } from 'ioredis';
  *   the record in Postgres is already durable and the reconciler enqueues later.
  * - `blocking` (BullMQ workers, pub/sub subscribers): waits for Redis as long as it takes.
  * - `publisher` (the outbox relay): retries a little, then fails so the relay retries the batch.
+ * - `limiter` (the API's shared rate limits): a command that has no answer within a fraction of a
+ *   second fails, and nothing waits for a connection, so a request is never held by the limiter.
  */
-export type RedisRole = 'producer' | 'blocking' | 'publisher';
+export type RedisRole = 'producer' | 'blocking' | 'publisher' | 'limiter';
 
 /**
  * RESP2 on every connection of the project, BullMQ's included (it duplicates the connections it is
@@ -22,6 +24,7 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 },
   blocking: { maxRetriesPerRequest: null },
   publisher: { maxRetriesPerRequest: 2, connectTimeout: 2_000 },
+  limiter: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1_000, commandTimeout: 250 },
 };
 
 export function createRedis(url: string, role: RedisRole, onError: (err: Error) => void): Redis {
@@ -45,4 +48,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
       timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
     }),
   ]);
+}
+
+/** Resolves once `redis` is ready, or after `ms` in any case (true if it is ready). */
+export async function waitUntilReady(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  let onReady: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const ready = await new Promise<boolean>((resolve) => {
+    onReady = () => resolve(true);
+    redis.once('ready', onReady);
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  clearTimeout(timer);
+  redis.off('ready', onReady);
+  return ready;
 }

@@ -19,6 +19,17 @@ const ALL_SCOPES: readonly ApiKeyScope[] = ['read', 'write'];
 /** methods that only read; anything else needs the `write` scope */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The 401 answer: says what to send when nothing was sent, and never which part of a wrong key was wrong. */
+export function unauthorized(header: string | undefined): ProblemError {
+  return new ProblemError({
+    status: 401,
+    slug: 'unauthorized',
+    title: 'Unauthorized',
+    detail: header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.',
+    headers: { 'www-authenticate': 'Bearer realm="idemq"' },
+  });
+}
+
 /**
  * Resolves bearer secrets to what they grant, from memory only: the stored keys (`ring`, kept
  * fresh in the background) and the keys of API_KEYS. A secret is looked up by its SHA-256 digest,
@@ -41,39 +52,31 @@ export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?:
   };
   return {
     grantOf,
+    /** What an `Authorization: Bearer <secret>` header grants, or undefined (absent, malformed or unknown). */
+    grantOfHeader(header: string | undefined): KeyGrant | undefined {
+      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      return match ? grantOf(match[1]!) : undefined;
+    },
     /** Whether the key with this digest (a grant's keyHash) is still valid; not a use. */
     isLive: (keyHash: string): boolean => lookup(keyHash) !== undefined,
     /** Calls `listener` whenever the stored keys were read again; returns its removal. */
     onKeysChanged: (listener: () => void): (() => void) => ring?.onRefresh(listener) ?? (() => undefined),
-    /**
-     * Fastify hook: sets request.tenantId and request.scopes from `Authorization: Bearer <secret>`
-     * or answers 401; a method other than GET, HEAD and OPTIONS without the `write` scope answers 403.
-     */
-    hook: async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      const grant = match ? grantOf(match[1]!) : undefined;
-      if (!grant) {
-        throw new ProblemError({
-          status: 401,
-          slug: 'unauthorized',
-          title: 'Unauthorized',
-          detail: header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.',
-          headers: { 'www-authenticate': 'Bearer realm="idemq"' },
-        });
-      }
+    /** Sets what the grant allows on the request: its tenant, scopes and key digest. */
+    admit(request: FastifyRequest, grant: KeyGrant): void {
       request.tenantId = grant.tenantId;
       request.scopes = grant.scopes;
       request.keyHash = grant.keyHash;
-      if (!READ_METHODS.has(request.method) && !grant.scopes.includes('write')) {
-        throw new ProblemError({
-          status: 403,
-          slug: 'insufficient-scope',
-          title: 'Forbidden',
-          detail: 'This API key may only read (scope `read`); submitting needs a key with the `write` scope.',
-          headers: { 'www-authenticate': 'Bearer realm="idemq", error="insufficient_scope", scope="write"' },
-        });
-      }
+    },
+    /** Throws 403 for a method other than GET, HEAD and OPTIONS when the key lacks the `write` scope. */
+    assertScope(request: FastifyRequest): void {
+      if (READ_METHODS.has(request.method) || request.scopes.includes('write')) return;
+      throw new ProblemError({
+        status: 403,
+        slug: 'insufficient-scope',
+        title: 'Forbidden',
+        detail: 'This API key may only read (scope `read`); submitting needs a key with the `write` scope.',
+        headers: { 'www-authenticate': 'Bearer realm="idemq", error="insufficient_scope", scope="write"' },
+      });
     },
   };
 }

@@ -8,6 +8,7 @@ import { notFound, ProblemError } from './problem.ts';
 import { clientGone } from './request-reply.ts';
 import { IdParams } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
+import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
 
 const KEEPALIVE_MS = 15_000;
 /** unsent bytes above this end the stream; the client reconnects with Last-Event-ID */
@@ -22,7 +23,7 @@ const EventHeaders = Type.Object({
  * is the request's version; a reconnect with Last-Event-ID gets only newer states. The stream ends
  * after the terminal state; a reconnect after that gets 204, which tells EventSource to stop.
  */
-export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots }): Promise<void> {
   app.get(
     '/v1/requests/:id/events',
     {
@@ -50,6 +51,8 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       if (!current) throw new ProblemError(notFound(`Request ${id}`));
       if (isTerminal(current.status) && current.version <= sinceVersion) return reply.code(204).send();
 
+      const release = deps.held.acquire(request.tenantId);
+      if (!release) throw tooManyHeld(deps.held.max);
       const signal = clientGone(reply);
       // the stream is silent between keepalives, which may be longer than the idle timeout
       holdSocketFor(request, KEEPALIVE_MS * 2, deps.config.http);
@@ -79,6 +82,7 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         request.log.warn({ err }, 'event stream ended by an error');
       } finally {
         clearInterval(keepalive);
+        release();
         raw.end();
       }
     },

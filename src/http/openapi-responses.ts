@@ -22,6 +22,11 @@ export const HEADER = {
   preferenceApplied: { 'Preference-Applied': text('Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`.') },
   retryAfter: { 'Retry-After': seconds('Seconds to wait before retrying (with the same Idempotency-Key for a POST).') },
   wwwAuthenticate: { 'WWW-Authenticate': text('`Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`.') },
+  rateLimited: {
+    'Retry-After': seconds('Seconds until the budget allows another call.'),
+    RateLimit: text('IETF RateLimit field: the policy, calls left (`r`) and seconds to the window\'s end (`t`), e.g. `"tenant";r=0;t=41`.'),
+    'RateLimit-Policy': text('IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`.'),
+  },
 } satisfies Record<string, Headers>;
 
 /** Every answer carries the request id it was logged under (the client's own `x-request-id` if it sent one). */
@@ -47,7 +52,10 @@ export function eventStreamResponse(description: string) {
 /** The errors every authenticated /v1 route may answer. */
 export const V1_PROBLEMS = {
   401: problemResponse('Missing or invalid API key (`…/unauthorized`).', HEADER.wwwAuthenticate),
-  429: problemResponse('Too many requests for this tenant (`…/rate-limited`).', HEADER.retryAfter),
+  429: problemResponse(
+    'Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may.',
+    HEADER.rateLimited,
+  ),
   503: problemResponse('A backing service is unavailable (`…/service-unavailable`).', HEADER.retryAfter),
   '4xx': problemResponse('Another client error, with its problem type.'),
   '5xx': problemResponse('An unexpected error (`…/internal-error`); it has been logged.'),

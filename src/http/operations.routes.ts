@@ -17,6 +17,7 @@ import { ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
+import type { TenantSlots } from './tenant-slots.ts';
 
 /** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
 const REENQUEUE_AFTER_MS = 2_000;
@@ -58,7 +59,10 @@ const SUBMIT_PROBLEMS = {
  * One POST route per operation, all with the same idempotency semantics. Knows only each
  * operation's OperationSpec: whatever kind runs it, submitting it is the same.
  */
-export async function operationRoutes(app: FastifyInstance, { deps, operations }: { deps: AppDeps; operations: readonly OperationSpec[] }): Promise<void> {
+export async function operationRoutes(
+  app: FastifyInstance,
+  { deps, operations, held }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots },
+): Promise<void> {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
@@ -76,10 +80,10 @@ export async function operationRoutes(app: FastifyInstance, { deps, operations }
   });
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
-  for (const op of operations) registerOperation(app, deps, op, reenqueued);
+  for (const op of operations) registerOperation(app, deps, held, op, reenqueued);
 }
 
-function registerOperation(app: FastifyInstance, deps: AppDeps, op: OperationSpec, reenqueued: LRUCache<string, true>): void {
+function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlots, op: OperationSpec, reenqueued: LRUCache<string, true>): void {
   app.post(
     op.route,
     {
@@ -144,10 +148,20 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, op: OperationSpe
         request.log.warn({ err, requestId: id }, 'enqueue failed; the reconciler will enqueue the request'),
       );
     }
-    const wait = preferredWaitSeconds(request.headers.prefer);
+    let wait = preferredWaitSeconds(request.headers.prefer);
     if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
-      holdSocketFor(request, wait * 1000, deps.config.http);
-      row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
+      const release = held.acquire(request.tenantId);
+      if (release) {
+        holdSocketFor(request, wait * 1000, deps.config.http);
+        try {
+          row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
+        } finally {
+          release();
+        }
+      } else {
+        // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
+        wait = undefined;
+      }
     }
     return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
   }

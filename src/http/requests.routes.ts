@@ -8,6 +8,7 @@ import { notFound, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
+import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
 
 /**
  * The TypeBox validator converts query strings loosely before checking them ("1.5" → 1, "" → 0,
@@ -25,7 +26,7 @@ async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
   });
 }
 
-export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots }): Promise<void> {
   app.get(
     '/v1/requests/:id',
     {
@@ -52,8 +53,14 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps): Promis
       const { wait = 0 } = request.query as { wait?: number };
       let row = await deps.readRequest(request.tenantId, id);
       if (row && wait > 0 && !isTerminal(row.status)) {
+        const release = deps.held.acquire(request.tenantId);
+        if (!release) throw tooManyHeld(deps.held.max);
         holdSocketFor(request, wait * 1000, deps.config.http);
-        row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, clientGone(reply));
+        try {
+          row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, clientGone(reply));
+        } finally {
+          release();
+        }
       }
       if (!row) throw new ProblemError(notFound(`Request ${id}`));
       return replyWithRequest(reply, row, { pendingCode: 200, terminalCode: 200 });

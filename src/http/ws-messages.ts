@@ -34,6 +34,7 @@ export const WsErrorCode = Type.Union([
   Type.Literal('not_found'),
   Type.Literal('too_many_subscriptions'),
   Type.Literal('unavailable'),
+  Type.Literal('rate_limited'),
 ]);
 export type WsErrorCode = Static<typeof WsErrorCode>;
 
@@ -45,6 +46,7 @@ export const WS_ERROR_MEANINGS: Record<WsErrorCode, string> = {
   not_found: 'no such request for this tenant (also another tenant\'s id, or one that is not a uuid)',
   too_many_subscriptions: 'the socket follows as many requests as it may: open another socket',
   unavailable: 'the status could not be read right now: subscribe again shortly',
+  rate_limited: 'the socket sent more subscribes a second than it may (WS_SUBSCRIBES_PER_SECOND, in bursts of up to a socket\'s subscription capacity): this one was not handled; send it again a little later. A socket that keeps flooding is closed with 4429',
 };
 
 export const ErrorMessage = Type.Object({

@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AppDeps } from '../app.ts';
 import type { Authenticator } from './auth.ts';
+import type { EdgeGuard } from './edge-guard.ts';
 import { emptyResponse, HEADER, problemResponse } from './openapi-responses.ts';
+import { type TenantSlots, tooManySockets } from './tenant-slots.ts';
 import { CLOSE, runWsSession } from './ws-session.ts';
 
 /** Ping every so often; a peer that has not answered the previous ping is dropped. */
@@ -12,9 +14,11 @@ export const HEARTBEAT_MS = 30_000;
 /**
  * GET /v1/ws. An `Authorization` header on the upgrade is checked before upgrading (a wrong one is
  * refused with 401); browsers, which cannot set it, send `{"type":"auth","token":…}` first instead,
- * which keeps the secret out of URLs and logs.
+ * which keeps the secret out of URLs and logs. The upgrade counts against the tenant's rate limit
+ * (with the header) or the address's (without), and is refused with 429 when the tenant holds all
+ * its sockets already.
  */
-export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator }): Promise<void> {
+export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots }): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   const alive = new WeakSet<WebSocket>();
   const heartbeat = setInterval(() => {
@@ -54,11 +58,14 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
         response: {
           101: emptyResponse('Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it.'),
           401: problemResponse('The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`).', HEADER.wwwAuthenticate),
+          429: problemResponse('Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`).', HEADER.rateLimited),
           404: emptyResponse('Not a WebSocket upgrade request.'),
         },
       },
-      onRequest: async (request) => {
-        if (request.headers.authorization) await opts.auth.hook(request);
+      onRequest: async (request, reply) => {
+        if (!request.headers.authorization) return opts.guard.anonymous(request, reply);
+        await opts.guard.authenticated(request, reply);
+        if (opts.sockets.held(request.tenantId) >= opts.sockets.max) throw tooManySockets(opts.sockets.max);
       },
     },
     (socket, request) => {
@@ -72,7 +79,7 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
         if (grant && !keyOf.has(socket)) keyOf.set(socket, grant.keyHash);
         return grant?.tenantId;
       };
-      runWsSession(socket, { ...opts.deps, tenantOf }, request.tenantId);
+      runWsSession(socket, { ...opts.deps, tenantOf, sockets: opts.sockets, subscribesPerSecond: opts.deps.config.wsSubscribesPerSecond }, request.tenantId);
     },
   );
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { openAccount } from '../helpers/ledger.ts';
 import { freePort, metricFamilies, scrape } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
@@ -56,7 +56,8 @@ describe('the Grafana dashboard', () => {
     const port = await freePort();
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
     await openAccount(app, 1);
-    apiText = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const admin = await ctx.startAdmin(app);
+    apiText = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
     workerText = (await scrape(`http://127.0.0.1:${port}/metrics`)).text;
   });
   afterAll(async () => {

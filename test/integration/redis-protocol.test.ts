@@ -30,7 +30,7 @@ describe('Redis protocol', () => {
     // ours are named idemq-<role>; BullMQ names the connections it duplicates <prefix>:<queue>
     const ours = (await clientList(admin)).filter((c) => c.name?.startsWith('idemq-') || c.name?.startsWith(`${ctx.config.queuePrefix}:`));
     expect(ours.filter((c) => c.name!.startsWith(`${ctx.config.queuePrefix}:`)).length).toBeGreaterThanOrEqual(1);
-    for (const role of ['producer', 'blocking', 'publisher']) expect(ours.some((c) => c.name === `idemq-${role}`)).toBe(true);
+    for (const role of ['producer', 'blocking', 'publisher', 'limiter']) expect(ours.some((c) => c.name === `idemq-${role}`)).toBe(true);
     expect(ours.filter((c) => c.resp !== '2').map((c) => `${c.name} resp=${c.resp}`)).toEqual([]);
   });
 });

@@ -110,6 +110,18 @@ describe('loadConfig', () => {
     expect(problemsOf({ API_KEYS_REFRESH_MS: '0' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: /)]);
   });
 
+  it('reads TRUSTED_PROXIES as addresses and CIDR ranges, none by default', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8 ,::1' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.1', 'fd00::/8', '::1']);
+  });
+
+  it('names each malformed TRUSTED_PROXIES entry', () => {
+    const problems = problemsOf({ TRUSTED_PROXIES: '10.0.0.0/33,lb.internal,10.0.0.1,::1/129,1.2.3.4/8/8' });
+    expect(problems).toHaveLength(4);
+    expect(problems.every((p) => p.startsWith('TRUSTED_PROXIES: each entry must be an IP address or a CIDR range'))).toBe(true);
+    for (const bad of ['10.0.0.0/33', 'lb.internal', '::1/129', '1.2.3.4/8/8']) expect(problems.some((p) => p.includes(`"${bad}"`)), bad).toBe(true);
+  });
+
   describe('in production (NODE_ENV=production)', () => {
     const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
     it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {

@@ -82,6 +82,35 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Too many calls from this address (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
                 /** @description Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency's state. */
                 503: {
                     headers: {
@@ -441,10 +470,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -632,10 +665,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1025,10 +1062,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1264,10 +1305,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1460,10 +1505,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests for this tenant (`…/rate-limited`). */
+                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
                 429: {
                     headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
                         "x-request-id"?: string;
@@ -1582,6 +1631,35 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
