@@ -47,6 +47,8 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     REDIS_URL: opts.redisUrl,
     HOST: '127.0.0.1',
     PORT: String(apiPort),
+    // the admin server on a free port: a run must not collide with an `npm start` on this machine
+    ADMIN_PORT: '0',
     API_KEYS: `${TENANT}:${secret}`,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: 'warn',

@@ -72,7 +72,7 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; p
 }
 
 /** The ledger's API as a real process; resolves once it listens. */
-async function startApiProcess(env: Record<string, string>): Promise<{ stop(): Promise<void> }> {
+async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
@@ -80,7 +80,8 @@ async function startApiProcess(env: Record<string, string>): Promise<{ stop(): P
     const timer = setTimeout(() => reject(new Error(`API process did not start:\n${output}`)), 15_000);
     const onData = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes('Server listening at')) {
+      // the admin server listens first, on a port of its own: wait for the API's
+      if (output.includes(`Server listening at http://127.0.0.1:${port}`)) {
         clearTimeout(timer);
         resolve();
       }
@@ -127,13 +128,14 @@ describe('tracing across the API, the queue and the worker', () => {
       QUEUE_PREFIX: ctx.config.queuePrefix,
       API_KEYS: `${TENANTS.acme.id}:${TENANTS.acme.secret}`,
       PORT: String(port),
+      ADMIN_PORT: '0',
       LOG_LEVEL: 'info',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       ...otel,
     };
     const worker: WorkerProcess = await startWorkerProcess(ctx, env);
     stops.push(() => worker.stop());
-    const api = await startApiProcess(env);
+    const api = await startApiProcess(env, port);
     stops.push(() => api.stop());
     const ids: string[] = [];
     for (const extra of headers) {
