@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { createRequestReader } from '../../src/idempotency/request-reader.ts';
 import { insertRequestsIfAbsent } from '../../src/idempotency/request-store.ts';
@@ -26,10 +26,11 @@ describe('the batched request reader', () => {
       })),
     );
     let statements = 0;
-    const counted = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ctx.config.databaseUrl, max: 2 }) }),
-      log: () => void statements++,
-    });
+    const pool = new pg.Pool({ connectionString: ctx.config.databaseUrl, max: 2 });
+    // the test database is dropped (WITH FORCE) at teardown: an idle client's termination is expected
+    pool.on('error', () => undefined);
+    const counted = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: () => void statements++ });
+    onTestFinished(() => counted.destroy());
     const read = createRequestReader(counted, { maxConcurrentBatches: 1, maxBatchSize: 64 });
     const [own, others, upper, malformed] = await Promise.all([
       Promise.all(rows.map((r) => read(r.tenant_id, r.id))),
@@ -44,7 +45,6 @@ describe('the batched request reader', () => {
     expect(malformed).toBeUndefined();
     // 401 reads in batches of at most 64 ids: 7 statements, not 401
     expect(statements).toBeLessThanOrEqual(8);
-    await counted.destroy();
   });
 });
 
