@@ -19,6 +19,8 @@ export interface PgbouncerOptions {
   /** server connections per database and user; small, so that clients must share them */
   poolSize?: number;
   maxClientConn?: number;
+  /** seconds a client may wait for a server connection before PgBouncer fails its query (08P01) */
+  queryWaitTimeoutS?: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function startPgbouncer(postgresUrl: string, opts: PgbouncerOptions
       'reserve_pool_size = 0',
       `max_client_conn = ${opts.maxClientConn ?? 200}`,
       'server_reset_query = DISCARD ALL',
+      `query_wait_timeout = ${opts.queryWaitTimeoutS ?? 120}`,
       `logfile = ${join(dir, 'pgbouncer.log')}`,
       'log_connections = 0',
       'log_disconnections = 0',
