@@ -59,15 +59,18 @@ export function routeThroughPgbouncer(opts: PgbouncerOptions = {}): void {
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
  * the URL the processes use (the cloned database's, or its pgbouncer's), so a test can route the
  * processes through a proxy. `db` connects directly (through the pgbouncer under
- * routeThroughPgbouncer, so the repository calls a test makes on it run there too). The template holds the core's tables and every example app's, so `app` may be
- * any of them.
+ * routeThroughPgbouncer, so the repository calls a test makes on it run there too). The template
+ * holds the core's tables and every example app's, so `app` may be any of them.
  */
 export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
   app: IdemqApp = ledger,
 ): Promise<TestContext> {
   const database = await createTestDatabase();
-  const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer));
+  const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
+    await database.drop();
+    throw err;
+  }));
   const processUrl = bouncer ? bouncer.urlOf(database.url) : database.url;
   const baseEnv = {
     DATABASE_URL: processUrl,
