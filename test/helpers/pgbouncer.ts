@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import pg from 'pg';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { addressOf } from './services.ts';
@@ -47,6 +48,7 @@ export async function startPgbouncer(postgresUrl: string, opts: PgbouncerOptions
       'auth_type = trust',
       `auth_file = ${join(dir, 'userlist.txt')}`,
       'pool_mode = transaction',
+      `admin_users = ${user}`,
       `default_pool_size = ${opts.poolSize ?? 3}`,
       'min_pool_size = 0',
       'reserve_pool_size = 0',
@@ -98,6 +100,25 @@ export async function startPgbouncer(postgresUrl: string, opts: PgbouncerOptions
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Client connections the pgbouncer behind `url` (a database's URL through it) holds for that
+ * database right now, from its admin console (`SHOW CLIENTS`).
+ */
+export async function pgbouncerClients(url: string): Promise<number> {
+  const console = new URL(url);
+  const database = console.pathname.slice(1);
+  console.pathname = '/pgbouncer';
+  // the admin console speaks only the simple query protocol: a query without parameters
+  const client = new pg.Client({ connectionString: console.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ database: string }>('SHOW CLIENTS');
+    return rows.filter((r) => r.database === database).length;
+  } finally {
+    await client.end();
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {

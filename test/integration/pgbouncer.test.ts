@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, routeThroughPgbouncer, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
-import { type PrivatePgbouncer, startPgbouncer } from '../helpers/pgbouncer.ts';
-import { TEST_PG_URL } from '../helpers/postgres.ts';
+import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { type PrivatePgbouncer, pgbouncerClients, startPgbouncer } from '../helpers/pgbouncer.ts';
+import { adminQuery, TEST_PG_URL } from '../helpers/postgres.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
 // The contract, delivery and worker paths, each file's own tests, run again with every process
@@ -24,6 +24,43 @@ await import('./expiry.test.ts');
 await import('./key-ring.test.ts');
 await import('./request-lease.test.ts');
 await import('./forward-routes.test.ts');
+
+describe('many clients on 3 server connections', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('runs 200 concurrent submissions on two APIs and a worker on never more than 3 Postgres backends, shared by more clients', async () => {
+    const [a, b] = [await ctx.startApi(), await ctx.startApi()];
+    await ctx.startWorker();
+    const database = new URL(ctx.config.databaseUrl).pathname.slice(1);
+    let most = 0;
+    let clients = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [row] = await adminQuery<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [database]);
+        most = Math.max(most, row!.n);
+        clients = Math.max(clients, await pgbouncerClients(ctx.config.databaseUrl));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/accounts', { currency: 'USD', openingBalance: i })));
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(200).fill(202));
+    const done = await Promise.all(answers.map((r, i) => awaitTerminal(i % 2 ? a : b, r.json().id)));
+    sampling = false;
+    await sampler;
+    expect(done.map((r) => r.status)).toEqual(Array(200).fill('succeeded'));
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(3);
+    // more clients (the pools of two APIs, a worker and the test) than server connections: they shared them
+    expect(clients).toBeGreaterThan(3);
+  });
+});
 
 describe('a PgBouncer with no server connection to spare', () => {
   let bouncer: PrivatePgbouncer;
