@@ -17,6 +17,9 @@ export const TRANSIENT_SQLSTATES: Readonly<Record<string, string>> = {
   '08003': 'connection_does_not_exist',
   '08004': 'sqlserver_rejected_establishment_of_sqlconnection',
   '08006': 'connection_failure',
+  // PgBouncer's code for its own failures: its server connection died (server conn crashed?), none
+  // came in time (query_wait_timeout), or it cannot reach Postgres
+  '08P01': 'protocol_violation (PgBouncer: server connection lost or unavailable)',
   '3D000': 'invalid_catalog_name (database being recreated)',
 };
 

@@ -10,6 +10,7 @@ import { createDb } from '../../src/db/create-db.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { createRegistry, type FindOperation } from '../../src/operations/registry.ts';
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
+import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
 import { TEST_SERVICES } from './services.ts';
 
@@ -42,20 +43,37 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+let pgbouncer: PgbouncerOptions | undefined;
+
+/**
+ * From now on, in this test file, every context's API and workers reach Postgres through a private
+ * pgbouncer of its own in transaction pooling mode, and so does `ctx.db`. A file
+ * calls it at its top level, then imports the test files whose bodies it runs that way.
+ */
+export function routeThroughPgbouncer(opts: PgbouncerOptions = {}): void {
+  pgbouncer = opts;
+}
+
 /**
  * Real Postgres and Redis (the ones `TEST_SERVICES` names), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
- * the cloned database's URL, so a test can route the processes through a proxy. `db` always
- * connects directly. The template holds the core's tables and every example app's, so `app` may be
- * any of them.
+ * the URL the processes use (the cloned database's, or its pgbouncer's), so a test can route the
+ * processes through a proxy. `db` connects directly (through the pgbouncer under
+ * routeThroughPgbouncer, so the repository calls a test makes on it run there too). The template
+ * holds the core's tables and every example app's, so `app` may be any of them.
  */
 export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
   app: IdemqApp = ledger,
 ): Promise<TestContext> {
   const database = await createTestDatabase();
+  const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
+    await database.drop();
+    throw err;
+  }));
+  const processUrl = bouncer ? bouncer.urlOf(database.url) : database.url;
   const baseEnv = {
-    DATABASE_URL: database.url,
+    DATABASE_URL: processUrl,
     REDIS_URL: TEST_SERVICES.redisUrl,
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
     API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
@@ -66,10 +84,10 @@ export async function createTestContext(
     STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ADMIN_TOKEN,
-    ...(typeof env === 'function' ? env(database) : env),
+    ...(typeof env === 'function' ? env({ url: processUrl }) : env),
   };
   const config = loadConfig(baseEnv);
-  const { db } = createDb({ connectionString: database.url, poolSize: 5 });
+  const { db } = createDb({ connectionString: processUrl, poolSize: 5 });
   const closers: (() => Promise<void>)[] = [];
   const migrations = appMigrations(app);
   const adminDeps = new WeakMap<FastifyInstance, Awaited<ReturnType<typeof createApiDeps>>['admin']>();
@@ -107,6 +125,7 @@ export async function createTestContext(
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       await db.destroy();
+      await bouncer?.stop();
       await database.drop();
     },
   };
