@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -36,13 +34,4 @@ export async function scrape(url: string): Promise<{ text: string; samples: Samp
   if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   const text = await res.text();
   return { text, samples: parseSamples(text) };
-}
-
-/** A TCP port free on loopback right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

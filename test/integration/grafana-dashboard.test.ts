@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { openAccount } from '../helpers/ledger.ts';
-import { freePort, metricFamilies, scrape } from '../helpers/prometheus-text.ts';
+import { freePort } from '../../scripts/chaos/private-services.ts';
+import { metricFamilies, scrape } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 
 const DASHBOARD = new URL('../../deploy/grafana/idemq.json', import.meta.url);
