@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClient,
+  Forbidden,
   IdempotencyKeyReused,
   NotFound,
   ProblemError,
@@ -10,6 +11,8 @@ import {
 } from '../../clients/typescript/src/index.ts';
 import { listenBehindProxy, recordingFetch } from '../helpers/client-fixtures.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { createKey } from '../helpers/keys-cli.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
 import { balanceOf, insertAccount, paymentsOf } from '../helpers/seed.ts';
 import type { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -95,6 +98,23 @@ describe('client submit against the real service', () => {
     await expect(client.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })).rejects.toBeInstanceOf(Unauthorized);
     await expect(client.awaitOutcome(crypto.randomUUID(), { timeoutMs: 10_000 })).rejects.toBeInstanceOf(Unauthorized);
     client.close();
+  });
+
+  it('a read-only key: Forbidden on submit, never retried, while it still awaits outcomes', async () => {
+    const { secret } = await createKey(ctx.config.databaseUrl, 'acme', ['read']);
+    // the API learns of a stored key at its next key refresh
+    await waitUntil('the key known', async () => (await app.inject({ url: `/v1/requests/${crypto.randomUUID()}`, headers: { authorization: `Bearer ${secret}` } })).statusCode === 404);
+    const { fetch, attempts } = recordingFetch();
+    const reader = createClient({ baseUrl, apiKey: secret, fetch, retry: fast });
+    const err = await reader.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Forbidden);
+    expect((err as Forbidden).problem.type).toMatch(/\/insufficient-scope$/);
+    expect(attempts.length).toBe(1);
+    const writer = createClient({ baseUrl, apiKey });
+    const submitted = await writer.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 });
+    expect((await reader.awaitOutcome(submitted.id, { timeoutMs: 10_000 })).status).toBe('succeeded');
+    reader.close();
+    writer.close();
   });
 
   it('another tenant\'s request or an unknown id: NotFound, over the WebSocket and by long-poll', async () => {

@@ -53,6 +53,11 @@ export class Unauthorized extends ProblemError {
   override name = 'Unauthorized';
 }
 
+/** 403 `insufficient-scope`: the API key may only read (scope `read`); submitting needs one with `write`. */
+export class Forbidden extends ProblemError {
+  override name = 'Forbidden';
+}
+
 /** 404: no such request or account for this tenant (another tenant's id too). */
 export class NotFound extends ProblemError {
   override name = 'NotFound';
@@ -63,6 +68,7 @@ export function problemError(problem: ProblemDetails, requestId?: string): Probl
   if (problem.status === 422 && problem.type === `${PROBLEM_BASE}idempotency-key-reused`) return new IdempotencyKeyReused(problem, requestId);
   if (problem.status === 400 && Array.isArray(problem.errors)) return new ValidationError(problem, requestId);
   if (problem.status === 401) return new Unauthorized(problem, requestId);
+  if (problem.status === 403) return new Forbidden(problem, requestId);
   if (problem.status === 404) return new NotFound(problem, requestId);
   return new ProblemError(problem, requestId);
 }

@@ -4,6 +4,7 @@ export type { SubmitOptions } from './submit.ts';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
 export { DEFAULT_SOCKET_OPTIONS, type SocketConstructor, type SocketLike, type SocketOptions } from './outcome-socket.ts';
 export {
+  Forbidden,
   IdemqError,
   IdempotencyKeyReused,
   NotFound,
