@@ -14,7 +14,8 @@ import { createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueue, enqueueRequests, jobIdFor } from './queue/request-queue.ts';
-import { createRedis, waitUntilReady, withTimeout } from './redis.ts';
+import { createRedis, waitUntilReady } from './redis.ts';
+import { withTimeout } from './with-timeout.ts';
 import { createStatusFeed, statusChannel } from './status/status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
 

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/database.ts';
 import type { RequestJobData } from './queue/request-queue.ts';
-import { withTimeout } from './redis.ts';
+import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
 const SOURCE_TIMEOUT_MS = 2_000;

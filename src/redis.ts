@@ -39,17 +39,6 @@ export function createRedis(url: string, role: RedisRole, onError: (err: Error) 
   return redis;
 }
 
-/** Rejects with a transient error if `promise` takes longer than `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
 /** Resolves once `redis` is ready, or after `ms` in any case (true if it is ready). */
 export async function waitUntilReady(redis: Redis, ms: number): Promise<boolean> {
   if (redis.status === 'ready') return true;

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
-import { withTimeout } from '../src/redis.ts';
+import { withTimeout } from '../src/with-timeout.ts';
 import { MAX_BATCH_SIZE } from './process-batch.ts';
 
 /** each source of a scrape gets this long, as in the API's metrics: a scrape never hangs on Redis or Postgres */

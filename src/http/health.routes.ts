@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { AppDeps } from '../app.ts';
-import { withTimeout } from '../redis.ts';
+import { withTimeout } from '../with-timeout.ts';
 import { HEADER, jsonResponse, problemResponse } from './openapi-responses.ts';
 import { unavailable, ProblemError } from './problem.ts';
 
