@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
@@ -27,6 +26,7 @@ import type { OperationSpec } from './operations/operation.ts';
 import { withForwardRoutes } from './operations/forward/forward-operation.ts';
 import { assertDistinct } from './operations/registry.ts';
 import type { QueuedRequest } from './queue/request-queue.ts';
+import type { RedisClient } from './redis.ts';
 import type { StatusFeed } from './status/status-feed.ts';
 
 /** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
@@ -50,7 +50,7 @@ export interface AppDeps {
    */
   checks: Record<string, { run(): Promise<void>; required: boolean }>;
   /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
-  rateLimitRedis: Redis;
+  rateLimitRedis: RedisClient;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;

@@ -1,6 +1,8 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { parseApiKeys } from './api-keys.ts';
+import { MAX_QUEUE_SHARDS } from './queue/queue-shards.ts';
+import { parseClusterNodes } from './redis-cluster-nodes.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
 import { type ForwardRoute, findRouteCollisions } from './operations/forward/forward-route.ts';
 import { readForwardRoutesFile } from './operations/forward/forward-routes-file.ts';
@@ -13,6 +15,10 @@ const EnvSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  // host:port,host:port,… of a Redis Cluster's nodes (any few: the rest are discovered); checked by parseClusterNodes
+  REDIS_CLUSTER_NODES: Type.String({ default: '' }),
+  // the request queue is split into this many BullMQ queues, on different cluster slots
+  QUEUE_SHARDS: Int(1, 1, MAX_QUEUE_SHARDS),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Int(3000, 0, 65535),
   // checked by parseApiKeys, which can say which entry is wrong without echoing it
@@ -87,7 +93,12 @@ export type Env = Type.Static<typeof EnvSchema>;
 
 export interface Config {
   databaseUrl: string;
+  /** the standalone Redis; with `redisClusterNodes`, only its credentials and TLS (rediss://) are used */
   redisUrl: string;
+  /** a Redis Cluster's seed nodes (REDIS_CLUSTER_NODES); empty: the standalone Redis at `redisUrl` */
+  redisClusterNodes: readonly { host: string; port: number }[];
+  /** BullMQ queues the requests are spread over (QUEUE_SHARDS), each consumed by every worker */
+  queueShards: number;
   host: string;
   port: number;
   /** tenant id by API secret, from API_KEYS (the stored keys of `npm run keys` come from Postgres) */
@@ -220,6 +231,8 @@ export function loadConfig(
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
   }
+  const clusterNodes = parseClusterNodes(String(value.REDIS_CLUSTER_NODES));
+  problems.push(...clusterNodes.problems);
   const trustedProxies = parseTrustedProxies(String(value.TRUSTED_PROXIES));
   problems.push(...trustedProxies.problems);
   const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], problems: [] };
@@ -231,6 +244,8 @@ export function loadConfig(
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: Object.freeze(clusterNodes.nodes.map((n) => Object.freeze(n))),
+    queueShards: e.QUEUE_SHARDS,
     host: e.HOST,
     port: e.PORT,
     apiKeys,

@@ -13,10 +13,10 @@ import { hashSecret } from './keys/key-secret.ts';
 import { createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
-import { createRequestQueue, enqueueRequests, jobIdFor } from './queue/request-queue.ts';
+import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
 import { withTimeout } from './with-timeout.ts';
-import { createStatusFeed, statusChannel } from './status/status-feed.ts';
+import { openStatusFeed } from './status/open-status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
@@ -66,24 +66,19 @@ export async function createApiDeps(
     await db.destroy();
     throw err;
   });
-  const producer = createRedis(config.redisUrl, 'producer', onError('redis'));
+  const producer = createRedis(config, 'producer', onError('redis'));
   const telemetry = queueTelemetry(config.tracing);
-  const queue = createRequestQueue(producer, config.queuePrefix, telemetry);
+  const queue = createRequestQueues(producer, config, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
-  const feed = createStatusFeed(
-    createRedis(config.redisUrl, 'blocking', onError('redis subscriber')),
-    statusChannel(config.queuePrefix),
-    onError('status feed'),
-    (woken) => {
-      metrics.statusEvents.inc();
-      metrics.wakeups.inc(woken);
-    },
-  );
+  const feed = openStatusFeed(config, onError, (woken) => {
+    metrics.statusEvents.inc();
+    metrics.wakeups.inc(woken);
+  });
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
-  const rateLimitRedis = createRedis(config.redisUrl, 'limiter', onError('redis rate limit'));
+  const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
   await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
   const deps: AppDeps = {
@@ -121,11 +116,11 @@ export async function createApiDeps(
     db,
     feed,
     readRequest: deps.readRequest,
-    queue,
+    queues: queue.shards,
     metrics: metrics.registry,
     // the request's earlier job is finished and kept by BullMQ's retention: it would refuse the id
     requeue: async (request) => {
-      await withTimeout(queue.remove(jobIdFor(request.id)), ENQUEUE_TIMEOUT_MS, 'remove finished job');
+      await withTimeout(queue.removeJob(request.id), ENQUEUE_TIMEOUT_MS, 'remove finished job');
       await withTimeout(enqueueRequests(queue, [request]), ENQUEUE_TIMEOUT_MS, 'enqueue');
     },
   };

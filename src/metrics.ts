@@ -1,15 +1,14 @@
-import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/database.ts';
-import type { RequestJobData } from './queue/request-queue.ts';
+import type { RequestQueues } from './queue/request-queue.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
 const SOURCE_TIMEOUT_MS = 2_000;
 
 /** The API process's Prometheus metrics, served at GET /metrics. */
-export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<RequestJobData>; watched: () => number }) {
+export function createApiMetrics(deps: { db: Kysely<Database>; queue: RequestQueues; watched: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
   const accepted = new Counter({

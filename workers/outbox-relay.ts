@@ -1,8 +1,10 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Database, StatusEvent } from '../src/db/database.ts';
 import { relayOutboxBatch } from '../src/outbox/outbox.repository.ts';
-import { encodeStatusEvents } from '../src/status/status-feed.ts';
+import type { RedisClient } from '../src/redis.ts';
+import { createShardedPublisher } from '../src/status/sharded-status-feed.ts';
+import { encodeStatusEvents, statusChannel } from '../src/status/status-feed.ts';
 
 export const RELAY_BATCH_SIZE = 500;
 
@@ -11,6 +13,11 @@ export function createPublisher(redis: Redis, channel: string) {
   return async (events: StatusEvent[]): Promise<void> => {
     await redis.publish(channel, encodeStatusEvents(events));
   };
+}
+
+/** The publisher for `redis`: the one status channel of a standalone Redis, or a cluster's sharded channels. */
+export function createStatusPublisher(redis: RedisClient, prefix: string) {
+  return redis instanceof Cluster ? createShardedPublisher(redis, prefix) : createPublisher(redis, statusChannel(prefix));
 }
 
 /** One relay pass: publishes and deletes up to one batch; says whether a full batch suggests more. */

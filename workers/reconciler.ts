@@ -1,7 +1,6 @@
-import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../src/db/database.ts';
-import { enqueueRequests, jobIdFor, type QueuedRequest, type RequestJobData } from '../src/queue/request-queue.ts';
+import { enqueueRequests, type QueuedRequest, type RequestQueues } from '../src/queue/request-queue.ts';
 
 export const RECONCILE_BATCH_SIZE = 1_000;
 
@@ -34,7 +33,7 @@ export interface ReconcileResult {
  */
 export async function reconcileOnce(
   db: Kysely<Database>,
-  queue: Queue<RequestJobData>,
+  queues: RequestQueues,
   olderThanMs: number,
   opts: { batchSize?: number; after?: ReconcileCursor } = {},
 ): Promise<ReconcileResult> {
@@ -51,15 +50,15 @@ export async function reconcileOnce(
     .execute();
   // One read of the job's hash per row, all in flight at once: O(1) each, where getJobState
   // searches the wait and active lists and would cost O(backlog) per row during a backlog.
-  const jobs = await Promise.all(rows.map(({ id }) => queue.getJob(jobIdFor(id))));
+  const jobs = await Promise.all(rows.map(({ id }) => queues.getJob(id)));
   const lost: QueuedRequest[] = [];
   for (const [i, { id, operation }] of rows.entries()) {
     const job = jobs[i];
     // finishedOn: completed or failed; the request being unfinished means the job gave up on it
-    if (job?.finishedOn) await queue.remove(jobIdFor(id));
+    if (job?.finishedOn) await queues.removeJob(id);
     if (!job || job.finishedOn) lost.push({ id, operation });
   }
-  await enqueueRequests(queue, lost);
+  await enqueueRequests(queues, lost);
   const last = rows.at(-1);
   const full = rows.length === batchSize;
   return {

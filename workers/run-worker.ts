@@ -22,7 +22,7 @@ export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = 
   // Liveness for container healthchecks: fresh while the BullMQ worker runs (docker-compose.yml).
   const heartbeat = config.heartbeatFile
     ? setInterval(() => {
-        if (!handle.worker.isRunning()) return;
+        if (!handle.workers.every((w) => w.isRunning())) return;
         writeFile(config.heartbeatFile, new Date().toISOString()).catch((err) => log.warn({ err }, 'heartbeat file not written'));
       }, HEARTBEAT_MS)
     : undefined;

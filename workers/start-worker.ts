@@ -8,9 +8,8 @@ import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
 import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
-import { createRequestQueue, REQUEST_QUEUE, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
+import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
-import { statusChannel } from '../src/status/status-feed.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
@@ -18,7 +17,7 @@ import { createForwardRunner } from './forward-runner.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { createDispatcher } from './operation-runners.ts';
 import { startMetricsServer } from './metrics-server.ts';
-import { createPublisher, relayOnce } from './outbox-relay.ts';
+import { createStatusPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
 import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
@@ -34,7 +33,8 @@ const FETCH_RETRY_MS = 1_000;
 const CLEANUP_MS = 3_000;
 
 export interface WorkerHandle {
-  worker: Worker<RequestJobData>;
+  /** one BullMQ worker per queue shard */
+  workers: Worker<RequestJobData>[];
   /**
    * Graceful: stops taking jobs and lets in-flight ones finish for up to SHUTDOWN_TIMEOUT_MS;
    * jobs still running then are moved back to `wait` at once, for another worker to take
@@ -82,10 +82,10 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     await db.destroy();
     throw err;
   });
-  const publisher = createRedis(config.redisUrl, 'publisher', onError('redis publisher'));
-  const queueConnection = createRedis(config.redisUrl, 'publisher', onError('redis queue'));
+  const publisher = createRedis(config, 'publisher', onError('redis publisher'));
+  const queueConnection = createRedis(config, 'publisher', onError('redis queue'));
   const telemetry = queueTelemetry(config.tracing);
-  const queue = createRequestQueue(queueConnection, config.queuePrefix, telemetry);
+  const queue = createRequestQueues(queueConnection, config, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createWorkerMetrics({ db, queue });
   const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
@@ -98,7 +98,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
     .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
-  const publish = createPublisher(publisher, statusChannel(config.queuePrefix));
+  const publish = createStatusPublisher(publisher, config.queuePrefix);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
   let cursor: ReconcileCursor | undefined;
   const reconciler = startPeriodicTask(
@@ -140,27 +140,28 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   });
   // the jobs this process holds, with their lock tokens, so a shutdown can hand them back
   const inFlight = new Map<string, { job: Job<RequestJobData>; token: string }>();
-  const workerConnection = createRedis(config.redisUrl, 'blocking', onError('redis worker'));
-  const worker = new Worker<RequestJobData>(
-    REQUEST_QUEUE,
-    async (job, token) => {
-      if (job.id && token) inFlight.set(job.id, { job, token });
-      const timer = metrics.jobSeconds.startTimer();
-      let result = 'retried';
-      try {
-        return (result = await processJob(job, token));
-      } catch (err) {
-        if (err instanceof DelayedError) result = 'delayed';
-        throw err;
-      } finally {
-        timer({ result });
-        if (job.id) inFlight.delete(job.id);
-      }
-    },
-    {
+  const workerConnection = createRedis(config, 'blocking', onError('redis worker'));
+  const processShardJob = async (job: Job<RequestJobData>, token?: string) => {
+    if (job.id && token) inFlight.set(job.id, { job, token });
+    const timer = metrics.jobSeconds.startTimer();
+    let result = 'retried';
+    try {
+      return (result = await processJob(job, token));
+    } catch (err) {
+      if (err instanceof DelayedError) result = 'delayed';
+      throw err;
+    } finally {
+      timer({ result });
+      if (job.id) inFlight.delete(job.id);
+    }
+  };
+  // each shard has its own BullMQ worker on every worker process; together they take WORKER_CONCURRENCY jobs at most
+  const shardConcurrency = Math.max(1, Math.ceil(config.workerConcurrency / queue.shards.length));
+  const workers = queue.shards.map((shard) => {
+    const worker = new Worker<RequestJobData>(shard.name, processShardJob, {
       connection: workerConnection,
       prefix: config.queuePrefix,
-      concurrency: config.workerConcurrency,
+      concurrency: shardConcurrency,
       // A killed worker's lock lapses within lockDuration; the stalled check (run by any live
       // worker, at most once per stalledInterval across all of them) then moves its job back to
       // wait on the second check that finds it unlocked. Crashes alone never fail a job.
@@ -171,13 +172,14 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       // tracing on: each job's `process` span continues the trace the job was added in
       telemetry,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
-    },
-  );
-  worker.on('error', onError('worker'));
-  worker.on('failed', (job, err) => log.debug({ err, jobId: job?.id }, 'job attempt failed'));
-  worker.on('stalled', (jobId) => {
-    metrics.stalled.inc();
-    log.warn({ jobId }, 'stalled job moved back to wait (its worker stopped renewing its lock)');
+    });
+    worker.on('error', onError('worker'));
+    worker.on('failed', (job, err) => log.debug({ err, jobId: job?.id }, 'job attempt failed'));
+    worker.on('stalled', (jobId) => {
+      metrics.stalled.inc();
+      log.warn({ jobId }, 'stalled job moved back to wait (its worker stopped renewing its lock)');
+    });
+    return worker;
   });
 
   /** Moves the jobs still running here back to wait, so another worker takes them now, not after the lock lapses. */
@@ -192,7 +194,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   let closing: Promise<void> | undefined;
   const close = async () => {
     // BullMQ's close() waits for in-flight jobs; a second close(true) would only return the same promise
-    const stopped = worker.close();
+    const stopped = Promise.all(workers.map((w) => w.close()));
     if (!(await settlesWithin(stopped, config.shutdownTimeoutMs))) {
       log.warn({ jobs: inFlight.size }, 'in-flight jobs did not finish in time');
       await settlesWithin(releaseInFlight(), 1_000);
@@ -218,7 +220,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     if (!(await cleanedUp)) log.warn('connections did not close in time; the process exit ends them');
   };
   return {
-    worker,
+    workers,
     close: () => (closing ??= close()),
   };
 }

@@ -1,8 +1,7 @@
-import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
-import type { RequestJobData } from '../src/queue/request-queue.ts';
+import type { RequestQueues } from '../src/queue/request-queue.ts';
 import { withTimeout } from '../src/with-timeout.ts';
 import { MAX_BATCH_SIZE } from './process-batch.ts';
 
@@ -20,7 +19,7 @@ export type RetryCause = 'transient' | 'failure' | 'unknown_operation';
  * gauges read Postgres (outbox) and Redis (job counts) at scrape time, each bounded by
  * SOURCE_TIMEOUT_MS: a source that fails or hangs is left out of that scrape and counted.
  */
-export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Queue<RequestJobData> }) {
+export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: RequestQueues }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_worker_' });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>

@@ -28,8 +28,8 @@ export interface AdminDeps {
   db: Kysely<Database>;
   feed: StatusFeed;
   readRequest: ReadRequest;
-  /** the request queue: Bull Board shows it, re-drives add to it */
-  queue: Queue;
+  /** the request queue's shards: Bull Board shows them */
+  queues: readonly Queue[];
   requeue(request: QueuedRequest): Promise<void>;
   /** Prometheus registry served at GET /metrics */
   metrics: Registry;
@@ -79,7 +79,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
   await app.register(swagger, { mode: 'static', specification: { document: deps.openapi as never } });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(asyncapiRoutes);
-  await app.register(bullBoardRoutes, { queue: deps.queue });
+  await app.register(bullBoardRoutes, { queues: deps.queues });
   await app.register(consolePageRoutes);
   await app.register(consoleApiRoutes, deps);
   return app;

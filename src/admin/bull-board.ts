@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 
 export const BULL_BOARD_PATH = '/queues';
 
-/** BullMQ's own dashboard (Bull Board) for the request queue, at /queues. */
-export async function bullBoardRoutes(app: FastifyInstance, { queue }: { queue: Queue }): Promise<void> {
+/** BullMQ's own dashboard (Bull Board) for the request queue's shards, at /queues. */
+export async function bullBoardRoutes(app: FastifyInstance, { queues }: { queues: readonly Queue[] }): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter, options: { uiConfig: { boardTitle: 'idemq queues' } } });
+  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter, options: { uiConfig: { boardTitle: 'idemq queues' } } });
   await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
 }

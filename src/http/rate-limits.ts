@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { addressKey } from './client-address.ts';
+import type { RedisClient } from '../redis.ts';
 import { ProblemError } from './problem.ts';
 import { createSharedWindow, type WindowTake } from './shared-window.ts';
 
@@ -33,7 +33,7 @@ export interface RateLimits {
  * logged. Calls this process can settle alone (a lease to spend, a window known to be spent) are
  * settled as usual.
  */
-export function createRateLimits(redis: Redis, log: FastifyBaseLogger, options: { keyPrefix: string; perTenant: number; perAddress: number }): RateLimits {
+export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, options: { keyPrefix: string; perTenant: number; perAddress: number }): RateLimits {
   let openUntil = 0;
   let failing = false;
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { LRUCache } from 'lru-cache';
 
 /**
@@ -42,7 +42,7 @@ interface Lease {
  * fails; the caller decides what that means.
  */
 export function createSharedWindow(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix: string; max: number; windowMs: number; leaseSize: number; maxKeys: number; redisAnswers(): boolean },
 ) {
   const { prefix, max, windowMs, leaseSize } = options;

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { StatusEvent } from '../db/database.ts';
-import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
+import { createStatusListeners } from './status-listeners.ts';
 
 /**
- * Wake-ups for status changes, fanned out to every API instance through Redis pub/sub.
+ * Wake-ups for status changes, fanned out to the API instances through Redis pub/sub (one channel
+ * on a standalone Redis; sharded channels on a cluster, see sharded-status-feed.ts).
  * A wake-up says "look again", never "this is the state": listeners read Postgres. After every
  * (re)connect all listeners are woken, so nothing published while the link was down is missed.
  */
@@ -35,44 +36,22 @@ export function createStatusFeed(
   /** called with how many listeners each event woke (the push fan-out, for a metric) */
   onWake?: (listeners: number) => void,
 ): StatusFeed {
-  const listeners = new Map<string, Set<() => void>>();
-  const notify = (set: Set<() => void> | undefined) => {
-    for (const listener of set ?? []) listener();
-  };
-  const notifyAll = () => {
-    for (const set of listeners.values()) notify(set);
-  };
+  const listeners = createStatusListeners({ onError, onWake });
   subscriber.on('message', (ch: string, message: string) => {
-    if (ch !== channel) return;
-    let events: StatusEvent[];
-    try {
-      events = JSON.parse(message);
-    } catch (err) {
-      onError(new Error('malformed status message', { cause: err }));
-      return;
-    }
-    for (const event of events) {
-      const set = listeners.get(event.requestId);
-      onWake?.(set?.size ?? 0);
-      // the push continues the trace of the work that wrote the event (tracing on)
-      if (set && event.trace) {
-        const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
-        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
-      } else notify(set);
-    }
+    if (ch === channel) listeners.dispatch(message);
   });
   // 'ready' follows every reconnect (ioredis resubscribes first): anything may have been missed
   let subscribed = false;
   let closed = false;
   subscriber.on('ready', () => {
-    if (subscribed) notifyAll();
+    if (subscribed) listeners.notifyAll();
   });
   subscriber.on('error', onError);
   // listeners may have registered before the first subscription: they are woken once it holds
   subscriber.subscribe(channel).then(
     () => {
       subscribed = true;
-      notifyAll();
+      listeners.notifyAll();
     },
     (err: Error) => {
       if (!closed) onError(new Error('status feed not subscribed; followers fall back to rereading', { cause: err }));
@@ -80,17 +59,9 @@ export function createStatusFeed(
   );
 
   return {
-    watch(requestId, listener) {
-      let set = listeners.get(requestId);
-      if (!set) listeners.set(requestId, (set = new Set()));
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0 && listeners.get(requestId) === set) listeners.delete(requestId);
-      };
-    },
+    watch: listeners.watch,
     get watched() {
-      return listeners.size;
+      return listeners.watched;
     },
     async close() {
       closed = true;

@@ -12,6 +12,7 @@ import { createRegistry, type FindOperation } from '../../src/operations/registr
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
 import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
+import { testRedisEnv } from './redis-target.ts';
 import { TEST_SERVICES } from './services.ts';
 
 export const TENANTS = {
@@ -55,7 +56,7 @@ export function routeThroughPgbouncer(opts: PgbouncerOptions = {}): void {
 }
 
 /**
- * Real Postgres and Redis (the ones `TEST_SERVICES` names), isolated by naming: a database cloned from the migrated template and a
+ * Real Postgres and Redis (the ones `TEST_SERVICES` names, or the file's cluster: routeThroughRedisCluster), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
  * the URL the processes use (the cloned database's, or its pgbouncer's), so a test can route the
  * processes through a proxy. `db` connects directly (through the pgbouncer under
@@ -74,7 +75,7 @@ export async function createTestContext(
   const processUrl = bouncer ? bouncer.urlOf(database.url) : database.url;
   const baseEnv = {
     DATABASE_URL: processUrl,
-    REDIS_URL: TEST_SERVICES.redisUrl,
+    ...testRedisEnv(),
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
     API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
     RATE_LIMIT_PER_MINUTE: '1000000',

@@ -24,6 +24,8 @@ export async function startWorkerProcess(ctx: TestContext, env: Record<string, s
       PATH: process.env.PATH,
       DATABASE_URL: config.databaseUrl,
       REDIS_URL: config.redisUrl,
+      REDIS_CLUSTER_NODES: config.redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(','),
+      QUEUE_SHARDS: String(config.queueShards),
       QUEUE_PREFIX: config.queuePrefix,
       LOG_LEVEL: 'info',
       JOB_LOCK_MS: String(config.jobLockMs),

@@ -23,7 +23,7 @@ describe('one key submitted many times at once', () => {
   });
 
   const jobsFor = async (requestId: string) => {
-    const jobs = await inspector.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    const jobs = (await Promise.all(inspector.queues.shards.map((q) => q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])))).flat();
     return jobs.filter((job) => job.data.requestId === requestId);
   };
 

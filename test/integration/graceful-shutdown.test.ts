@@ -1,10 +1,9 @@
-import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueue, jobIdFor, type RequestJobData } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
 import { submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { blockedWorkerBackends, holdRowLock } from '../helpers/row-lock.ts';
@@ -17,15 +16,15 @@ const SHUTDOWN_TIMEOUT_MS = 1_500;
 describe('graceful shutdown of a worker', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let redis: Redis;
-  let queue: Queue<RequestJobData>;
+  let redis: RedisClient;
+  let queue: RequestQueues;
 
   beforeAll(async () => {
     // a long lock: anything resumed quickly below was released, not found stalled
     ctx = await createTestContext({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), JOB_LOCK_MS: '30000' });
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
-    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+    redis = connectTestRedis(ctx.config);
+    queue = createRequestQueues(redis, ctx.config);
   });
   afterAll(async () => {
     await queue.close();
@@ -57,7 +56,7 @@ describe('graceful shutdown of a worker', () => {
     expect((await requestRow(ctx, id))?.status).toBe('succeeded');
     expect(await paymentsOf(ctx, id)).toBe(1);
     expect(await balanceOf(ctx, b)).toBe(120);
-    expect(await queue.getJobState(jobIdFor(id))).toBe('completed');
+    expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('completed');
   });
 
   it('releases a job that does not finish in time to another worker at once, and it still pays once', async () => {
@@ -69,14 +68,14 @@ describe('graceful shutdown of a worker', () => {
     expect(closedAfter).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT_MS);
     expect(closedAfter).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 4_000);
     // back in wait, not left active until its 30 s lock lapses
-    expect(await queue.getJobState(jobIdFor(id))).toBe('waiting');
+    expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('waiting');
 
     const second = await ctx.startWorker();
     await lock.release();
     expect((await terminalRow(ctx, id, 10_000)).status).toBe('succeeded');
     expect(await paymentsOf(ctx, id)).toBe(1);
     expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([920, 80]);
-    await waitUntil('the job to complete', async () => (await queue.getJobState(jobIdFor(id))) === 'completed');
+    await waitUntil('the job to complete', async () => (await queue.of(id).getJobState(jobIdFor(id))) === 'completed');
     await second.close();
   });
 

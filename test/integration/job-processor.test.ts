@@ -1,12 +1,11 @@
-import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
-import { createRequestQueue, enqueueRequests, jobIdFor, type RequestJobData } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, enqueueRequests, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
 import { submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { blockedWorkerBackends, holdRowLock, terminateBackend } from '../helpers/row-lock.ts';
@@ -18,15 +17,15 @@ const MAX_ATTEMPTS = 3;
 describe('the job processor', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let redis: Redis;
-  let queue: Queue<RequestJobData>;
+  let redis: RedisClient;
+  let queue: RequestQueues;
 
   beforeAll(async () => {
     ctx = await createTestContext({ MAX_ATTEMPTS: String(MAX_ATTEMPTS) });
     app = await ctx.startApi();
     await ctx.startWorker();
-    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
-    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+    redis = connectTestRedis(ctx.config);
+    queue = createRequestQueues(redis, ctx.config);
   });
   afterAll(async () => {
     await queue.close();
@@ -60,11 +59,11 @@ describe('the job processor', () => {
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');
     expect(row.error).toEqual({ code: 'processing_failed', message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.` });
-    const job = await queue.getJob(jobIdFor(id));
+    const job = await queue.getJob(id);
     // two attempts failed and were retried; the third stored the outcome and completed the job
     expect(job?.attemptsMade).toBe(MAX_ATTEMPTS);
     expect(job?.returnvalue).toBe('failed');
-    expect(await queue.getJobState(jobIdFor(id))).toBe('completed');
+    expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('completed');
 
     const replay = await submit(app, '/v1/payments', body, { key });
     expect(replay.statusCode, replay.body).toBe(202);
@@ -89,12 +88,12 @@ describe('the job processor', () => {
       .returning('id')
       .executeTakeFirstOrThrow();
     // an old job, without the operation's name: the worker reads it from the request
-    await queue.add('process', { requestId: id }, { jobId: jobIdFor(id) });
+    await queue.of(id).add('process', { requestId: id }, { jobId: jobIdFor(id) });
 
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');
     expect(row.error).toMatchObject({ code: 'invalid_payload', message: expect.stringContaining('/fromAccount') });
-    const job = await queue.getJob(jobIdFor(id));
+    const job = await queue.getJob(id);
     expect(job?.attemptsMade).toBe(1);
     expect(job?.returnvalue).toBe('completed');
     expect(job?.data).not.toHaveProperty('failures');
@@ -135,7 +134,7 @@ describe('the job processor', () => {
       const row = await terminalRow(ctx, id, 30_000);
       expect(row.status, JSON.stringify(row.error)).toBe('succeeded');
       expect(await paymentsOf(ctx, id)).toBe(1);
-      const job = await queue.getJob(jobIdFor(id));
+      const job = await queue.getJob(id);
       // four transient failures and one injected one were retried; only the injected one was counted
       expect(job?.attemptsMade).toBe(MAX_ATTEMPTS + 3);
       expect(job?.data).toMatchObject({ failures: 1 });

@@ -1,35 +1,33 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusEvent } from '../../src/db/database.ts';
 import { relayOutboxBatch } from '../../src/outbox/outbox.repository.ts';
-import { statusChannel } from '../../src/status/status-feed.ts';
-import { createPublisher, relayOnce } from '../../workers/outbox-relay.ts';
+import { createStatusPublisher, relayOnce } from '../../workers/outbox-relay.ts';
 import { processRequest } from '../../workers/process-request.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
+import { spyOnStatusEvents } from '../helpers/status-spy.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 
 describe('outbox relay', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let redis: Redis;
-  let spy: Redis;
+  let redis: RedisClient;
+  let spy: { close(): void };
   const heard: StatusEvent[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
     await app.listen({ port: 0, host: '127.0.0.1' });
-    redis = new Redis(ctx.config.redisUrl, REDIS_PROTOCOL);
-    spy = new Redis(ctx.config.redisUrl, REDIS_PROTOCOL);
-    await spy.subscribe(statusChannel(ctx.config.queuePrefix));
-    spy.on('message', (_ch, msg) => heard.push(...JSON.parse(msg)));
+    redis = connectTestRedis(ctx.config);
+    spy = await spyOnStatusEvents(ctx.config, (events) => heard.push(...events));
   });
   afterAll(async () => {
     redis.disconnect();
-    spy.disconnect();
+    spy.close();
     await ctx.close();
   });
 
@@ -38,7 +36,7 @@ describe('outbox relay', () => {
     await processRequest(ctx.db, id, ctx.find);
     const rows = await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).orderBy('id').execute();
     expect(rows.map((r) => r.payload.status)).toEqual(['processing', 'succeeded']);
-    await relayOnce(ctx.db, createPublisher(redis, statusChannel(ctx.config.queuePrefix)));
+    await relayOnce(ctx.db, createStatusPublisher(redis, ctx.config.queuePrefix));
   });
 
   it('publishes again after dying between publish and mark, and clients see each state once', async () => {
@@ -48,7 +46,7 @@ describe('outbox relay', () => {
     await socket.next((m) => m.status === 'queued');
     await processRequest(ctx.db, id, ctx.find);
 
-    const publish = createPublisher(redis, statusChannel(ctx.config.queuePrefix));
+    const publish = createStatusPublisher(redis, ctx.config.queuePrefix);
     const crash = new Error('relay died after publishing');
     await expect(
       relayOutboxBatch(ctx.db, 100, async (events) => {

@@ -1,10 +1,10 @@
-import { type Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueue, enqueueRequests, JOB_OPTIONS, jobIdFor, REQUEST_QUEUE, type RequestJobData } from '../../src/queue/request-queue.ts';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import { createRequestQueues, enqueueRequests, JOB_OPTIONS, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
 
 /**
  * What idemq relies on BullMQ for, checked against the installed BullMQ rather than assumed from
@@ -14,12 +14,12 @@ import { deleteQueueKeys } from '../helpers/queue-keys.ts';
  */
 describe('the BullMQ contract idemq relies on', () => {
   let ctx: TestContext;
-  let redis: Redis;
-  let queue: Queue<RequestJobData>;
+  let redis: RedisClient;
+  let queue: RequestQueues;
   beforeAll(async () => {
     ctx = await createTestContext();
-    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
-    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+    redis = connectTestRedis(ctx.config);
+    queue = createRequestQueues(redis, ctx.config);
   });
   afterAll(async () => {
     await queue?.close();
@@ -30,51 +30,53 @@ describe('the BullMQ contract idemq relies on', () => {
 
   const queued = (...ids: string[]) => ids.map((id) => ({ id, operation: 'payments.create' }));
   const ids = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
+  const stateOf = (id: string) => queue.of(id).getJobState(jobIdFor(id));
 
   it('adds one job per id: a second addBulk of a waiting id changes nothing', async () => {
     const [a, b] = ids(2) as [string, string];
     await enqueueRequests(queue, queued(a, b));
-    const first = await queue.getJob(jobIdFor(a));
+    const first = await queue.getJob(a);
     await enqueueRequests(queue, queued(a, a, b));
-    expect(await queue.getWaitingCount()).toBe(2);
-    const again = await queue.getJob(jobIdFor(a));
+    expect((await queue.getJobCounts('waiting')).waiting).toBe(2);
+    const again = await queue.getJob(a);
     expect(again?.timestamp).toBe(first?.timestamp);
-    expect(await queue.getJobState(jobIdFor(a))).toBe('waiting');
+    expect(await stateOf(a)).toBe('waiting');
     expect(Object.keys(await queue.getJobCounts()).sort()).not.toContain('paused');
-    await queue.drain();
+    for (const shard of queue.shards) await shard.drain();
   });
 
   it('keeps a finished job with finishedOn under the removal options; an add of its id is a no-op until it is removed', async () => {
     expect(JOB_OPTIONS.removeOnComplete).toEqual({ age: 3_600, count: 10_000 });
     const [done, failed] = ids(2) as [string, string];
-    const worker = new Worker<RequestJobData>(
-      REQUEST_QUEUE,
-      async (job) => {
-        if (job.data.requestId === failed) throw new Error('gives up');
-        return 'ok';
-      },
-      { connection: redis.duplicate(), prefix: ctx.config.queuePrefix, settings: { backoffStrategy: () => 0 } },
+    const workers = queue.shards.map(
+      (shard) =>
+        new Worker<RequestJobData>(
+          shard.name,
+          async (job) => {
+            if (job.data.requestId === failed) throw new Error('gives up');
+            return 'ok';
+          },
+          { connection: redis, prefix: ctx.config.queuePrefix, settings: { backoffStrategy: () => 0 } },
+        ),
     );
     try {
-      await queue.addBulk([
-        { name: 'process', data: { requestId: done }, opts: { jobId: jobIdFor(done) } },
-        // one attempt, so that it ends failed at once
-        { name: 'process', data: { requestId: failed }, opts: { jobId: jobIdFor(failed), attempts: 1 } },
-      ]);
-      await expect.poll(() => queue.getJobState(jobIdFor(done)), { timeout: 10_000 }).toBe('completed');
-      await expect.poll(() => queue.getJobState(jobIdFor(failed)), { timeout: 10_000 }).toBe('failed');
+      await queue.of(done).add('process', { requestId: done }, { jobId: jobIdFor(done) });
+      // one attempt, so that it ends failed at once
+      await queue.of(failed).add('process', { requestId: failed }, { jobId: jobIdFor(failed), attempts: 1 });
+      await expect.poll(() => stateOf(done), { timeout: 10_000 }).toBe('completed');
+      await expect.poll(() => stateOf(failed), { timeout: 10_000 }).toBe('failed');
     } finally {
-      await worker.close();
+      await Promise.all(workers.map((w) => w.close()));
     }
     for (const id of [done, failed]) {
-      const job = await queue.getJob(jobIdFor(id));
+      const job = await queue.getJob(id);
       expect(job?.finishedOn).toBeGreaterThan(0);
       // the reconciler's path: a finished job blocks its id until removed
       await enqueueRequests(queue, queued(id));
-      expect(await queue.getJobState(jobIdFor(id))).not.toBe('waiting');
-      await queue.remove(jobIdFor(id));
+      expect(await stateOf(id)).not.toBe('waiting');
+      await queue.removeJob(id);
       await enqueueRequests(queue, queued(id));
-      expect(await queue.getJobState(jobIdFor(id))).toBe('waiting');
+      expect(await stateOf(id)).toBe('waiting');
     }
   });
 });

@@ -1,12 +1,12 @@
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueue, jobIdFor, REQUEST_QUEUE, type RequestJobData } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, jobIdFor, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { reconcileOnce } from '../../workers/reconciler.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
 import { submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { balanceOf, insertAccount, paymentsOf, requestRow, terminalRow } from '../helpers/seed.ts';
@@ -14,15 +14,15 @@ import { balanceOf, insertAccount, paymentsOf, requestRow, terminalRow } from '.
 describe('the reconciler', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let redis: Redis;
-  let queue: Queue<RequestJobData>;
+  let redis: RedisClient;
+  let queue: RequestQueues;
   let worker: WorkerHandle | undefined;
 
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
-    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+    redis = connectTestRedis(ctx.config);
+    queue = createRequestQueues(redis, ctx.config);
   });
   afterEach(async () => {
     await worker?.close();
@@ -46,11 +46,11 @@ describe('the reconciler', () => {
     const b = await insertAccount(ctx, 0);
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await pay(a, b, 100));
-    expect(await queue.getJobState(jobIdFor(ids[0]!))).toBe('waiting');
+    expect(await queue.of(ids[0]!).getJobState(jobIdFor(ids[0]!))).toBe('waiting');
 
     // the data loss: this context's keys only, on the shared Redis
     expect(await deleteQueueKeys(ctx.config.queuePrefix)).toBeGreaterThan(0);
-    expect(await queue.getJobState(jobIdFor(ids[0]!))).toBe('unknown');
+    expect(await queue.of(ids[0]!).getJobState(jobIdFor(ids[0]!))).toBe('unknown');
 
     worker = await ctx.startWorker();
     for (const id of ids) expect((await terminalRow(ctx, id)).status).toBe('succeeded');
@@ -64,12 +64,12 @@ describe('the reconciler', () => {
     const id = await pay(a, b, 300);
 
     // a worker whose attempts "ran out" (as in a long outage): the job ends failed, the request stays queued
-    const failing = new Worker(REQUEST_QUEUE, async () => {
+    const failing = new Worker(queue.of(id).name, async () => {
       throw new UnrecoverableError('simulated: attempts ran out during an outage');
-    }, { connection: redis.duplicate(), prefix: ctx.config.queuePrefix });
+    }, { connection: redis, prefix: ctx.config.queuePrefix });
     await new Promise<void>((resolve) => failing.once('failed', () => resolve()));
     await failing.close();
-    expect(await queue.getJobState(jobIdFor(id))).toBe('failed');
+    expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('failed');
     expect((await requestRow(ctx, id))?.status).toBe('queued');
 
     // `add` of the same id would be ignored; the reconciler removes the failed job first
@@ -92,7 +92,7 @@ describe('the reconciler', () => {
       .orderBy('id')
       .execute();
     // the two oldest keep their jobs; the three after them lose theirs
-    for (const { id } of order.slice(2)) await queue.remove(jobIdFor(id));
+    for (const { id } of order.slice(2)) await queue.removeJob(id);
 
     const first = await reconcileOnce(ctx.db, queue, 0, { batchSize: 2 });
     expect(first).toMatchObject({ checked: 2, enqueued: 0, more: false });
@@ -101,7 +101,7 @@ describe('the reconciler', () => {
     expect(second).toMatchObject({ checked: 2, enqueued: 2, more: true });
     const third = await reconcileOnce(ctx.db, queue, 0, { batchSize: 2, after: second.next });
     expect(third).toMatchObject({ checked: 1, enqueued: 1, more: false, next: undefined });
-    for (const { id } of order) expect(await queue.getJobState(jobIdFor(id))).toBe('waiting');
+    for (const { id } of order) expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('waiting');
 
     // a second pass finds nothing left to do: adding a live id again would be a no-op anyway
     expect(await reconcileOnce(ctx.db, queue, 0, { batchSize: 10 })).toMatchObject({ checked: 5, enqueued: 0 });
@@ -113,7 +113,7 @@ describe('the reconciler', () => {
     const a = await insertAccount(ctx, 1_000);
     const b = await insertAccount(ctx, 0);
     const id = await pay(a, b, 1);
-    await queue.remove(jobIdFor(id));
+    await queue.removeJob(id);
     expect(await reconcileOnce(ctx.db, queue, 60_000)).toMatchObject({ checked: 0, enqueued: 0 });
     expect(await reconcileOnce(ctx.db, queue, 0)).toMatchObject({ enqueued: 1 });
     worker = await ctx.startWorker();

@@ -1,11 +1,11 @@
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueue, jobIdFor, REQUEST_QUEUE, type RequestJobData } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, jobIdFor, REQUEST_QUEUE, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { connectTestRedis } from '../helpers/redis-target.ts';
 import { submit } from '../helpers/ledger.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { blockedWorkerBackends, holdRowLock } from '../helpers/row-lock.ts';
@@ -21,15 +21,15 @@ const RESUME_BOUND_MS = JOB_LOCK_MS + 2 * STALLED_INTERVAL_MS + 2_000;
 describe('a worker that dies mid-job', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let redis: Redis;
-  let queue: Queue<RequestJobData>;
+  let redis: RedisClient;
+  let queue: RequestQueues;
   const cleanups: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext({ JOB_LOCK_MS: String(JOB_LOCK_MS), STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS) });
     app = await ctx.startApi();
-    redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
-    queue = createRequestQueue(redis, ctx.config.queuePrefix);
+    redis = connectTestRedis(ctx.config);
+    queue = createRequestQueues(redis, ctx.config);
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -83,13 +83,13 @@ describe('a worker that dies mid-job', () => {
     const hung = new Worker(REQUEST_QUEUE, () => {
       taken();
       return new Promise(() => undefined);
-    }, { connection: redis.duplicate(), prefix: ctx.config.queuePrefix, lockDuration: JOB_LOCK_MS, skipStalledCheck: true });
+    }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: JOB_LOCK_MS, skipStalledCheck: true });
 
     const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 250, currency: 'USD' });
     const { id } = res.json();
     await tookJob;
     await hung.close(true);
-    expect(await queue.getJobState(jobIdFor(id))).toBe('active');
+    expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('active');
     expect((await requestRow(ctx, id))?.status).toBe('queued');
 
     const abandonedAt = Date.now();
@@ -113,16 +113,16 @@ describe('a worker that dies mid-job', () => {
       const hung = new Worker(REQUEST_QUEUE, () => {
         taken();
         return new Promise(() => undefined);
-      }, { connection: redis.duplicate(), prefix: ctx.config.queuePrefix, lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 1_000 });
+      }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 1_000 });
       await tookJob;
       await hung.close(true);
       // let a stalled check run (from a checker that does not process) and move it back to wait
-      const checker = new Worker(REQUEST_QUEUE, null, { connection: redis.duplicate(), prefix: ctx.config.queuePrefix, stalledInterval: 500, maxStalledCount: 1_000 });
+      const checker = new Worker(REQUEST_QUEUE, null, { connection: redis, prefix: ctx.config.queuePrefix, stalledInterval: 500, maxStalledCount: 1_000 });
       await checker.startStalledCheckTimer();
-      await waitUntil('the stalled job to go back to wait', async () => (await queue.getJobState(jobIdFor(id))) === 'waiting', { timeoutMs: 10_000 });
+      await waitUntil('the stalled job to go back to wait', async () => (await queue.of(id).getJobState(jobIdFor(id))) === 'waiting', { timeoutMs: 10_000 });
       await checker.close();
     }
-    const job = await queue.getJob(jobIdFor(id));
+    const job = await queue.getJob(id);
     expect(Number((job as unknown as { stalledCounter?: number }).stalledCounter ?? 0)).toBeGreaterThanOrEqual(3);
 
     const survivor = await ctx.startWorker();

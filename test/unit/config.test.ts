@@ -122,6 +122,23 @@ describe('loadConfig', () => {
     for (const bad of ['10.0.0.0/33', 'lb.internal', '::1/129', '1.2.3.4/8/8']) expect(problems.some((p) => p.includes(`"${bad}"`)), bad).toBe(true);
   });
 
+  it('reads REDIS_CLUSTER_NODES as host:port seeds (none: a standalone Redis) and QUEUE_SHARDS (1 by default, at most 16)', () => {
+    expect(loadConfig({})).toMatchObject({ redisClusterNodes: [], queueShards: 1 });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:7000, redis-b.internal:7001,[::1]:7002', QUEUE_SHARDS: '4' })).toMatchObject({
+      redisClusterNodes: [{ host: '10.0.0.5', port: 7000 }, { host: 'redis-b.internal', port: 7001 }, { host: '::1', port: 7002 }],
+      queueShards: 4,
+    });
+    expect(problemsOf({ QUEUE_SHARDS: '17' })).toEqual(['QUEUE_SHARDS: must be <= 16 (got 17)']);
+    expect(problemsOf({ QUEUE_SHARDS: '0' })).toEqual(['QUEUE_SHARDS: must be >= 1 (got 0)']);
+  });
+
+  it('names each malformed REDIS_CLUSTER_NODES entry', () => {
+    const problems = problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.5,10.0.0.6:7000,redis://a:7000,b:70000,:7000' });
+    expect(problems).toHaveLength(4);
+    expect(problems.every((p) => p.startsWith('REDIS_CLUSTER_NODES: each entry must be host:port'))).toBe(true);
+    for (const bad of ['10.0.0.5', 'redis://a:7000', 'b:70000', ':7000']) expect(problems.some((p) => p.includes(`"${bad}"`)), bad).toBe(true);
+  });
+
   describe('in production (NODE_ENV=production)', () => {
     const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
     it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {

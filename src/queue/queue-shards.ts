@@ -1,0 +1,32 @@
+/** The base name of the request queue; shard 0 keeps it, so a deployment that adds shards still drains its old jobs. */
+export const REQUEST_QUEUE = 'requests';
+
+/** Enough to spread the queue over the masters of a large cluster; each shard is one more BullMQ queue to poll. */
+export const MAX_QUEUE_SHARDS = 16;
+
+/**
+ * The BullMQ queue names of the request queue's `shards`: `requests`, `requests-1`, … In a cluster
+ * each name is a hash tag (`{requests-1}`): every key BullMQ makes for one shard
+ * (`<prefix>:{requests-1}:wait`, …) lands in one slot, as its scripts require, and the shards
+ * land in different slots, so they spread over the masters.
+ */
+export function shardQueueNames(shards: number, cluster: boolean): string[] {
+  return Array.from({ length: shards }, (_, i) => {
+    const name = i === 0 ? REQUEST_QUEUE : `${REQUEST_QUEUE}-${i}`;
+    return cluster ? `{${name}}` : name;
+  });
+}
+
+/**
+ * Which of `n` buckets (queue shards, status channels) a request id falls in: FNV-1a over the id,
+ * so every process places the same request in the same bucket, and ids spread evenly.
+ */
+export function bucketOf(requestId: string, n: number): number {
+  if (n === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i++) {
+    hash ^= requestId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % n;
+}

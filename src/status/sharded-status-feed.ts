@@ -1,0 +1,106 @@
+import type { Cluster } from 'ioredis';
+import type { StatusEvent } from '../db/database.ts';
+import { bucketOf } from '../queue/queue-shards.ts';
+import { encodeStatusEvents, type StatusFeed } from './status-feed.ts';
+import { createStatusListeners } from './status-listeners.ts';
+
+/**
+ * Status events on a cluster go to one of this many channels, by request id. Each is hash-tagged
+ * apart, so they spread over the slots (and masters); an API instance receives only the channels
+ * of the requests it watches.
+ */
+export const STATUS_BUCKETS = 64;
+
+/** The sharded channel of one bucket: `<prefix>:status:{<bucket>}`, whose slot the tag decides. */
+export function statusBucketChannel(prefix: string, bucket: number): string {
+  return `${prefix}:status:{${bucket}}`;
+}
+
+/** The channel a request's events are published on, on a cluster. */
+export function statusChannelOf(prefix: string, requestId: string): string {
+  return statusBucketChannel(prefix, bucketOf(requestId, STATUS_BUCKETS));
+}
+
+/**
+ * Publishes each event on its request's bucket channel with SPUBLISH: a batch becomes one message
+ * per bucket it touches, each written only to the shard that owns the channel's slot.
+ */
+export function createShardedPublisher(cluster: Cluster, prefix: string) {
+  return async (events: StatusEvent[]): Promise<void> => {
+    const byChannel = new Map<string, StatusEvent[]>();
+    for (const event of events) {
+      const channel = statusChannelOf(prefix, event.requestId);
+      const batch = byChannel.get(channel);
+      if (batch) batch.push(event);
+      else byChannel.set(channel, [event]);
+    }
+    await Promise.all([...byChannel].map(([channel, batch]) => cluster.spublish(channel, encodeStatusEvents(batch))));
+  };
+}
+
+/**
+ * The status feed on a Redis Cluster, with sharded pub/sub: SSUBSCRIBE to a bucket's channel while
+ * at least one watched request falls in it, SUNSUBSCRIBE when the last leaves. Same guarantees as
+ * the feed on one channel: listeners are woken once their bucket's subscription holds, and all of
+ * them after every (re)subscription that follows a reconnect or a slot moving to another node
+ * (a failover), since anything published meanwhile may have been missed.
+ */
+export function createShardedStatusFeed(
+  subscriber: Cluster,
+  prefix: string,
+  onError: (err: Error) => void,
+  onWake?: (listeners: number) => void,
+): StatusFeed {
+  /** watched requests per bucket */
+  const buckets = new Map<number, number>();
+  const channels = new Map<string, number>();
+  let closed = false;
+  const bucketOfRequest = (requestId: string) => bucketOf(requestId, STATUS_BUCKETS);
+  const subscribe = (bucket: number) =>
+    subscriber.ssubscribe(statusBucketChannel(prefix, bucket)).then(
+      () => listeners.notifyAll((id) => bucketOfRequest(id) === bucket),
+      (err: Error) => {
+        if (!closed) onError(new Error('status feed not subscribed; followers fall back to rereading', { cause: err }));
+      },
+    );
+  const listeners = createStatusListeners({
+    onError,
+    onWake,
+    onFirst(requestId) {
+      const bucket = bucketOfRequest(requestId);
+      const n = buckets.get(bucket) ?? 0;
+      buckets.set(bucket, n + 1);
+      if (n === 0) void subscribe(bucket);
+    },
+    onLast(requestId) {
+      const bucket = bucketOfRequest(requestId);
+      const n = buckets.get(bucket)! - 1;
+      if (n > 0) return void buckets.set(bucket, n);
+      buckets.delete(bucket);
+      if (!closed) subscriber.sunsubscribe(statusBucketChannel(prefix, bucket)).catch(onError);
+    },
+  });
+  for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) channels.set(statusBucketChannel(prefix, bucket), bucket);
+  subscriber.on('smessage', (channel: string, message: string) => {
+    const bucket = channels.get(channel);
+    if (bucket !== undefined && buckets.has(bucket)) listeners.dispatch(message);
+  });
+  // ioredis resubscribes on the new subscriber connections, then says so; subscribing again here
+  // wakes each bucket's listeners only once its subscription holds again
+  const resubscribeAll = () => {
+    for (const bucket of buckets.keys()) void subscribe(bucket);
+  };
+  subscriber.on('subscribersReady', resubscribeAll);
+  subscriber.on('error', onError);
+  return {
+    watch: listeners.watch,
+    get watched() {
+      return listeners.watched;
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { StatusEvent } from '../db/database.ts';
+import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
+
+/**
+ * The listeners of one API instance, by request id, and the dispatch of a pub/sub message to
+ * them. Shared by the feed on one channel and the sharded one; `onFirst` / `onLast` say when a
+ * request gains its first listener and loses its last (the sharded feed subscribes by them).
+ */
+export function createStatusListeners(opts: {
+  onError: (err: Error) => void;
+  onWake?: (listeners: number) => void;
+  onFirst?: (requestId: string) => void;
+  onLast?: (requestId: string) => void;
+}) {
+  const listeners = new Map<string, Set<() => void>>();
+  const notify = (set: Set<() => void> | undefined) => {
+    for (const listener of set ?? []) listener();
+  };
+  return {
+    watch(requestId: string, listener: () => void): () => void {
+      let set = listeners.get(requestId);
+      if (!set) {
+        listeners.set(requestId, (set = new Set()));
+        opts.onFirst?.(requestId);
+      }
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && listeners.get(requestId) === set) {
+          listeners.delete(requestId);
+          opts.onLast?.(requestId);
+        }
+      };
+    },
+    /** wakes the listeners of every request `which` selects (all by default) */
+    notifyAll(which: (requestId: string) => boolean = () => true) {
+      for (const [requestId, set] of listeners) if (which(requestId)) notify(set);
+    },
+    /** wakes the listeners of each event of a message (encodeStatusEvents); a malformed one is reported */
+    dispatch(message: string) {
+      let events: StatusEvent[];
+      try {
+        events = JSON.parse(message);
+      } catch (err) {
+        opts.onError(new Error('malformed status message', { cause: err }));
+        return;
+      }
+      for (const event of events) {
+        const set = listeners.get(event.requestId);
+        opts.onWake?.(set?.size ?? 0);
+        // the push continues the trace of the work that wrote the event (tracing on)
+        if (set && event.trace) {
+          const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
+          withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
+        } else notify(set);
+      }
+    },
+    get watched() {
+      return listeners.size;
+    },
+    clear() {
+      listeners.clear();
+    },
+  };
+}
