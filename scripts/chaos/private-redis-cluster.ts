@@ -37,9 +37,12 @@ export interface PrivateRedisCluster {
   slotOf(key: string): Promise<number>;
   /**
    * SIGKILLs the master on `port`, then waits until a replica serves its slots and the cluster is
-   * ok again; returns that replica's port and how long the promotion took from the kill.
+   * ok again; returns that replica's port and how long the promotion took from the kill. With
+   * `replicaLagMs`, its replica is frozen (SIGSTOP) and its link cut that long before the kill, and
+   * thawed after it: what the master acknowledged meanwhile was never replicated and is lost, as
+   * asynchronous replication allows.
    */
-  killMaster(port: number): Promise<{ promoted: number; promotionMs: number }>;
+  killMaster(port: number, opts?: { replicaLagMs?: number; onKilled?: () => void }): Promise<{ promoted: number; promotionMs: number }>;
   /** starts a killed node again with its cluster config: it rejoins as a replica of its old slots' new master */
   restart(port: number): Promise<void>;
   destroy(): Promise<void>;
@@ -139,13 +142,23 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     masterOf,
     slotOf: (key) => admin(async (r) => Number(await r.call('cluster', 'keyslot', key))),
     masters: async () => [...new Set((await slots()).map((r) => r[2][1]))],
-    async killMaster(port) {
+    async killMaster(port, opts = {}) {
       const node = nodeOn(port);
       const owned = (await slots()).filter((r) => r[2][1] === port).map(([from]) => from);
       if (owned.length === 0) throw new Error(`the node on port ${port} is no master`);
+      const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await cli(port, 'info', 'replication'))?.[1]);
+      const replica = opts.replicaLagMs ? nodeOn(replicaPort) : undefined;
+      if (replica) {
+        // frozen, and cut off: what the kernel already holds for it arrives, nothing after
+        replica.child!.kill('SIGSTOP');
+        await cli(port, 'client', 'kill', 'type', 'replica');
+        await sleep(opts.replicaLagMs!);
+      }
       const killedAt = Date.now();
       node.child!.kill('SIGKILL');
       await node.exited;
+      replica?.child!.kill('SIGCONT');
+      opts.onKilled?.();
       let promoted = port;
       await waitFor('a replica took over the killed master', async () => {
         promoted = await masterOf(owned[0]!).catch(() => port);
