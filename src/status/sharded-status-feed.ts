@@ -11,6 +11,9 @@ import { createStatusListeners } from './status-listeners.ts';
  */
 export const STATUS_BUCKETS = 64;
 
+/** the least time between two rounds of resubscribing (and waking) after topology changes */
+const RESUBSCRIBE_GAP_MS = 1_000;
+
 /** The sharded channel of one bucket: `<prefix>:status:{<bucket>}`, whose slot the tag decides. */
 export function statusBucketChannel(prefix: string, bucket: number): string {
   return `${prefix}:status:{${bucket}}`;
@@ -86,11 +89,25 @@ export function createShardedStatusFeed(
     if (bucket !== undefined && buckets.has(bucket)) listeners.dispatch(message);
   });
   // ioredis resubscribes on the new subscriber connections, then says so; subscribing again here
-  // wakes each bucket's listeners only once its subscription holds again
-  const resubscribeAll = () => {
-    for (const bucket of buckets.keys()) void subscribe(bucket);
+  // wakes each bucket's listeners only once its subscription holds again. A failover brings a
+  // burst of these (one per slot map refresh): they are coalesced, so a listener is woken about
+  // once per RESUBSCRIBE_GAP_MS, not once per refresh.
+  let resubscribing = false;
+  let again = false;
+  const resubscribeAll = async () => {
+    if (resubscribing) return void (again = true);
+    resubscribing = true;
+    try {
+      do {
+        again = false;
+        await Promise.all([...buckets.keys()].map(subscribe));
+        await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_GAP_MS).unref());
+      } while (again && !closed);
+    } finally {
+      resubscribing = false;
+    }
   };
-  subscriber.on('subscribersReady', resubscribeAll);
+  subscriber.on('subscribersReady', () => void resubscribeAll());
   subscriber.on('error', onError);
   return {
     watch: listeners.watch,

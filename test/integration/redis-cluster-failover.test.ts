@@ -3,6 +3,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { shardQueueNames } from '../../src/queue/queue-shards.ts';
+import { createRedis } from '../../src/redis.ts';
+import { openStatusFeed } from '../../src/status/open-status-feed.ts';
+import { statusChannelOf } from '../../src/status/sharded-status-feed.ts';
+import { createStatusPublisher } from '../../workers/outbox-relay.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
@@ -116,5 +120,36 @@ describe('a Redis Cluster master killed under load', () => {
     // the kill lost jobs (or enqueues failed) that only Postgres remembered: the reconciler saved them
     expect(stuck).toBeGreaterThan(0);
     expect(readded).toBeGreaterThanOrEqual(stuck);
+
+    // the killed node comes back as a replica of the promoted one
+    await cluster.restart(victim);
+    expect(await cluster.masters()).not.toContain(victim);
+  });
+
+  it("wakes a watcher once its channel's master failed over, and delivers from the promoted one", async () => {
+    const id = crypto.randomUUID();
+    const victim = await cluster.masterOf(await cluster.slotOf(statusChannelOf(ctx.config.queuePrefix, id)));
+    const feed = openStatusFeed(ctx.config, () => () => undefined);
+    const publisher = createRedis(ctx.config, 'publisher', () => undefined);
+    const publish = createStatusPublisher(publisher, ctx.config.queuePrefix);
+    let wakes = 0;
+    try {
+      feed.watch(id, () => wakes++);
+      // woken once subscribed
+      await waitUntil('the subscription', async () => wakes > 0);
+      const subscribed = wakes;
+      const { promotionMs } = await cluster.killMaster(victim);
+      await waitUntil('the wake-up after the failover', async () => wakes > subscribed, { timeoutMs: 15_000 });
+      // the burst of slot map refreshes around a failover is coalesced: a few wake-ups, not one per refresh
+      await new Promise((r) => setTimeout(r, 3_000));
+      const afterFailover = wakes;
+      console.log(`status feed: woken ${afterFailover - subscribed} time(s) in the 3 s after a promotion of ${promotionMs} ms`);
+      expect(afterFailover - subscribed).toBeLessThanOrEqual(5);
+      await publish([{ requestId: id, tenantId: 'acme', status: 'succeeded', version: 3 }]);
+      await waitUntil('the event published on the promoted master', async () => wakes > afterFailover);
+    } finally {
+      await feed.close();
+      publisher.disconnect();
+    }
   });
 });
