@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --short] [-- --keep]`: the fault-injection proof that nothing is lost or done twice.
+ * `npm run chaos [-- --short] [-- --redis-cluster] [-- --keep]`: the fault-injection proof that nothing is lost or done twice.
  *
  * Starts its OWN Postgres cluster (initdb + pg_ctl, as the postgres OS user when run as root) and
  * its OWN redis-server, on free loopback ports with data in a temporary folder, so it can restart
@@ -17,6 +17,11 @@
  * prints ONE line of figures and exits non-zero on any
  * violation. It stops by itself (hard time limit) and removes everything it started and wrote,
  * also on failure and on Ctrl-C; `--keep` keeps the temporary folder with the processes' logs.
+ *
+ * `--redis-cluster` runs the same on a private Redis Cluster (3 masters with a replica each,
+ * scripts/chaos/private-redis-cluster.ts) with the queue in 3 shards: instead of wiping Redis it
+ * SIGKILLs the master of a queue shard (its replica cut off a moment before, so acknowledged writes
+ * are lost), waits for the promotion and restarts the killed node as a replica.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +34,9 @@ import { type FaultKind, type FaultRecord, type Fleet, injectFault, spawnApi, sp
 import { checkLedger, type OpenedAccount } from '../examples/ledger/chaos-checks.ts';
 import { checkForward, type OrderPlan } from './chaos/forward-checks.ts';
 import { type ApiClient, newLoadStats, type PaymentPlan, runPaymentLoad, submitUntilAccepted } from './chaos/payment-load.ts';
+import { startPrivateRedisCluster } from './chaos/private-redis-cluster.ts';
 import { freePort, startPrivatePostgres, startPrivateRedis } from './chaos/private-services.ts';
+import { shardQueueNames } from '../src/queue/queue-shards.ts';
 import { startRecoveryTracker } from './chaos/recovery-tracker.ts';
 
 const K: FaultKind = 'worker-kill';
@@ -59,6 +66,21 @@ const PROFILES = {
     hardLimitMs: 1_200_000,
   },
 };
+/** on a cluster: the short run stays under about a minute of load and drain, for CI */
+const CLUSTER_PROFILES = {
+  short: {
+    ...PROFILES.short,
+    payments: 600,
+    orders: 100,
+    faults: ['redis-master-kill', K, 'redis-master-kill'] as FaultKind[],
+    firstFaultMs: 4_000,
+    faultSpacingMs: 8_000,
+    drainMs: 40_000,
+    hardLimitMs: 150_000,
+  },
+  long: { ...PROFILES.long, faults: PROFILES.long.faults.map((k): FaultKind => (k === 'redis-loss' ? 'redis-master-kill' : k)) },
+};
+const QUEUE_SHARDS = 3;
 const CURRENCY = 'EUR';
 const ACCOUNTS = 16;
 const LEAN_ACCOUNTS = 4;
@@ -69,7 +91,8 @@ const STOP_BOUND_MS = 16_000;
 
 const args = new Set(process.argv.slice(2));
 const profileName = args.has('--short') ? 'short' : 'long';
-const profile = PROFILES[profileName];
+const onCluster = args.has('--redis-cluster');
+const profile = (onCluster ? CLUSTER_PROFILES : PROFILES)[profileName];
 const keep = args.has('--keep');
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,11 +124,23 @@ cleanups.push(async () => (keep ? log(`kept ${tmp} (logs in ${tmp}/logs)`) : rmS
 const logDir = join(tmp, 'logs');
 mkdirSync(logDir);
 
-log(`${profileName} run: private Postgres and Redis in ${tmp}`);
+log(`${profileName} run: private Postgres and ${onCluster ? 'Redis Cluster' : 'Redis'} in ${tmp}`);
 const postgres = await startPrivatePostgres(join(tmp, 'pg'), 'idemq_chaos');
 cleanups.push(() => postgres.destroy());
-const redis = await startPrivateRedis(join(tmp, 'redis'));
-cleanups.push(() => redis.destroy());
+let redis: Fleet['redis'];
+let redisEnv: Record<string, string>;
+if (onCluster) {
+  const cluster = await startPrivateRedisCluster(join(tmp, 'redis-cluster'));
+  cleanups.push(() => cluster.destroy());
+  const shardSlots = await Promise.all(shardQueueNames(QUEUE_SHARDS, true).map((name) => cluster.slotOf(name)));
+  redis = { kind: 'cluster', cluster, shardSlots };
+  redisEnv = { REDIS_CLUSTER_NODES: cluster.nodesEnv, QUEUE_SHARDS: String(QUEUE_SHARDS) };
+} else {
+  const server = await startPrivateRedis(join(tmp, 'redis'));
+  cleanups.push(() => server.destroy());
+  redis = { kind: 'standalone', server };
+  redisEnv = { REDIS_URL: server.url };
+}
 
 // a forward route to an upstream that counts effects by key: some of its answers are 503s and some
 // come after the route's timeout, so attempts are retried with the same key, besides the faults
@@ -115,7 +150,7 @@ const routesFile = join(tmp, 'routes.json');
 writeFileSync(routesFile, JSON.stringify([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 1_000, maxAttempts: 100, retryBaseMs: 100, retryMaxMs: 2_000 }]));
 
 const secret = `sk_chaos_${randomBytes(12).toString('hex')}`;
-const common = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, QUEUE_PREFIX: 'chaos', API_KEYS: `chaos:${secret}`, FORWARD_ROUTES_FILE: routesFile };
+const common = { DATABASE_URL: postgres.url, ...redisEnv, QUEUE_PREFIX: 'chaos', API_KEYS: `chaos:${secret}`, FORWARD_ROUTES_FILE: routesFile };
 const apiPort = await freePort();
 await migrate({ ...common, LOG_LEVEL: 'warn' }, logDir);
 
@@ -241,12 +276,12 @@ const maxComplete = Math.max(0, ...tracker.recoveries.map((r) => r.completeAfter
 const accepted = [...plans, ...probePlans].filter((p) => p.ids.size > 0).length;
 console.log(
   [
-    `chaos ${profileName}:`,
+    `chaos ${profileName}${onCluster ? ' redis-cluster' : ''}:`,
     `accepted=${accepted}/${plans.length + probePlans.length}`,
     `posts=${stats.sent}`,
     `duplicates=${stats.duplicates}`,
     `retries=${stats.retried} (503=${stats.unavailable} conn_errors=${stats.connectionErrors})`,
-    `faults=${faults.length} (worker_kill=${count('worker-kill')} kill_all=${count('kill-all-workers')} redis_loss=${count('redis-loss')} pg_restart=${count('postgres-restart')} api_kill=${count('api-kill')}; sigkill workers=${fleet.sigkills.workers} api=${fleet.sigkills.api})`,
+    `faults=${faults.length} (worker_kill=${count('worker-kill')} kill_all=${count('kill-all-workers')} ${onCluster ? `redis_master_kill=${count('redis-master-kill')}` : `redis_loss=${count('redis-loss')}`} pg_restart=${count('postgres-restart')} api_kill=${count('api-kill')}; sigkill workers=${fleet.sigkills.workers} api=${fleet.sigkills.api})`,
     `forward=${forward.figures.accepted}/${forward.figures.keys} (effects=${forward.figures.effects} attempts=${forward.figures.attempts} same_key_retries=${forward.figures.sameKeyRetries} deduped=${forward.figures.deduped} overlaps=${forward.figures.overlaps})`,
     `max_complete_after_fault_ms=${maxComplete}`,
     `resume_after_sigkill_ms=${resumes.length ? `${Math.min(...resumes)}-${Math.max(...resumes)}` : 'n/a'}`,

@@ -1,12 +1,13 @@
 import pg from 'pg';
 import { type AppProcess, apiReady, spawnApp } from './app-processes.ts';
 import { type ApiClient, type LoadStats, type PaymentPlan, submitUntilAccepted } from './payment-load.ts';
+import type { PrivateRedisCluster } from './private-redis-cluster.ts';
 import type { PrivatePostgres, PrivateRedis } from './private-services.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (min: number, max: number) => min + Math.random() * (max - min);
 
-export type FaultKind = 'worker-kill' | 'kill-all-workers' | 'redis-loss' | 'postgres-restart' | 'api-kill';
+export type FaultKind = 'worker-kill' | 'kill-all-workers' | 'redis-loss' | 'redis-master-kill' | 'postgres-restart' | 'api-kill';
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -25,7 +26,8 @@ export interface Fleet {
   apiUrl: string;
   workers: AppProcess[];
   pg: PrivatePostgres;
-  redis: PrivateRedis;
+  /** the standalone Redis, or (--redis-cluster) the cluster whose masters are killed */
+  redis: { kind: 'standalone'; server: PrivateRedis } | { kind: 'cluster'; cluster: PrivateRedisCluster; shardSlots: number[] };
   env: { api: Record<string, string>; worker: Record<string, string> };
   logDir: string;
   /** SIGKILLs sent to worker processes, and to API processes */
@@ -138,12 +140,24 @@ export async function injectFault(kind: FaultKind, fleet: Fleet, probe: ProbeCon
       return { kind, detail: `${count} workers at once`, startedAt, endedAt: Date.now() };
     }
     case 'redis-loss': {
+      if (fleet.redis.kind !== 'standalone') throw new Error('redis-loss needs a standalone Redis');
       const down = between(1_500, 4_000);
       const startedAt = Date.now();
-      await fleet.redis.shutdown();
+      await fleet.redis.server.shutdown();
       await sleep(down);
-      await fleet.redis.start();
+      await fleet.redis.server.start();
       return { kind, detail: `shutdown nosave, down ${Math.round(down)} ms`, startedAt, endedAt: Date.now() };
+    }
+    case 'redis-master-kill': {
+      if (fleet.redis.kind !== 'cluster') throw new Error('redis-master-kill needs a Redis Cluster');
+      const { cluster, shardSlots } = fleet.redis;
+      // the master of one queue shard in turn; its replica lags first, so acknowledged writes are lost
+      const victim = await cluster.masterOf(shardSlots[ordinal % shardSlots.length]!);
+      let startedAt = Date.now();
+      const { promoted, promotionMs } = await cluster.killMaster(victim, { replicaLagMs: 300, onKilled: () => (startedAt = Date.now()) });
+      const endedAt = Date.now();
+      await cluster.restart(victim);
+      return { kind, detail: `SIGKILL master :${victim}, replica :${promoted} promoted after ${promotionMs} ms, killed node back as a replica`, startedAt, endedAt };
     }
     case 'postgres-restart': {
       // alternate a clean fast shutdown and a crash (immediate: recovery from WAL on start)
