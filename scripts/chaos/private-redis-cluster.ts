@@ -52,7 +52,19 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
   mkdirSync(dir, { recursive: true });
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < MASTERS * 2; i++) nodes.push({ port: await freePort(), busPort: await freePort(), exited: Promise.resolve() });
-  const cli = (port: number, ...args: string[]) => run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 }).then((r) => r.stdout.trim());
+  // one admin connection per node, kept: polling spawns no process, so the harness stays light
+  // beside the load it runs under (commands fail at once while a node is down)
+  const admins = new Map<number, Redis>();
+  const cli = async (port: number, ...args: string[]): Promise<string> => {
+    let redis = admins.get(port);
+    if (!redis) {
+      redis = new Redis({ host: '127.0.0.1', port, protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 100 });
+      redis.on('error', () => undefined);
+      admins.set(port, redis);
+      await new Promise<void>((resolve) => redis!.once('ready', resolve).once('error', () => resolve()));
+    }
+    return String(await redis.call(args[0]!, ...args.slice(1)));
+  };
 
   const start = async (node: ClusterNode) => {
     const nodeDir = join(dir, String(node.port));
@@ -118,7 +130,7 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     const deadline = Date.now() + ms;
     while (!(await check())) {
       if (Date.now() > deadline) throw new Error(`redis cluster under ${dir}: ${what} within ${ms} ms`);
-      await sleep(50);
+      await sleep(100);
     }
   };
 
@@ -128,6 +140,7 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     await waitFor('all slots served with a replica each', healthy);
   } catch (err) {
     for (const node of nodes) node.child?.kill('SIGKILL');
+    for (const redis of admins.values()) redis.disconnect();
     throw err;
   }
 
@@ -172,6 +185,7 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
       await waitFor('the restarted node rejoined as a replica', healthy);
     },
     async destroy() {
+      for (const redis of admins.values()) redis.disconnect();
       for (const node of nodes) if (node.child && node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
       await Promise.all(nodes.map((n) => n.exited));
     },
