@@ -4,11 +4,12 @@ import type { ReadRows } from './request-reader.ts';
 import { isTerminal } from './request-view.ts';
 
 /**
- * Why a status read was answered where it was: `terminal` on the replica; on the primary, the
- * replica's row was `missing`, `unfinished` or `expiring`, or the replica `failed` this read, or
- * was left `down` since a recent failure.
+ * Why a status read was answered where it was: on the replica, its row was `terminal`, or `current`
+ * (unfinished, at least the version its readers settle for); on the primary, the replica's row was
+ * `missing`, `unfinished` (older than that, or its readers named no version) or `expiring`, or the
+ * replica `failed` this read, or was left `down` since a recent failure.
  */
-export type ReadReason = 'terminal' | 'missing' | 'unfinished' | 'expiring' | 'failed' | 'down';
+export type ReadReason = 'terminal' | 'current' | 'missing' | 'unfinished' | 'expiring' | 'failed' | 'down';
 
 export interface ReplicaFirstOptions {
   replica: ReadRows;
@@ -25,16 +26,17 @@ export interface ReplicaFirstOptions {
 }
 
 /**
- * Where a replica's row may be served. A terminal state is final, so a terminal row is as new as
- * any state a client can have seen of the request, wherever it read it: serving it can never show
- * the request going back in time. Anything else may be older than what the client last saw (the
- * replica lags): a missing row (just accepted: a 404 after its 202) or an unfinished one
- * (`queued` after `processing`). Expiry deletes a terminal row on the primary at `expires_at`,
- * and a lagging replica would still show it; near then, the primary answers.
+ * Whether a replica's row may be served (`terminal`, `current`) or not. A terminal state is final,
+ * so a terminal row is as new as any state a client can have seen of the request, wherever it read
+ * it: serving it can never show the request going back in time. An unfinished row may be older than
+ * what the client last saw (the replica lags; `queued` after `processing`), unless its readers said
+ * what they settle for (`atLeastVersion`: a follower woken for that version, which has sent nothing
+ * newer). A missing row is just accepted (a 404 after its 202). Expiry deletes a terminal row on the
+ * primary at `expires_at`, and a lagging replica would still show it; near then, the primary answers.
  */
-export function replicaVerdict(row: RequestRow | undefined, nowMs: number, expiryMarginMs: number): ReadReason {
+export function replicaVerdict(row: RequestRow | undefined, nowMs: number, expiryMarginMs: number, atLeastVersion?: number): ReadReason {
   if (!row) return 'missing';
-  if (!isTerminal(row.status)) return 'unfinished';
+  if (!isTerminal(row.status)) return atLeastVersion !== undefined && row.version >= atLeastVersion ? 'current' : 'unfinished';
   if (row.expires_at && row.expires_at.getTime() - nowMs <= expiryMarginMs) return 'expiring';
   return 'terminal';
 }
@@ -52,7 +54,7 @@ export function createReplicaFirstRows(opts: ReplicaFirstOptions): ReadRows {
     opts.onRead('primary', reason, ids.length);
     return opts.primary(ids);
   };
-  return async (ids) => {
+  return async (ids, atLeast) => {
     if (Date.now() < downUntil) return onPrimary(ids, 'down');
     let replicaRows: RequestRow[];
     try {
@@ -64,17 +66,17 @@ export function createReplicaFirstRows(opts: ReplicaFirstOptions): ReadRows {
     }
     const byId = new Map(replicaRows.map((r) => [r.id, r]));
     const served: RequestRow[] = [];
-    const again = new Map<ReadReason, string[]>();
+    const counts = new Map<ReadReason, number>();
+    const again: string[] = [];
     const now = Date.now();
     for (const id of ids) {
       const row = byId.get(id);
-      const verdict = replicaVerdict(row, now, opts.expiryMarginMs);
-      if (row && verdict === 'terminal') served.push(row);
-      else again.set(verdict, (again.get(verdict) ?? []).concat(id));
+      const verdict = replicaVerdict(row, now, opts.expiryMarginMs, atLeast?.get(id));
+      counts.set(verdict, (counts.get(verdict) ?? 0) + 1);
+      if (row && (verdict === 'terminal' || verdict === 'current')) served.push(row);
+      else again.push(id);
     }
-    if (served.length > 0) opts.onRead('replica', 'terminal', served.length);
-    if (again.size === 0) return served;
-    for (const [reason, list] of again) opts.onRead('primary', reason, list.length);
-    return [...served, ...(await opts.primary([...again.values()].flat()))];
+    for (const [reason, n] of counts) opts.onRead(reason === 'terminal' || reason === 'current' ? 'replica' : 'primary', reason, n);
+    return again.length === 0 ? served : [...served, ...(await opts.primary(again))];
   };
 }

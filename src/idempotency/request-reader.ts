@@ -5,15 +5,35 @@ import { anyUuid } from '../db/any-uuid.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
 
-/** A tenant's request by id; another tenant's id or a malformed one is undefined, like an unknown one. */
-export type ReadRequest = (tenantId: string, id: string) => Promise<RequestRow | undefined>;
+/**
+ * A tenant's request by id; another tenant's id or a malformed one is undefined, like an unknown one.
+ * `atLeastVersion`: the caller knows the request has reached that version (a wake-up announced it)
+ * and has shown its client nothing newer, so a copy of at least that version is as good as the
+ * primary's (see replica-first-rows.ts); without it, only the latest state will do.
+ */
+export type ReadRequest = (tenantId: string, id: string, opts?: { atLeastVersion?: number }) => Promise<RequestRow | undefined>;
 
-/** The rows of the requests of `ids` (distinct, lower-case), in any order; an id without one is left out. */
-export type ReadRows = (ids: readonly string[]) => Promise<RequestRow[]>;
+/**
+ * The rows of the requests of `ids` (distinct, lower-case), in any order; an id without one is left
+ * out. `atLeast` holds the version each id's readers settle for, if all of them named one.
+ */
+export type ReadRows = (ids: readonly string[], atLeast?: ReadonlyMap<string, number>) => Promise<RequestRow[]>;
 
 /** One `id = any($1)` statement on `db`. */
 export function selectRequestsByIds(db: Kysely<Database>): ReadRows {
   return (ids) => db.selectFrom('idemq.requests').selectAll().where('id', '=', anyUuid([...ids])).execute();
+}
+
+/** Per id, the highest version its readers named; an id one of whose readers named none is left out. */
+function settleFor(loads: readonly { id: string; atLeastVersion?: number }[]): Map<string, number> {
+  const atLeast = new Map<string, number>();
+  const any = new Set<string>();
+  for (const { id, atLeastVersion } of loads) {
+    if (atLeastVersion === undefined) any.add(id);
+    else atLeast.set(id, Math.max(atLeastVersion, atLeast.get(id) ?? 0));
+  }
+  for (const id of any) atLeast.delete(id);
+  return atLeast;
 }
 
 /**
@@ -29,17 +49,17 @@ export function createRequestReader(
 ): ReadRequest {
   const rows = typeof source === 'function' ? source : selectRequestsByIds(source);
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
-  const loader = new DataLoader<string, RequestRow | undefined>(
-    (ids) =>
+  const loader = new DataLoader<{ id: string; atLeastVersion?: number }, RequestRow | undefined>(
+    (loads) =>
       schedule.run(async () => {
-        const byId = new Map((await rows([...new Set(ids)])).map((r) => [r.id, r]));
-        return ids.map((id) => byId.get(id));
+        const byId = new Map((await rows([...new Set(loads.map((l) => l.id))], settleFor(loads))).map((r) => [r.id, r]));
+        return loads.map((l) => byId.get(l.id));
       }),
     { cache: false, maxBatchSize: opts.maxBatchSize ?? 1_000, batchScheduleFn: schedule.wait },
   );
-  return async (tenantId, id) => {
+  return async (tenantId, id, read) => {
     if (!isUuid(id)) return undefined;
-    const row = await loader.load(id.toLowerCase());
+    const row = await loader.load({ id: id.toLowerCase(), atLeastVersion: read?.atLeastVersion });
     return row?.tenant_id === tenantId ? row : undefined;
   };
 }

@@ -8,12 +8,17 @@ import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
  * (re)connect all listeners are woken, so nothing published while the link was down is missed.
  */
 export interface StatusFeed {
-  /** Calls `listener` on every event for the request until the returned function is called. */
-  watch(requestId: string, listener: () => void): () => void;
+  /**
+   * Calls `listener` on every event for the request until the returned function is called, with
+   * the version the event announces (undefined: a wake-up after a reconnect, for any change).
+   */
+  watch(requestId: string, listener: Listener): () => void;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
 }
+
+export type Listener = (version?: number) => void;
 
 export function statusChannel(prefix: string): string {
   return `${prefix}:status`;
@@ -35,9 +40,9 @@ export function createStatusFeed(
   /** called with how many listeners each event woke (the push fan-out, for a metric) */
   onWake?: (listeners: number) => void,
 ): StatusFeed {
-  const listeners = new Map<string, Set<() => void>>();
-  const notify = (set: Set<() => void> | undefined) => {
-    for (const listener of set ?? []) listener();
+  const listeners = new Map<string, Set<Listener>>();
+  const notify = (set: Set<Listener> | undefined, version?: number) => {
+    for (const listener of set ?? []) listener(version);
   };
   const notifyAll = () => {
     for (const set of listeners.values()) notify(set);
@@ -53,12 +58,13 @@ export function createStatusFeed(
     }
     for (const event of events) {
       const set = listeners.get(event.requestId);
+      const version = Number.isSafeInteger(event.version) ? event.version : undefined;
       onWake?.(set?.size ?? 0);
       // the push continues the trace of the work that wrote the event (tracing on)
       if (set && event.trace) {
         const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
-        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
-      } else notify(set);
+        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set, version));
+      } else notify(set, version);
     }
   });
   // 'ready' follows every reconnect (ioredis resubscribes first): anything may have been missed

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestStatus } from '../../src/db/database.ts';
+import { markProcessing } from '../../src/idempotency/complete-request.ts';
+import { REDIS_PROTOCOL } from '../../src/redis.ts';
+import { statusChannel } from '../../src/status/status-feed.ts';
+import { createPublisher, relayOnce } from '../../workers/outbox-relay.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { adminAuth, auth, createTestContext, replicaServersOfFile, routeReadsToReplica, type TestContext } from '../helpers/context.ts';
 import { openAccount, submit } from '../helpers/ledger.ts';
@@ -33,6 +38,7 @@ describe('status reads on a streaming replica', () => {
     const of = (source: string, reason: string) => valueOf(samples, 'idemq_status_reads_total', { source, reason });
     return {
       replica: of('replica', 'terminal'),
+      current: of('replica', 'current'),
       missing: of('primary', 'missing'),
       unfinished: of('primary', 'unfinished'),
       expiring: of('primary', 'expiring'),
@@ -111,6 +117,7 @@ describe('status reads on a streaming replica', () => {
     // the replica, frozen before these requests, answered none of their reads: the primary did
     const after = await reads();
     expect(after.replica - before.replica).toBe(0);
+    expect(after.current - before.current).toBe(0);
     expect(after.missing - before.missing).toBeGreaterThan(0);
   });
 
@@ -137,6 +144,39 @@ describe('status reads on a streaming replica', () => {
     // 10 GETs, the socket's read, the stream's two (its check, then its follow), the long-poll's, the other tenant's
     expect(after.replica - before.replica).toBe(15);
     expect(after.missing + after.unfinished - (before.missing + before.unfinished)).toBe(0);
+  });
+
+  it('reads the change a follower was woken for on the replica once it has replayed it, and on the primary while it has not', async () => {
+    await worker.close();
+    const redis = new Redis(ctx.config.redisUrl, REDIS_PROTOCOL);
+    const publish = createPublisher(redis, statusChannel(ctx.config.queuePrefix));
+    const socket = await openSocket(`${base.replace('http', 'ws')}/v1/ws`, auth());
+    try {
+      const follow = async (paused: boolean) => {
+        const id: string = (await pay(from, to)).json().id;
+        socket.send({ type: 'subscribe', requestId: id });
+        await socket.next((m) => m.type === 'status' && m.requestId === id && m.status === 'queued');
+        await servers.standby.caughtUp(servers.primaryServer);
+        if (paused) await servers.standby.pauseReplay();
+        const before = await reads();
+        // the worker's own step, and the relay's publication of its event, by hand: nothing else changes the request
+        await markProcessing(ctx.db, [id]);
+        if (!paused) await servers.standby.caughtUp(servers.primaryServer);
+        await relayOnce(ctx.db, publish);
+        await socket.next((m) => m.type === 'status' && m.requestId === id && m.status === 'processing');
+        const after = await reads();
+        await servers.standby.resumeReplay();
+        return { current: after.current - before.current, unfinished: after.unfinished - before.unfinished };
+      };
+      // replay paused: the replica still has it queued, older than the announced version
+      expect(await follow(true)).toEqual({ current: 0, unfinished: 1 });
+      // replay running and caught up before the wake-up: the replica's copy is the announced version
+      expect(await follow(false)).toEqual({ current: 1, unfinished: 0 });
+    } finally {
+      socket.ws.close();
+      redis.disconnect();
+      worker = await ctx.startWorker();
+    }
   });
 
   it('exports the replica\'s lag: replay paused, WAL written on the primary and not replayed, then caught up', async () => {
@@ -202,35 +242,47 @@ describe('status reads on a streaming replica', () => {
     }
   });
 
-  it('measures the share of status reads the replica answers when clients poll until terminal, then read again', async () => {
-    const before = await reads();
+  it('measures the share of status reads the replica answers when clients poll, or follow over WebSocket, until terminal, then read again', async () => {
     const clients = 40;
     const replays = 3;
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        const posted = await pay(from, to);
-        const id: string = posted.json().id;
-        const seen: RequestStatus[] = [];
-        for (;;) {
-          const status: RequestStatus = (await get(id)).json().status;
-          seen.push(status);
-          if (status === 'succeeded' || status === 'failed') break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        for (let i = 0; i < replays; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          seen.push((await get(id)).json().status);
-        }
-        expectNeverBackInTime(seen);
-        expect(seen.at(-1)).toBe('succeeded');
-      }),
-    );
-    const after = await reads();
-    const replica = after.replica - before.replica;
-    const primary = Object.keys(after)
-      .filter((k) => k !== 'replica')
-      .reduce((sum, k) => sum + after[k as keyof typeof after] - before[k as keyof typeof before], 0);
-    console.log(`status reads of ${clients} clients polling every 100 ms until terminal, then ${replays} reads 200 ms apart: ${replica} of ${replica + primary} on the replica (${((100 * replica) / (replica + primary)).toFixed(0)}%)`);
-    expect(replica).toBeGreaterThan(0);
+    const share = async (what: string, awaitTerminal: (id: string) => Promise<RequestStatus[]>) => {
+      const before = await reads();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const id: string = (await pay(from, to)).json().id;
+          const seen = await awaitTerminal(id);
+          for (let i = 0; i < replays; i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            seen.push((await get(id)).json().status);
+          }
+          expectNeverBackInTime(seen);
+          expect(seen.at(-1)).toBe('succeeded');
+        }),
+      );
+      const after = await reads();
+      const delta = (k: keyof typeof after) => after[k] - before[k];
+      const replica = delta('replica') + delta('current');
+      const all = (Object.keys(after) as (keyof typeof after)[]).reduce((sum, k) => sum + delta(k), 0);
+      console.log(`${clients} clients ${what}, then ${replays} GETs 200 ms apart: ${replica} of ${all} status reads on the replica (${((100 * replica) / all).toFixed(0)}%)`);
+      expect(replica).toBeGreaterThan(0);
+    };
+    await share('polling GET every 100 ms until terminal', async (id) => {
+      const seen: RequestStatus[] = [];
+      for (;;) {
+        seen.push((await get(id)).json().status);
+        if (seen.at(-1) === 'succeeded' || seen.at(-1) === 'failed') return seen;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    const socket = await openSocket(`${base.replace('http', 'ws')}/v1/ws`, auth());
+    try {
+      await share('following over one WebSocket until terminal', async (id) => {
+        socket.send({ type: 'subscribe', requestId: id });
+        await socket.next((m) => m.requestId === id && (m.status === 'succeeded' || m.status === 'failed'), 10_000);
+        return socket.messages.filter((m) => m.type === 'status' && m.requestId === id).map((m) => m.status);
+      });
+    } finally {
+      socket.ws.close();
+    }
   });
 });
