@@ -6,10 +6,10 @@ import { isTerminal } from './request-view.ts';
 /**
  * Why a status read was answered where it was: on the replica, its row was `terminal`, or `current`
  * (unfinished, at least the version its readers settle for); on the primary, the replica's row was
- * `missing`, `unfinished` (older than that, or its readers named no version) or `expiring`, or the
- * replica `failed` this read, or was left `down` since a recent failure.
+ * `missing`, `unfinished` (its readers named no version), `behind` the version they named, or
+ * `expiring`, or the replica `failed` this read, or was left `down` since a recent failure.
  */
-export type ReadReason = 'terminal' | 'current' | 'missing' | 'unfinished' | 'expiring' | 'failed' | 'down';
+export type ReadReason = 'terminal' | 'current' | 'missing' | 'unfinished' | 'behind' | 'expiring' | 'failed' | 'down';
 
 export interface ReplicaFirstOptions {
   replica: ReadRows;
@@ -36,7 +36,9 @@ export interface ReplicaFirstOptions {
  */
 export function replicaVerdict(row: RequestRow | undefined, nowMs: number, expiryMarginMs: number, atLeastVersion?: number): ReadReason {
   if (!row) return 'missing';
-  if (!isTerminal(row.status)) return atLeastVersion !== undefined && row.version >= atLeastVersion ? 'current' : 'unfinished';
+  // an operator's re-drive makes a terminal state not final: a follower woken for it wants the newer one
+  if (atLeastVersion !== undefined && row.version < atLeastVersion) return 'behind';
+  if (!isTerminal(row.status)) return atLeastVersion === undefined ? 'unfinished' : 'current';
   if (row.expires_at && row.expires_at.getTime() - nowMs <= expiryMarginMs) return 'expiring';
   return 'terminal';
 }

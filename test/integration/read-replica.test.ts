@@ -41,6 +41,7 @@ describe('status reads on a streaming replica', () => {
       current: of('replica', 'current'),
       missing: of('primary', 'missing'),
       unfinished: of('primary', 'unfinished'),
+      behind: of('primary', 'behind'),
       expiring: of('primary', 'expiring'),
       failed: of('primary', 'failed'),
       down: of('primary', 'down'),
@@ -166,12 +167,12 @@ describe('status reads on a streaming replica', () => {
         await socket.next((m) => m.type === 'status' && m.requestId === id && m.status === 'processing');
         const after = await reads();
         await servers.standby.resumeReplay();
-        return { current: after.current - before.current, unfinished: after.unfinished - before.unfinished };
+        return { current: after.current - before.current, behind: after.behind - before.behind };
       };
       // replay paused: the replica still has it queued, older than the announced version
-      expect(await follow(true)).toEqual({ current: 0, unfinished: 1 });
+      expect(await follow(true)).toEqual({ current: 0, behind: 1 });
       // replay running and caught up before the wake-up: the replica's copy is the announced version
-      expect(await follow(false)).toEqual({ current: 1, unfinished: 0 });
+      expect(await follow(false)).toEqual({ current: 1, behind: 0 });
     } finally {
       socket.ws.close();
       redis.disconnect();
