@@ -10,6 +10,7 @@ import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { adminAuth, auth, createTestContext, replicaServersOfFile, routeReadsToReplica, type TestContext } from '../helpers/context.ts';
 import { openAccount, submit } from '../helpers/ledger.ts';
 import { parseSamples, type Sample, valueOf } from '../helpers/prometheus-text.ts';
+import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import type { ReplicaServers } from '../helpers/replica.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket } from '../helpers/ws-client.ts';
@@ -224,6 +225,47 @@ describe('status reads on a streaming replica', () => {
     await waitUntil('a read answered by the replica again', async () => (await get(id)).statusCode === 200 && (await reads()).replica > before, { timeoutMs: 20_000, intervalMs: 250 });
     expect((await api.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', checks: { replica: 'ok' } });
   }, 40_000);
+
+  it('with the replica hanging, answers a read from the primary after 1 s, and the next ones at once', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: servers.standby.port });
+    const hung = await createTestContext(({ url }) => ({ DATABASE_READ_URL: viaProxy(servers.standby.urlOf(new URL(url).pathname.slice(1)), proxy) }));
+    try {
+      const hungApi = await hung.startApi();
+      const hungAdmin = await hung.startAdmin(hungApi);
+      await hung.startWorker();
+      const done = await submit(hungApi, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      expect(done.json().status).toBe('succeeded');
+      await servers.standby.caughtUp(servers.primaryServer);
+      const read = async () => {
+        const started = Date.now();
+        const res = await hungApi.inject({ url: `/v1/requests/${done.json().id}`, headers: auth() });
+        expect(res.json()).toEqual(done.json());
+        return Date.now() - started;
+      };
+      // a scrape while the replica hangs waits 2 s for its lag: one at the end
+      const scrape = async () => parseSamples((await hungAdmin.inject({ url: '/metrics', headers: adminAuth })).body);
+      const reads = (samples: Sample[], source: string, reason: string) => valueOf(samples, 'idemq_status_reads_total', { source, reason });
+      // the POST's own wait may have read the outcome on the replica already
+      const onReplica = reads(await scrape(), 'replica', 'terminal');
+      await read();
+
+      proxy.freeze();
+      expect(await read()).toBeGreaterThanOrEqual(900);
+      expect(await read()).toBeLessThan(500);
+      const samples = await scrape();
+      expect(reads(samples, 'replica', 'terminal')).toBe(onReplica + 1);
+      expect(reads(samples, 'primary', 'failed')).toBe(1);
+      expect(reads(samples, 'primary', 'down')).toBe(1);
+      const ready = await hungApi.inject({ url: '/readyz' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({ status: 'degraded', checks: { postgres: 'ok', replica: 'unavailable' } });
+    } finally {
+      // the frozen connections' queries end with them, so that the pool closes at once
+      proxy.cut();
+      await hung.close();
+      await proxy.close();
+    }
+  });
 
   it('reads a finished request whose retention is about to end on the primary, where expiry may already have deleted it', async () => {
     const short = await createTestContext({ IDEMPOTENCY_TTL_SECONDS: '30' });
