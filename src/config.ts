@@ -14,6 +14,8 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
 const EnvSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
+  // a streaming replica for status reads (docs/operations.md, "Read replica"); unset: every read on the primary
+  DATABASE_READ_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.*)?$' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   // host:port,host:port,… of a Redis Cluster's nodes (any few: the rest are discovered); checked by parseClusterNodes
   REDIS_CLUSTER_NODES: Type.String({ default: '' }),
@@ -29,6 +31,7 @@ const EnvSchema = Type.Object({
   QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
   PG_POOL_SIZE: Int(10, 1, 500),
+  PG_READ_POOL_SIZE: Int(5, 1, 500),
   WORKER_CONCURRENCY: Int(256, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(600, 1),
@@ -71,11 +74,12 @@ const EnvSchema = Type.Object({
   ADMIN_TOKEN: Type.String({ default: 'adm_demo_change_me', minLength: 16 }),
 });
 
-const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS', 'ADMIN_TOKEN']);
+const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS', 'ADMIN_TOKEN']);
 
 /** What a variable checked by a pattern must look like, in words: a regular expression helps nobody at start-up. */
 const EXPECTED: Record<string, string> = {
   DATABASE_URL: 'must be a postgres:// (or postgresql://) URL',
+  DATABASE_READ_URL: 'must be a postgres:// (or postgresql://) URL, or empty for none',
   REDIS_URL: 'must be a redis:// (or rediss://) URL',
   QUEUE_PREFIX: 'must be letters, digits, "_" and "-" only',
   LOG_LEVEL: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -93,6 +97,8 @@ export type Env = Type.Static<typeof EnvSchema>;
 
 export interface Config {
   databaseUrl: string;
+  /** a streaming replica that serves status reads the lag cannot make go back in time; '' for none */
+  databaseReadUrl: string;
   /** the standalone Redis; with `redisClusterNodes`, only its credentials and TLS (rediss://) are used */
   redisUrl: string;
   /** a Redis Cluster's seed nodes (REDIS_CLUSTER_NODES); empty: the standalone Redis at `redisUrl` */
@@ -109,6 +115,8 @@ export interface Config {
   queuePrefix: string;
   logLevel: string;
   pgPoolSize: number;
+  /** the API's connections to the replica of `databaseReadUrl` */
+  pgReadPoolSize: number;
   workerConcurrency: number;
   /** requests per tenant per minute, shared by every API instance (Redis) */
   rateLimitPerMinute: number;
@@ -243,6 +251,7 @@ export function loadConfig(
   const e = value as Env;
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: Object.freeze(clusterNodes.nodes.map((n) => Object.freeze(n))),
     queueShards: e.QUEUE_SHARDS,
@@ -254,6 +263,7 @@ export function loadConfig(
     queuePrefix: e.QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     pgPoolSize: e.PG_POOL_SIZE,
+    pgReadPoolSize: e.PG_READ_POOL_SIZE,
     workerConcurrency: e.WORKER_CONCURRENCY,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,

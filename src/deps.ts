@@ -1,16 +1,19 @@
 import { context } from '@opentelemetry/api';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
+import type { Database } from './db/database.ts';
 import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
-import { createRequestReader } from './idempotency/request-reader.ts';
+import { createReplicaFirstRows } from './idempotency/replica-first-rows.ts';
+import { createRequestReader, type ReadRows, selectRequestsByIds } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
 import { createKeyRing } from './keys/key-ring.ts';
 import { hashSecret } from './keys/key-secret.ts';
-import { createApiMetrics } from './metrics.ts';
+import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
@@ -29,6 +32,11 @@ const REPLAY_CACHE_SIZE = 10_000;
  * raised sustained end to end from ~1,340/s to ~1,520/s.
  */
 const KEY_BATCHES_IN_FLIGHT = 2;
+/** a replica read slower than this goes to the primary, and so does every read for REPLICA_DOWN_MS */
+const REPLICA_READ_TIMEOUT_MS = 1_000;
+const REPLICA_DOWN_MS = 5_000;
+/** well above any lag a usable replica has; a terminal row nearer its expiry is read on the primary */
+const REPLICA_EXPIRY_MARGIN_MS = 60_000;
 /** last-used times of API keys are written this often, one statement for all keys used meanwhile */
 const KEY_USES_FLUSH_MS = 10_000;
 
@@ -49,8 +57,16 @@ export async function createApiDeps(
     applicationName: 'idemq-api',
     onIdleError: onError('postgres'),
   });
-  await assertMigrated(db, migrations).catch(async (err) => {
+  // the read replica (DATABASE_READ_URL): status reads only, never a write or anything in a transaction
+  const replica = config.databaseReadUrl
+    ? createDb({ connectionString: config.databaseReadUrl, poolSize: config.pgReadPoolSize, applicationName: 'idemq-api-reads', onIdleError: onError('postgres replica') }).db
+    : undefined;
+  const closeDbs = async () => {
+    await replica?.destroy();
     await db.destroy();
+  };
+  await assertMigrated(db, migrations).catch(async (err) => {
+    await closeDbs();
     throw err;
   });
   const keys = createKeyRing(db, {
@@ -63,14 +79,14 @@ export async function createApiDeps(
   // the stored keys are known before the first request
   await keys.refresh().catch(async (err) => {
     await keys.close();
-    await db.destroy();
+    await closeDbs();
     throw err;
   });
   const producer = createRedis(config, 'producer', onError('redis'));
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(producer, config, telemetry);
   queue.on('error', onError('queue'));
-  const metrics = createApiMetrics({ db, queue, watched: () => feed.watched });
+  const metrics = createApiMetrics({ db, replica, queue, watched: () => feed.watched });
   const feed = openStatusFeed(config, onError, (woken) => {
     metrics.statusEvents.inc();
     metrics.wakeups.inc(woken);
@@ -86,7 +102,7 @@ export async function createApiDeps(
     db,
     keys,
     feed,
-    readRequest: createRequestReader(db, { maxConcurrentBatches: 2 }),
+    readRequest: createRequestReader(replica ? statusRows(db, replica, metrics, log) : db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
     accept: async (input) => {
       const stop = metrics.acceptSeconds.startTimer();
@@ -108,6 +124,8 @@ export async function createApiDeps(
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
       redis: { required: false, run: async () => void (await producer.ping()) },
+      // reads fall back to the primary while the replica is away: it degrades, never fails, readiness
+      ...(replica && { replica: { required: false, run: async () => void (await replica.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) } }),
     },
   };
   const admin: Omit<AdminDeps, 'openapi'> = {
@@ -115,7 +133,8 @@ export async function createApiDeps(
     http: config.http,
     db,
     feed,
-    readRequest: deps.readRequest,
+    // an operator acts on what the console shows (re-drive, delete): the primary's state, never a lagging one
+    readRequest: replica ? createRequestReader(db, { maxConcurrentBatches: 2 }) : deps.readRequest,
     queues: queue.shards,
     metrics: metrics.registry,
     // the request's earlier job is finished and kept by BullMQ's retention: it would refuse the id
@@ -133,7 +152,20 @@ export async function createApiDeps(
       rateLimitRedis.disconnect();
       producer.disconnect();
       await keys.close();
-      await db.destroy();
+      await closeDbs();
     },
   };
+}
+
+/** Status reads on the replica, with the primary behind it (replica-first-rows.ts), counted and logged. */
+function statusRows(db: Kysely<Database>, replica: Kysely<Database>, metrics: ApiMetrics, log: Logger): ReadRows {
+  return createReplicaFirstRows({
+    replica: selectRequestsByIds(replica),
+    primary: selectRequestsByIds(db),
+    timeoutMs: REPLICA_READ_TIMEOUT_MS,
+    downForMs: REPLICA_DOWN_MS,
+    expiryMarginMs: REPLICA_EXPIRY_MARGIN_MS,
+    onRead: (source, reason, count) => metrics.statusReads.inc({ source, reason }, count),
+    onReplicaError: (err) => log.warn({ err }, `read replica failed: status reads go to the primary for ${REPLICA_DOWN_MS} ms`),
+  });
 }

@@ -1,14 +1,18 @@
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/database.ts';
+import { measureReplicaLag } from './db/replica-lag.ts';
 import type { RequestQueues } from './queue/request-queue.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
 const SOURCE_TIMEOUT_MS = 2_000;
 
-/** The API process's Prometheus metrics, served at GET /metrics. */
-export function createApiMetrics(deps: { db: Kysely<Database>; queue: RequestQueues; watched: () => number }) {
+/**
+ * The API process's Prometheus metrics, served at GET /metrics. With `replica` (DATABASE_READ_URL)
+ * its lag behind `db` too, measured at each scrape.
+ */
+export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<Database>; queue: RequestQueues; watched: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
   const accepted = new Counter({
@@ -79,7 +83,40 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: RequestQue
       } else collectFailures.inc({ source: 'redis' });
     },
   });
-  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups };
+  const statusReads = new Counter({
+    name: 'idemq_status_reads_total',
+    help: 'With a read replica: request states read by where they were answered (replica, or primary) and why (see docs/operations.md, "Read replica")',
+    labelNames: ['source', 'reason'] as const,
+    registers: [registry],
+  });
+  if (deps.replica) replicaLagGauges(registry, deps.db, deps.replica, collectFailures);
+  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups, statusReads };
+}
+
+function replicaLagGauges(registry: Registry, primary: Kysely<Database>, replica: Kysely<Database>, collectFailures: Counter<'source'>): void {
+  let measuring: ReturnType<typeof measureReplicaLag> | undefined;
+  // the three gauges of one scrape share one measurement
+  const measure = () => {
+    measuring ??= withTimeout(measureReplicaLag(primary, replica), SOURCE_TIMEOUT_MS, 'replica lag').finally(() => setImmediate(() => (measuring = undefined)));
+    return measuring;
+  };
+  const gauge = (name: string, help: string, pick: (lag: Awaited<ReturnType<typeof measureReplicaLag>>) => number, counts: boolean) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        try {
+          this.set(pick(await measure()));
+        } catch {
+          if (counts) collectFailures.inc({ source: 'replica' });
+        }
+      },
+    });
+  gauge('idemq_replica_lag_seconds', 'Since the last transaction the read replica replayed, while it has WAL left to replay (0: caught up)', (l) => l.seconds, true);
+  gauge('idemq_replica_lag_bytes', 'WAL the primary has written that the read replica has not replayed', (l) => l.bytes, false);
+  gauge('idemq_replica_replay_paused', '1 while the read replica\'s replay is paused (pg_wal_replay_pause)', (l) => Number(l.paused), false);
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -38,6 +38,8 @@ export interface PrivatePostgres {
   port: number;
   /** connection string of the run's database */
   url: string;
+  /** the cluster's data directory */
+  dataDir: string;
   /** stops the server: `fast` (clean, clients told) or `immediate` (a crash: recovery on start) */
   stop(mode: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
@@ -46,26 +48,45 @@ export interface PrivatePostgres {
 }
 
 /**
- * initdb + pg_ctl start of a fresh cluster under `dir`. Postgres refuses to run as root, so as root
- * the commands run as the `postgres` OS user (runuser). Trust auth, 127.0.0.1 only, fsync off:
- * the run crashes processes, never the machine, so the OS cache keeps every committed write.
+ * Runs the Postgres binaries (initdb, pg_ctl, pg_basebackup …). Postgres refuses to run as root, so as
+ * root they run as the `postgres` OS user (runuser), and `own` hands it a folder first.
  */
-export async function startPrivatePostgres(dir: string, database: string): Promise<PrivatePostgres> {
+export async function postgresCommands(): Promise<{
+  pgRun(cmd: string, args: string[], timeout?: number): Promise<{ stdout: string; stderr: string }>;
+  own(dir: string): void;
+}> {
   const bin = postgresBinDir();
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) } : undefined;
+  return {
+    pgRun: (cmd, args, timeout = 60_000) =>
+      asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout }) : run(join(bin, cmd), args, { timeout }),
+    own(dir) {
+      if (owner) chownSync(dir, owner.uid, owner.gid);
+    },
+  };
+}
+
+/** What every private server runs with: its port, 127.0.0.1 only, its socket in its folder, fsync off. */
+export function serverOptions(port: number, dir: string, settings: Record<string, string> = {}): string {
+  const all = { listen_addresses: '127.0.0.1', fsync: 'off', max_connections: '300', ...settings };
+  return [`-p ${port}`, `-k ${dir}`, ...Object.entries(all).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+}
+
+/**
+ * initdb + pg_ctl start of a fresh cluster under `dir`, as the `postgres` OS user when root (see
+ * postgresCommands). Trust auth, 127.0.0.1 only, fsync off: the run crashes processes, never the
+ * machine, so the OS cache keeps every committed write. `settings` are passed as `-c name=value`.
+ */
+export async function startPrivatePostgres(dir: string, database: string, settings: Record<string, string> = {}): Promise<PrivatePostgres> {
   const port = await freePort();
   const data = join(dir, 'data');
   mkdirSync(dir, { recursive: true });
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-  }
-  const pgRun = (cmd: string, args: string[], timeout = 60_000) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout }) : run(join(bin, cmd), args, { timeout });
+  const { pgRun, own } = await postgresCommands();
+  own(dir);
 
   await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`;
+  const options = serverOptions(port, dir, settings);
   const start = async () => {
     await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', options, 'start']);
   };
@@ -73,6 +94,7 @@ export async function startPrivatePostgres(dir: string, database: string): Promi
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+    dataDir: data,
     start,
     async stop(mode) {
       await pgRun('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);

@@ -15,7 +15,7 @@ const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.L
 const READYZ = {
   response: {
     200: jsonResponse(
-      'Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back).',
+      'Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back) or the read replica is (status reads go to the primary).',
       Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]), checks: Checks }, { additionalProperties: true }),
     ),
     503: problemResponse('Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency\'s state.', HEADER.retryAfter),

@@ -29,16 +29,19 @@ export async function followRequest(
   const wakeup = createWakeup();
   const unwatch = deps.feed.watch(id, wakeup.wake);
   let seen = opts.sinceVersion ?? 0;
+  // the version the last wake-up announced; none before the first read
+  let announced: number | undefined;
   try {
     for (;;) {
-      const row = await deps.readRequest(tenantId, id);
+      // after a wake-up that named its version, any copy at least that new (and as new as the last sent) will do
+      const row = await deps.readRequest(tenantId, id, announced === undefined ? undefined : { atLeastVersion: Math.max(announced, seen) });
       if (!row) return undefined;
       if (row.version > seen) {
         seen = row.version;
         onChange(row);
       }
       if (isTerminal(row.status) || opts.signal?.aborted) return row;
-      await wakeup.wait(REREAD_INTERVAL_MS, opts.signal);
+      announced = await wakeup.wait(REREAD_INTERVAL_MS, opts.signal);
     }
   } finally {
     unwatch();

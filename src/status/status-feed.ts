@@ -9,12 +9,17 @@ import { createStatusListeners } from './status-listeners.ts';
  * (re)connect all listeners are woken, so nothing published while the link was down is missed.
  */
 export interface StatusFeed {
-  /** Calls `listener` on every event for the request until the returned function is called. */
-  watch(requestId: string, listener: () => void): () => void;
+  /**
+   * Calls `listener` on every event for the request until the returned function is called, with
+   * the version the event announces (undefined: a wake-up after a reconnect, for any change).
+   */
+  watch(requestId: string, listener: Listener): () => void;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
 }
+
+export type Listener = (version?: number) => void;
 
 export function statusChannel(prefix: string): string {
   return `${prefix}:status`;

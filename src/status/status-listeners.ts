@@ -1,5 +1,6 @@
 import type { StatusEvent } from '../db/database.ts';
 import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
+import type { Listener } from './status-feed.ts';
 
 /**
  * The listeners of one API instance, by request id, and the dispatch of a pub/sub message to
@@ -12,12 +13,12 @@ export function createStatusListeners(opts: {
   onFirst?: (requestId: string) => void;
   onLast?: (requestId: string) => void;
 }) {
-  const listeners = new Map<string, Set<() => void>>();
-  const notify = (set: Set<() => void> | undefined) => {
-    for (const listener of set ?? []) listener();
+  const listeners = new Map<string, Set<Listener>>();
+  const notify = (set: Set<Listener> | undefined, version?: number) => {
+    for (const listener of set ?? []) listener(version);
   };
   return {
-    watch(requestId: string, listener: () => void): () => void {
+    watch(requestId: string, listener: Listener): () => void {
       let set = listeners.get(requestId);
       if (!set) {
         listeners.set(requestId, (set = new Set()));
@@ -32,7 +33,7 @@ export function createStatusListeners(opts: {
         }
       };
     },
-    /** wakes the listeners of every request `which` selects (all by default) */
+    /** wakes the listeners of every request `which` selects (all by default), naming no version */
     notifyAll(which: (requestId: string) => boolean = () => true) {
       for (const [requestId, set] of listeners) if (which(requestId)) notify(set);
     },
@@ -47,12 +48,13 @@ export function createStatusListeners(opts: {
       }
       for (const event of events) {
         const set = listeners.get(event.requestId);
+        const version = Number.isSafeInteger(event.version) ? event.version : undefined;
         opts.onWake?.(set?.size ?? 0);
         // the push continues the trace of the work that wrote the event (tracing on)
         if (set && event.trace) {
           const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
-          withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
-        } else notify(set);
+          withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set, version));
+        } else notify(set, version);
       }
     },
     get watched() {

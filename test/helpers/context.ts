@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { afterAll } from 'vitest';
 import { ledger } from '../../examples/ledger/app.ts';
 import { buildAdminApp } from '../../src/admin/admin-app.ts';
 import { buildApp, openapiDocument } from '../../src/app.ts';
@@ -13,6 +14,7 @@ import { startWorker, type WorkerHandle, type WorkerOptions } from '../../worker
 import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
 import { testRedisEnv } from './redis-target.ts';
+import { type ReplicaServers, startReplicaServers } from './replica.ts';
 import { TEST_SERVICES } from './services.ts';
 
 export const TENANTS = {
@@ -55,6 +57,30 @@ export function routeThroughPgbouncer(opts: PgbouncerOptions = {}): void {
   pgbouncer = opts;
 }
 
+let replicaServers: Promise<ReplicaServers> | undefined;
+let routeToReplica = false;
+
+/**
+ * From now on, in this test file, every context's database lives on a private primary with a
+ * streaming standby (one pair for the file, started by the first context, stopped after the file),
+ * and its API instances read request states there (DATABASE_READ_URL). A file calls it at its top
+ * level, then imports the test files whose bodies it runs that way.
+ */
+export function routeReadsToReplica(): void {
+  routeToReplica = true;
+  afterAll(async () => {
+    const servers = await replicaServers?.catch(() => undefined);
+    await servers?.destroy();
+  });
+}
+
+/** The primary and standby of routeReadsToReplica (started if no context has started them yet). */
+export function replicaServersOfFile(): Promise<ReplicaServers> {
+  if (!routeToReplica) throw new Error('replicaServersOfFile: call routeReadsToReplica() at the top of the test file first');
+  replicaServers ??= startReplicaServers();
+  return replicaServers;
+}
+
 /**
  * Real Postgres and Redis (the ones `TEST_SERVICES` names, or the file's cluster: routeThroughRedisCluster), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
@@ -67,7 +93,9 @@ export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
   app: IdemqApp = ledger,
 ): Promise<TestContext> {
-  const database = await createTestDatabase();
+  const database: { url: string; drop(): Promise<void>; readUrl?: string } = routeToReplica
+    ? await (await replicaServersOfFile()).createDatabase()
+    : await createTestDatabase();
   const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
     await database.drop();
     throw err;
@@ -85,6 +113,7 @@ export async function createTestContext(
     STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ADMIN_TOKEN,
+    ...(database.readUrl && { DATABASE_READ_URL: database.readUrl }),
     ...(typeof env === 'function' ? env({ url: processUrl }) : env),
   };
   const config = loadConfig(baseEnv);

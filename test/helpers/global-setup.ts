@@ -17,16 +17,21 @@ export default async function setup(): Promise<void> {
   if (exists.length === 0) await buildTemplate(template);
 }
 
+/** Runs every migration a template holds (the core's and each example app's) on the database of `url`. */
+export async function migrateTemplate(url: string): Promise<void> {
+  const { db } = createDb({ connectionString: url, poolSize: 1 });
+  try {
+    await migrate(db, [ledgerMigrations, ordersMigrations]);
+  } finally {
+    await db.destroy();
+  }
+}
+
 async function buildTemplate(template: string): Promise<void> {
   const scratch = `idemq_test_build_${randomBytes(6).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${scratch}`);
   try {
-    const { db } = createDb({ connectionString: databaseUrl(scratch), poolSize: 1 });
-    try {
-      await migrate(db, [ledgerMigrations, ordersMigrations]);
-    } finally {
-      await db.destroy();
-    }
+    await migrateTemplate(databaseUrl(scratch));
     await renameWhenIdle(scratch, template);
   } catch (err) {
     await adminQuery(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);

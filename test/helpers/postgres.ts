@@ -25,14 +25,15 @@ export function templateName(): string {
   return TEMPLATE_PREFIX + hash.digest('hex').slice(0, 12);
 }
 
-export function databaseUrl(name: string): string {
-  const url = new URL(TEST_PG_URL);
+export function databaseUrl(name: string, server = TEST_PG_URL): string {
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]> {
-  const client = new pg.Client({ connectionString: TEST_PG_URL });
+/** One statement on `server`'s `postgres` database (by default the tests' server). */
+export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[], server = TEST_PG_URL): Promise<R[]> {
+  const client = new pg.Client({ connectionString: server });
   await client.connect();
   try {
     return (await client.query<R>(sql, values)).rows;
@@ -43,14 +44,17 @@ export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow
 
 /**
  * A fresh database cloned from the migrated template (graphile-worker's way): each test file
- * gets its own, so files run in parallel without seeing each other's rows.
+ * gets its own, so files run in parallel without seeing each other's rows. `server` (the `postgres`
+ * database of another cluster, such as a private primary) must hold `template`.
  */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  server = TEST_PG_URL,
+  template = templateName(),
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `idemq_test_${randomBytes(6).toString('hex')}`;
-  const template = templateName();
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+      await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`, [], server);
       break;
     } catch (err) {
       // 55006: the template is briefly in use by a concurrent clone
@@ -59,8 +63,8 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     }
   }
   return {
-    url: databaseUrl(name),
+    url: databaseUrl(name, server),
     name,
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, [], server).then(() => undefined),
   };
 }

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       { API_KEYS: `acme ${SECRET}` },
       { API_KEYS: `acme:${SECRET},` },
       { API_KEYS: `acme:${SECRET}`, PORT: 'x', DATABASE_URL: `mysql://u:${SECRET}@h/db`, REDIS_URL: `http://:${SECRET}@h` },
+      { DATABASE_READ_URL: `mysql://u:${SECRET}@replica/db` },
     ];
     for (const env of envs) {
       const problems = problemsOf(env);
@@ -101,6 +102,15 @@ describe('loadConfig', () => {
       expect(problems).toHaveLength(2);
       for (const p of problems) expect(message.split(p)).toHaveLength(2);
     }
+  });
+
+  it('reads DATABASE_READ_URL as a Postgres URL, none by default, with a read pool of its own', () => {
+    expect(loadConfig({})).toMatchObject({ databaseReadUrl: '', pgReadPoolSize: 5 });
+    expect(loadConfig({ DATABASE_READ_URL: 'postgresql://idemq@replica:5432/idemq', PG_READ_POOL_SIZE: '3' })).toMatchObject({
+      databaseReadUrl: 'postgresql://idemq@replica:5432/idemq',
+      pgReadPoolSize: 3,
+    });
+    expect(problemsOf({ DATABASE_READ_URL: 'replica:5432' })).toEqual(['DATABASE_READ_URL: must be a postgres:// (or postgresql://) URL, or empty for none']);
   });
 
   it('refreshes stored API keys every 2 s by default, and refuses a period that would break the 5 s revocation bound', () => {

@@ -63,7 +63,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back). */
+                /** @description Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back) or the read replica is (status reads go to the primary). */
                 200: {
                     headers: {
                         /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
