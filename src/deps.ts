@@ -93,6 +93,7 @@ export async function createApiDeps(
     feed,
     readRequest: createRequestReader(db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
+    onPushed: metrics.pushed,
     accept: async (input) => {
       const stop = metrics.acceptSeconds.startTimer();
       const outcome = await accept(input);

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/database.ts';
+import type { Database, StatusEvent } from './db/database.ts';
 import type { RequestJobData } from './queue/request-queue.ts';
+import { createStageHistogram } from './stage-histogram.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
@@ -80,7 +81,14 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
       } else collectFailures.inc({ source: 'redis' });
     },
   });
-  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups };
+  const observeStage = createStageHistogram(registry);
+  /** the API's stages of a push: from the relay's publish, and from the key's record (both carried by the event) */
+  const pushed = (event: StatusEvent) => {
+    const now = Date.now();
+    observeStage('published_to_pushed', event.publishedAt, now);
+    observeStage('accepted_to_pushed', event.acceptedAt, now);
+  };
+  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups, pushed };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -6,10 +6,13 @@ import { encodeStatusEvents } from '../src/status/status-feed.ts';
 
 export const RELAY_BATCH_SIZE = 500;
 
-/** Publishes a batch of status events as one pub/sub message on the status channel. */
-export function createPublisher(redis: Redis, channel: string) {
+/**
+ * Publishes a batch of status events as one pub/sub message on the status channel, each event as
+ * `stamp` makes it at that moment (the stage timings: createStageTimings).
+ */
+export function createPublisher(redis: Redis, channel: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e) {
   return async (events: StatusEvent[]): Promise<void> => {
-    await redis.publish(channel, encodeStatusEvents(events));
+    await redis.publish(channel, encodeStatusEvents(stamp(events)));
   };
 }
 

@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
+import { createStageHistogram } from '../src/stage-histogram.ts';
 import { withTimeout } from '../src/with-timeout.ts';
 import { MAX_BATCH_SIZE } from './process-batch.ts';
 
@@ -53,6 +54,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Queu
     buckets: [1, 2, 4, 8, 16, 32, 64, MAX_BATCH_SIZE],
     registers: [registry],
   });
+  const observeStage = createStageHistogram(registry);
   new Gauge({
     name: 'idemq_worker_queue_jobs',
     help: 'Jobs of the request queue by BullMQ state',
@@ -98,7 +100,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Queu
     });
   outboxGauge('idemq_worker_outbox_lag_seconds', 'Age of the oldest unpublished outbox event (0 when there is none)', (o) => o.age);
   outboxGauge('idemq_worker_outbox_events', 'Outbox events not yet published', (o) => o.events);
-  return { registry, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize };
+  return { registry, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize, observeStage };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

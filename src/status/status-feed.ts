@@ -8,8 +8,11 @@ import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
  * (re)connect all listeners are woken, so nothing published while the link was down is missed.
  */
 export interface StatusFeed {
-  /** Calls `listener` on every event for the request until the returned function is called. */
-  watch(requestId: string, listener: () => void): () => void;
+  /**
+   * Calls `listener` on every event for the request until the returned function is called; with
+   * the event, or with nothing after a reconnect (anything may have been missed).
+   */
+  watch(requestId: string, listener: (event?: StatusEvent) => void): () => void;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
@@ -35,9 +38,9 @@ export function createStatusFeed(
   /** called with how many listeners each event woke (the push fan-out, for a metric) */
   onWake?: (listeners: number) => void,
 ): StatusFeed {
-  const listeners = new Map<string, Set<() => void>>();
-  const notify = (set: Set<() => void> | undefined) => {
-    for (const listener of set ?? []) listener();
+  const listeners = new Map<string, Set<(event?: StatusEvent) => void>>();
+  const notify = (set: Set<(event?: StatusEvent) => void> | undefined, event?: StatusEvent) => {
+    for (const listener of set ?? []) listener(event);
   };
   const notifyAll = () => {
     for (const set of listeners.values()) notify(set);
@@ -57,8 +60,8 @@ export function createStatusFeed(
       // the push continues the trace of the work that wrote the event (tracing on)
       if (set && event.trace) {
         const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
-        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set));
-      } else notify(set);
+        withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set, event));
+      } else notify(set, event);
     }
   });
   // 'ready' follows every reconnect (ioredis resubscribes first): anything may have been missed
