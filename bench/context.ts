@@ -2,6 +2,7 @@ import type { Target } from './load/connection-pool.ts';
 import type { RequestPlan } from './load/request-plan.ts';
 import type { Probe } from './probe.ts';
 import type { Profile } from './options.ts';
+import type { StageSources } from './system/stage-sampler.ts';
 
 /** What every scenario needs: where to send, as whom, and how to look at the database. */
 export interface BenchContext {
@@ -18,6 +19,8 @@ export interface BenchContext {
   /** the databases whose Postgres backends count as this run's */
   database: string;
   databases?: string[];
+  /** the API's and the workers' metrics, for the stage timings */
+  stageSources: StageSources;
   log(line: string): void;
 }
 

@@ -91,7 +91,7 @@ export function writeResults(results: BenchResults, opts: { partial: boolean }):
   return files;
 }
 
-export function readResults(form: 'quick' | 'full'): BenchResults | undefined {
+export function readResults(form: 'quick' | 'full' | 'latest'): BenchResults | undefined {
   try {
     return JSON.parse(readFileSync(`${RESULTS_DIR}/${form}.json`, 'utf8')) as BenchResults;
   } catch {

@@ -39,7 +39,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     rmSync(PROFILE_DIR, { recursive: true, force: true });
     mkdirSync(PROFILE_DIR, { recursive: true });
   }
-  const [apiPort, baselinePort] = [await freePort(), await freePort()];
+  const [apiPort, baselinePort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const workerMetricsPorts: number[] = [];
+  for (let i = 0; i < opts.workers; i++) workerMetricsPorts.push(await freePort());
+  const adminToken = `adm_bench_${randomBytes(12).toString('hex')}`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -47,8 +50,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     REDIS_URL: opts.redisUrl,
     HOST: '127.0.0.1',
     PORT: String(apiPort),
-    // the admin server on a free port: a run must not collide with an `npm start` on this machine
-    ADMIN_PORT: '0',
+    // the admin server on a free port: a run must not collide with an `npm start` on this machine;
+    // its /metrics (and each worker's) give the stage timings of the end-to-end scenario
+    ADMIN_PORT: String(adminPort),
+    ADMIN_TOKEN: adminToken,
     API_KEYS: `${TENANT}:${secret}`,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: 'warn',
@@ -69,7 +74,8 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     const api = startScript('api', 'examples/ledger/api.ts', { env, ...(profileDir ? { profileDir } : {}) });
     services.push(api);
     for (let i = 0; i < opts.workers; i++) {
-      services.push(startScript(`worker-${i + 1}`, 'examples/ledger/worker.ts', { env, ...(profileDir ? { profileDir } : {}) }));
+      const workerEnv = { ...env, WORKER_METRICS_PORT: String(workerMetricsPorts[i]) };
+      services.push(startScript(`worker-${i + 1}`, 'examples/ledger/worker.ts', { env: workerEnv, ...(profileDir ? { profileDir } : {}) }));
     }
     await waitHttpReady(baseline, `http://127.0.0.1:${baselinePort}/healthz`);
     await waitHttpReady(api, `http://127.0.0.1:${apiPort}/readyz`);
@@ -87,6 +93,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
       probe: createProbe(databaseUrl),
       pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid },
       database: opts.database,
+      stageSources: {
+        api: { url: `http://127.0.0.1:${adminPort}/metrics`, token: adminToken },
+        workers: workerMetricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`),
+      },
       log,
     };
     return { ctx, services, queuePrefix, stop, autovacuum: vacuum.autovacuum };
