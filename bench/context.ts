@@ -11,11 +11,11 @@ export interface BenchContext {
   tenant: string;
   secret: string;
   accounts: string[];
-  /** `naive`: the naive path, while the naive scenario runs */
-  targets: { service: Target; baseline: Target; naive?: Target };
+  /** `naive`: the naive path, while the naive scenario runs; `upstream`: the gateway scenario's upstream, when it is part of the run */
+  targets: { service: Target; baseline: Target; naive?: Target; upstream?: Target };
   probe: Probe;
   /** the run's processes, to account CPU to them; the database name tells its Postgres backends */
-  pids: { api: number; workers: number[]; baseline: number; naive?: number[] };
+  pids: { api: number; workers: number[]; baseline: number; naive?: number[]; upstream?: number };
   /** the databases whose Postgres backends count as this run's */
   database: string;
   databases?: string[];

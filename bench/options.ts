@@ -58,7 +58,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'redis', 'memory'] as const;
+export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'gateway', 'redis', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {

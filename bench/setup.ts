@@ -5,6 +5,7 @@ import { createAccounts } from './accounts.ts';
 import type { BenchContext } from './context.ts';
 import { recreateDatabase } from './database.ts';
 import { emulateAutovacuum } from './vacuum.ts';
+import { startUpstream } from './gateway/upstream.ts';
 import type { Options } from './options.ts';
 import { createProbe } from './probe.ts';
 import { deletePrefixedKeys } from './redis-cleanup.ts';
@@ -69,6 +70,12 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     log(`stopped ${services.length} processes, deleted ${deleted} Redis keys under ${queuePrefix}`);
   };
   try {
+    // the gateway scenario's upstream, before the API and workers, which read the routes file at start
+    const upstream = opts.only.has('gateway') ? await startUpstream() : undefined;
+    if (upstream) {
+      services.push(upstream.service);
+      env.FORWARD_ROUTES_FILE = upstream.routesFile;
+    }
     const baseline = startScript('baseline', 'bench/baseline-server.ts', { env: { PATH: process.env.PATH }, args: [String(baselinePort)] });
     services.push(baseline);
     const api = startScript('api', 'examples/ledger/api.ts', { env, ...(profileDir ? { profileDir } : {}) });
@@ -79,7 +86,11 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     }
     await waitHttpReady(baseline, `http://127.0.0.1:${baselinePort}/healthz`);
     await waitHttpReady(api, `http://127.0.0.1:${apiPort}/readyz`);
-    const targets = { service: { host: '127.0.0.1', port: apiPort }, baseline: { host: '127.0.0.1', port: baselinePort } };
+    const targets = {
+      service: { host: '127.0.0.1', port: apiPort },
+      baseline: { host: '127.0.0.1', port: baselinePort },
+      ...(upstream && { upstream: upstream.target }),
+    };
     const started = Date.now();
     const accounts = await createAccounts(targets.service, secret, opts.profile.accounts, runId);
     log(`opened ${accounts.length} accounts through the API in ${Date.now() - started} ms`);
@@ -91,7 +102,7 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
       accounts,
       targets,
       probe: createProbe(databaseUrl),
-      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid },
+      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid, ...(upstream && { upstream: upstream.service.pid }) },
       database: opts.database,
       stageSources: {
         api: { url: `http://127.0.0.1:${adminPort}/metrics`, token: adminToken },

@@ -6,6 +6,7 @@ import { calledFrom } from './cpu-profile-summary.ts';
 import { latencyChart } from './latency-chart.ts';
 import { COLUMNS } from './print-table.ts';
 import { resultRows } from './rows.ts';
+import { gatewaySection } from './gateway-docs.ts';
 import { stagesSection } from './stages-docs.ts';
 
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
@@ -204,9 +205,10 @@ pool through the API, and stops everything it started, also when over its time l
 | bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
 | bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
 | bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
-| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, Redis work, memory |
+| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, gateway, Redis work, memory |
+| bench/gateway/ | the gateway scenario's upstream (fixed small work per call) and its routes file |
 | bench/naive/ | the naive path: a one-INSERT-one-add() API and a one-transaction-per-job worker |
-| bench/system/ | CPU per process class, RSS, heap from /metrics, kernel TCP counters |
+| bench/system/ | CPU per process class, RSS, heap from /metrics, stage histograms from /metrics, kernel TCP counters |
 | bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
 
 ## Chart
@@ -214,6 +216,7 @@ pool through the API, and stops everything it started, also when over its time l
 ![p50 and p99 latency against offered rate](${CHART})
 
 ${stagesSection(newest((r) => Boolean(r.e2e?.runs.some((run) => run.stages))))}
+${gatewaySection(newest((r) => Boolean(r.gateway)))}
 ${full ? section(full, 'Latest full run') : '## Latest full run\n\nNot run yet.\n'}
 ${quick ? section(quick, 'Latest quick run') : ''}`;
   writeFileSync(`${DOCS}benchmarks.md`, md);
