@@ -3,7 +3,7 @@ import { type BenchContext, paymentPlan } from '../context.ts';
 import type { E2eOptions, PushReport } from '../load/e2e-process.ts';
 import { measurePoint, type Point, repeatIfContended } from '../measure.ts';
 import { type LatencySummary, median, summarize } from '../stats.ts';
-import { scrapeStages, type StageQuantiles, stageQuantiles } from '../system/stage-sampler.ts';
+import { medianStages, scrapeStages, type StageQuantiles, stageQuantiles } from '../system/stage-sampler.ts';
 
 const SCRIPT = fileURLToPath(new URL('../load/e2e-process.ts', import.meta.url));
 
@@ -80,10 +80,4 @@ export async function runE2e(ctx: BenchContext, rate: number): Promise<E2eResult
     missing: runs.reduce((a, r) => a + r.missing, 0),
     ...(runs.every((r) => r.stages) && { stages: medianStages(runs.map((r) => r.stages!)) }),
   };
-}
-
-function medianStages(runs: Record<string, StageQuantiles>[]): Record<string, StageQuantiles> {
-  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
-  const of = (name: string, k: keyof StageQuantiles) => median(runs.map((r) => r[name]?.[k] ?? NaN));
-  return Object.fromEntries(names.map((n) => [n, { count: of(n, 'count'), p50: of(n, 'p50'), p99: of(n, 'p99') }]));
 }

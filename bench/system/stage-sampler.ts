@@ -1,4 +1,5 @@
 import { STAGE_METRIC } from '../../src/stage-histogram.ts';
+import { median } from '../stats.ts';
 
 /** Where the stage histograms are scraped: the API's admin /metrics (with its token) and each worker's. */
 export interface StageSources {
@@ -72,4 +73,11 @@ export function stageQuantiles(before: StageBuckets, after: StageBuckets): Recor
     out[stage] = { count: deltas.at(-1)?.[1] ?? 0, p50: quantile(0.5, deltas), p99: quantile(0.99, deltas) };
   }
   return out;
+}
+
+/** Each stage's count, p50 and p99: the median over runs of one load point. */
+export function medianStages(runs: readonly Record<string, StageQuantiles>[]): Record<string, StageQuantiles> {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  const of = (name: string, k: keyof StageQuantiles) => median(runs.map((r) => r[name]?.[k] ?? NaN));
+  return Object.fromEntries(names.map((n) => [n, { count: of(n, 'count'), p50: of(n, 'p50'), p99: of(n, 'p99') }]));
 }
