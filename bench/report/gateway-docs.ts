@@ -9,6 +9,12 @@ function row(what: string, load: string, p: Point, throughput: number, answers: 
   return `| ${what} | ${load} | ${perS(throughput)} | ${ms(p.latency.p50)} | ${ms(p.latency.p99)} | ${answers} | ${((p.cpu.foreign ?? 0) / 100).toFixed(2)} |`;
 }
 
+/** CPU milliseconds per answer of the given process classes over a point (contention slows them, but barely changes this). */
+function cpuMsPer(p: Point, classes: string[], answers: number, scheduledMs: number): number {
+  const cores = classes.reduce((a, c) => a + (p.cpu[c] ?? 0) / 100, 0);
+  return (cores * Math.max(p.elapsedMs, scheduledMs)) / Math.max(1, answers);
+}
+
 /** "Gateway mode": the upstream called directly and through a forward route, in the same run. */
 export function gatewaySection(r: BenchResults | undefined): string {
   const g = r?.gateway;
@@ -32,14 +38,15 @@ latency runs from the moment it was due to the 200 carrying the upstream's recor
 (key recorded, job run by a worker, upstream called, outcome committed, event relayed, the held
 POST woken). Open-loop points are offered the same rate, half the forwarded closed-loop throughput.
 
-| path | load | outcomes | p50 ms | p99 ms | answers | foreign |
+| path | load | throughput | p50 ms | p99 ms | answers | foreign |
 | --- | --- | ---: | ---: | ---: | --- | ---: |
 ${row('upstream direct', `closed, ${d.saturation.connections} conn`, d.saturation, d.saturation.achieved, `${d.saturation.ok} 2xx, ${d.saturation.non2xx + d.saturation.errors} failed`)}
 ${row('through idemq', `closed, ${f.saturation.connections} conn`, f.saturation, f.throughput, `${outcomes(f.saturation)} outcomes (200), ${f.saturation.ok - outcomes(f.saturation)} still pending (202), ${f.saturation.non2xx + f.saturation.errors} failed`)}
 ${row('upstream direct', `open, ${g.rate}/s`, d.open, d.open.ok / seconds(d.open, 0), `${d.open.ok} 2xx, ${d.open.non2xx + d.open.errors} failed`)}
 ${row('through idemq', `open, ${g.rate}/s`, f.open, outcomes(f.open) / seconds(f.open, 0), `${outcomes(f.open)} outcomes (200), ${f.open.ok - outcomes(f.open)} still pending (202), ${f.open.non2xx + f.open.errors} failed`)}
 
-- End-to-end throughput through idemq: **${perS(f.throughput)}** outcomes at ${f.saturation.connections} connections, against ${perS(d.saturation.achieved)} calling the upstream directly (${((f.throughput / d.saturation.achieved) * 100).toFixed(0)}%).
+${[d.saturation, d.open, f.saturation, f.open].some((p) => (p.cpu.foreign ?? 0) / 100 > 0.5) ? '- **Measured under contention** (foreign above 0.5 cores: other processes took that much of the machine meanwhile): latencies and rates are then mostly waits for a CPU; the CPU per call below is the figure to compare.\n' : ''}- End-to-end throughput through idemq: **${perS(f.throughput)}** outcomes at ${f.saturation.connections} connections, against ${perS(d.saturation.achieved)} calling the upstream directly (${((f.throughput / d.saturation.achieved) * 100).toFixed(0)}%).
 - Latency idemq adds to a call at ${g.rate}/s: **+${ms(g.added.p50)} ms at p50, +${ms(g.added.p99)} ms at p99** (forwarded minus direct).
+- CPU per call at ${f.saturation.connections} connections (a count that contention barely moves): the upstream ${ms(cpuMsPer(d.saturation, ['upstream'], d.saturation.ok, 0))} ms per direct call; through idemq ${ms(cpuMsPer(f.saturation, ['api', 'workers', 'postgres', 'infra'], outcomes(f.saturation), 0))} ms per forwarded call besides the upstream's (API ${ms(cpuMsPer(f.saturation, ['api'], outcomes(f.saturation), 0))}, workers ${ms(cpuMsPer(f.saturation, ['workers'], outcomes(f.saturation), 0))}, Postgres ${ms(cpuMsPer(f.saturation, ['postgres'], outcomes(f.saturation), 0))}, Redis and the rest ${ms(cpuMsPer(f.saturation, ['infra'], outcomes(f.saturation), 0))}).
 ${stages ? `- Where the forwarded open point spent its time (p50/p99 ms, see "Latency per stage"): ${stages}.\n` : ''}`;
 }

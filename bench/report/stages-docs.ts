@@ -16,7 +16,7 @@ export function slowestStep(stages: Record<string, StageQuantiles>): { step: str
 }
 
 /** One load point of the end-to-end scenario: the client's 202 -> push, then the service's steps. */
-function pointTable(rate: number, push: { p50: number; p99: number }, stages: Record<string, StageQuantiles>): string {
+function pointTable(rate: number, push: { p50: number; p99: number }, stages: Record<string, StageQuantiles>, foreignCores: number): string {
   const rows = [...STEPS, TOTAL].map((s) => `| ${s === TOTAL ? '**key recorded -> pushed (whole)**' : s.replace(/_/g, ' ')} | ${stages[s]?.count ?? 0} | ${ms(stages[s]?.p50)} | ${ms(stages[s]?.p99)} |`);
   const slowest = slowestStep(stages);
   const verdict =
@@ -24,7 +24,7 @@ function pointTable(rate: number, push: { p50: number; p99: number }, stages: Re
       ? `push p99 ${ms(push.p99)} ms: within the ${PUSH_BUDGET_MS} ms budget`
       : `push p99 ${ms(push.p99)} ms misses the ${PUSH_BUDGET_MS} ms budget; the largest step is **${slowest?.step.replace(/_/g, ' ') ?? 'unknown'}** (p99 ${ms(slowest?.p99)} ms)`;
   return [
-    `At ${rate}/s (client: 202 -> push p50 ${ms(push.p50)} ms, p99 ${ms(push.p99)} ms): ${verdict}.`,
+    `At ${rate}/s (client: 202 -> push p50 ${ms(push.p50)} ms, p99 ${ms(push.p99)} ms; other processes used ${foreignCores.toFixed(2)} cores meanwhile${foreignCores > 0.5 ? ', so every step carries waits for a CPU' : ''}): ${verdict}.`,
     '',
     '| step | counted | p50 ms | p99 ms |',
     '| --- | ---: | ---: | ---: |',
@@ -69,6 +69,6 @@ enqueue), so it runs a little above the client's figure. A push counts when the 
 follower; one whose follower read the outcome early (woken by the \`processing\` event after the
 commit) does not, hence fewer pushes than requests. Steps: docs/operations.md, "Metrics".
 
-${points.map((run) => pointTable(run.point.offered ?? e2e.rate, run.push, run.stages!)).join('\n\n')}
+${points.map((run) => pointTable(run.point.offered ?? e2e.rate, run.push, run.stages!, (run.point.cpu.foreign ?? 0) / 100)).join('\n\n')}
 ${ingest ? `\n${ingest}\n` : ''}`;
 }
