@@ -81,7 +81,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
       } else collectFailures.inc({ source: 'redis' });
     },
   });
-  const observeStage = createStageHistogram(registry);
+  const observeStage = createStageHistogram(registry, 'api');
   /** the API's stages of a push: from the relay's publish, and from the key's record (both carried by the event) */
   const pushed = (event: StatusEvent) => {
     const now = Date.now();

@@ -19,12 +19,13 @@ export const STAGE_BUCKETS = [
   0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10,
 ];
 
-export const STAGE_METRIC = 'idemq_stage_duration_seconds';
+/** the API's stage histogram, and the worker's (whose series all carry the `idemq_worker_` prefix) */
+export const STAGE_METRICS = { api: 'idemq_stage_duration_seconds', worker: 'idemq_worker_stage_duration_seconds' } as const;
 
-/** The stage histogram, the same family in the API and the worker: each exports the stages it sees end. */
-export function createStageHistogram(registry: Registry) {
+/** The stage histogram, the same in the API and the worker but for its name: each exports the stages it sees end. */
+export function createStageHistogram(registry: Registry, process: keyof typeof STAGE_METRICS) {
   const histogram = new Histogram<'stage'>({
-    name: STAGE_METRIC,
+    name: STAGE_METRICS[process],
     help: 'Time a request spent in each step: accepted (key recorded) -> enqueued -> taken by a worker -> committed -> event published -> pushed to a follower, and accepted -> pushed in all',
     labelNames: ['stage'],
     buckets: STAGE_BUCKETS,

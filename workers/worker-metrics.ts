@@ -54,7 +54,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Queu
     buckets: [1, 2, 4, 8, 16, 32, 64, MAX_BATCH_SIZE],
     registers: [registry],
   });
-  const observeStage = createStageHistogram(registry);
+  const observeStage = createStageHistogram(registry, 'worker');
   new Gauge({
     name: 'idemq_worker_queue_jobs',
     help: 'Jobs of the request queue by BullMQ state',

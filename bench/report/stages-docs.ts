@@ -1,7 +1,7 @@
 import type { BenchResults } from '../results.ts';
 import { medianStages, type StageQuantiles } from '../system/stage-sampler.ts';
 
-/** the service's steps in their order, as idemq_stage_duration_seconds names them */
+/** the service's steps in their order, as the stage histograms name them */
 const STEPS = ['accepted_to_enqueued', 'enqueued_to_taken', 'taken_to_committed', 'committed_to_published', 'published_to_pushed'] as const;
 const TOTAL = 'accepted_to_pushed';
 const PUSH_BUDGET_MS = 100;
@@ -61,7 +61,7 @@ export function stagesSection(r: BenchResults | undefined): string {
   return `## Latency per stage
 
 From the ${r.meta.form} run started ${r.meta.startedAt} (commit \`${r.meta.commit}\`, scenarios ${r.meta.scenarios.join(', ')}${Object.keys(r.meta.serviceEnv).length ? `, env ${Object.entries(r.meta.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}).
-The service's own histograms (\`idemq_stage_duration_seconds\`, from the API's and the worker's
+The service's own histograms (\`idemq_worker_stage_duration_seconds\` and \`idemq_stage_duration_seconds\`, from the worker's and the API's
 /metrics, scraped before and after each load point; quantiles interpolated within buckets as
 Prometheus does, so a figure is as fine as its bucket) split each request's way from its key's record to the push of its
 outcome. The whole starts at the record, a little before the 202 the client times from (the 202 waits for the

@@ -1,4 +1,4 @@
-import { STAGE_METRIC } from '../../src/stage-histogram.ts';
+import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { median } from '../stats.ts';
 
 /** Where the stage histograms are scraped: the API's admin /metrics (with its token) and each worker's. */
@@ -18,7 +18,7 @@ export interface StageQuantiles {
   p99: number;
 }
 
-const LINE = new RegExp(`^${STAGE_METRIC}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
+const LINE = new RegExp(`^(?:${STAGE_METRICS.api}|${STAGE_METRICS.worker})_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
 
 function parse(text: string, into: StageBuckets): void {
   for (const [, labels, value] of text.matchAll(LINE)) {

@@ -94,6 +94,7 @@ describe('the Grafana dashboard', () => {
       'idemq_worker_reconciler_readded_total',
       'idemq_status_wakeups_total',
       'idemq_stage_duration_seconds_bucket',
+      'idemq_worker_stage_duration_seconds_bucket',
     ]) expect(used, name).toContain(name);
   });
 

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
-import { STAGE_METRIC } from '../../src/stage-histogram.ts';
-import type { WorkerHandle } from '../../workers/start-worker.ts';
+import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccount, submit } from '../helpers/ledger.ts';
+import { openAccount, submitAccepted } from '../helpers/ledger.ts';
 import { parseSamples, type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
+import { holdRowLock } from '../helpers/row-lock.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 
@@ -18,7 +18,10 @@ type StageName = (typeof WORKER_STAGES)[number] | (typeof API_STAGES)[number];
 function stages(samples: Sample[]): Record<StageName, { count: number; sum: number }> {
   const all = [...WORKER_STAGES, ...API_STAGES];
   return Object.fromEntries(
-    all.map((stage) => [stage, { count: valueOf(samples, `${STAGE_METRIC}_count`, { stage }), sum: valueOf(samples, `${STAGE_METRIC}_sum`, { stage }) }]),
+    all.map((stage) => {
+      const name = (WORKER_STAGES as readonly string[]).includes(stage) ? STAGE_METRICS.worker : STAGE_METRICS.api;
+      return [stage, { count: valueOf(samples, `${name}_count`, { stage }), sum: valueOf(samples, `${name}_sum`, { stage }) }];
+    }),
   ) as Record<StageName, { count: number; sum: number }>;
 }
 
@@ -27,18 +30,13 @@ describe('stage timings: each request timed from its record to its push', () => 
   let app: FastifyInstance;
   let admin: FastifyInstance;
   let workerUrl: string;
-  let worker: WorkerHandle;
   let from: string;
   let to: string;
   const read = async () => {
     const api = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
     return stages([...parseSamples(api), ...(await scrape(workerUrl)).samples]);
   };
-  const pay = async () => {
-    const res = await submit(app, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' });
-    expect(res.statusCode, res.body).toBe(202);
-    return res.json().id as string;
-  };
+  const pay = () => submitAccepted(app, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' });
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -47,7 +45,7 @@ describe('stage timings: each request timed from its record to its push', () => 
     admin = await ctx.startAdmin(app);
     const port = await freePort();
     workerUrl = `http://127.0.0.1:${port}/metrics`;
-    worker = await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
+    await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
     from = await openAccount(app, 1_000);
     to = await openAccount(app, 0);
   });
@@ -70,12 +68,18 @@ describe('stage timings: each request timed from its record to its push', () => 
     const ws = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`, auth());
     try {
       const before = await read();
-      // the job waits until the socket follows the request, so its completion is a push
-      await worker.worker.pause(true);
-      const id = await pay();
-      ws.send({ type: 'subscribe', requestId: id });
-      await ws.next((m) => m.type === 'status' && m.requestId === id && m.status === 'queued');
-      worker.worker.resume();
+      // the payment blocks on its account until the socket follows it, so its completion is a push
+      const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', from);
+      let id: string;
+      try {
+        id = await pay();
+        ws.send({ type: 'subscribe', requestId: id });
+        await ws.next((m) => m.type === 'status' && m.requestId === id && m.status === 'processing', 10_000);
+        // the `processing` event's own wake-up is over before the commit, so the outcome comes from its event
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await lock.release();
+      }
       await ws.next((m) => m.type === 'status' && m.requestId === id && m.status === 'succeeded', 10_000);
       const after = await settled(before);
       for (const stage of [...WORKER_STAGES, ...API_STAGES]) {
