@@ -11,6 +11,7 @@ export function ownProcess(ctx: BenchContext, pid: number, ppid: number): string
   if (ctx.pids.workers.includes(pid)) return 'workers';
   if (pid === ctx.pids.baseline) return 'baseline';
   if (ctx.pids.naive?.includes(pid)) return 'naive';
+  if (pid === ctx.pids.upstream) return 'upstream';
   if (pid === process.pid) return 'harness';
   if (ppid === process.pid) return 'generator';
   return undefined;

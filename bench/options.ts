@@ -58,7 +58,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'redis', 'memory'] as const;
+export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'gateway', 'redis', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {
@@ -78,7 +78,8 @@ export interface Options {
   docs: boolean;
   /**
    * --only, --set, --rate or --workers: not the form's standard run, so it writes bench/results/latest.json
-   * only, and leaves <form>.json and the docs (which show standard runs) alone
+   * only and leaves <form>.json alone; the docs show standard runs, and take from latest.json only the
+   * sections no standard run has newer (latency per stage, gateway mode)
    */
   partial: boolean;
 }
@@ -139,7 +140,7 @@ export function parseOptions(argv: string[]): Options {
     pgServer: values.pg,
     redisUrl: values.redis,
     serviceEnv,
-    docs: !values['no-docs'] && !partial,
+    docs: !values['no-docs'],
     partial,
   };
 }

@@ -9,6 +9,7 @@ import type { TargetCheck } from './report/targets.ts';
 import type { Capacity } from './scenarios/capacity.ts';
 import type { ConnectionsResult } from './scenarios/connections.ts';
 import type { E2eResult } from './scenarios/e2e.ts';
+import type { GatewayResult } from './scenarios/gateway.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { MemoryResult, RssTrend } from './scenarios/memory.ts';
 import type { RedisWork } from './scenarios/redis-work.ts';
@@ -46,6 +47,7 @@ export interface BenchResults {
   connections?: ConnectionsResult;
   storm?: StormVariant[];
   e2e?: E2eResult;
+  gateway?: GatewayResult;
   redis?: RedisWork;
   memory?: MemoryResult;
   /**
@@ -91,7 +93,7 @@ export function writeResults(results: BenchResults, opts: { partial: boolean }):
   return files;
 }
 
-export function readResults(form: 'quick' | 'full'): BenchResults | undefined {
+export function readResults(form: 'quick' | 'full' | 'latest'): BenchResults | undefined {
   try {
     return JSON.parse(readFileSync(`${RESULTS_DIR}/${form}.json`, 'utf8')) as BenchResults;
   } catch {

@@ -5,6 +5,7 @@ import { createAccounts } from './accounts.ts';
 import type { BenchContext } from './context.ts';
 import { recreateDatabase } from './database.ts';
 import { emulateAutovacuum } from './vacuum.ts';
+import { startUpstream } from './gateway/upstream.ts';
 import type { Options } from './options.ts';
 import { createProbe } from './probe.ts';
 import { deletePrefixedKeys } from './redis-cleanup.ts';
@@ -39,7 +40,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     rmSync(PROFILE_DIR, { recursive: true, force: true });
     mkdirSync(PROFILE_DIR, { recursive: true });
   }
-  const [apiPort, baselinePort] = [await freePort(), await freePort()];
+  const [apiPort, baselinePort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const workerMetricsPorts: number[] = [];
+  for (let i = 0; i < opts.workers; i++) workerMetricsPorts.push(await freePort());
+  const adminToken = `adm_bench_${randomBytes(12).toString('hex')}`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -47,8 +51,10 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     REDIS_URL: opts.redisUrl,
     HOST: '127.0.0.1',
     PORT: String(apiPort),
-    // the admin server on a free port: a run must not collide with an `npm start` on this machine
-    ADMIN_PORT: '0',
+    // the admin server on a free port: a run must not collide with an `npm start` on this machine;
+    // its /metrics (and each worker's) give the stage timings of the end-to-end scenario
+    ADMIN_PORT: String(adminPort),
+    ADMIN_TOKEN: adminToken,
     API_KEYS: `${TENANT}:${secret}`,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: 'warn',
@@ -64,16 +70,27 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     log(`stopped ${services.length} processes, deleted ${deleted} Redis keys under ${queuePrefix}`);
   };
   try {
+    // the gateway scenario's upstream, before the API and workers, which read the routes file at start
+    const upstream = opts.only.has('gateway') ? await startUpstream() : undefined;
+    if (upstream) {
+      services.push(upstream.service);
+      env.FORWARD_ROUTES_FILE = upstream.routesFile;
+    }
     const baseline = startScript('baseline', 'bench/baseline-server.ts', { env: { PATH: process.env.PATH }, args: [String(baselinePort)] });
     services.push(baseline);
     const api = startScript('api', 'examples/ledger/api.ts', { env, ...(profileDir ? { profileDir } : {}) });
     services.push(api);
     for (let i = 0; i < opts.workers; i++) {
-      services.push(startScript(`worker-${i + 1}`, 'examples/ledger/worker.ts', { env, ...(profileDir ? { profileDir } : {}) }));
+      const workerEnv = { ...env, WORKER_METRICS_PORT: String(workerMetricsPorts[i]) };
+      services.push(startScript(`worker-${i + 1}`, 'examples/ledger/worker.ts', { env: workerEnv, ...(profileDir ? { profileDir } : {}) }));
     }
     await waitHttpReady(baseline, `http://127.0.0.1:${baselinePort}/healthz`);
     await waitHttpReady(api, `http://127.0.0.1:${apiPort}/readyz`);
-    const targets = { service: { host: '127.0.0.1', port: apiPort }, baseline: { host: '127.0.0.1', port: baselinePort } };
+    const targets = {
+      service: { host: '127.0.0.1', port: apiPort },
+      baseline: { host: '127.0.0.1', port: baselinePort },
+      ...(upstream && { upstream: upstream.target }),
+    };
     const started = Date.now();
     const accounts = await createAccounts(targets.service, secret, opts.profile.accounts, runId);
     log(`opened ${accounts.length} accounts through the API in ${Date.now() - started} ms`);
@@ -85,8 +102,12 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
       accounts,
       targets,
       probe: createProbe(databaseUrl),
-      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid },
+      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid, ...(upstream && { upstream: upstream.service.pid }) },
       database: opts.database,
+      stageSources: {
+        api: { url: `http://127.0.0.1:${adminPort}/metrics`, token: adminToken },
+        workers: workerMetricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`),
+      },
       log,
     };
     return { ctx, services, queuePrefix, stop, autovacuum: vacuum.autovacuum };

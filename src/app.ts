@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
-import type { Database } from './db/database.ts';
+import type { Database, StatusEvent } from './db/database.ts';
 import type { KeyRing } from './keys/key-ring.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createEdgeGuard } from './http/edge-guard.ts';
@@ -44,6 +44,8 @@ export interface AppDeps {
   enqueue(requests: QueuedRequest[]): Promise<void>;
   /** Prometheus registry, served at GET /metrics by the admin server (src/admin/admin-app.ts) */
   metrics: Registry;
+  /** called when a follower delivered a terminal state a status event woke it for (FollowDeps.onPushed) */
+  onPushed?(event: StatusEvent): void;
   /**
    * Readiness checks by name; `run` resolves when the service answers. The API is ready while every
    * `required` one answers; an optional one that does not only makes it `degraded`.

@@ -104,6 +104,7 @@ export async function createApiDeps(
     feed,
     readRequest: createRequestReader(replica ? statusRows(db, replica, metrics, log) : db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
+    onPushed: metrics.pushed,
     accept: async (input) => {
       const stop = metrics.acceptSeconds.startTimer();
       const outcome = await accept(input);

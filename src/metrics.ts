@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/database.ts';
+import type { Database, StatusEvent } from './db/database.ts';
 import { measureReplicaLag } from './db/replica-lag.ts';
 import type { RequestQueues } from './queue/request-queue.ts';
+import { createStageHistogram } from './stage-histogram.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
@@ -90,7 +91,14 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
     registers: [registry],
   });
   if (deps.replica) replicaLagGauges(registry, deps.db, deps.replica, collectFailures);
-  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups, statusReads };
+  const observeStage = createStageHistogram(registry, 'api');
+  /** the API's stages of a push: from the relay's publish, and from the key's record (both carried by the event) */
+  const pushed = (event: StatusEvent) => {
+    const now = Date.now();
+    observeStage('published_to_pushed', event.publishedAt, now);
+    observeStage('accepted_to_pushed', event.acceptedAt, now);
+  };
+  return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups, statusReads, pushed };
 }
 
 function replicaLagGauges(registry: Registry, primary: Kysely<Database>, replica: Kysely<Database>, collectFailures: Counter<'source'>): void {

@@ -8,6 +8,7 @@ import { isTransientError } from '../src/retry-policy.ts';
 import type { RunResult } from './operation-runners.ts';
 import { failRequest } from './process-request.ts';
 import { UnknownOperation } from './unknown-operation.ts';
+import type { CompletedRun } from './stage-timings.ts';
 import type { RetryCause } from './worker-metrics.ts';
 
 export interface JobProcessorDeps {
@@ -22,6 +23,8 @@ export interface JobProcessorDeps {
   run(job: RequestJobData): Promise<RunResult>;
   /** called after a commit that wrote outbox events, to wake the relay */
   onCommitted(): void;
+  /** called when a run committed its request's outcome, before onCommitted (for the stage timings) */
+  onCompleted?(run: CompletedRun): void;
   /** called each time a request waits for a worker that knows its operation (for a metric) */
   onUnknownOperation?(operation: string): void;
   /** called each time a run is handed back to BullMQ to run again, with why (for a metric) */
@@ -52,6 +55,7 @@ export interface ProcessJobData extends RequestJobData {
 export function createJobProcessor(deps: JobProcessorDeps) {
   return async (job: Job<ProcessJobData>, token?: string): Promise<string> => {
     const { requestId } = job.data;
+    const takenAt = Date.now();
     let result: RunResult;
     try {
       result = await deps.run(job.data);
@@ -83,6 +87,9 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       deps.onCommitted();
       deps.onProcessingFailed?.();
       return 'failed';
+    }
+    if (result.kind === 'completed') {
+      deps.onCompleted?.({ requestId, acceptedAt: job.data.acceptedAt, enqueuedAt: job.timestamp, takenAt, committedAt: Date.now() });
     }
     // a forwarded request's claim may have written an event even when it only delays
     if (result.kind === 'completed' || result.kind === 'delayed') deps.onCommitted();

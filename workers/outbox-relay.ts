@@ -8,16 +8,22 @@ import { encodeStatusEvents, statusChannel } from '../src/status/status-feed.ts'
 
 export const RELAY_BATCH_SIZE = 500;
 
-/** Publishes a batch of status events as one pub/sub message on the status channel. */
-export function createPublisher(redis: Redis, channel: string) {
+/**
+ * Publishes a batch of status events as one pub/sub message on the status channel, each event as
+ * `stamp` makes it at that moment (the stage timings: createStageTimings).
+ */
+export function createPublisher(redis: Redis, channel: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e) {
   return async (events: StatusEvent[]): Promise<void> => {
-    await redis.publish(channel, encodeStatusEvents(events));
+    await redis.publish(channel, encodeStatusEvents(stamp(events)));
   };
 }
 
-/** The publisher for `redis`: the one status channel of a standalone Redis, or a cluster's sharded channels. */
-export function createStatusPublisher(redis: RedisClient, prefix: string) {
-  return redis instanceof Cluster ? createShardedPublisher(redis, prefix) : createPublisher(redis, statusChannel(prefix));
+/**
+ * The publisher for `redis`: the one status channel of a standalone Redis, or a cluster's sharded
+ * channels; each event as `stamp` makes it at the moment of publishing (the stage timings).
+ */
+export function createStatusPublisher(redis: RedisClient, prefix: string, stamp?: (events: StatusEvent[]) => StatusEvent[]) {
+  return redis instanceof Cluster ? createShardedPublisher(redis, prefix, stamp) : createPublisher(redis, statusChannel(prefix), stamp);
 }
 
 /** One relay pass: publishes and deletes up to one batch; says whether a full batch suggests more. */

@@ -19,6 +19,7 @@ import { createDispatcher } from './operation-runners.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { createStatusPublisher, relayOnce } from './outbox-relay.ts';
 import { startPeriodicTask } from './periodic.ts';
+import { createStageTimings } from './stage-timings.ts';
 import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
 
@@ -98,7 +99,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
     .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
-  const publish = createStatusPublisher(publisher, config.queuePrefix);
+  const stages = createStageTimings(metrics.observeStage);
+  const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
   let cursor: ReconcileCursor | undefined;
   const reconciler = startPeriodicTask(
@@ -133,6 +135,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       transactional: createBatchRunner(db, { maxConcurrentBatches: 2, findOperation: registry.find, onBatch: (size) => metrics.batchSize.observe(size) }),
       forward: createForwardRunner({ db, routes: config.forwardRoutes, log, onAttempt: (operation, outcome) => metrics.upstreamAttempts.inc({ operation, outcome }) }),
     }),
+    onCompleted: stages.committed,
     onCommitted: () => relay.nudge(),
     onUnknownOperation: (operation) => metrics.unknownOperation.inc({ operation }),
     onRetry: (cause) => metrics.retries.inc({ cause }),

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
 import type { RequestQueues } from '../src/queue/request-queue.ts';
+import { createStageHistogram } from '../src/stage-histogram.ts';
 import { withTimeout } from '../src/with-timeout.ts';
 import { MAX_BATCH_SIZE } from './process-batch.ts';
 
@@ -52,6 +53,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     buckets: [1, 2, 4, 8, 16, 32, 64, MAX_BATCH_SIZE],
     registers: [registry],
   });
+  const observeStage = createStageHistogram(registry, 'worker');
   new Gauge({
     name: 'idemq_worker_queue_jobs',
     help: 'Jobs of the request queue by BullMQ state',
@@ -97,7 +99,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     });
   outboxGauge('idemq_worker_outbox_lag_seconds', 'Age of the oldest unpublished outbox event (0 when there is none)', (o) => o.age);
   outboxGauge('idemq_worker_outbox_events', 'Outbox events not yet published', (o) => o.events);
-  return { registry, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize };
+  return { registry, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize, observeStage };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -12,6 +12,8 @@ export interface RequestPlan {
   keyPrefix: string;
   /** fresh: a new key on every request; cycle: request i uses key i mod count */
   keys: { mode: 'fresh'; offset?: number } | { mode: 'cycle'; count: number };
+  /** more headers, sent on every request (e.g. `prefer: wait=9`) */
+  headers?: Record<string, string>;
 }
 
 export interface Shard {
@@ -39,7 +41,8 @@ export function paymentBody(plan: RequestPlan, k: number): string {
 
 /** Builds request i of a shard; shards of one plan never share a fresh key. */
 export function createRequestSource(plan: RequestPlan, shard: Shard, host: string): (i: number) => BuiltRequest {
-  const head = `POST ${plan.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${plan.secret}\r\ncontent-type: application/json\r\n`;
+  const extra = Object.entries(plan.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = `POST ${plan.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${plan.secret}\r\ncontent-type: application/json\r\n${extra}`;
   const keys = plan.keys;
   return (i) => {
     const global = i * shard.count + shard.index;

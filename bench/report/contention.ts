@@ -12,6 +12,7 @@ export function pointsByScenario(r: Omit<BenchResults, 'meta' | 'targets'>): Rec
     '10k connections': r.connections ? [...r.connections.service.runs, ...r.connections.baseline.runs].map((x) => x.point) : [],
     storm: (r.storm ?? []).flatMap((v) => v.runs.map((x) => x.point)),
     e2e: r.e2e?.runs.map((x) => x.point) ?? [],
+    gateway: r.gateway ? [r.gateway.direct, r.gateway.forwarded].flatMap((s) => [s.saturation, s.open]) : [],
     memory: r.memory ? [r.memory.point] : [],
   };
   for (const k of Object.keys(out)) if (out[k]!.length === 0) delete out[k];

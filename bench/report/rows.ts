@@ -1,6 +1,7 @@
 import type { Point } from '../measure.ts';
 import type { BenchResults } from '../results.ts';
 import type { Capacity } from '../scenarios/capacity.ts';
+import { outcomes } from '../scenarios/gateway.ts';
 import type { PointSummary } from '../summary.ts';
 
 /** One line of the results table, shared by the console and docs/benchmarks.md. */
@@ -115,6 +116,14 @@ export function resultRows(r: BenchResults): Row[] {
       verdict: r.e2e.pushP99 < 100 ? 'p99 < 100 ms' : 'p99 >= 100 ms',
       foreign: (run.point.cpu.foreign ?? 0) / 100,
     });
+  }
+  if (r.gateway) {
+    const g = r.gateway;
+    const terminal = (p: Point) => `${outcomes(p)} outcomes`;
+    rows.push(fromPoint('gateway: upstream direct', `closed, ${g.direct.saturation.connections} conn`, g.direct.saturation, '-'));
+    rows.push({ ...fromPoint('gateway: forwarded', `closed, ${g.forwarded.saturation.connections} conn`, g.forwarded.saturation, '-', terminal(g.forwarded.saturation)), achieved: g.forwarded.throughput });
+    rows.push(fromPoint('gateway: upstream direct', 'open loop', g.direct.open, '-'));
+    rows.push(fromPoint('gateway: forwarded', 'open loop', g.forwarded.open, '-', `${terminal(g.forwarded.open)}; +${g.added.p50.toFixed(1)} / +${g.added.p99.toFixed(1)} ms p50/p99`));
   }
   if (r.memory) rows.push(fromPoint('memory run', `${(r.memory.point.elapsedMs / 60000).toFixed(1)} min`, r.memory.point, '-', r.memory.flat ? 'RSS flat' : 'RSS grew'));
   return rows;

@@ -6,6 +6,8 @@ import { calledFrom } from './cpu-profile-summary.ts';
 import { latencyChart } from './latency-chart.ts';
 import { COLUMNS } from './print-table.ts';
 import { resultRows } from './rows.ts';
+import { gatewaySection } from './gateway-docs.ts';
+import { stagesSection } from './stages-docs.ts';
 
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const CHART = 'benchmark-latency.svg';
@@ -94,7 +96,18 @@ function section(r: BenchResults, title: string): string {
   return `## ${title}\n\n${runFacts(r)}\n\n### Targets\n\n${targetsTable(r)}\n\n### All measurements\n\n${resultsTable(r)}\n\n${extras(r)}\n`;
 }
 
-/** Renders docs/benchmarks.md and the chart from bench/results/{full,quick}.json. */
+/** The newest stored run (full, quick or the latest of any form) that `has` what a section shows. */
+function newest(has: (r: BenchResults) => boolean): BenchResults | undefined {
+  return (['full', 'quick', 'latest'] as const)
+    .map((form) => readResults(form))
+    .filter((r): r is BenchResults => r !== undefined && has(r))
+    .sort((a, b) => b.meta.startedAt.localeCompare(a.meta.startedAt))[0];
+}
+
+/**
+ * Renders docs/benchmarks.md and the chart from bench/results/{full,quick}.json; the per-stage
+ * and gateway sections from the newest run that measured them (latest.json included).
+ */
 export function writeDocs(): string[] {
   const full = readResults('full');
   const quick = readResults('quick');
@@ -121,7 +134,8 @@ node bench/report/write-docs.ts   # re-render this page and the chart from the s
 \`\`\`
 
 A run with \`--only\`, \`--set\`, \`--rate\` or \`--workers\` writes \`bench/results/latest.json\` only: this page
-shows standard runs of each form.
+shows standard runs of each form, except "Latency per stage" and "Gateway mode", which show the newest run
+that measured them (latest.json included; its form, commit and settings are named there).
 
 Each run drops and recreates its own database (\`idemq_bench\`, kept afterwards for inspection), uses
 its own queue prefix (\`bench-<run id>\`, whose Redis keys it deletes at the end), starts the bare
@@ -158,7 +172,8 @@ pool through the API, and stops everything it started, also when over its time l
   to the last answer. Checked in Postgres: one request id per key in every answer, exactly one
   payment per key.
 - **End to end**: every 202 is followed on the WebSocket (\`subscribe\`); the time from the 202 to
-  the push of the terminal status, on one clock.
+  the push of the terminal status, on one clock. The service's stage histograms are scraped before
+  and after each point, and their deltas give each step's p50 and p99 ("Latency per stage").
 - **Redis work per job**: an API and a worker in one process, on a redis-server and a database of
   their own, run a batch of payments end to end after a warm-up; \`INFO commandstats\` over that
   batch, divided by the jobs, is what one job costs Redis (enqueue, fetch, lock renewals,
@@ -190,15 +205,18 @@ pool through the API, and stops everything it started, also when over its time l
 | bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
 | bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
 | bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
-| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, Redis work, memory |
+| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, gateway, Redis work, memory |
+| bench/gateway/ | the gateway scenario's upstream (fixed small work per call) and its routes file |
 | bench/naive/ | the naive path: a one-INSERT-one-add() API and a one-transaction-per-job worker |
-| bench/system/ | CPU per process class, RSS, heap from /metrics, kernel TCP counters |
+| bench/system/ | CPU per process class, RSS, heap from /metrics, stage histograms from /metrics, kernel TCP counters |
 | bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
 
 ## Chart
 
 ![p50 and p99 latency against offered rate](${CHART})
 
+${stagesSection(newest((r) => Boolean(r.e2e?.runs.some((run) => run.stages))))}
+${gatewaySection(newest((r) => Boolean(r.gateway)))}
 ${full ? section(full, 'Latest full run') : '## Latest full run\n\nNot run yet.\n'}
 ${quick ? section(quick, 'Latest quick run') : ''}`;
   writeFileSync(`${DOCS}benchmarks.md`, md);

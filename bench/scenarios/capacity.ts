@@ -3,6 +3,7 @@ import type { BenchContext, TargetName } from '../context.ts';
 import type { RequestPlan } from '../load/request-plan.ts';
 import { CONTENDED_CORES, measurePoint, type Point, repeatIfContended } from '../measure.ts';
 import { judgeAccept, type PointSummary, summarizeRuns } from '../summary.ts';
+import type { StageQuantiles } from '../system/stage-sampler.ts';
 
 export interface LadderStep {
   offered: number;
@@ -18,6 +19,8 @@ export interface LadderStep {
   repeated: number;
   /** ingest only: the backlog of every run */
   backlog?: BacklogReport[];
+  /** ingest only: the service's stage timings of every run (its requests, until drained), when the scrapes worked */
+  stages?: Record<string, StageQuantiles>[];
 }
 
 export interface Capacity {
@@ -41,7 +44,7 @@ export interface CapacityOptions {
   /** offered rates to try besides the fractions of the saturation throughput */
   extraRates?(saturation: Point): Promise<number[]> | number[];
   /** wraps every ladder run to watch the backlog; a reason says why the workers fell behind */
-  around?(run: (hooks: Hooks) => Promise<Point>): Promise<{ point: Point; backlog: BacklogReport; reason?: string }>;
+  around?(run: (hooks: Hooks) => Promise<Point>): Promise<{ point: Point; backlog: BacklogReport; reason?: string; stages?: Record<string, StageQuantiles> }>;
 }
 
 /** Rates closer than this ratio are measured once; refinement stops at this resolution too. */
@@ -114,6 +117,7 @@ async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: numbe
   const p = ctx.profile;
   const runs: Point[] = [];
   const backlog: BacklogReport[] = [];
+  const stages: Record<string, StageQuantiles>[] = [];
   const behind: string[] = [];
   let repeated = 0;
   for (let rep = 0; rep < p.ladder.reps; rep++) {
@@ -127,12 +131,13 @@ async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: numbe
         connections: p.ladder.connections,
         ...hooks,
       }).then((m) => m.point);
-    const once = async (): Promise<{ point: Point; backlog?: BacklogReport; reason?: string }> =>
+    const once = async (): Promise<{ point: Point; backlog?: BacklogReport; reason?: string; stages?: Record<string, StageQuantiles> }> =>
       o.around ? o.around(run) : { point: await run({ onRun() {}, onDone() {} }) };
     const { result: r, repeated: again } = await repeatIfContended(ctx, `${o.target}: ${offered}/s run ${rep + 1}`, once, (x) => x.point);
     if (again) repeated++;
     runs.push(r.point);
     if (r.backlog) backlog.push(r.backlog);
+    if (r.stages) stages.push(r.stages);
     if (r.reason) behind.push(`run ${rep + 1}: ${r.reason}`);
   }
   const summary = summarizeRuns(runs);
@@ -146,5 +151,5 @@ async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: numbe
       (all.length ? `  NOT sustained: ${all.join('; ')}` : '  sustained') +
       (contended ? ` (contended: other processes used ${((summary.cpu.foreign ?? 0) / 100).toFixed(2)} cores)` : ''),
   );
-  return { offered, summary, reasons, backlogReasons, runs, contended, repeated, ...(backlog.length ? { backlog } : {}) };
+  return { offered, summary, reasons, backlogReasons, runs, contended, repeated, ...(backlog.length ? { backlog } : {}), ...(stages.length ? { stages } : {}) };
 }

@@ -2,6 +2,7 @@ import { OPENING_BALANCE } from '../accounts.ts';
 import { type BacklogReport, startBacklogSampler, waitForDrain } from '../backlog.ts';
 import { type BenchContext, paymentPlan, type TargetName } from '../context.ts';
 import type { Probe } from '../probe.ts';
+import { scrapeStages, stageQuantiles } from '../system/stage-sampler.ts';
 import { type Capacity, measureCapacity } from './capacity.ts';
 
 export interface IngestResult extends Capacity {
@@ -41,6 +42,8 @@ export async function runIngest(ctx: BenchContext, sut: { target: TargetName; pr
     async around(run) {
       // start from an empty backlog, whatever the point before left behind
       await waitForDrain(probe, ctx.profile.drainMaxMs);
+      // the service's own steps for this point's requests, counted until they are drained (no pushes: nobody follows)
+      const stagesBefore = target === 'service' ? await scrapeStages(ctx.stageSources).catch(() => undefined) : undefined;
       let sampling: ReturnType<ReturnType<typeof startBacklogSampler>['stop']> | undefined;
       let sampler: ReturnType<typeof startBacklogSampler> | undefined;
       const point = await run({
@@ -49,13 +52,14 @@ export async function runIngest(ctx: BenchContext, sut: { target: TargetName; pr
       });
       const during = await sampling!;
       const drain = await waitForDrain(probe, ctx.profile.drainMaxMs);
+      const stagesAfter = stagesBefore && (await scrapeStages(ctx.stageSources).catch(() => undefined));
       const backlog: BacklogReport = { start: during.start, end: during.end, slopePerS: during.slopePerS, ...drain };
       const offered = point.offered ?? 0;
       const reason =
         during.slopePerS > BACKLOG_GROWTH_LIMIT * offered && during.end - during.start > BACKLOG_SLACK_S * offered
           ? `backlog grew ${during.slopePerS.toFixed(0)}/s (${during.start} -> ${during.end} unfinished)`
           : undefined;
-      return { point, backlog, ...(reason ? { reason } : {}) };
+      return { point, backlog, ...(reason ? { reason } : {}), ...(stagesBefore && stagesAfter && { stages: stageQuantiles(stagesBefore, stagesAfter) }) };
     },
   });
   await waitForDrain(probe, ctx.profile.drainMaxMs * 3);

@@ -65,6 +65,10 @@ export interface StatusEvent {
   version: number;
   /** the trace context of the work that wrote it (W3C `traceparent`), when tracing is on */
   trace?: Record<string, string>;
+  /** added by the relay to a terminal event it has timings for: when the key was recorded (ms since the epoch) */
+  acceptedAt?: number;
+  /** added by the relay: when it published the event (ms since the epoch) */
+  publishedAt?: number;
 }
 
 export type ApiKeyScope = 'read' | 'write';

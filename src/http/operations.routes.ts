@@ -128,6 +128,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
         ttlSeconds: deps.config.idempotencyTtlSeconds,
       }),
     );
+    const acceptedAt = Date.now();
     span.setAttributes({ 'idemq.outcome': outcome.kind, 'idemq.request_id': outcome.request.id });
     if (outcome.kind === 'mismatch') {
       throw new ProblemError({
@@ -144,7 +145,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
     if (outcome.kind === 'created' || stale) {
       // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
       const { id, operation } = row;
-      await withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => deps.enqueue([{ id, operation }])).catch((err) =>
+      await withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => deps.enqueue([{ id, operation, ...(outcome.kind === 'created' && { acceptedAt }) }])).catch((err) =>
         request.log.warn({ err, requestId: id }, 'enqueue failed; the reconciler will enqueue the request'),
       );
     }

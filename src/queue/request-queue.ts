@@ -11,6 +11,11 @@ export interface RequestJobData {
    * jobs added before it was part of the job (the worker then reads it from the request).
    */
   operation?: string;
+  /**
+   * When the API recorded the key (its clock, ms since the epoch): the start of the request's stage
+   * timings. Absent on jobs the reconciler adds again, which are then not timed.
+   */
+  acceptedAt?: number;
 }
 
 /** A recorded request, as the queue needs it. */
@@ -19,6 +24,8 @@ export interface QueuedRequest {
   operation: string;
   /** the trace context the job continues (bullmq-otel's metadata), when tracing is on */
   traceMetadata?: string;
+  /** when the key was recorded (see RequestJobData) */
+  acceptedAt?: number;
 }
 
 /**
@@ -122,9 +129,9 @@ export async function enqueueRequests(queues: RequestQueues, requests: readonly 
 
 async function addToShard(queue: Queue<RequestJobData>, requests: readonly QueuedRequest[]): Promise<void> {
   await queue.addBulk(
-    requests.map(({ id, operation, traceMetadata }) => ({
+    requests.map(({ id, operation, traceMetadata, acceptedAt }) => ({
       name: PROCESS_JOB,
-      data: { requestId: id, operation },
+      data: { requestId: id, operation, ...(acceptedAt !== undefined && { acceptedAt }) },
       // one addBulk gathers the enqueues of many API requests: each job continues its own request's trace
       opts: { jobId: jobIdFor(id), ...(traceMetadata && { telemetry: { metadata: traceMetadata } }) },
     })),

@@ -1,4 +1,4 @@
-import type { RequestRow } from '../db/database.ts';
+import type { RequestRow, StatusEvent } from '../db/database.ts';
 import type { ReadRequest } from '../idempotency/request-reader.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import type { StatusFeed } from './status-feed.ts';
@@ -10,6 +10,11 @@ export const REREAD_INTERVAL_MS = 30_000;
 export interface FollowDeps {
   readRequest: ReadRequest;
   feed: StatusFeed;
+  /**
+   * called right after `onChange` got a terminal state that a status event woke the follower for,
+   * with that event (for the stage timings); not for a state found already terminal
+   */
+  onPushed?(event: StatusEvent): void;
 }
 
 /**
@@ -27,7 +32,11 @@ export async function followRequest(
   opts: { signal?: AbortSignal; sinceVersion?: number } = {},
 ): Promise<RequestRow | undefined> {
   const wakeup = createWakeup();
-  const unwatch = deps.feed.watch(id, wakeup.wake);
+  let woken: StatusEvent | undefined;
+  const unwatch = deps.feed.watch(id, (event) => {
+    woken = event ?? woken;
+    wakeup.wake(event && Number.isSafeInteger(event.version) ? event.version : undefined);
+  });
   let seen = opts.sinceVersion ?? 0;
   // the version the last wake-up announced; none before the first read
   let announced: number | undefined;
@@ -39,6 +48,7 @@ export async function followRequest(
       if (row.version > seen) {
         seen = row.version;
         onChange(row);
+        if (woken?.version === row.version && isTerminal(row.status)) deps.onPushed?.(woken);
       }
       if (isTerminal(row.status) || opts.signal?.aborted) return row;
       announced = await wakeup.wait(REREAD_INTERVAL_MS, opts.signal);

@@ -28,10 +28,10 @@ export function statusChannelOf(prefix: string, requestId: string): string {
  * Publishes each event on its request's bucket channel with SPUBLISH: a batch becomes one message
  * per bucket it touches, each written only to the shard that owns the channel's slot.
  */
-export function createShardedPublisher(cluster: Cluster, prefix: string) {
+export function createShardedPublisher(cluster: Cluster, prefix: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e) {
   return async (events: StatusEvent[]): Promise<void> => {
     const byChannel = new Map<string, StatusEvent[]>();
-    for (const event of events) {
+    for (const event of stamp(events)) {
       const channel = statusChannelOf(prefix, event.requestId);
       const batch = byChannel.get(channel);
       if (batch) batch.push(event);

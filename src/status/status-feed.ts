@@ -11,7 +11,8 @@ import { createStatusListeners } from './status-listeners.ts';
 export interface StatusFeed {
   /**
    * Calls `listener` on every event for the request until the returned function is called, with
-   * the version the event announces (undefined: a wake-up after a reconnect, for any change).
+   * the event (its version, for a reader on a replica; its timestamps, for the stage timings), or
+   * with nothing after a reconnect: anything may have changed.
    */
   watch(requestId: string, listener: Listener): () => void;
   /** how many requests have listeners, for metrics and tests */
@@ -19,7 +20,7 @@ export interface StatusFeed {
   close(): Promise<void>;
 }
 
-export type Listener = (version?: number) => void;
+export type Listener = (event?: StatusEvent) => void;
 
 export function statusChannel(prefix: string): string {
   return `${prefix}:status`;

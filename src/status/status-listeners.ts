@@ -14,8 +14,8 @@ export function createStatusListeners(opts: {
   onLast?: (requestId: string) => void;
 }) {
   const listeners = new Map<string, Set<Listener>>();
-  const notify = (set: Set<Listener> | undefined, version?: number) => {
-    for (const listener of set ?? []) listener(version);
+  const notify = (set: Set<Listener> | undefined, event?: StatusEvent) => {
+    for (const listener of set ?? []) listener(event);
   };
   return {
     watch(requestId: string, listener: Listener): () => void {
@@ -33,7 +33,7 @@ export function createStatusListeners(opts: {
         }
       };
     },
-    /** wakes the listeners of every request `which` selects (all by default), naming no version */
+    /** wakes the listeners of every request `which` selects (all by default), with no event */
     notifyAll(which: (requestId: string) => boolean = () => true) {
       for (const [requestId, set] of listeners) if (which(requestId)) notify(set);
     },
@@ -48,13 +48,12 @@ export function createStatusListeners(opts: {
       }
       for (const event of events) {
         const set = listeners.get(event.requestId);
-        const version = Number.isSafeInteger(event.version) ? event.version : undefined;
         opts.onWake?.(set?.size ?? 0);
         // the push continues the trace of the work that wrote the event (tracing on)
         if (set && event.trace) {
           const attributes = { 'idemq.request_id': event.requestId, 'idemq.status': event.status, 'idemq.followers': set.size };
-          withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set, version));
-        } else notify(set, version);
+          withSyncSpan('idemq.push', { parent: contextFromCarrier(event.trace), attributes }, () => notify(set, event));
+        } else notify(set, event);
       }
     },
     get watched() {

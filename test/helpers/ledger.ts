@@ -17,6 +17,13 @@ export function submit(app: FastifyInstance, url: string, body: unknown, opts: {
   });
 }
 
+/** POSTs an operation (see submit) that must be accepted (202); returns the request's id. */
+export async function submitAccepted(app: FastifyInstance, url: string, body: unknown, opts: Parameters<typeof submit>[3] = {}): Promise<string> {
+  const res = await submit(app, url, body, opts);
+  expect(res.statusCode, res.body).toBe(202);
+  return res.json().id as string;
+}
+
 /** Creates an account and waits for it; returns its id. */
 export async function openAccount(app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
   const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant, headers: { prefer: 'wait=10' } });

@@ -77,7 +77,7 @@ describe('the Grafana dashboard', () => {
     }
   });
 
-  it('shows the whole pipeline: accept, answers, enqueue failures, backlog, jobs, batches, retries, failures, outbox lag, stalls, re-adds, pushes', () => {
+  it('shows the whole pipeline: accept, answers, enqueue failures, backlog, jobs, batches, retries, failures, outbox lag, stalls, re-adds, pushes, latency per stage', () => {
     const used = new Set(exprs.flatMap(({ expr }) => metricNamesIn(expr)));
     for (const name of [
       'idemq_requests_accepted_total',
@@ -93,6 +93,8 @@ describe('the Grafana dashboard', () => {
       'idemq_worker_stalled_jobs_total',
       'idemq_worker_reconciler_readded_total',
       'idemq_status_wakeups_total',
+      'idemq_stage_duration_seconds_bucket',
+      'idemq_worker_stage_duration_seconds_bucket',
     ]) expect(used, name).toContain(name);
   });
 

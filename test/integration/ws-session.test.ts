@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submitAccepted } from '../helpers/ledger.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 describe('WebSocket session', () => {
@@ -14,11 +14,7 @@ describe('WebSocket session', () => {
     sockets.push(socket);
     return socket;
   };
-  const newRequest = async (tenant: keyof typeof TENANTS = 'acme') => {
-    const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 }, { tenant });
-    expect(res.statusCode, res.body).toBe(202);
-    return res.json().id as string;
-  };
+  const newRequest = (tenant: keyof typeof TENANTS = 'acme') => submitAccepted(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 }, { tenant });
 
   beforeAll(async () => {
     ctx = await createTestContext();
