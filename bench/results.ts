@@ -71,7 +71,7 @@ export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedA
       return 'unknown';
     }
   };
-  const dirty = git('status', '--porcelain', '--', 'src', 'workers') ? ' (src/ or workers/ modified)' : '';
+  const dirty = git('status', '--porcelain', '--', ':/src', ':/workers', ':/examples') ? ' (src/, workers/ or examples/ modified)' : '';
   return {
     form: opts.profile.name,
     commit: git('rev-parse', '--short', 'HEAD') + dirty,

@@ -48,7 +48,7 @@ export function workDetails(w: WorkResult): string {
     Object.entries(f.pg.tables)
       .map(([t, d]) => `${t} +${d.ins.toFixed(2)} ~${d.upd.toFixed(2)} (HOT ${d.hot.toFixed(2)}) -${d.del.toFixed(2)}`)
       .join('; ');
-  const top = (f: WorkFigures) => fmt(Object.fromEntries(Object.entries(f.redis.commands).slice(0, 10)));
+  const top = (f: WorkFigures) => fmt(Object.fromEntries(Object.entries(f.redis.commands).filter(([, n]) => n >= 0.005).slice(0, 10)));
   return [
     `- tuples per table, first requests (inserted ~updated (HOT) -deleted): ${tables(w.submit)}`,
     `- tuples per table, replays: ${tables(w.replay) || 'none'}`,

@@ -31,7 +31,7 @@ export function appendWorkHistory(r: BenchResults): string | undefined {
   if (!r.work) return undefined;
   let codeCommit = 'unknown';
   try {
-    codeCommit = execFileSync('git', ['log', '-1', '--format=%h', '--', 'src', 'workers', 'examples'], { cwd: RESULTS_DIR, encoding: 'utf8' }).trim();
+    codeCommit = execFileSync('git', ['log', '-1', '--format=%h', '--', ':/src', ':/workers', ':/examples'], { cwd: RESULTS_DIR, encoding: 'utf8' }).trim();
   } catch {
     // not a git checkout: the entry still carries the run's commit field
   }
