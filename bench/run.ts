@@ -3,10 +3,11 @@ import { formatTable, formatTargets } from './report/print-table.ts';
 import { pointsByScenario } from './report/contention.ts';
 import { calledFrom, summarizeCpuProfiles } from './report/cpu-profile-summary.ts';
 import { resultRows } from './report/rows.ts';
+import { formatScaleTable } from './report/scale-table.ts';
 import { formatWorkTable } from './report/work-table.ts';
 import { checkTargets } from './report/targets.ts';
 import { writeDocs } from './report/write-docs.ts';
-import { type BenchResults, machineMeta, writeResults } from './results.ts';
+import { type BenchResults, machineMeta, writeResults, writeScaleResults } from './results.ts';
 import { runBaseline } from './scenarios/baseline.ts';
 import { measureSaturation } from './scenarios/capacity.ts';
 import { paymentPlan } from './context.ts';
@@ -16,6 +17,7 @@ import { runIngest } from './scenarios/ingest.ts';
 import { runNaive } from './scenarios/naive.ts';
 import { rssTrend, runMemory } from './scenarios/memory.ts';
 import { runReplay } from './scenarios/replay.ts';
+import { runScale } from './scenarios/scale.ts';
 import { runWork } from './scenarios/work.ts';
 import { runStorm } from './scenarios/storm.ts';
 import { type Bench, PROFILE_DIR, startBench } from './setup.ts';
@@ -28,7 +30,7 @@ import { startRssSampler } from './system/rss-sampler.ts';
 const opts = parseOptions(process.argv.slice(2));
 const t0 = Date.now();
 const log = (line: string) => console.log(`[${String(Math.round((Date.now() - t0) / 1000)).padStart(4)} s] ${line}`);
-const HARD_LIMIT_MS = (opts.profile.name === 'quick' ? 4 : 50) * 60_000 + opts.profile.memoryMs;
+const HARD_LIMIT_MS = ((opts.profile.name === 'quick' ? 4 : 50) + (opts.only.has('scale') ? 10 : 0)) * 60_000 + opts.profile.memoryMs;
 
 let bench: Bench | undefined;
 const abort = async (why: string) => {
@@ -69,6 +71,7 @@ results.connections = await scenario('connections', () => runConnections(ctx, ha
 results.storm = await scenario('storm', async () => [await runStorm(ctx, 1), await runStorm(ctx, 100)]);
 results.e2e = await scenario('e2e', () => runE2e(ctx, halfRate.rate));
 results.work = await scenario('work', () => runWork(opts.profile.work, log));
+results.scale = await scenario('scale', () => runScale(opts.profile.scale, log));
 if (opts.profile.memoryMs > 0) results.memory = await scenario('memory', () => runMemory(ctx, halfRate.rate, opts.profile.memoryMs));
 results.apiRssOverRun = rssTrend(apiRss.stop());
 if (results.baseline) {
@@ -84,7 +87,7 @@ if (opts.cpuProfile) results.cpuProfiles = await summarizeCpuProfiles(PROFILE_DI
 
 const points = Object.values(pointsByScenario(results)).flat();
 const workPasses = results.work ? [results.work.submit, results.work.replay] : [];
-const foreign = [...points.map((p) => (p.cpu.foreign ?? 0) / 100), ...workPasses.map((w) => w.foreignCores)];
+const foreign = [...points.map((p) => (p.cpu.foreign ?? 0) / 100), ...workPasses.map((w) => w.foreignCores), ...(results.scale?.points.map((p) => p.cores.foreign) ?? [])];
 const full: BenchResults = {
   meta: {
     ...machineMeta(opts),
@@ -100,7 +103,9 @@ const full: BenchResults = {
 };
 const files = writeResults(full, { partial: opts.partial });
 if (!opts.partial) files.push(...[appendWorkHistory(full) ?? []].flat());
+if (full.scale) files.push(writeScaleResults(full));
 console.log(`\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
+if (full.scale) console.log(`\nSaturation by configuration (a Postgres and a Redis of their own, closed loop at ${full.scale.connections} connections):\n${formatScaleTable(full.scale)}`);
 if (full.work) console.log(`\nWork per request (a Postgres and a Redis of their own):\n${formatWorkTable(full.work)}`);
 if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
 console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);

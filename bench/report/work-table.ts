@@ -21,6 +21,11 @@ export const WORK_ROWS: [string, (f: WorkFigures) => string][] = [
   ['CPU ms, Postgres', (f) => f.cpuMs.postgres.toFixed(3)],
   ['CPU ms, redis-server', (f) => f.cpuMs.redis.toFixed(3)],
   ['CPU ms, sum', (f) => f.cpuMs.total.toFixed(3)],
+  ['CPU ms net of idle: API', (f) => f.netCpuMs?.api.toFixed(3) ?? '-'],
+  ['CPU ms net of idle: worker', (f) => f.netCpuMs?.worker.toFixed(3) ?? '-'],
+  ['CPU ms net of idle: Postgres', (f) => f.netCpuMs?.postgres.toFixed(3) ?? '-'],
+  ['CPU ms net of idle: redis-server', (f) => f.netCpuMs?.redis.toFixed(3) ?? '-'],
+  ['CPU ms net of idle: sum', (f) => f.netCpuMs?.total.toFixed(3) ?? '-'],
   ['foreign cores meanwhile', (f) => f.foreignCores.toFixed(2)],
 ];
 
@@ -49,7 +54,14 @@ export function workDetails(w: WorkResult): string {
       .map(([t, d]) => `${t} +${d.ins.toFixed(2)} ~${d.upd.toFixed(2)} (HOT ${d.hot.toFixed(2)}) -${d.del.toFixed(2)}`)
       .join('; ');
   const top = (f: WorkFigures) => fmt(Object.fromEntries(Object.entries(f.redis.commands).filter(([, n]) => n >= 0.005).slice(0, 10)));
+  const i = w.idle;
   return [
+    ...(i
+      ? [
+          `- idle, per second (the same processes, no requests): CPU ms API ${i.cpuMs.api.toFixed(1)}, worker ${i.cpuMs.worker.toFixed(1)}, Postgres ${i.cpuMs.postgres.toFixed(1)}, redis-server ${i.cpuMs.redis.toFixed(1)}; ` +
+            `Redis commands ${i.redis.total.toFixed(1)}; statements API ${i.pg.statements.api.toFixed(1)}, worker ${i.pg.statements.worker.toFixed(1)}; WAL ${i.pg.walBytes.toFixed(0)} bytes`,
+        ]
+      : []),
     `- tuples per table, first requests (inserted ~updated (HOT) -deleted): ${tables(w.submit)}`,
     `- tuples per table, replays: ${tables(w.replay) || 'none'}`,
     `- Redis commands, first requests: ${top(w.submit)}`,

@@ -38,6 +38,11 @@ export interface WorkFigures {
   };
   redis: { commands: Record<string, number>; total: number; lua: number; usec: number };
   cpuMs: CpuReading & { total: number };
+  /**
+   * cpuMs less what the same processes use idle over as many seconds (periodic work: reconciler,
+   * stalled-job checks, relay polls, timers): the part that grows with the rate
+   */
+  netCpuMs?: CpuReading & { total: number };
   /** cores other processes on the machine used during the window */
   foreignCores: number;
 }
@@ -85,4 +90,12 @@ export function workFigures(a: Snapshot, b: Snapshot, o: { requests: number; rat
     cpuMs: { ...cpu, total: cpu.api + cpu.worker + cpu.postgres + cpu.redis },
     foreignCores: (o.cpu.groups.foreign ?? 0) / 100,
   };
+}
+
+/** Takes what an idle second costs (`idle`, figures per second) out of a pass's CPU per request. */
+export function withoutIdle(f: WorkFigures, idle: WorkFigures): WorkFigures {
+  const k = f.seconds / f.requests;
+  const net = (key: keyof CpuReading) => f.cpuMs[key] - idle.cpuMs[key] * k;
+  const cpu = { api: net('api'), worker: net('worker'), postgres: net('postgres'), redis: net('redis') };
+  return { ...f, netCpuMs: { ...cpu, total: cpu.api + cpu.worker + cpu.postgres + cpu.redis } };
 }

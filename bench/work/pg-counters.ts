@@ -25,6 +25,8 @@ export interface PgCounters {
  */
 export async function createPgCounterProbe(url: string) {
   const client = new pg.Client({ connectionString: url, application_name: 'idemq-bench-probe' });
+  // a lost connection fails the next query; without a listener it would end the process
+  client.on('error', () => undefined);
   await client.connect();
   let sent = 0;
   const query = async <T extends pg.QueryResultRow>(text: string): Promise<T[]> => {
