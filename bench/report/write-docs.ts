@@ -133,6 +133,7 @@ npm run bench                     # full form: every scenario, medians of 3 runs
 npm run bench -- --quick          # quick form: every scenario once, short, no memory run (about 3 min)
 npm run bench -- --quick --only=baseline,ingest --cpu-prof   # profile the API and worker under ingest
 npm run bench -- --quick --only=work   # the work per request alone (about 1 min)
+npm run bench -- --only=scale   # the capacity model's matrix, storage and Redis memory (opt-in, about 9 min; docs/scaling.md)
 npm run bench -- --set PG_POOL_SIZE=20 --set WORKER_CONCURRENCY=32 --workers=2   # try settings
 node bench/report/write-docs.ts   # re-render this page and the chart from the stored results
 \`\`\`
@@ -187,9 +188,11 @@ pool through the API, and stops everything it started, also when over its time l
   of the API, the worker, the Postgres instance (postmaster and every process under it) and
   redis-server from /proc. Each window ends 11 s after the last answer (when Postgres has
   published its counters), so periodic work (reconciler, stalled-job checks, relay polls) is
-  included. Counts, not throughput: they hardly depend on contention, but they do depend on the
+  included; an 11 s idle window before the passes gives that periodic cost per second, taken out in
+  the "net of idle" rows. Counts, not throughput: they hardly depend on contention, but they do depend on the
   rate (group commit batches more at higher rates). Every standard run adds a column to
-  \`bench/results/work-history.json\`, shown below.
+  \`bench/results/work-history.json\`, shown below. The capacity model built on these figures is
+  [scaling.md](scaling.md).
 - **CPU accounting and contention**: /proc is scanned during every load; processes that are not
   this run's (other engineers' tests, their Postgres backends) count as *foreign* (the table's
   \`foreign\` column, in cores). In the full form a run during which they used more than half a
@@ -216,8 +219,8 @@ pool through the API, and stops everything it started, also when over its time l
 | bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
 | bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
 | bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
-| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, work per request, memory |
-| bench/work/ | the work scenario's counters: Postgres, Redis, their differences per request, the history across commits |
+| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, work per request, memory, scale (opt-in) |
+| bench/work/ | the private Postgres and Redis the work and scale scenarios run on, their counters, differences per request, storage per key, the history across commits |
 | bench/naive/ | the naive path: a one-INSERT-one-add() API and a one-transaction-per-job worker |
 | bench/system/ | CPU per process class and per process tree, RSS, heap from /metrics, kernel TCP counters |
 | bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
