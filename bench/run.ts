@@ -102,7 +102,8 @@ const full: BenchResults = {
   targets: checkTargets(results),
 };
 const files = writeResults(full, { partial: opts.partial });
-if (!opts.partial) files.push(...[appendWorkHistory(full) ?? []].flat());
+const history = opts.partial ? undefined : appendWorkHistory(full);
+if (history) files.push(history);
 if (full.scale) files.push(writeScaleResults(full));
 console.log(`\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
 if (full.scale) console.log(`\nSaturation by configuration (a Postgres and a Redis of their own, closed loop at ${full.scale.connections} connections):\n${formatScaleTable(full.scale)}`);

@@ -1,10 +1,8 @@
 import { createAccounts } from '../accounts.ts';
 import { startCpuMeter } from '../system/cpu-meter.ts';
 import { createPrivateStack, type PrivateStack, STACK_DATABASE } from '../work/private-stack.ts';
-import { redisClientsByName } from '../work/redis-counters.ts';
 import { type StorageResult, measureStorage } from '../work/storage.ts';
 import { loadAcross, stackPlan } from '../work/stack-load.ts';
-import { postgresConnections } from './work.ts';
 
 const ACCOUNTS = 50;
 const CONNECTIONS = 64;
@@ -95,8 +93,8 @@ async function saturate(stack: PrivateStack, o: { apis: number; workers: number;
   let connections: ScalePoint['connections'] | undefined;
   // connections are counted mid-window, when every pool has grown to what the load needs
   const grab = setTimeout(() => {
-    void Promise.all([postgresConnections(stack), redisClientsByName(stack.admin)]).then(
-      ([postgres, redis]) => (connections = { postgres, redis }),
+    void stack.connections().then(
+      (c) => (connections = c),
       () => undefined,
     );
   }, o.windowMs / 2);
@@ -122,7 +120,7 @@ async function saturate(stack: PrivateStack, o: { apis: number; workers: number;
     },
     busiest: { api: cores(busiest(busy0.api, busy1.api)), worker: cores(busiest(busy0.worker, busy1.worker)) },
     drainSeconds: 0,
-    connections: connections ?? { postgres: await postgresConnections(stack), redis: await redisClientsByName(stack.admin) },
+    connections: connections ?? (await stack.connections()),
   };
 }
 

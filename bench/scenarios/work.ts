@@ -3,8 +3,8 @@ import type { RequestPlan } from '../load/request-plan.ts';
 import type { Profile } from '../options.ts';
 import { startCpuMeter } from '../system/cpu-meter.ts';
 import { type Snapshot, type WorkFigures, withoutIdle, workFigures } from '../work/figures.ts';
-import { createPrivateStack, type PrivateStack, ROLES, STACK_DATABASE } from '../work/private-stack.ts';
-import { readRedisCounters, redisClientsByName } from '../work/redis-counters.ts';
+import { createPrivateStack, ROLES, STACK_DATABASE } from '../work/private-stack.ts';
+import { readRedisCounters } from '../work/redis-counters.ts';
 import { loadAcross, stackPlan } from '../work/stack-load.ts';
 
 const ACCOUNTS = 50;
@@ -44,10 +44,12 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
       const res = await loadAcross(stack.targets, { plan: p, connections: 32, mode: { kind: 'rate', rate: profile.rate, durationMs: (count / profile.rate) * 1000 } });
       if (res.ok !== count) throw new Error(`work: ${res.ok} of ${count} requests answered 2xx (${JSON.stringify(res.status)})`);
     };
+    // everything of this run (the stack, the harness, its generators) is "mine": the rest is foreign
+    const foreignMeter = () => startCpuMeter({ mine: (pid, ppid) => (stack.pids.includes(pid) || pid === process.pid || ppid === process.pid ? 'mine' : undefined), database: STACK_DATABASE });
     let finished = ACCOUNTS;
     const pass = async (name: string, p: RequestPlan, terminal: boolean): Promise<{ figures: WorkFigures; a: Snapshot; b: Snapshot }> => {
       const a = await stack.snapshot();
-      const meter = startCpuMeter({ mine: (pid, ppid) => (stack.pids.includes(pid) || pid === process.pid || ppid === process.pid ? 'mine' : undefined), database: STACK_DATABASE });
+      const meter = foreignMeter();
       const started = performance.now();
       await load(p, profile.requests);
       if (terminal) await stack.untilTerminal((finished += profile.requests));
@@ -63,7 +65,7 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
     await stack.untilTerminal((finished += profile.warmup));
     await sleep(SETTLE_MS);
     const i0 = await stack.snapshot();
-    const idleMeter = startCpuMeter({ mine: (pid, ppid) => (stack.pids.includes(pid) || pid === process.pid || ppid === process.pid ? 'mine' : undefined), database: STACK_DATABASE });
+    const idleMeter = foreignMeter();
     const idleStarted = performance.now();
     await sleep(SETTLE_MS);
     const idleSeconds = (performance.now() - idleStarted) / 1000;
@@ -72,7 +74,7 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
     const submit = await pass('first requests', plan('work-pay', { mode: 'fresh' }), true);
     const replay = await pass('replays', plan('work-pay', { mode: 'cycle', count: profile.requests }), false);
 
-    const connections = { postgres: await postgresConnections(stack), redis: await redisClientsByName(stack.admin) };
+    const connections = await stack.connections();
     // jobs waiting: the worker stopped, a batch is accepted and stays queued in Redis
     await stack.stopWorkers();
     const before = (await readRedisCounters(stack.admin)).usedMemory;
@@ -96,15 +98,6 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
   } finally {
     await stack.close();
   }
-}
-
-/** The service's Postgres connections by role and application name. */
-export async function postgresConnections(stack: PrivateStack): Promise<Record<string, number>> {
-  const rows = await stack.probe.query<{ who: string; n: string }>(
-    `select usename || ' ' || regexp_replace(application_name, '-[0-9]+$', '') as who, count(*) as n
-       from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by 1 order by 1`,
-  );
-  return Object.fromEntries(rows.map((r) => [r.who, Number(r.n)]));
 }
 
 function describe(f: WorkFigures): string {

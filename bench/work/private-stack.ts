@@ -13,7 +13,7 @@ import { stopChild } from '../spawn.ts';
 import { processCpuMs, processTreeCpuMs } from '../system/proc-ticks.ts';
 import type { CpuReading, Snapshot } from './figures.ts';
 import { createPgCounterProbe } from './pg-counters.ts';
-import { readRedisCounters } from './redis-counters.ts';
+import { readRedisCounters, redisClientsByName } from './redis-counters.ts';
 
 export const STACK_DATABASE = 'idemq_work';
 /** one login role per kind of process, so pg_stat_statements tells their statements apart */
@@ -108,6 +108,14 @@ export async function createPrivateStack(opts: { env?: Record<string, string> } 
       },
       async snapshot(): Promise<Snapshot> {
         return { pg: await probe.read(), redis: await readRedisCounters(admin), cpu: stack.cpu() };
+      },
+      /** Open connections: Postgres by role and application name (pids dropped), Redis by client name. */
+      async connections(): Promise<{ postgres: Record<string, number>; redis: Record<string, number> }> {
+        const rows = await probe.query<{ who: string; n: string }>(
+          `select usename || ' ' || regexp_replace(application_name, '-[0-9]+$', '') as who, count(*) as n
+             from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by 1 order by 1`,
+        );
+        return { postgres: Object.fromEntries(rows.map((r) => [r.who, Number(r.n)])), redis: await redisClientsByName(admin) };
       },
       /** Waits until `count` requests are terminal. */
       async untilTerminal(count: number, timeoutMs = 120_000): Promise<void> {
