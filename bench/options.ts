@@ -18,8 +18,10 @@ export interface Profile {
   storm: { total: number; connections: number; reps: number };
   replay: { keys: number };
   e2e: { ms: number; reps: number; sockets: number };
-  /** payments run end to end on a Redis of their own, to count its commands per job */
-  redisJobs: number;
+  /** the work per request: payments at a fixed open-loop rate on a Postgres and a Redis of their own */
+  work: { requests: number; rate: number; warmup: number };
+  /** the capacity model's matrix (opt-in: --only=scale): saturation window per configuration, [API processes, workers] */
+  scale: { windowMs: number; configs: [number, number][] };
   /** the dedicated memory run; 0: RSS is only sampled across the other scenarios */
   memoryMs: number;
   /** measure a run again when other processes took more than half a core during it (see measure.ts) */
@@ -37,7 +39,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 1 },
     replay: { keys: 1_000 },
     e2e: { ms: 4_000, reps: 1, sockets: 8 },
-    redisJobs: 2_000,
+    work: { requests: 2_000, rate: 200, warmup: 500 },
+    scale: { windowMs: 4_000, configs: [1, 2, 4].flatMap((apis) => [1, 2, 3, 4].map((workers): [number, number] => [apis, workers])) },
     memoryMs: 0,
     // a smoke test: contended runs are flagged in the table, not repeated, to stay well under 2 minutes
     repeatContended: false,
@@ -52,13 +55,16 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 3 },
     replay: { keys: 5_000 },
     e2e: { ms: 15_000, reps: 3, sockets: 8 },
-    redisJobs: 10_000,
+    work: { requests: 5_000, rate: 200, warmup: 500 },
+    scale: { windowMs: 10_000, configs: [1, 2, 4].flatMap((apis) => [1, 2, 3, 4].map((workers): [number, number] => [apis, workers])) },
     memoryMs: 300_000,
     repeatContended: true,
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'gateway', 'redis', 'memory'] as const;
+export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'gateway', 'work', 'memory', 'scale'] as const;
+/** run only when asked for by --only: not part of either standard form */
+const OPT_IN: readonly ScenarioName[] = ['scale'];
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {
@@ -110,7 +116,7 @@ export function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const only = new Set<ScenarioName>(values.only ? [] : SCENARIOS);
+  const only = new Set<ScenarioName>(values.only ? [] : SCENARIOS.filter((s) => !OPT_IN.includes(s)));
   for (const name of values.only?.split(',') ?? []) {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${name}\n${USAGE}`);
     only.add(name as ScenarioName);

@@ -12,9 +12,10 @@ import type { E2eResult } from './scenarios/e2e.ts';
 import type { GatewayResult } from './scenarios/gateway.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { MemoryResult, RssTrend } from './scenarios/memory.ts';
-import type { RedisWork } from './scenarios/redis-work.ts';
 import type { ReplayResult } from './scenarios/replay.ts';
+import type { ScaleResult } from './scenarios/scale.ts';
 import type { StormVariant } from './scenarios/storm.ts';
+import type { WorkResult } from './scenarios/work.ts';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 
@@ -48,8 +49,13 @@ export interface BenchResults {
   storm?: StormVariant[];
   e2e?: E2eResult;
   gateway?: GatewayResult;
-  redis?: RedisWork;
+  /** per request, end to end, on a Postgres and a Redis of their own */
+  work?: WorkResult;
+  /** Redis commands per job, as runs before the work scenario measured them */
+  redis?: { jobs: number; perJob: Record<string, number>; totalPerJob: number; scriptsPerJob: number; redisUsecPerJob: number };
   memory?: MemoryResult;
+  /** the capacity model's measurements (opt-in) */
+  scale?: ScaleResult;
   /**
    * The bare route's closed-loop throughput measured again after the last scenario: how much the
    * machine's own speed moved during the run (a shared VM drifts by tens of percent).
@@ -70,7 +76,7 @@ export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedA
       return 'unknown';
     }
   };
-  const dirty = git('status', '--porcelain', '--', 'src', 'workers') ? ' (src/ or workers/ modified)' : '';
+  const dirty = git('status', '--porcelain', '--', ':/src', ':/workers', ':/examples') ? ' (src/, workers/ or examples/ modified)' : '';
   return {
     form: opts.profile.name,
     commit: git('rev-parse', '--short', 'HEAD') + dirty,
@@ -91,6 +97,13 @@ export function writeResults(results: BenchResults, opts: { partial: boolean }):
   const files = [`${RESULTS_DIR}/latest.json`, ...(opts.partial ? [] : [`${RESULTS_DIR}/${results.meta.form}.json`])];
   for (const f of files) writeFileSync(f, json);
   return files;
+}
+
+/** The scale scenario's run, whatever else ran with it, as bench/results/scale.json (docs/scaling.md quotes it). */
+export function writeScaleResults(results: BenchResults): string {
+  const file = `${RESULTS_DIR}/scale.json`;
+  writeFileSync(file, `${JSON.stringify({ meta: results.meta, scale: results.scale }, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`);
+  return file;
 }
 
 export function readResults(form: 'quick' | 'full' | 'latest'): BenchResults | undefined {

@@ -36,10 +36,10 @@ function postgresBinDir(): string {
 
 export interface PrivatePostgres {
   port: number;
+  /** the cluster's data directory (postmaster.pid holds the postmaster's pid) */
+  dataDir: string;
   /** connection string of the run's database */
   url: string;
-  /** the cluster's data directory */
-  dataDir: string;
   /** stops the server: `fast` (clean, clients told) or `immediate` (a crash: recovery on start) */
   stop(mode: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
@@ -93,8 +93,8 @@ export async function startPrivatePostgres(dir: string, database: string, settin
   await start();
   return {
     port,
-    url: `postgres://postgres@127.0.0.1:${port}/${database}`,
     dataDir: data,
+    url: `postgres://postgres@127.0.0.1:${port}/${database}`,
     start,
     async stop(mode) {
       await pgRun('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
@@ -108,6 +108,8 @@ export async function startPrivatePostgres(dir: string, database: string, settin
 export interface PrivateRedis {
   port: number;
   url: string;
+  /** the running redis-server's pid */
+  pid(): number | undefined;
   /** `shutdown nosave`: the server and every key are gone until `start` */
   shutdown(): Promise<void>;
   start(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: () => child?.pid,
     start,
     async shutdown() {
       const current = child;
