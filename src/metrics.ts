@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/database.ts';
+import { OUTBOX_EVENT_COUNT } from './outbox/outbox.repository.ts';
 import type { RequestJobData } from './queue/request-queue.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -64,7 +65,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; queue: Queue<Requ
         withTimeout(
           sql<{ unfinished: string; outbox: string }>`select
             (select count(*) from idemq.requests where status in ('queued', 'processing')) as unfinished,
-            (select count(*) from idemq.outbox) as outbox`.execute(deps.db),
+            (select ${OUTBOX_EVENT_COUNT} from idemq.outbox) as outbox`.execute(deps.db),
           SOURCE_TIMEOUT_MS,
           'backlog from postgres',
         ),

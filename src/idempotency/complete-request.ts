@@ -14,9 +14,9 @@ interface Change {
 
 /**
  * One statement (one array parameter per column, whatever the batch size): changes the status of
- * every listed request, bumps their versions and appends one outbox event each, so the changes and
- * their events commit together (or not at all) in the caller's transaction; each change is appended
- * to the row's status history. With `onlyFrom`, a
+ * every listed request, bumps their versions and writes one outbox event each (all of them in one
+ * outbox row), so the changes and their events commit together (or not at all) in the caller's
+ * transaction; each change is appended to the row's status history. With `onlyFrom`, a
  * request changes only if it has that status now. A request made terminal here gets its expiry:
  * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows.
  */
@@ -37,11 +37,13 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
       returning r.*
     ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select c.id, jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
-             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``}
+      -- one row for the statement's events, however many: a batch costs the outbox one insert and one delete
+      insert into idemq.outbox (payload)
+      select jsonb_agg(jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
+             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``})
         from changed c
         ${traced ? sql`left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id` : sql``}
+      having count(*) > 0
     )
     select * from changed`.execute(db);
   return result.rows;
