@@ -18,8 +18,8 @@ export interface Profile {
   storm: { total: number; connections: number; reps: number };
   replay: { keys: number };
   e2e: { ms: number; reps: number; sockets: number };
-  /** payments run end to end on a Redis of their own, to count its commands per job */
-  redisJobs: number;
+  /** the work per request: payments at a fixed open-loop rate on a Postgres and a Redis of their own */
+  work: { requests: number; rate: number; warmup: number };
   /** the dedicated memory run; 0: RSS is only sampled across the other scenarios */
   memoryMs: number;
   /** measure a run again when other processes took more than half a core during it (see measure.ts) */
@@ -37,7 +37,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 1 },
     replay: { keys: 1_000 },
     e2e: { ms: 4_000, reps: 1, sockets: 8 },
-    redisJobs: 2_000,
+    work: { requests: 2_000, rate: 200, warmup: 500 },
     memoryMs: 0,
     // a smoke test: contended runs are flagged in the table, not repeated, to stay well under 2 minutes
     repeatContended: false,
@@ -52,13 +52,13 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 3 },
     replay: { keys: 5_000 },
     e2e: { ms: 15_000, reps: 3, sockets: 8 },
-    redisJobs: 10_000,
+    work: { requests: 5_000, rate: 200, warmup: 500 },
     memoryMs: 300_000,
     repeatContended: true,
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'redis', 'memory'] as const;
+export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'work', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {

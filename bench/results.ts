@@ -11,9 +11,9 @@ import type { ConnectionsResult } from './scenarios/connections.ts';
 import type { E2eResult } from './scenarios/e2e.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { MemoryResult, RssTrend } from './scenarios/memory.ts';
-import type { RedisWork } from './scenarios/redis-work.ts';
 import type { ReplayResult } from './scenarios/replay.ts';
 import type { StormVariant } from './scenarios/storm.ts';
+import type { WorkResult } from './scenarios/work.ts';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 
@@ -46,7 +46,10 @@ export interface BenchResults {
   connections?: ConnectionsResult;
   storm?: StormVariant[];
   e2e?: E2eResult;
-  redis?: RedisWork;
+  /** per request, end to end, on a Postgres and a Redis of their own */
+  work?: WorkResult;
+  /** Redis commands per job, as runs before the work scenario measured them */
+  redis?: { jobs: number; perJob: Record<string, number>; totalPerJob: number; scriptsPerJob: number; redisUsecPerJob: number };
   memory?: MemoryResult;
   /**
    * The bare route's closed-loop throughput measured again after the last scenario: how much the
@@ -68,7 +71,7 @@ export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedA
       return 'unknown';
     }
   };
-  const dirty = git('status', '--porcelain', '--', 'src', 'workers') ? ' (src/ or workers/ modified)' : '';
+  const dirty = git('status', '--porcelain', '--', ':/src', ':/workers', ':/examples') ? ' (src/, workers/ or examples/ modified)' : '';
   return {
     form: opts.profile.name,
     commit: git('rev-parse', '--short', 'HEAD') + dirty,

@@ -3,6 +3,7 @@ import { formatTable, formatTargets } from './report/print-table.ts';
 import { pointsByScenario } from './report/contention.ts';
 import { calledFrom, summarizeCpuProfiles } from './report/cpu-profile-summary.ts';
 import { resultRows } from './report/rows.ts';
+import { formatWorkTable } from './report/work-table.ts';
 import { checkTargets } from './report/targets.ts';
 import { writeDocs } from './report/write-docs.ts';
 import { type BenchResults, machineMeta, writeResults } from './results.ts';
@@ -15,9 +16,10 @@ import { runIngest } from './scenarios/ingest.ts';
 import { runNaive } from './scenarios/naive.ts';
 import { rssTrend, runMemory } from './scenarios/memory.ts';
 import { runReplay } from './scenarios/replay.ts';
-import { runRedisWork } from './scenarios/redis-work.ts';
+import { runWork } from './scenarios/work.ts';
 import { runStorm } from './scenarios/storm.ts';
 import { type Bench, PROFILE_DIR, startBench } from './setup.ts';
+import { appendWorkHistory } from './work/history.ts';
 import { median } from './stats.ts';
 import { startRssSampler } from './system/rss-sampler.ts';
 
@@ -66,7 +68,7 @@ results.replay = await scenario('replay', () => runReplay(ctx));
 results.connections = await scenario('connections', () => runConnections(ctx, halfRate.rate));
 results.storm = await scenario('storm', async () => [await runStorm(ctx, 1), await runStorm(ctx, 100)]);
 results.e2e = await scenario('e2e', () => runE2e(ctx, halfRate.rate));
-results.redis = await scenario('redis', () => runRedisWork({ pgServer: opts.pgServer, jobs: opts.profile.redisJobs, log }));
+results.work = await scenario('work', () => runWork(opts.profile.work, log));
 if (opts.profile.memoryMs > 0) results.memory = await scenario('memory', () => runMemory(ctx, halfRate.rate, opts.profile.memoryMs));
 results.apiRssOverRun = rssTrend(apiRss.stop());
 if (results.baseline) {
@@ -81,7 +83,8 @@ await bench.stop();
 if (opts.cpuProfile) results.cpuProfiles = await summarizeCpuProfiles(PROFILE_DIR);
 
 const points = Object.values(pointsByScenario(results)).flat();
-const foreign = points.map((p) => (p.cpu.foreign ?? 0) / 100);
+const workPasses = results.work ? [results.work.submit, results.work.replay] : [];
+const foreign = [...points.map((p) => (p.cpu.foreign ?? 0) / 100), ...workPasses.map((w) => w.foreignCores)];
 const full: BenchResults = {
   meta: {
     ...machineMeta(opts),
@@ -90,14 +93,15 @@ const full: BenchResults = {
     durationS: Math.round((Date.now() - t0) / 1000),
     scenarios: [...opts.only],
     ...(want('connections') || want('e2e') || want('memory') ? { halfRate } : {}),
-    contention: { medianForeignCores: median(foreign), maxForeignCores: Math.max(0, ...foreign), points: points.length },
+    contention: { medianForeignCores: median(foreign), maxForeignCores: Math.max(0, ...foreign), points: foreign.length },
   },
   ...results,
   targets: checkTargets(results),
 };
 const files = writeResults(full, { partial: opts.partial });
+if (!opts.partial) files.push(...[appendWorkHistory(full) ?? []].flat());
 console.log(`\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
-if (full.redis) console.log(`\nRedis work per job (a Redis of its own, ${full.redis.jobs} jobs): ${full.redis.totalPerJob.toFixed(2)} commands, ${full.redis.scriptsPerJob.toFixed(2)} Lua calls, ${full.redis.redisUsecPerJob.toFixed(0)} µs`);
+if (full.work) console.log(`\nWork per request (a Postgres and a Redis of their own):\n${formatWorkTable(full.work)}`);
 if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
 console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);
 for (const p of full.cpuProfiles ?? []) console.log(`\nCPU profile ${p.file}:\n${p.top.slice(0, 12).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}${calledFrom(f)}`).join('\n')}`);

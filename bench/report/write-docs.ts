@@ -6,6 +6,8 @@ import { calledFrom } from './cpu-profile-summary.ts';
 import { latencyChart } from './latency-chart.ts';
 import { COLUMNS } from './print-table.ts';
 import { resultRows } from './rows.ts';
+import { workDetails, workHistoryTable } from './work-table.ts';
+import { readWorkHistory } from '../work/history.ts';
 
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const CHART = 'benchmark-latency.svg';
@@ -79,10 +81,6 @@ function extras(r: BenchResults): string {
     }
   }
   if (r.e2e?.runs[0]) out.push(`- e2e: subscribe to first WebSocket message (current state read from Postgres) p50 ${r.e2e.runs[0].firstMessage.p50.toFixed(1)} ms, p99 ${r.e2e.runs[0].firstMessage.p99.toFixed(1)} ms.`);
-  if (r.redis) {
-    const top = Object.entries(r.redis.perJob).slice(0, 8).map(([c, n]) => `${c} ${n.toFixed(2)}`).join(', ');
-    out.push(`- Redis work per job (${r.redis.jobs} payments end to end on a Redis of their own): ${r.redis.totalPerJob.toFixed(2)} commands (those run inside Lua scripts included), ${r.redis.scriptsPerJob.toFixed(2)} Lua calls, ${r.redis.redisUsecPerJob.toFixed(0)} µs of Redis time; most called: ${top}.`);
-  }
   if (r.apiRssOverRun) out.push(`- API RSS over the whole run: ${r.apiRssOverRun.startMb.toFixed(0)} -> ${r.apiRssOverRun.endMb.toFixed(0)} MB, max ${r.apiRssOverRun.maxMb.toFixed(0)} MB.`);
   for (const p of r.cpuProfiles ?? []) {
     out.push(`- CPU profile \`${p.file}\` (${p.durationS.toFixed(0)} s, idle ${p.idlePct.toFixed(0)}%), top self time in % of busy time: ${p.top.slice(0, 6).map((f) => `${f.name} ${f.selfPct.toFixed(1)}%${calledFrom(f)}`).join(', ')}.`);
@@ -92,6 +90,24 @@ function extras(r: BenchResults): string {
 
 function section(r: BenchResults, title: string): string {
   return `## ${title}\n\n${runFacts(r)}\n\n### Targets\n\n${targetsTable(r)}\n\n### All measurements\n\n${resultsTable(r)}\n\n${extras(r)}\n`;
+}
+
+function workSection(latest: BenchResults | undefined): string {
+  const history = readWorkHistory();
+  if (!history.length) return '';
+  const shown = history.slice(-8);
+  return `## Work per request
+
+What one payment costs each part of the system, end to end, per stored run (the column is the last
+commit that changed the service's code; \`+\` when its files were modified). First requests of
+fresh keys, run to completion:
+
+${workHistoryTable(shown, 'submit')}
+
+Replays of the same keys, all completed:
+
+${workHistoryTable(shown, 'replay')}
+${latest?.work ? `\nThe latest run (${latest.meta.form} form, ${latest.meta.startedAt.slice(0, 10)}) in detail:\n\n${workDetails(latest.work)}\n` : ''}`;
 }
 
 /** Renders docs/benchmarks.md and the chart from bench/results/{full,quick}.json. */
@@ -116,6 +132,7 @@ Needs the local Postgres (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:63
 npm run bench                     # full form: every scenario, medians of 3 runs, 5-minute memory run (about 25 min)
 npm run bench -- --quick          # quick form: every scenario once, short, no memory run (about 3 min)
 npm run bench -- --quick --only=baseline,ingest --cpu-prof   # profile the API and worker under ingest
+npm run bench -- --quick --only=work   # the work per request alone (about 1 min)
 npm run bench -- --set PG_POOL_SIZE=20 --set WORKER_CONCURRENCY=32 --workers=2   # try settings
 node bench/report/write-docs.ts   # re-render this page and the chart from the stored results
 \`\`\`
@@ -159,11 +176,20 @@ pool through the API, and stops everything it started, also when over its time l
   payment per key.
 - **End to end**: every 202 is followed on the WebSocket (\`subscribe\`); the time from the 202 to
   the push of the terminal status, on one clock.
-- **Redis work per job**: an API and a worker in one process, on a redis-server and a database of
-  their own, run a batch of payments end to end after a warm-up; \`INFO commandstats\` over that
-  batch, divided by the jobs, is what one job costs Redis (enqueue, fetch, lock renewals,
-  completion, outbox publishes, and the reconciler's and stalled check's periodic calls). It
-  depends on the BullMQ version, not on the machine's speed.
+- **Work per request** (the \`work\` scenario): an API process and a worker process on a Postgres
+  and a redis-server of their own (autovacuum off there, pg_stat_statements loaded), so that no
+  other process moves their counters. After a warm-up, a batch of payments at a fixed open-loop
+  rate runs to completion, then the same keys are replayed at the same rate; each pass's deltas,
+  divided by its requests, are the work of one request: tuples written per table
+  (\`pg_stat_user_tables\`), WAL (\`pg_stat_wal\`), the service's transactions, the statements each
+  process sent (\`pg_stat_statements\` by role, BEGIN and COMMIT included; node-postgres sends one
+  statement per round trip), Redis commands and Lua calls (\`INFO commandstats\`), and the CPU time
+  of the API, the worker, the Postgres instance (postmaster and every process under it) and
+  redis-server from /proc. Each window ends 11 s after the last answer (when Postgres has
+  published its counters), so periodic work (reconciler, stalled-job checks, relay polls) is
+  included. Counts, not throughput: they hardly depend on contention, but they do depend on the
+  rate (group commit batches more at higher rates). Every standard run adds a column to
+  \`bench/results/work-history.json\`, shown below.
 - **CPU accounting and contention**: /proc is scanned during every load; processes that are not
   this run's (other engineers' tests, their Postgres backends) count as *foreign* (the table's
   \`foreign\` column, in cores). In the full form a run during which they used more than half a
@@ -190,15 +216,17 @@ pool through the API, and stops everything it started, also when over its time l
 | bench/setup.ts, services.ts, database.ts, accounts.ts | processes, database, account pool |
 | bench/load/ | the generator: request plan, response parser, connection pool, load loop, generator processes, WebSocket variant |
 | bench/measure.ts, summary.ts, backlog.ts, probe.ts | one measured point, medians and criteria, backlog and ledger from Postgres |
-| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, Redis work, memory |
+| bench/scenarios/ | capacity ladder, baseline, ingest, naive path, replay, connections, storm, e2e, work per request, memory |
+| bench/work/ | the work scenario's counters: Postgres, Redis, their differences per request, the history across commits |
 | bench/naive/ | the naive path: a one-INSERT-one-add() API and a one-transaction-per-job worker |
-| bench/system/ | CPU per process class, RSS, heap from /metrics, kernel TCP counters |
+| bench/system/ | CPU per process class and per process tree, RSS, heap from /metrics, kernel TCP counters |
 | bench/report/ | rows, console table, targets, docs, chart, CPU profile summary |
 
 ## Chart
 
 ![p50 and p99 latency against offered rate](${CHART})
 
+${workSection(full?.work ? full : quick)}
 ${full ? section(full, 'Latest full run') : '## Latest full run\n\nNot run yet.\n'}
 ${quick ? section(quick, 'Latest quick run') : ''}`;
   writeFileSync(`${DOCS}benchmarks.md`, md);

@@ -36,6 +36,8 @@ function postgresBinDir(): string {
 
 export interface PrivatePostgres {
   port: number;
+  /** the cluster's data directory (postmaster.pid holds the postmaster's pid) */
+  dataDir: string;
   /** connection string of the run's database */
   url: string;
   /** stops the server: `fast` (clean, clients told) or `immediate` (a crash: recovery on start) */
@@ -49,8 +51,9 @@ export interface PrivatePostgres {
  * initdb + pg_ctl start of a fresh cluster under `dir`. Postgres refuses to run as root, so as root
  * the commands run as the `postgres` OS user (runuser). Trust auth, 127.0.0.1 only, fsync off:
  * the run crashes processes, never the machine, so the OS cache keeps every committed write.
+ * `settings` are passed as `-c name=value` (e.g. shared_preload_libraries).
  */
-export async function startPrivatePostgres(dir: string, database: string): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(dir: string, database: string, settings: Record<string, string> = {}): Promise<PrivatePostgres> {
   const bin = postgresBinDir();
   const port = await freePort();
   const data = join(dir, 'data');
@@ -65,13 +68,15 @@ export async function startPrivatePostgres(dir: string, database: string): Promi
     asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout }) : run(join(bin, cmd), args, { timeout });
 
   await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`;
+  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('');
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300${extra}`;
   const start = async () => {
     await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', options, 'start']);
   };
   await start();
   return {
     port,
+    dataDir: data,
     url: `postgres://postgres@127.0.0.1:${port}/${database}`,
     start,
     async stop(mode) {
@@ -86,6 +91,8 @@ export async function startPrivatePostgres(dir: string, database: string): Promi
 export interface PrivateRedis {
   port: number;
   url: string;
+  /** the running redis-server's pid */
+  pid(): number | undefined;
   /** `shutdown nosave`: the server and every key are gone until `start` */
   shutdown(): Promise<void>;
   start(): Promise<void>;
@@ -118,6 +125,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: () => child?.pid,
     start,
     async shutdown() {
       const current = child;
