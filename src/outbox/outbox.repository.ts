@@ -5,10 +5,10 @@ import type { Database, StatusEvent } from '../db/database.ts';
 export const OUTBOX_EVENT_COUNT = sql<string>`coalesce(sum(case jsonb_typeof(payload) when 'array' then jsonb_array_length(payload) else 1 end), 0)`;
 
 /**
- * Claims up to `limit` outbox rows (each one event or a batch's events), oldest first, deletes them, and hands them to `publish` before the
- * transaction commits. Rows another relay holds are skipped, never waited for. If `publish` throws
- * or the process dies before the commit, the rows stay and are published again: delivery is at
- * least once.
+ * Claims up to `limit` outbox rows (each one event, or a batch's events), oldest first, deletes
+ * them, and hands their events to `publish` before the transaction commits. Rows another relay
+ * holds are skipped, never waited for. If `publish` throws or the process dies before the commit,
+ * the rows stay and are published again: delivery is at least once.
  * Returns how many events were published (at least as many as the rows claimed).
  */
 export async function relayOutboxBatch(
