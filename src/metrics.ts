@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database, StatusEvent } from './db/database.ts';
 import { measureReplicaLag } from './db/replica-lag.ts';
+import { OUTBOX_EVENT_COUNT } from './outbox/outbox.repository.ts';
 import type { RequestQueues } from './queue/request-queue.ts';
 import { createStageHistogram } from './stage-histogram.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -68,7 +69,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
         withTimeout(
           sql<{ unfinished: string; outbox: string }>`select
             (select count(*) from idemq.requests where status in ('queued', 'processing')) as unfinished,
-            (select count(*) from idemq.outbox) as outbox`.execute(deps.db),
+            (select ${OUTBOX_EVENT_COUNT} from idemq.outbox) as outbox`.execute(deps.db),
           SOURCE_TIMEOUT_MS,
           'backlog from postgres',
         ),

@@ -26,12 +26,13 @@ export function createStatusPublisher(redis: RedisClient, prefix: string, stamp?
   return redis instanceof Cluster ? createShardedPublisher(redis, prefix, stamp) : createPublisher(redis, statusChannel(prefix), stamp);
 }
 
-/** One relay pass: publishes and deletes up to one batch; says whether a full batch suggests more. */
+/** One relay pass: publishes and deletes up to one batch of rows; says whether a full batch suggests more. */
 export async function relayOnce(
   db: Kysely<Database>,
   publish: (events: StatusEvent[]) => Promise<void>,
   batchSize = RELAY_BATCH_SIZE,
 ): Promise<{ more: boolean; published: number }> {
   const published = await relayOutboxBatch(db, batchSize, publish);
-  return { more: published === batchSize, published };
+  // a row may hold many events: as many events as rows asked for may still have left rows behind
+  return { more: published >= batchSize, published };
 }

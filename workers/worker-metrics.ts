@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
+import { OUTBOX_EVENT_COUNT } from '../src/outbox/outbox.repository.ts';
 import type { RequestQueues } from '../src/queue/request-queue.ts';
 import { createStageHistogram } from '../src/stage-histogram.ts';
 import { withTimeout } from '../src/with-timeout.ts';
@@ -74,7 +75,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
   let outboxRead: Promise<{ events: number; age: number } | undefined> | undefined;
   const readOutbox = () =>
     (outboxRead ??= withTimeout(
-      sql<{ events: string; age: number | null }>`select count(*) as events,
+      sql<{ events: string; age: number | null }>`select ${OUTBOX_EVENT_COUNT} as events,
         extract(epoch from now() - min(created_at))::float8 as age from idemq.outbox`.execute(sources.db),
       SOURCE_TIMEOUT_MS,
       'outbox from postgres',

@@ -52,8 +52,10 @@ export interface StatusChange {
 
 export interface OutboxTable {
   id: Generated<string>;
-  request_id: string;
-  payload: Json<StatusEvent>;
+  /** the request of a one-event row; null on a row that carries a batch's events */
+  request_id: string | null;
+  /** one event, or the events of a batch (request_id null) */
+  payload: Json<StatusEvent | StatusEvent[]>;
   created_at: CreatedAt;
 }
 

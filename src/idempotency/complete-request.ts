@@ -14,13 +14,22 @@ interface Change {
 
 /**
  * One statement (one array parameter per column, whatever the batch size): changes the status of
- * every listed request, bumps their versions and appends one outbox event each, so the changes and
- * their events commit together (or not at all) in the caller's transaction; each change is appended
- * to the row's status history. With `onlyFrom`, a
+ * every listed request, bumps their versions and writes one outbox event each (all of them in one
+ * outbox row), so the changes and their events commit together (or not at all) in the caller's
+ * transaction; each change is appended to the row's status history. With `onlyFrom`, a
  * request changes only if it has that status now. A request made terminal here gets its expiry:
- * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows.
+ * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows
+ * (with `idsOnly`, only their ids).
  */
-async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus, traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]> {
+async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus, traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]>;
+async function transition(db: Kysely<Database>, changes: Change[], onlyFrom: RequestStatus | undefined, traces: ReadonlyMap<string, TraceCarrier> | undefined, idsOnly: true): Promise<Pick<RequestRow, 'id'>[]>;
+async function transition(
+  db: Kysely<Database>,
+  changes: Change[],
+  onlyFrom?: RequestStatus,
+  traces?: ReadonlyMap<string, TraceCarrier>,
+  idsOnly = false,
+): Promise<Pick<RequestRow, 'id'>[]> {
   if (changes.length === 0) return [];
   // tracing on: each event carries its request's trace context to the API that pushes it
   const traced = traces && traces.size > 0 ? [...traces] : undefined;
@@ -35,15 +44,18 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
         from unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[],
                     ${changes.map((c) => c.result)}::jsonb[], ${changes.map((c) => c.error)}::jsonb[]) as v(id, status, result, error)
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
-      returning r.*
+      -- only what the event needs when the caller needs no rows: whole rows (payload, history) cost both ends a copy
+      returning ${idsOnly ? sql`r.id, r.tenant_id, r.status, r.version` : sql`r.*`}
     ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select c.id, jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
-             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``}
+      -- one row for the statement's events, however many: a batch costs the outbox one insert and one delete
+      insert into idemq.outbox (payload)
+      select jsonb_agg(jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
+             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``})
         from changed c
         ${traced ? sql`left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id` : sql``}
+      having count(*) > 0
     )
-    select * from changed`.execute(db);
+    select ${idsOnly ? sql`id` : sql`*`} from changed`.execute(db);
   return result.rows;
 }
 
@@ -51,9 +63,11 @@ async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: Re
  * Moves the listed requests that are queued to `processing`, with their outbox events (carrying
  * each request's entry of `traces`, if any), in one
  * autocommitted statement; requests already started, finished or gone are left as they are.
+ * Returns the ids of the requests it moved.
  */
-export function markProcessing(db: Kysely<Database>, ids: readonly string[], traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]> {
-  return transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued', traces);
+export async function markProcessing(db: Kysely<Database>, ids: readonly string[], traces?: ReadonlyMap<string, TraceCarrier>): Promise<string[]> {
+  const rows = await transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued', traces, true);
+  return rows.map((r) => r.id);
 }
 
 /**

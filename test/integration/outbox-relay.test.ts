@@ -9,6 +9,7 @@ import { auth, createTestContext, type TestContext } from '../helpers/context.ts
 import { submit } from '../helpers/ledger.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
 import { spyOnStatusEvents } from '../helpers/status-spy.ts';
+import { outboxEventsOf } from '../helpers/outbox.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 
 describe('outbox relay', () => {
@@ -34,8 +35,7 @@ describe('outbox relay', () => {
   it('writes an outbox row in the transaction of every observable change', async () => {
     const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })).json();
     await processRequest(ctx.db, id, ctx.find);
-    const rows = await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).orderBy('id').execute();
-    expect(rows.map((r) => r.payload.status)).toEqual(['processing', 'succeeded']);
+    expect((await outboxEventsOf(ctx.db, id)).map((e) => e.status)).toEqual(['processing', 'succeeded']);
     await relayOnce(ctx.db, createStatusPublisher(redis, ctx.config.queuePrefix));
   });
 
@@ -54,7 +54,7 @@ describe('outbox relay', () => {
         throw crash;
       }),
     ).rejects.toBe(crash);
-    expect(await ctx.db.selectFrom('idemq.outbox').select('id').where('request_id', '=', id).execute()).toHaveLength(2);
+    expect(await outboxEventsOf(ctx.db, id)).toHaveLength(2);
 
     const { published } = await relayOnce(ctx.db, publish);
     expect(published).toBe(2);
@@ -83,4 +83,5 @@ describe('outbox relay', () => {
     expect(counts.size).toBe(ids.length * 2);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
+
 });

@@ -99,4 +99,21 @@ describe('processRequests: many requests in one transaction', () => {
     expect(total).toBe(6_000);
     expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').where('request_id', 'in', ids).execute()).toHaveLength(120);
   });
+
+  it('writes the events of a batch as one outbox row per status change, holding every request event', async () => {
+    const a = await insertAccount(ctx, 100);
+    const b = await insertAccount(ctx, 0);
+    const ids = [await pay(a, b, 1), await pay(a, b, 2), await pay(a, b, 3), await pay(a, b, 4), await pay(a, b, 5)];
+    const before = await ctx.db.selectFrom('idemq.outbox').select('id').orderBy('id', 'desc').executeTakeFirst();
+    await processRequests(ctx.db, ids, ctx.find);
+    const rows = await ctx.db.selectFrom('idemq.outbox').select(['request_id', 'payload']).where('id', '>', before?.id ?? '0').orderBy('id').execute();
+    // processing, then the completion: two inserts and two deletes for the relay, whatever the batch size
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.request_id)).toEqual([null, null]);
+    for (const [i, status] of ['processing', 'succeeded'].entries()) {
+      const events = [rows[i]!.payload].flat();
+      expect(events.map((e) => e.requestId).sort()).toEqual([...ids].sort());
+      expect(events.every((e) => e.status === status && e.tenantId === 'acme')).toBe(true);
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { type ProcessResult, processRequest } from '../../workers/process-reques
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { openAccountNow, submit } from '../helpers/ledger.ts';
 import { ledgerDb } from '../helpers/seed.ts';
+import { outboxEventsOf } from '../helpers/outbox.ts';
 
 // No BullMQ worker: the test is the only one delivering each request, as often as it likes.
 describe('processRequest: one commit per request, however often it is delivered', () => {
@@ -21,8 +22,7 @@ describe('processRequest: one commit per request, however often it is delivered'
     return ids.map((id) => rows.find((r) => r.id === id)!.balance);
   };
   const paymentsOf = (requestId: string) => ledgerDb(ctx).selectFrom('ledger.payments').selectAll().where('request_id', '=', requestId).execute();
-  const eventsOf = async (requestId: string) =>
-    (await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', requestId).orderBy('id').execute()).map((r) => r.payload.status);
+  const eventsOf = async (requestId: string) => (await outboxEventsOf(ctx.db, requestId)).map((e) => e.status);
   const rowOf = (r: ProcessResult | undefined) => {
     if (!r || r.kind === 'missing') throw new Error('expected a row');
     return r.row;

@@ -8,6 +8,7 @@ import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { createForwardRunner } from '../../workers/forward-runner.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { requestRow } from '../helpers/seed.ts';
+import { outboxEventsOf } from '../helpers/outbox.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
 
 const TERMS: LeaseTerms[] = [{ operation: 'orders.create', leaseMs: 60_000, maxAttempts: 3 }];
@@ -28,7 +29,7 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     const [row] = await insertRequestsIfAbsent(ctx.db, [{ tenantId: 'acme', key: randomUUID(), fingerprint: 'f', operation, payload, ttlSeconds: 60 }]);
     return row!;
   }
-  const outboxOf = async (id: string) => (await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).orderBy('id').execute()).map((r) => r.payload);
+  const outboxOf = (id: string) => outboxEventsOf(ctx.db, id);
 
   it('50 concurrent claims of one request: exactly one wins; the others are told how long the lease has left', async () => {
     const { id } = await newRequest();
@@ -59,7 +60,7 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     // terminal: nothing more is claimed or recorded
     expect((await claimAttempt(ctx.db, id, TERMS)).kind).toBe('terminal');
     expect(await completeAttempt(ctx.db, id, 2, { ok: true, result: 'again' })).toBeUndefined();
-    expect((await outboxOf(id)).map((e) => (e as { status: string }).status)).toEqual(['processing', 'succeeded']);
+    expect((await outboxOf(id)).map((e) => e.status)).toEqual(['processing', 'succeeded']);
   });
 
   it('a released attempt holds the next one off until its delay passes, then lets it claim', async () => {

@@ -32,9 +32,9 @@ const failAndRedrive = async (id: string) => {
 describe('the status history in the request row', () => {
   it('starts with queued and gets one entry per change, in order, on Postgres\'s clock', async () => {
     const id = await newRequest('history-1');
-    await markProcessing(ctx.db, [id]);
+    expect(await markProcessing(ctx.db, [id])).toEqual([id]);
     // a second markProcessing changes nothing, so it appends nothing
-    await markProcessing(ctx.db, [id]);
+    expect(await markProcessing(ctx.db, [id])).toEqual([]);
     await ctx.db.transaction().execute(async (trx) => {
       await lockRequests(trx, [id]);
       await completeRequests(trx, new Map([[id, { ok: true, result: { n: 1 } }]]));
