@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusEvent } from '../../src/db/database.ts';
-import { relayOutboxBatch } from '../../src/outbox/outbox.repository.ts';
+import { RELAY_MESSAGE_EVENTS, relayOutboxBatch } from '../../src/outbox/outbox.repository.ts';
 import { createStatusPublisher, relayOnce } from '../../workers/outbox-relay.ts';
 import { processRequest } from '../../workers/process-request.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
@@ -84,4 +84,16 @@ describe('outbox relay', () => {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it('publishes a backlog of batch rows in messages of bounded size, every event once', async () => {
+    const event = (i: number): StatusEvent => ({ requestId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, tenantId: 't', status: 'succeeded', version: 2 });
+    // 40 rows of 128 events each, as 40 full batches would write them
+    const rows = Array.from({ length: 40 }, (_, r) => ({ request_id: null, payload: JSON.stringify(Array.from({ length: 128 }, (_, i) => event(r * 128 + i))) }));
+    await ctx.db.insertInto('idemq.outbox').values(rows).execute();
+    const messages: StatusEvent[][] = [];
+    const published = await relayOutboxBatch(ctx.db, 500, async (events) => void messages.push(events));
+    expect(published).toBe(40 * 128);
+    expect(Math.max(...messages.map((m) => m.length))).toBeLessThanOrEqual(RELAY_MESSAGE_EVENTS);
+    expect(new Set(messages.flat().map((e) => e.requestId)).size).toBe(40 * 128);
+  });
 });
+
