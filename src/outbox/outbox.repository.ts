@@ -14,8 +14,9 @@ export const RELAY_MESSAGE_EVENTS = 1_000;
 /**
  * Claims up to `limit` outbox rows (each one event, or a batch's events), oldest first, deletes
  * them, and hands their events to `publish` (in messages of at most RELAY_MESSAGE_EVENTS) before
- * the transaction commits. Rows another relay holds are skipped, never waited for. If `publish` throws or the process dies before the commit,
- * the rows stay and are published again: delivery is at least once.
+ * the transaction commits. Rows another relay holds are skipped, never waited for. If `publish`
+ * throws or the process dies before the commit, the rows stay and are published again: delivery
+ * is at least once.
  * Returns how many events were published (at least as many as the rows claimed).
  */
 export async function relayOutboxBatch(
