@@ -39,7 +39,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 1 },
     replay: { keys: 1_000 },
     e2e: { ms: 4_000, reps: 1, sockets: 8 },
-    work: { requests: 2_000, rate: 200, warmup: 500 },
+    work: { requests: 10_000, rate: 1_000, warmup: 1_000 },
     scale: { windowMs: 4_000, configs: [1, 2, 4].flatMap((apis) => [1, 2, 3, 4].map((workers): [number, number] => [apis, workers])) },
     memoryMs: 0,
     // a smoke test: contended runs are flagged in the table, not repeated, to stay well under 2 minutes
@@ -55,7 +55,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     storm: { total: 10_000, connections: 1_000, reps: 3 },
     replay: { keys: 5_000 },
     e2e: { ms: 15_000, reps: 3, sockets: 8 },
-    work: { requests: 5_000, rate: 200, warmup: 500 },
+    work: { requests: 20_000, rate: 1_000, warmup: 1_000 },
     scale: { windowMs: 10_000, configs: [1, 2, 4].flatMap((apis) => [1, 2, 3, 4].map((workers): [number, number] => [apis, workers])) },
     memoryMs: 300_000,
     repeatContended: true,

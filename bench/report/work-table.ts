@@ -38,7 +38,7 @@ export function formatWorkTable(w: WorkResult): string {
 
 /** Markdown: one column per stored run, oldest first, for one pass. */
 export function workHistoryTable(history: readonly WorkHistoryEntry[], pass: 'submit' | 'replay'): string {
-  const head = history.map((h) => `\`${h.codeCommit}\` ${h.date.slice(0, 10)} ${h.form}`);
+  const head = history.map((h) => `\`${h.codeCommit}\` ${h.date.slice(0, 10)} ${h.form}, ${h[pass].rate}/s`);
   return [
     `| per request | ${head.join(' | ')} |`,
     `| --- |${head.map(() => ' ---: ').join('|')}|`,
