@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { readProcTimes, TICKS_PER_SECOND as TICKS } from './proc-ticks.ts';
 
-/** Clock ticks per second of /proc times; 100 on every Linux we run on (getconf CLK_TCK). */
-const TICKS = 100;
 
 /** Who a process belongs to, as far as the bench can tell. */
 export interface Classifier {
@@ -13,22 +12,10 @@ export interface Classifier {
   databases?: string[];
 }
 
-interface ProcStat {
-  ticks: number;
-  ppid: number;
-  /** ticks since boot at which the process started */
-  start: number;
-}
-
-function readStat(pid: number): ProcStat | undefined {
-  try {
-    // the command name may hold spaces: fields are counted after its closing parenthesis
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ticks: Number(f[11]) + Number(f[12]), ppid: Number(f[1]), start: Number(f[19]) };
-  } catch {
-    return undefined;
-  }
+/** the parts of a process's /proc stat the meter uses */
+function readStat(pid: number): { ticks: number; ppid: number; start: number } | undefined {
+  const t = readProcTimes(pid);
+  return t && { ticks: t.own, ppid: t.ppid, start: t.start };
 }
 
 function cmdline(pid: number): string {
