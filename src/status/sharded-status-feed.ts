@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis';
 import type { StatusEvent } from '../db/database.ts';
 import { bucketOf } from '../queue/queue-shards.ts';
 import { encodeStatusEvents, type StatusFeed } from './status-feed.ts';
-import { createStatusListeners } from './status-listeners.ts';
+import { createStatusListeners, statusFeedOf } from './status-listeners.ts';
 
 /**
  * Status events on a cluster go to one of this many channels, by request id. Each is hash-tagged
@@ -109,15 +109,7 @@ export function createShardedStatusFeed(
   };
   subscriber.on('subscribersReady', () => void resubscribeAll());
   subscriber.on('error', onError);
-  return {
-    watch: listeners.watch,
-    get watched() {
-      return listeners.watched;
-    },
-    async close() {
-      closed = true;
-      listeners.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
+  return statusFeedOf(listeners, subscriber, () => {
+    closed = true;
+  });
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { StatusEvent } from '../db/database.ts';
-import { createStatusListeners } from './status-listeners.ts';
+import { createStatusListeners, statusFeedOf } from './status-listeners.ts';
 
 /**
  * Wake-ups for status changes, fanned out to the API instances through Redis pub/sub (one channel
@@ -64,15 +64,7 @@ export function createStatusFeed(
     },
   );
 
-  return {
-    watch: listeners.watch,
-    get watched() {
-      return listeners.watched;
-    },
-    async close() {
-      closed = true;
-      listeners.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
+  return statusFeedOf(listeners, subscriber, () => {
+    closed = true;
+  });
 }

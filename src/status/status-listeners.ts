@@ -1,6 +1,6 @@
 import type { StatusEvent } from '../db/database.ts';
 import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
-import type { Listener } from './status-feed.ts';
+import type { Listener, StatusFeed } from './status-feed.ts';
 
 /**
  * The listeners of one API instance, by request id, and the dispatch of a pub/sub message to
@@ -61,6 +61,28 @@ export function createStatusListeners(opts: {
     },
     clear() {
       listeners.clear();
+    },
+  };
+}
+
+/**
+ * The StatusFeed of `listeners` on `subscriber`: `onClose` runs first (the feed stops reporting
+ * errors), then the listeners are dropped and the connection is closed.
+ */
+export function statusFeedOf(
+  listeners: ReturnType<typeof createStatusListeners>,
+  subscriber: { quit(): Promise<unknown>; disconnect(): void },
+  onClose: () => void,
+): StatusFeed {
+  return {
+    watch: listeners.watch,
+    get watched() {
+      return listeners.watched;
+    },
+    async close() {
+      onClose();
+      listeners.clear();
+      await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
 }
