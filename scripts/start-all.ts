@@ -6,8 +6,11 @@ import { spawn } from 'node:child_process';
 // foreground group) reaches only this process, which passes it on once as SIGTERM. Had the
 // children got the terminal's SIGINT too, the SIGTERM would be their second signal, which means
 // "exit now" and skips the graceful shutdown. A second Ctrl-C still means exactly that.
+// No balancer sits in front of this API: its drain before closing (SHUTDOWN_DRAIN_MS) would only
+// make Ctrl-C slow, unless asked for.
+const env = { SHUTDOWN_DRAIN_MS: '0', ...process.env };
 const children = ['examples/ledger/api.ts', 'examples/ledger/worker.ts'].map((entry) =>
-  spawn(process.execPath, [entry], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env, detached: true }),
+  spawn(process.execPath, [entry], { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true }),
 );
 const running = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
 let exiting = false;

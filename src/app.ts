@@ -53,6 +53,12 @@ export interface AppDeps {
   checks: Record<string, { run(): Promise<void>; required: boolean }>;
   /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
   rateLimitRedis: RedisClient;
+  /**
+   * Aborted when the server starts draining before it closes (drainServer, on SIGTERM in
+   * runApiProcess): requests are still served, but /readyz answers 503 and every answer closes
+   * its connection. Without it the app never drains.
+   */
+  draining?: AbortSignal;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -96,8 +102,9 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // a keep-alive connection still busy when closing began would otherwise hold close() open
-    if (closing.signal.aborted) reply.header('connection', 'close');
+    // a keep-alive connection still busy when closing began would otherwise hold close() open, and
+    // one a balancer reuses while the server drains would be cut when it closes
+    if (closing.signal.aborted || deps.draining?.aborted) reply.header('connection', 'close');
   });
 
   const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
@@ -149,7 +156,9 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // After the drain (drainServer), a request still arriving on an open connection is served, its
+    // answer closing that connection: a 503 here would reach the client, as nginx does not retry it.
+    return503OnClosing: false,
     // request.ip, the address the per-address limit counts, comes from X-Forwarded-For only through these
     trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
     ...serverLimitOptions(deps.config.http),

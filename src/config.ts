@@ -50,6 +50,8 @@ const EnvSchema = Type.Object({
   EXPIRY_INTERVAL_MS: Int(60_000, 100),
   EXPIRY_BATCH_SIZE: Int(1_000, 1, 100_000),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
+  // on SIGTERM the API keeps serving this long with /readyz failing before it stops accepting (docs/operations.md)
+  SHUTDOWN_DRAIN_MS: Int(5_000, 0, 120_000),
   // what one slow or idle client can hold: see the README's Configuration table
   HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 50),
   HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 50),
@@ -139,6 +141,8 @@ export interface Config {
   expiryIntervalMs: number;
   expiryBatchSize: number;
   shutdownTimeoutMs: number;
+  /** on SIGTERM, how long the API still serves, with /readyz answering 503, before it stops accepting */
+  shutdownDrainMs: number;
   /** HTTP server limits: every client's socket is bounded by these */
   http: {
     /** from a request's first byte to the end of its headers */
@@ -279,6 +283,7 @@ export function loadConfig(
     expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
     expiryBatchSize: e.EXPIRY_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     http: Object.freeze({
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,

@@ -3,14 +3,17 @@ import { buildAdminApp } from './admin/admin-app.ts';
 import { buildApp, openapiDocument } from './app.ts';
 import { appMigrations, type IdemqApp } from './app-definition.ts';
 import { createApiDeps } from './deps.ts';
+import { drainServer } from './http/drain.ts';
 import { loadConfigOrExit } from './load-config-or-exit.ts';
 import { createLogger } from './logger.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 
 /**
  * An API process serving `app`: loadConfig -> createDeps -> buildApp and buildAdminApp -> listen
- * (the API on HOST:PORT, the admin server on ADMIN_HOST:ADMIN_PORT); on SIGTERM both stop
- * accepting and drain, then the pools close. A configuration error ends the process (exit code 1) with the
+ * (the API on HOST:PORT, the admin server on ADMIN_HOST:ADMIN_PORT). On SIGTERM the API drains for
+ * SHUTDOWN_DRAIN_MS (still serving, /readyz 503, every answer closing its connection), then both
+ * servers stop accepting and finish what they hold, then the pools close; the process exits 1 if
+ * that takes over SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS. A configuration error ends the process (exit code 1) with the
  * list of problems; a database that lacks the core's or the app's migrations is refused.
  */
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
@@ -18,13 +21,17 @@ export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {})
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-api');
   const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app));
-  const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });
+  const draining = new AbortController();
+  const server = await buildApp({ ...deps, draining: draining.signal }, { operations: app.operations, routes: app.routes, logger: log });
   await server.ready();
   const adminServer = await buildAdminApp({ ...admin, openapi: openapiDocument(server) }, { logger: log.child({ server: 'admin' }) });
 
-  closeWithGrace({ delay: config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownDrainMs + config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
-    else log.info({ signal }, 'shutting down');
+    else {
+      log.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down');
+      await drainServer(server, draining, config.shutdownDrainMs);
+    }
     await Promise.all([server.close(), adminServer.close()]);
     await close();
     await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));

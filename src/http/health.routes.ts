@@ -28,6 +28,7 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
   const options = { schema: { tags: ['health'] } };
   app.get('/healthz', { ...options, config: { rateLimit: false }, schema: { ...options.schema, ...HEALTHZ, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { ...options, schema: { ...options.schema, ...READYZ, summary: 'Postgres answers (and Redis, or degraded)' } }, async (request) => {
+    if (deps.draining?.aborted) throw new ProblemError(unavailable('Not ready: this instance is shutting down; it still answers what reaches it.'));
     const entries = Object.entries(deps.checks);
     const results = await Promise.allSettled(entries.map(([name, check]) => withTimeout(check.run(), CHECK_TIMEOUT_MS, `readiness check ${name}`)));
     const checks: Record<string, 'ok' | 'unavailable'> = {};

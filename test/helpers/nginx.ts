@@ -24,15 +24,16 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * deploy/nginx/idemq.conf with only its listen address and upstream servers replaced; throws if
- * the file no longer has them where this expects, so the test cannot drift from the shipped file.
+ * deploy/nginx/idemq.conf with only its listen address and upstream servers' addresses replaced
+ * (each keeps the first server line's parameters, e.g. max_fails); throws if the file no longer
+ * has them where this expects, so the test cannot drift from the shipped file.
  */
 export function templateConfig(shipped: string, listenPort: number, upstreams: string[]): string {
-  const servers = /^( *)server [^\n;]+;\n(?:\1server [^\n;]+;\n)*/m;
+  const servers = /^( *)server [^\s;]+([^\n;]*);\n(?:\1server [^\n;]+;\n)*/m;
   const listen = /^( *)listen 3000;$/m;
   if (!servers.test(shipped) || !listen.test(shipped)) throw new Error('deploy/nginx/idemq.conf: upstream servers or `listen 3000;` not found');
   return shipped
-    .replace(servers, (_all, indent: string) => upstreams.map((u) => `${indent}server ${u};\n`).join(''))
+    .replace(servers, (_all, indent: string, params: string) => upstreams.map((u) => `${indent}server ${u}${params};\n`).join(''))
     .replace(listen, (_all, indent: string) => `${indent}listen 127.0.0.1:${listenPort};`);
 }
 

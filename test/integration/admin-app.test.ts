@@ -144,6 +144,7 @@ describe('the API process (src/main.ts)', () => {
         ADMIN_PORT: String(adminPort),
         ADMIN_TOKEN,
         LOG_LEVEL: 'info',
+        SHUTDOWN_DRAIN_MS: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

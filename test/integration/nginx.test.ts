@@ -193,6 +193,9 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const twoMiB = JSON.stringify({ currency: 'USD', openingBalance: 1, pad: 'x'.repeat(2 * 1024 * 1024) });
     const refused = await call('/v1/accounts', { method: 'POST', headers: { ...headers, 'idempotency-key': randomUUID() }, body: twoMiB });
     expectProblem(injected(refused), 413, 'body-too-large');
+    // a POST without a key takes another location (not retried): the same answer there
+    const { 'idempotency-key': _key, ...unkeyed } = headers;
+    expectProblem(injected(await call('/v1/accounts', { method: 'POST', headers: unkeyed, body: twoMiB })), 413, 'body-too-large');
     // refused at the edge: no instance read a byte of it
     expect(postsServed[0] + postsServed[1]).toBe(servedBefore);
   });
@@ -239,6 +242,25 @@ describe('nginx retries a POST on the next instance when one fails mid-request',
     const rows = await ctx.db.selectFrom('idemq.requests' as any).select('idempotency_key').where('idempotency_key' as any, 'in', keys).execute();
     expect(rows).toHaveLength(keys.length);
   });
+
+  it('does not retry a POST without an Idempotency-Key: the client gets the failed instance\'s 502', async () => {
+    // round robin: within a few POSTs (more than fail_timeout apart) one goes to the crashing instance
+    const statuses: number[] = [];
+    for (let i = 0; i < 6 && !statuses.includes(502); i++) {
+      const before = crashed;
+      const status = await new Promise<number>((resolve, reject) => {
+        httpRequest(
+          { host: '127.0.0.1', port: nginx.port, path: '/v1/accounts', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json' } },
+          (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+        ).on('error', reject).end(JSON.stringify({ currency: 'USD', openingBalance: 3 }));
+      });
+      // each reached one instance only: the crashing one (502), or the live one, which refuses it
+      expect({ status, crashes: crashed - before }).toEqual(status === 502 ? { status, crashes: 1 } : { status: 400, crashes: 0 });
+      statuses.push(status);
+      await sleep(1_100);
+    }
+    expect(statuses).toContain(502);
+  }, 20_000);
 });
 
 const injected = (a: Answer) => ({ statusCode: a.status, headers: a.headers, body: a.body, json: () => a.json() });

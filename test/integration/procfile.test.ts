@@ -50,7 +50,7 @@ describe('Procfile', () => {
     const child = spawn('bash', ['-c', procfile().web!], {
       cwd: ROOT,
       // `node` on PATH is the project's Node.js, as on a platform that installs it from `engines`
-      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, PORT: String(port), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, ADMIN_PORT: '0' },
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, PORT: String(port), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, ADMIN_PORT: '0', SHUTDOWN_DRAIN_MS: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

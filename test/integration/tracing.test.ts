@@ -136,6 +136,7 @@ describe('tracing across the API, the queue and the worker', () => {
       PORT: String(port),
       ADMIN_PORT: '0',
       LOG_LEVEL: 'info',
+      SHUTDOWN_DRAIN_MS: '0',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       ...otel,
     };

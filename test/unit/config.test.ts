@@ -120,6 +120,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ API_KEYS_REFRESH_MS: '0' })).toEqual([expect.stringMatching(/^API_KEYS_REFRESH_MS: /)]);
   });
 
+  it('drains an API for 5 s before it closes by default; 0 turns the drain off, a negative one is refused', () => {
+    expect(loadConfig({}).shutdownDrainMs).toBe(5_000);
+    expect(loadConfig({ SHUTDOWN_DRAIN_MS: '0' }).shutdownDrainMs).toBe(0);
+    expect(problemsOf({ SHUTDOWN_DRAIN_MS: '-1' })).toEqual([expect.stringMatching(/^SHUTDOWN_DRAIN_MS: /)]);
+  });
+
   it('reads TRUSTED_PROXIES as addresses and CIDR ranges, none by default', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8 ,::1' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.1', 'fd00::/8', '::1']);
