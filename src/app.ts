@@ -11,6 +11,7 @@ import { createAuthenticator } from './http/auth.ts';
 import { createEdgeGuard } from './http/edge-guard.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { useCheckedJsonParser } from './http/json-body-parser.ts';
 import { openapiOptions } from './http/openapi-document.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import { createTenantSlots } from './http/tenant-slots.ts';
@@ -94,6 +95,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   app.addHook('preClose', async () => closing.abort());
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.setErrorHandler(handleError);
+  useCheckedJsonParser(app, deps.config.jsonLimits);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // a keep-alive connection still busy when closing began would otherwise hold close() open

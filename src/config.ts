@@ -40,6 +40,9 @@ const EnvSchema = Type.Object({
   WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
   MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
   MAX_HELD_PER_TENANT: Int(1_000, 1),
+  // the shape of a JSON body (README, "Limits"); beyond about 10,000 levels Postgres refuses jsonb
+  MAX_BODY_DEPTH: Int(64, 1, 1_000),
+  MAX_BODY_NODES: Int(10_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
   // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)
   JOB_LOCK_MS: Int(5_000, 1_000),
@@ -130,6 +133,8 @@ export interface Config {
   maxSocketsPerTenant: number;
   /** SSE streams and held long-polls per tenant, per API instance */
   maxHeldPerTenant: number;
+  /** the default shape limits of a JSON body; an operation or forward route may set its own */
+  jsonLimits: Readonly<{ maxDepth: number; maxNodes: number }>;
   /** attempts for a job that fails for a reason that is neither business nor transient infrastructure */
   maxAttempts: number;
   jobLockMs: number;
@@ -271,6 +276,7 @@ export function loadConfig(
     wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
     maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,
     maxHeldPerTenant: e.MAX_HELD_PER_TENANT,
+    jsonLimits: Object.freeze({ maxDepth: e.MAX_BODY_DEPTH, maxNodes: e.MAX_BODY_NODES }),
     maxAttempts: e.MAX_ATTEMPTS,
     jobLockMs: e.JOB_LOCK_MS,
     stalledIntervalMs: e.STALLED_INTERVAL_MS,

@@ -87,6 +87,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
   app.post(
     op.route,
     {
+      config: { jsonLimits: op.jsonLimits },
       schema: {
         summary: op.summary,
         tags: ['operations'],

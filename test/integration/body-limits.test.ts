@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
+import { auth, createTestContext, type TENANTS, type TestContext } from '../helpers/context.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { awaitTerminal } from '../helpers/ledger.ts';
+import { expectProblem } from '../helpers/problem.ts';
+import { deleteQueueKeys } from '../helpers/queue-keys.ts';
+import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
+
+const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, real upstream and worker)', () => {
+  let upstream: UpstreamServer;
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let routesFile: Awaited<ReturnType<typeof writeRoutesFile>>;
+
+  beforeAll(async () => {
+    upstream = await startUpstreamServer();
+    const route = { timeoutMs: 2_000, maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200 };
+    routesFile = await writeRoutesFile([
+      { name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, ...route },
+      { name: 'flat.create', route: '/v1/flat', upstream: `${upstream.url}/flat`, maxBodyDepth: 2, maxBodyNodes: 5, ...route },
+    ]);
+    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path }, { operations: [] });
+    app = await ctx.startApi();
+    await ctx.startWorker();
+  });
+  beforeEach(() => upstream.behave(() => ({ status: 201 })));
+  afterAll(async () => {
+    await ctx.close();
+    await upstream.close();
+    await routesFile.remove();
+    await deleteQueueKeys(ctx.config.queuePrefix);
+  });
+
+  const post = (url: string, raw: string, tenant: keyof typeof TENANTS = 'acme', key = randomUUID()) =>
+    app.inject({ method: 'POST', url, headers: { ...auth(tenant), 'idempotency-key': key, 'content-type': 'application/json' }, payload: raw });
+
+  it('a body nested 20,000 levels is refused with 400 body-too-deep, naming the limit, and nothing is recorded', async () => {
+    const res = await post('/v1/orders', nested(20_000));
+    const problem = expectProblem(res, 400, 'body-too-deep');
+    expect(problem.detail).toContain('64 levels');
+    expect(problem.errors[0].pointer).toMatch(/^#(\/0){64}$/);
+    const rows = await ctx.db.selectFrom('idemq.requests').select('id').execute();
+    expect(rows).toHaveLength(0);
+  });
+
+  it('a hostile row among good ones of another tenant fails alone with 400; the others are accepted', async () => {
+    const good = Array.from({ length: 20 }, (_, i) => post('/v1/orders', JSON.stringify({ sku: 'tea', n: i }), 'globex'));
+    const hostile = post('/v1/orders', `{"sku":${nested(20_000)}}`, 'acme');
+    const [bad, ...answers] = await Promise.all([hostile, ...good]);
+    expectProblem(bad!, 400, 'body-too-deep');
+    expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 202));
+  });
+
+  it.each([
+    ['an integer beyond 2^53', '{"sku":"tea","quantity":9007199254740993}', '#/quantity'],
+    ['a number beyond a double', '{"x":1e400}', '#/x'],
+    ['a key twice', '{"sku":"tea","sku":"coffee"}', '#/sku'],
+  ])('%s is refused with 400 not-i-json, never forwarded altered', async (_, raw, pointer) => {
+    const before = upstream.attempts.length;
+    const problem = expectProblem(await post('/v1/orders', raw), 400, 'not-i-json');
+    expect(problem.errors[0].pointer).toBe(pointer);
+    expect(upstream.attempts.length).toBe(before);
+  });
+
+  it('1E2 and 2^53 − 1 are I-JSON: accepted and forwarded as the same values', async () => {
+    const key = randomUUID();
+    const res = await post('/v1/orders', '{"a":1E2,"b":9007199254740991,"c":-9007199254740991}', 'acme', key);
+    expect(res.statusCode, res.body).toBe(202);
+    expect((await awaitTerminal(app, res.json().id)).status).toBe('succeeded');
+    expect(upstream.attemptsOf(upstreamKeyFor('acme', key))[0]!.body).toEqual({ a: 100, b: 9007199254740991, c: -9007199254740991 });
+  });
+
+  it('a 1 MB body of 65,000 keys is refused with 400 body-too-complex', async () => {
+    const raw = JSON.stringify(Object.fromEntries(Array.from({ length: 65_000 }, (_, i) => [`k${i}`, i])));
+    expect(raw.length).toBeGreaterThan(900_000);
+    const problem = expectProblem(await post('/v1/orders', raw), 400, 'body-too-complex');
+    expect(problem.detail).toContain('10000 values');
+  });
+
+  it("a forward route's own maxBodyDepth and maxBodyNodes replace the defaults", async () => {
+    expect((await post('/v1/flat', '{"a":[1,2]}')).statusCode).toBe(202);
+    expectProblem(await post('/v1/flat', '{"a":[[1]]}'), 400, 'body-too-deep');
+    expectProblem(await post('/v1/flat', '[1,2,3,4,5]'), 400, 'body-too-complex');
+    expect((await post('/v1/orders', '{"a":[[1]]}')).statusCode).toBe(202);
+  });
+
+  it("an upstream's 2xx answer nested 100,000 levels is stored as its text: succeeded after one call", async () => {
+    const deep = nested(100_000);
+    upstream.behave(() => ({ status: 200, headers: { 'content-type': 'application/json' }, body: deep }));
+    const key = randomUUID();
+    const res = await post('/v1/orders', '{"sku":"tea"}', 'acme', key);
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await awaitTerminal(app, res.json().id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.result.status).toBe(200);
+    expect(done.result.body).toBe(deep);
+    expect(upstream.attemptsOf(upstreamKeyFor('acme', key))).toHaveLength(1);
+  });
+});
