@@ -107,6 +107,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     keyPrefix: deps.config.queuePrefix,
     perTenant: deps.config.rateLimitPerMinute,
     perAddress: deps.config.rateLimitPerAddressPerMinute,
+    bytesPerTenant: deps.config.rateLimitBytesPerMinute,
   });
   const guard = createEdgeGuard(auth, limits);
   const held = createTenantSlots(deps.config.maxHeldPerTenant);
@@ -120,7 +121,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
   await app.register(async (v1) => {
     v1.addHook('onRequest', guard.authenticated);
-    await v1.register(operationRoutes, { deps, operations, held });
+    await v1.register(operationRoutes, { deps, operations, held, limits });
     await v1.register(requestRoutes, { ...deps, held });
     await v1.register(eventRoutes, { ...deps, held });
     for (const register of routes) await v1.register(register, { db: deps.db });

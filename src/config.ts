@@ -35,6 +35,8 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(256, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(600, 1),
+  // at least one body of the largest size (1 MiB), or no body that size could ever be submitted
+  RATE_LIMIT_BYTES_PER_MINUTE: Int(300 * 1024 * 1024, 1024 * 1024),
   // a client's address is read from X-Forwarded-For only when the peer is one of these
   TRUSTED_PROXIES: Type.String({ default: '' }),
   WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
@@ -125,6 +127,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** unauthenticated and failed-authentication requests per client address per minute, shared likewise */
   rateLimitPerAddressPerMinute: number;
+  /** bytes of submitted bodies per tenant per minute, shared likewise */
+  rateLimitBytesPerMinute: number;
   /** peers whose X-Forwarded-For names the client (addresses, CIDRs); empty: the peer is the client */
   trustedProxies: readonly string[];
   /** subscribes a WebSocket may send per second (in bursts of its whole subscription capacity) */
@@ -272,6 +276,7 @@ export function loadConfig(
     workerConcurrency: e.WORKER_CONCURRENCY,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+    rateLimitBytesPerMinute: e.RATE_LIMIT_BYTES_PER_MINUTE,
     trustedProxies: Object.freeze(trustedProxies.proxies),
     wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
     maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,

@@ -2,6 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkJsonShape, type JsonShapeLimits, type JsonShapeRefusal } from './json-shape.ts';
 import { type Problem, ProblemError } from './problem.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the bytes of a JSON body as received (0 without one), set by the checked JSON parser */
+    bodyBytes: number;
+  }
+}
+
 /** A route's own JSON limits, in its `config` (`{ config: { jsonLimits } }`); the scope's defaults otherwise. */
 export interface JsonLimitsConfig {
   jsonLimits?: Partial<JsonShapeLimits>;
@@ -12,11 +19,14 @@ export interface JsonLimitsConfig {
  * is built (checkJsonShape): too deep, too many values, or not I-JSON answers 400 with a stable
  * problem type, so no such body reaches a schema, a fingerprint or the grouped INSERT. What passes
  * is parsed by Fastify's own parser (`__proto__` and `constructor.prototype` refused as before).
+ * Sets `request.bodyBytes`, what the byte budget counts.
  */
 export function useCheckedJsonParser(app: FastifyInstance, defaults: JsonShapeLimits): void {
   const parse = app.getDefaultJsonParser('error', 'error');
+  app.decorateRequest('bodyBytes', 0);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.bodyBytes = Buffer.byteLength(body as string);
     const refusal = checkJsonShape(body as string, limitsOf(request, defaults));
     if (refusal) {
       done(new ProblemError(problemOf(refusal)), undefined);

@@ -9,6 +9,7 @@ import { expectProblem } from '../helpers/problem.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
 
+const BYTE_BUDGET = 1024 * 1024;
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, real upstream and worker)', () => {
@@ -24,7 +25,7 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
       { name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, ...route },
       { name: 'flat.create', route: '/v1/flat', upstream: `${upstream.url}/flat`, maxBodyDepth: 2, maxBodyNodes: 5, ...route },
     ]);
-    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path }, { operations: [] });
+    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path, RATE_LIMIT_BYTES_PER_MINUTE: String(BYTE_BUDGET) }, { operations: [] });
     app = await ctx.startApi();
     await ctx.startWorker();
   });
@@ -100,5 +101,19 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
     expect(done.result.status).toBe(200);
     expect(done.result.body).toBe(deep);
     expect(upstream.attemptsOf(upstreamKeyFor('acme', key))).toHaveLength(1);
+  });
+
+  it("a tenant's byte budget: bodies beyond it answer 429 byte-rate-limited with Retry-After, nothing recorded; another tenant is not held back", async () => {
+    const body = JSON.stringify({ sku: 'tea', note: 'x'.repeat(300_000) });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await post('/v1/orders', body, 'globex'));
+    expect(answers.map((r) => r.statusCode)).toEqual([202, 202, 202, 429]);
+    expect(answers[0]!.headers['ratelimit-policy']).toBe(`"tenant";q=1000000;w=60, "bytes";q=${BYTE_BUDGET};w=60`);
+    const refused = expectProblem(answers[3]!, 429, 'byte-rate-limited');
+    expect(refused.detail).toContain(`${BYTE_BUDGET} bytes`);
+    expect(Number(answers[3]!.headers['retry-after'])).toBeGreaterThan(0);
+    const recorded = await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'globex').where('payload', '@>', JSON.stringify({ note: 'x'.repeat(300_000) }) as never).execute();
+    expect(recorded).toHaveLength(3);
+    expect((await post('/v1/orders', body, 'acme')).statusCode).toBe(202);
   });
 });
