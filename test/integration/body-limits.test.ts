@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import Type from 'typebox';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
+import { defineOperation } from '../../src/operations/operation.ts';
 import { auth, createTestContext, type TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { awaitTerminal } from '../helpers/ledger.ts';
@@ -25,7 +27,9 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
       { name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, ...route },
       { name: 'flat.create', route: '/v1/flat', upstream: `${upstream.url}/flat`, maxBodyDepth: 2, maxBodyNodes: 5, ...route },
     ]);
-    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path, RATE_LIMIT_BYTES_PER_MINUTE: String(BYTE_BUDGET) }, { operations: [] });
+    // an operation whose own depth limit lets through what Postgres refuses
+    const deep = defineOperation({ name: 'deep.store', route: '/v1/deep', summary: 'stores anything', input: Type.Unknown(), jsonLimits: { maxDepth: 50_000, maxNodes: 100_000 }, handle: async () => null });
+    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path, RATE_LIMIT_BYTES_PER_MINUTE: String(BYTE_BUDGET) }, { operations: [deep] });
     app = await ctx.startApi();
     await ctx.startWorker();
   });
@@ -57,15 +61,22 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
     expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 202));
   });
 
+  it('a body Postgres refuses for its content (beyond a route that allows 50,000 levels) fails alone with 400 unstorable-body, beside good rows of another tenant', async () => {
+    const good = Array.from({ length: 20 }, (_, i) => post('/v1/deep', JSON.stringify({ n: i }), 'globex'));
+    const [bad, ...answers] = await Promise.all([post('/v1/deep', nested(20_000), 'acme'), ...good]);
+    expectProblem(bad!, 400, 'unstorable-body');
+    expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 202));
+  });
+
   it.each([
     ['an integer beyond 2^53', '{"sku":"tea","quantity":9007199254740993}', '#/quantity'],
     ['a number beyond a double', '{"x":1e400}', '#/x'],
     ['a key twice', '{"sku":"tea","sku":"coffee"}', '#/sku'],
-  ])('%s is refused with 400 not-i-json, never forwarded altered', async (_, raw, pointer) => {
-    const before = upstream.attempts.length;
-    const problem = expectProblem(await post('/v1/orders', raw), 400, 'not-i-json');
+  ])('%s is refused with 400 not-i-json: not recorded, so never forwarded altered', async (_, raw, pointer) => {
+    const key = randomUUID();
+    const problem = expectProblem(await post('/v1/orders', raw, 'acme', key), 400, 'not-i-json');
     expect(problem.errors[0].pointer).toBe(pointer);
-    expect(upstream.attempts.length).toBe(before);
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', key).execute()).toHaveLength(0);
   });
 
   it('1E2 and 2^53 − 1 are I-JSON: accepted and forwarded as the same values', async () => {
