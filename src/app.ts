@@ -11,6 +11,7 @@ import { createAuthenticator } from './http/auth.ts';
 import { createEdgeGuard } from './http/edge-guard.ts';
 import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { useCheckedJsonParser } from './http/json-body-parser.ts';
 import { openapiOptions } from './http/openapi-document.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import { createTenantSlots } from './http/tenant-slots.ts';
@@ -100,6 +101,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   app.addHook('preClose', async () => closing.abort());
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.setErrorHandler(handleError);
+  useCheckedJsonParser(app, deps.config.jsonLimits);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // a keep-alive connection still busy when closing began would otherwise hold close() open, and
@@ -112,6 +114,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     keyPrefix: deps.config.queuePrefix,
     perTenant: deps.config.rateLimitPerMinute,
     perAddress: deps.config.rateLimitPerAddressPerMinute,
+    bytesPerTenant: deps.config.rateLimitBytesPerMinute,
   });
   const guard = createEdgeGuard(auth, limits);
   const held = createTenantSlots(deps.config.maxHeldPerTenant);
@@ -125,7 +128,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
   await app.register(async (v1) => {
     v1.addHook('onRequest', guard.authenticated);
-    await v1.register(operationRoutes, { deps, operations, held });
+    await v1.register(operationRoutes, { deps, operations, held, limits });
     await v1.register(requestRoutes, { ...deps, held });
     await v1.register(eventRoutes, { ...deps, held });
     for (const register of routes) await v1.register(register, { db: deps.db });

@@ -35,11 +35,16 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(256, 1, 1000),
   RATE_LIMIT_PER_MINUTE: Int(6_000, 1),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(600, 1),
+  // at least one body of the largest size (1 MiB), or no body that size could ever be submitted
+  RATE_LIMIT_BYTES_PER_MINUTE: Int(300 * 1024 * 1024, 1024 * 1024),
   // a client's address is read from X-Forwarded-For only when the peer is one of these
   TRUSTED_PROXIES: Type.String({ default: '' }),
   WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
   MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
   MAX_HELD_PER_TENANT: Int(1_000, 1),
+  // the shape of a JSON body (README, "Limits"); beyond about 10,000 levels Postgres refuses jsonb
+  MAX_BODY_DEPTH: Int(64, 1, 1_000),
+  MAX_BODY_NODES: Int(10_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
   // a SIGKILLed worker's job is resumed within about JOB_LOCK_MS + 2 x STALLED_INTERVAL_MS (docs/operations.md)
   JOB_LOCK_MS: Int(5_000, 1_000),
@@ -124,6 +129,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** unauthenticated and failed-authentication requests per client address per minute, shared likewise */
   rateLimitPerAddressPerMinute: number;
+  /** bytes of submitted bodies per tenant per minute, shared likewise */
+  rateLimitBytesPerMinute: number;
   /** peers whose X-Forwarded-For names the client (addresses, CIDRs); empty: the peer is the client */
   trustedProxies: readonly string[];
   /** subscribes a WebSocket may send per second (in bursts of its whole subscription capacity) */
@@ -132,6 +139,8 @@ export interface Config {
   maxSocketsPerTenant: number;
   /** SSE streams and held long-polls per tenant, per API instance */
   maxHeldPerTenant: number;
+  /** the default shape limits of a JSON body; an operation or forward route may set its own */
+  jsonLimits: Readonly<{ maxDepth: number; maxNodes: number }>;
   /** attempts for a job that fails for a reason that is neither business nor transient infrastructure */
   maxAttempts: number;
   jobLockMs: number;
@@ -271,10 +280,12 @@ export function loadConfig(
     workerConcurrency: e.WORKER_CONCURRENCY,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+    rateLimitBytesPerMinute: e.RATE_LIMIT_BYTES_PER_MINUTE,
     trustedProxies: Object.freeze(trustedProxies.proxies),
     wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
     maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,
     maxHeldPerTenant: e.MAX_HELD_PER_TENANT,
+    jsonLimits: Object.freeze({ maxDepth: e.MAX_BODY_DEPTH, maxNodes: e.MAX_BODY_NODES }),
     maxAttempts: e.MAX_ATTEMPTS,
     jobLockMs: e.JOB_LOCK_MS,
     stalledIntervalMs: e.STALLED_INTERVAL_MS,

@@ -13,9 +13,10 @@ const FASTIFY_PROBLEMS: Record<string, Omit<Problem, 'detail'>> = {
 };
 
 /**
- * Turns every error into problem+json: expected ones with their stable type, infrastructure
- * failures and key writes Postgres refused for one request (RequestNotRecorded) into 503 with
- * Retry-After, anything else into a 500 that is logged with its stack.
+ * Turns every error into problem+json: expected ones with their stable type, a body Postgres
+ * refused for its content into 400, infrastructure failures and other key writes Postgres refused
+ * for one request (RequestNotRecorded) into 503 with Retry-After, anything else into a 500 that is
+ * logged with its stack.
  */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const instance = request.url.split('?')[0];
@@ -46,6 +47,19 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isTransientError(error)) {
     request.log.warn({ err: error }, 'infrastructure unavailable');
     return sendProblem(reply, unavailable('A backing service is unavailable. Retry with the same Idempotency-Key: if the request was recorded after all, the retry replays it and never runs it twice.'), instance);
+  }
+  if (error instanceof RequestNotRecorded && error.byContent) {
+    request.log.warn({ err: error }, 'request body refused by Postgres');
+    return sendProblem(
+      reply,
+      {
+        status: 400,
+        slug: 'unstorable-body',
+        title: 'Request body cannot be stored',
+        detail: 'Postgres refused to store this body (too deeply nested, or text it cannot hold); nothing was recorded. Change the body: retrying it as it is fails the same way.',
+      },
+      instance,
+    );
   }
   if (error instanceof RequestNotRecorded) {
     // not the client's doing (the API refuses what it can foresee), and the requests that shared its statement went on

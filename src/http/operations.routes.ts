@@ -17,6 +17,7 @@ import { ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
+import type { RateLimits } from './rate-limits.ts';
 import type { TenantSlots } from './tenant-slots.ts';
 
 /** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
@@ -46,13 +47,17 @@ function submitResponses(output: TSchema | undefined) {
 
 const SUBMIT_PROBLEMS = {
   400: problemResponse(
-    'Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`); nothing recorded.',
+    'Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded.',
   ),
   413: problemResponse('Body over 1 MiB (`…/body-too-large`); nothing recorded.'),
   415: problemResponse('Body not `application/json` (`…/unsupported-media-type`); nothing recorded.'),
   403: problemResponse('The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded.', HEADER.wwwAuthenticate),
   422: problemResponse('The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched.'),
   ...V1_PROBLEMS,
+  429: problemResponse(
+    'Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded.',
+    HEADER.rateLimited,
+  ),
 };
 
 /**
@@ -61,7 +66,7 @@ const SUBMIT_PROBLEMS = {
  */
 export async function operationRoutes(
   app: FastifyInstance,
-  { deps, operations, held }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots },
+  { deps, operations, held, limits }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots; limits: Pick<RateLimits, 'tenantBytes'> },
 ): Promise<void> {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
@@ -78,6 +83,8 @@ export async function operationRoutes(
       extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] },
     });
   });
+  // after the schema, before the key is looked up: what would be stored counts, replays included
+  app.addHook('preHandler', async (request, reply) => limits.tenantBytes(request, reply, request.bodyBytes));
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
   for (const op of operations) registerOperation(app, deps, held, op, reenqueued);
@@ -87,6 +94,7 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
   app.post(
     op.route,
     {
+      config: { jsonLimits: op.jsonLimits },
       schema: {
         summary: op.summary,
         tags: ['operations'],

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { addressKey } from './client-address.ts';
 import type { RedisClient } from '../redis.ts';
-import { ProblemError } from './problem.ts';
+import { type Problem, ProblemError } from './problem.ts';
 import { createSharedWindow, type WindowTake } from './shared-window.ts';
 
 const WINDOW_MS = 60_000;
@@ -12,15 +12,27 @@ const LEASES_PER_WINDOW = 100;
 /** keys with a lease kept in memory; one evicted only gives up its unspent calls */
 const MAX_KEYS = 50_000;
 
-/** The two budgets: each authenticated tenant's, and each client address's for everything else. */
-export type PolicyName = 'tenant' | 'address';
+/** The budgets: each authenticated tenant's calls and submitted bytes, and each client address's calls for everything else. */
+export type PolicyName = 'tenant' | 'address' | 'bytes';
 
 export interface RateLimits {
   /** Counts one call against `request.tenantId`; throws a 429 ProblemError over the budget. */
   tenant(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Counts one call against the client's address (`request.ip`: see TRUSTED_PROXIES); throws a 429 likewise. */
   address(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** Counts `bytes` of a body to be stored against `request.tenantId`'s byte budget; throws a 429 ProblemError over it. */
+  tenantBytes(request: FastifyRequest, reply: FastifyReply, bytes: number): Promise<void>;
 }
+
+const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<Problem, 'slug' | 'title' | 'detail'>> = {
+  tenant: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This API key may make ${max} requests a minute; retry in ${s} s.` }),
+  address: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This address may make ${max} requests a minute without a valid API key; retry in ${s} s.` }),
+  bytes: (max, s) => ({
+    slug: 'byte-rate-limited',
+    title: 'Too many bytes submitted',
+    detail: `This API key may submit ${max} bytes of request bodies a minute, and this body does not fit in what is left; retry in ${s} s.`,
+  }),
+};
 
 /**
  * Fixed one-minute windows counted in Redis (createSharedWindow), so every API instance on the
@@ -33,7 +45,11 @@ export interface RateLimits {
  * logged. Calls this process can settle alone (a lease to spend, a window known to be spent) are
  * settled as usual.
  */
-export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, options: { keyPrefix: string; perTenant: number; perAddress: number }): RateLimits {
+export function createRateLimits(
+  redis: RedisClient,
+  log: FastifyBaseLogger,
+  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number },
+): RateLimits {
   let openUntil = 0;
   let failing = false;
 
@@ -46,10 +62,10 @@ export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, opt
       maxKeys: MAX_KEYS,
       redisAnswers: () => Date.now() >= openUntil,
     });
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+    return async (request: FastifyRequest, reply: FastifyReply, cost = 1) => {
       let taken: WindowTake | undefined;
       try {
-        taken = await window.take(keyOf(request));
+        taken = await window.take(keyOf(request), cost);
       } catch (err) {
         if (!failing) log.warn({ err }, 'rate limit store unavailable: requests pass unlimited until it answers');
         failing = true;
@@ -59,28 +75,25 @@ export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, opt
       if (!taken) return;
       failing = false;
       const resetSeconds = Math.max(1, Math.ceil(taken.resetMs / 1000));
+      // a second policy on the same answer joins the first one's fields (a list, as the draft has them)
+      const joined = (field: string, item: string) => {
+        const earlier = reply.getHeader(field);
+        return typeof earlier === 'string' && earlier !== '' ? `${earlier}, ${item}` : item;
+      };
       const headers = {
-        'ratelimit-policy': `"${name}";q=${max};w=${WINDOW_MS / 1000}`,
-        ratelimit: `"${name}";r=${taken.remaining};t=${resetSeconds}`,
+        'ratelimit-policy': joined('ratelimit-policy', `"${name}";q=${max};w=${WINDOW_MS / 1000}`),
+        ratelimit: joined('ratelimit', `"${name}";r=${taken.remaining};t=${resetSeconds}`),
       };
       if (taken.allowed) {
         reply.headers(headers);
         return;
       }
-      throw new ProblemError({
-        status: 429,
-        slug: 'rate-limited',
-        title: 'Too many requests',
-        detail:
-          name === 'tenant'
-            ? `This API key may make ${max} requests a minute; retry in ${resetSeconds} s.`
-            : `This address may make ${max} requests a minute without a valid API key; retry in ${resetSeconds} s.`,
-        headers: { ...headers, 'retry-after': String(resetSeconds) },
-      });
+      throw new ProblemError({ status: 429, ...REFUSALS[name](max, resetSeconds), headers: { ...headers, 'retry-after': String(resetSeconds) } });
     };
   };
   return {
     tenant: limit('tenant', options.perTenant, (request) => request.tenantId),
     address: limit('address', options.perAddress, (request) => addressKey(request.ip)),
+    tenantBytes: limit('bytes', options.bytesPerTenant, (request) => request.tenantId),
   };
 }

@@ -34,9 +34,9 @@ interface Lease {
 }
 
 /**
- * A fixed window of `max` calls per key, shared by every process on the same Redis and `prefix`.
- * Each process takes calls from Redis in leases of `leaseSize` (one Redis round trip per lease, not
- * per call) and spends them locally, so all processes together admit at most `max` per window and
+ * A fixed window of `max` units per key (calls, or bytes), shared by every process on the same
+ * Redis and `prefix`. Each process takes units from Redis in leases of `leaseSize` or a call's own
+ * cost if larger (one Redis round trip per lease, not per call) and spends them locally, so all processes together admit at most `max` per window and
  * a budget runs out early by at most the unspent part of one lease per process. Once a window is
  * spent, calls are refused here without asking Redis until it ends. `take` rejects when Redis
  * fails; the caller decides what that means.
@@ -51,13 +51,16 @@ export function createSharedWindow(
   const leases = new LRUCache<string, Lease>({ max: options.maxKeys });
   const inFlight = new Map<string, Promise<void>>();
 
-  const renew = (key: string): Promise<void> => {
+  const renew = (key: string, size: number): Promise<void> => {
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = lease(prefix + key, leaseSize, windowMs)
+      pending = lease(prefix + key, size, windowMs)
         .then(([counted, ttl]) => {
-          const granted = Math.min(leaseSize, Math.max(0, max - (counted - leaseSize)));
-          leases.set(key, { left: granted, counted, resetAt: Date.now() + ttl });
+          const granted = Math.min(size, Math.max(0, max - (counted - size)));
+          // what is left of the last lease in the same window stays ours: a cost larger than it is not a loss
+          const previous = leases.get(key);
+          const carried = previous && counted - size >= previous.counted ? previous.left : 0;
+          leases.set(key, { left: carried + granted, counted, resetAt: Date.now() + ttl });
         })
         .finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
@@ -67,24 +70,25 @@ export function createSharedWindow(
 
   return {
     /**
-     * Counts one call against `key`: from this process's lease, or after a new one. Without a lease
-     * to spend it asks Redis only if `redisAnswers()`; otherwise it returns undefined (not counted).
+     * Counts `cost` units (one call by default) against `key`: from this process's lease, or after a
+     * new one. Without a lease to spend it asks Redis only if `redisAnswers()`; otherwise it returns
+     * undefined (not counted). A cost above what is left of the window is refused.
      */
-    async take(key: string): Promise<WindowTake | undefined> {
+    async take(key: string, cost = 1): Promise<WindowTake | undefined> {
       for (;;) {
         const now = Date.now();
         const current = leases.get(key);
         if (current && now < current.resetAt) {
           const resetMs = current.resetAt - now;
-          if (current.left > 0) {
-            current.left--;
+          if (current.left >= cost) {
+            current.left -= cost;
             return { allowed: true, remaining: Math.max(0, max - current.counted) + current.left, resetMs };
           }
           if (current.counted >= max) return { allowed: false, remaining: 0, resetMs };
         }
         if (!options.redisAnswers()) return undefined;
         // every lease spends part of the window, so this ends: with a call taken or the window spent
-        await renew(key);
+        await renew(key, Math.max(leaseSize, cost));
       }
     },
   };

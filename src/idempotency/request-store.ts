@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { createBatchScheduler } from '../batch-scheduler.ts';
 import { deleteExpiredRequest, findRequestByKey, type NewRequest, RETENTION_OVER } from './request.repository.ts';
-import { runSplitting } from './split-batch.ts';
+import { RequestNotRecorded, runSplitting } from './split-batch.ts';
 
 export type KeyedRow = RequestRow & { expired: boolean };
 
@@ -103,7 +103,7 @@ async function findRequestsByKeys(db: Kysely<Database>, keys: readonly TenantKey
   return keys.map((k) => byKey.get(keyOf(k.tenantId, k.key)));
 }
 
-function unwrap<R>(result: R | Error): R {
-  if (result instanceof Error) throw result;
+function unwrap<R>(result: R | RequestNotRecorded): R {
+  if (result instanceof RequestNotRecorded) throw result;
   return result;
 }

@@ -5,10 +5,24 @@ import { isTransientError } from '../retry-policy.ts';
  * API refuses what it can foresee) nor a known infrastructure failure: nothing was recorded for it.
  */
 export class RequestNotRecorded extends Error {
+  /** Postgres refused the row's own content (see refusedForContent): the client's to change, not to retry */
+  readonly byContent: boolean;
   constructor(cause: unknown) {
     super('Postgres refused the statement that records or finds this idempotency key', { cause });
     this.name = 'RequestNotRecorded';
+    this.byContent = refusedForContent(cause);
   }
+}
+
+/**
+ * A refusal of the data itself: SQLSTATE class 22 (data_exception, e.g. 22P05 a character jsonb
+ * cannot hold) or 54001 (statement_too_complex: jsonb's parser ran out of stack on deep nesting).
+ * The API refuses what it can foresee before grouping; this covers what a route's own limits let
+ * through.
+ */
+export function refusedForContent(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 /**

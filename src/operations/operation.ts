@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Static, TSchema } from 'typebox';
 import type { Database } from '../db/database.ts';
+import type { JsonShapeLimits } from '../http/json-shape.ts';
 import type { ForwardRoute } from './forward/forward-route.ts';
 
 export interface OperationContext {
@@ -24,6 +25,8 @@ export interface OperationSpec<S extends TSchema = TSchema> {
   input: S;
   /** what a succeeded request's `result` holds; documented in the OpenAPI document when given */
   output?: TSchema;
+  /** this route's JSON body limits (depth, values), in place of MAX_BODY_DEPTH and MAX_BODY_NODES */
+  jsonLimits?: Partial<JsonShapeLimits>;
 }
 
 /**

@@ -42,7 +42,7 @@ describe('parseForwardRoutes', () => {
     );
     expect(routes).toEqual([]);
     expect(problems).toEqual([
-      'f[0] (Orders Create): unknown field "color"; the fields are name, route, upstream, summary, timeoutMs, maxAttempts, retryBaseMs, retryMaxMs, headers, keepHeaders, maxResponseBytes',
+      'f[0] (Orders Create): unknown field "color"; the fields are name, route, upstream, summary, timeoutMs, maxAttempts, retryBaseMs, retryMaxMs, headers, keepHeaders, maxResponseBytes, maxBodyDepth, maxBodyNodes',
       'f[0] (Orders Create).name: must be lower-case words separated by dots, e.g. "orders.create" (got "Orders Create")',
       'f[0] (Orders Create).timeoutMs: must be >= 100 (got 5)',
       'f[1] (b.create).route: must be a path such as "/v1/orders" (letters, digits, ".", "_", "~", "-" between slashes) (got "v1/b")',

@@ -1,3 +1,4 @@
+import { checkJsonShape } from '../../http/json-shape.ts';
 import { findUnstorableText } from '../../http/json-text.ts';
 import type { ForwardRoute } from './forward-route.ts';
 
@@ -94,13 +95,20 @@ async function readBounded(response: Response, limit: number): Promise<{ text: s
 }
 
 /**
- * JSON when the upstream says so and it parses whole, text otherwise. Text Postgres cannot store
- * (a NUL, as JSON escapes or raw) never reaches the record: such JSON stays text, and NUL
- * characters in text become U+FFFD.
+ * Nesting Postgres stores in `jsonb` with room to spare: its parser recurses, and at its default
+ * max_stack_depth (2 MB) refuses a document somewhere past 10,000 levels (SQLSTATE 54001).
+ */
+export const STORABLE_JSON_DEPTH = 1_000;
+
+/**
+ * JSON when the upstream says so and it parses whole, text otherwise. JSON Postgres cannot store
+ * (a NUL, as JSON escapes or raw; nesting deeper than STORABLE_JSON_DEPTH) never reaches the
+ * record: such an answer stays its text, and NUL characters in text become U+FFFD.
  */
 function parseBody(text: string, contentType: string | undefined, truncated: boolean): unknown {
   if (text === '') return null;
-  if (!truncated && contentType && /^application\/([\w.+-]+\+)?json\b/i.test(contentType.trim())) {
+  const json = !truncated && contentType && /^application\/([\w.+-]+\+)?json\b/i.test(contentType.trim());
+  if (json && checkJsonShape(text, { maxDepth: STORABLE_JSON_DEPTH, maxNodes: Infinity }, { iJson: false }) === undefined) {
     try {
       const parsed: unknown = JSON.parse(text);
       if (findUnstorableText(parsed) === undefined) return parsed;

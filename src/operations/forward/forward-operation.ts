@@ -19,7 +19,8 @@ export const ForwardOutput = Type.Object(
 
 /** A forward route as an operation of kind `forward`: its submit side is every operation's. */
 export function forwardOperation(route: ForwardRoute): ForwardOperation {
-  return { kind: 'forward', name: route.name, route: route.route, summary: route.summary, input: ForwardInput, output: ForwardOutput, forward: route };
+  const jsonLimits = { ...(route.maxBodyDepth !== undefined && { maxDepth: route.maxBodyDepth }), ...(route.maxBodyNodes !== undefined && { maxNodes: route.maxBodyNodes }) };
+  return { kind: 'forward', name: route.name, route: route.route, summary: route.summary, input: ForwardInput, output: ForwardOutput, forward: route, jsonLimits };
 }
 
 /**

@@ -26,6 +26,9 @@ const RouteSchema = Type.Object(
     keepHeaders: Type.Optional(Type.Array(Type.String())),
     /** the most bytes of the upstream's answer that are read and stored */
     maxResponseBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 * 1024 })),
+    /** this route's JSON body limits, in place of MAX_BODY_DEPTH and MAX_BODY_NODES */
+    maxBodyDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    maxBodyNodes: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -44,6 +47,9 @@ export interface ForwardRoute {
   /** lower case */
   keepHeaders: readonly string[];
   maxResponseBytes: number;
+  /** absent: the configuration's defaults */
+  maxBodyDepth?: number;
+  maxBodyNodes?: number;
 }
 
 export const FORWARD_DEFAULTS = {
@@ -90,6 +96,8 @@ export function parseForwardRoutes(document: unknown, where: string): { routes: 
       headers: Object.freeze({ ...r.headers }),
       keepHeaders: Object.freeze((r.keepHeaders ?? []).map((h) => h.toLowerCase())),
       maxResponseBytes: r.maxResponseBytes ?? FORWARD_DEFAULTS.maxResponseBytes,
+      ...(r.maxBodyDepth !== undefined && { maxBodyDepth: r.maxBodyDepth }),
+      ...(r.maxBodyNodes !== undefined && { maxBodyNodes: r.maxBodyNodes }),
     });
   }
   problems.push(...findRouteCollisions(routes, []));
