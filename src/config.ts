@@ -56,6 +56,8 @@ const EnvSchema = Type.Object({
   HTTP_IDLE_TIMEOUT_MS: Int(30_000, 50),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 50),
   HTTP_MAX_CONNECTIONS: Int(10_000, 1),
+  // 0: a tenth of HTTP_MAX_CONNECTIONS (at least 1)
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: Int(0, 0),
   HEARTBEAT_FILE: Type.String({ default: '' }),
   WORKER_METRICS_PORT: Int(0, 0, 65535),
   // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
@@ -149,8 +151,10 @@ export interface Config {
     idleTimeoutMs: number;
     /** an idle connection between requests */
     keepAliveTimeoutMs: number;
-    /** open sockets at once (WebSocket and SSE included); more are closed on arrival */
+    /** open sockets at once (WebSocket and SSE included); an arrival at the cap closes idle keep-alive ones first, or is closed */
     maxConnections: number;
+    /** open sockets one peer address (an IPv6 /64) may hold; trusted proxies are spared */
+    maxConnectionsPerAddress: number;
   };
   /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
   heartbeatFile: string;
@@ -285,6 +289,7 @@ export function loadConfig(
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS || Math.max(1, Math.floor(e.HTTP_MAX_CONNECTIONS / 10)),
     }),
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
