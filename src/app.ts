@@ -16,6 +16,7 @@ import { createTenantSlots } from './http/tenant-slots.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
+import { registerConnectionMetrics } from './http/connection-metrics.ts';
 import { capConnections } from './http/node-server-limits.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { serverLimitOptions } from './http/server-limits.ts';
@@ -167,7 +168,8 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     ...serverLimitOptions(deps.config.http),
   });
   // behind a balancer the per-address cap is the balancer's: it is spared, and caps its clients itself
-  capConnections(app.server, deps.config.http, { exempt: deps.config.trustedProxies, upgrades: true });
+  const sockets = capConnections(app.server, deps.config.http, { exempt: deps.config.trustedProxies, upgrades: true });
+  registerConnectionMetrics(deps.metrics, sockets);
   app.setErrorHandler(handleError);
   const limits = rateLimitsOf(deps, app.log);
   app.addHook('onRequest', refuseUnknownRoutes(limits));

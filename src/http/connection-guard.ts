@@ -128,6 +128,8 @@ export function guardConnections(server: Server, caps: ConnectionCaps) {
   };
 }
 
+export type ConnectionGuard = ReturnType<typeof guardConnections>;
+
 function blockListOf(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACKER, BYSTANDER, type RawClient, rawClientFrom, TENANT_ADDRESS } from '../helpers/bound-client.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { parseSamples, valueOf } from '../helpers/prometheus-text.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const opened: RawClient[] = [];
@@ -30,13 +31,19 @@ async function served(from: string, port: number): Promise<string> {
   return client.received();
 }
 
+async function metrics(ctx: TestContext, app: FastifyInstance) {
+  const admin = await ctx.startAdmin(app);
+  return parseSamples((await admin.inject({ url: '/metrics', headers: adminAuth })).body);
+}
+
 const PARTIAL = 'GET /healthz HTTP/1.1\r\nHost: x\r\n';
 const WHOLE = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
 
 describe('connections per address (HTTP_MAX_CONNECTIONS=10, HTTP_MAX_CONNECTIONS_PER_ADDRESS=4)', () => {
   let ctx: TestContext;
+  let app: FastifyInstance;
   let port: number;
-  beforeAll(async () => ({ ctx, port } = await listen({ HTTP_MAX_CONNECTIONS: '10', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '4' })));
+  beforeAll(async () => ({ ctx, app, port } = await listen({ HTTP_MAX_CONNECTIONS: '10', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '4' })));
   afterAll(() => ctx?.close());
 
   it('closes an address\'s sockets past its cap on arrival, and serves another address meanwhile', async () => {
@@ -49,13 +56,17 @@ describe('connections per address (HTTP_MAX_CONNECTIONS=10, HTTP_MAX_CONNECTIONS
     expect(attacker.filter((c) => c.isClosed()).every((c) => c.received() === '')).toBe(true);
 
     expect(await served(TENANT_ADDRESS, port)).toContain('200 OK');
+    const samples = await metrics(ctx, app);
+    expect(valueOf(samples, 'idemq_http_connections_refused_total', { cap: 'address' })).toBe(6);
+    expect(valueOf(samples, 'idemq_http_connections', { state: 'busy' })).toBe(4);
   }, 15_000);
 });
 
 describe('idle keep-alive sockets under pressure (HTTP_MAX_CONNECTIONS=6, HTTP_MAX_CONNECTIONS_PER_ADDRESS=4)', () => {
   let ctx: TestContext;
+  let app: FastifyInstance;
   let port: number;
-  beforeAll(async () => ({ ctx, port } = await listen({ HTTP_MAX_CONNECTIONS: '6', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '4' })));
+  beforeAll(async () => ({ ctx, app, port } = await listen({ HTTP_MAX_CONNECTIONS: '6', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '4' })));
   afterAll(() => ctx?.close());
 
   it('closes an idle keep-alive socket of the address holding the most to serve a new one, and refuses when none is idle', async () => {
@@ -79,5 +90,8 @@ describe('idle keep-alive sockets under pressure (HTTP_MAX_CONNECTIONS=6, HTTP_M
     await new Promise((r) => setTimeout(r, 100));
     expect(busy.every((c) => !c.isClosed())).toBe(true);
     expect(await served(TENANT_ADDRESS, port)).toBe('');
+    const samples = await metrics(ctx, app);
+    expect(valueOf(samples, 'idemq_http_connections_reclaimed_total')).toBe(1);
+    expect(valueOf(samples, 'idemq_http_connections_refused_total', { cap: 'total' })).toBe(1);
   }, 20_000);
 });
