@@ -59,6 +59,8 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: String(Number.MAX_SAFE_INTEGER),
+    // the load generators are all one address: the connections scenario holds 10,000 sockets from it
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
     ...opts.serviceEnv,
   };
   const profileDir = opts.cpuProfile ? PROFILE_DIR : undefined;

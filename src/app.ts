@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -13,12 +12,16 @@ import { handleError } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { useCheckedJsonParser } from './http/json-body-parser.ts';
 import { openapiOptions } from './http/openapi-document.ts';
-import { createRateLimits } from './http/rate-limits.ts';
+import { createRateLimits, type RateLimits } from './http/rate-limits.ts';
 import { createTenantSlots } from './http/tenant-slots.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
-import { capConnections, serverLimitOptions } from './http/server-limits.ts';
+import { registerConnectionMetrics } from './http/connection-metrics.ts';
+import { capConnections } from './http/node-server-limits.ts';
+import { requestIdOf } from './http/request-id.ts';
+import { serverLimitOptions } from './http/server-limits.ts';
+import { refuseUnknownRoutes } from './http/unknown-route.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/request-acceptor.ts';
@@ -81,6 +84,8 @@ export interface ApiOptions {
   /** one POST route each; the submit side needs only the OperationSpec, whatever the kind */
   operations: readonly OperationSpec[];
   routes?: readonly AppRoutes[];
+  /** the rate limits to count on (createRateLimits), shared with the host app's own hooks; by default the plugin's own */
+  limits?: RateLimits;
 }
 
 /**
@@ -89,11 +94,12 @@ export interface ApiOptions {
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
  * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
- * two operations with one name or one route. Every route but /healthz is rate limited in
- * `onRequest` (see createRateLimits); the per-address budget counts `request.ip`, so an app that
+ * two operations with one name or one route. Every route is rate limited in `onRequest`, before its
+ * body is read (see createRateLimits); the per-address budget counts `request.ip`, so an app that
  * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
+ * The host app's unknown routes are its own: buildApp limits them with refuseUnknownRoutes.
  */
-export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [] }) => {
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [], limits: given }) => {
   const operations = withForwardRoutes(appOperations, deps.config);
   assertDistinct(operations);
   const closing = new AbortController();
@@ -110,12 +116,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
 
   const auth = createAuthenticator(deps.config.apiKeys, deps.keys);
-  const limits = createRateLimits(deps.rateLimitRedis, app.log, {
-    keyPrefix: deps.config.queuePrefix,
-    perTenant: deps.config.rateLimitPerMinute,
-    perAddress: deps.config.rateLimitPerAddressPerMinute,
-    bytesPerTenant: deps.config.rateLimitBytesPerMinute,
-  });
+  const limits = given ?? rateLimitsOf(deps, app.log);
   const guard = createEdgeGuard(auth, limits);
   const held = createTenantSlots(deps.config.maxHeldPerTenant);
 
@@ -136,6 +137,15 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant) });
 };
 
+function rateLimitsOf(deps: AppDeps, log: FastifyBaseLogger): RateLimits {
+  return createRateLimits(deps.rateLimitRedis, log, {
+    keyPrefix: deps.config.queuePrefix,
+    perTenant: deps.config.rateLimitPerMinute,
+    perAddress: deps.config.rateLimitPerAddressPerMinute,
+    bytesPerTenant: deps.config.rateLimitBytesPerMinute,
+  });
+}
+
 /** The document of each server's idemqPlugin: the plugin's scope is encapsulated, the server is shared. */
 const DOCUMENTS = new WeakMap<object, () => Record<string, unknown>>();
 
@@ -150,15 +160,18 @@ export function openapiDocument(app: FastifyInstance): Record<string, unknown> {
 }
 
 /**
- * Builds the standalone HTTP app: a Fastify server with the service's limits, idemqPlugin and a
- * problem+json 404; never listens (tests call it with inject or listen on port 0).
+ * Builds the standalone HTTP app: a Fastify server with the service's limits (deadlines, socket
+ * caps), idemqPlugin and a problem+json 404 answered before any body is read, within the caller's
+ * address budget; never listens (tests call it with inject or listen on port 0). A caller's
+ * `x-request-id` is kept only when short and plain (requestIdOf).
  */
 export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: FastifyBaseLogger }): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // requestIdOf reads x-request-id itself: Fastify's requestIdHeader would take any value as it is
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // After the drain (drainServer), a request still arriving on an open connection is served, its
     // answer closing that connection: a 503 here would reach the client, as nginx does not retry it.
     return503OnClosing: false,
@@ -166,11 +179,16 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
     ...serverLimitOptions(deps.config.http),
   });
-  capConnections(app.server, deps.config.http);
+  // behind a balancer the per-address cap is the balancer's: it is spared, and caps its clients itself
+  const sockets = capConnections(app.server, deps.config.http, { exempt: deps.config.trustedProxies, upgrades: true });
+  registerConnectionMetrics(deps.metrics, sockets);
   app.setErrorHandler(handleError);
+  const limits = rateLimitsOf(deps, app.log);
+  app.addHook('onRequest', refuseUnknownRoutes(limits));
+  // a stand-in: refuseUnknownRoutes answers every unknown route first
   app.setNotFoundHandler((request) => {
     throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
   });
-  await app.register(idemqPlugin, { deps, operations: options.operations, routes: options.routes });
+  await app.register(idemqPlugin, { deps, operations: options.operations, routes: options.routes, limits });
   return app;
 }

@@ -63,8 +63,11 @@ const EnvSchema = Type.Object({
   HTTP_IDLE_TIMEOUT_MS: Int(30_000, 50),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 50),
   HTTP_MAX_CONNECTIONS: Int(10_000, 1),
+  // 0: a tenth of HTTP_MAX_CONNECTIONS (at least 1)
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: Int(0, 0),
   HEARTBEAT_FILE: Type.String({ default: '' }),
   WORKER_METRICS_PORT: Int(0, 0, 65535),
+  WORKER_METRICS_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
   FORWARD_ROUTES_FILE: Type.String({ default: '' }),
   // OpenTelemetry tracing, by the standard variables; off unless OTEL_TRACES_EXPORTER names an exporter
@@ -162,13 +165,16 @@ export interface Config {
     idleTimeoutMs: number;
     /** an idle connection between requests */
     keepAliveTimeoutMs: number;
-    /** open sockets at once (WebSocket and SSE included); more are closed on arrival */
+    /** open sockets at once (WebSocket and SSE included); an arrival at the cap closes idle keep-alive ones first, or is closed */
     maxConnections: number;
+    /** open sockets one peer address (an IPv6 /64) may hold; trusted proxies are spared */
+    maxConnectionsPerAddress: number;
   };
   /** a worker touches this file while it takes jobs, for container healthchecks; '' for none */
   heartbeatFile: string;
-  /** where a worker serves its Prometheus metrics (on `host`); 0: not served */
+  /** where a worker serves its Prometheus metrics, behind `admin.token`; 0: not served */
   workerMetricsPort: number;
+  workerMetricsHost: string;
   /** routes whose requests are forwarded to an upstream service (FORWARD_ROUTES_FILE); none by default */
   forwardRoutes: readonly ForwardRoute[];
   /** OpenTelemetry tracing (the standard OTEL_* variables); `exporter: 'none'` turns it off */
@@ -209,7 +215,8 @@ export class ConfigError extends Error {
  * Throws ConfigError listing every problem at once; returns a frozen object.
  * With NODE_ENV=production API_KEYS defaults to none (keys then come from the table that
  * `npm run keys` manages), and a process that serves the API (`servesApi`, the default) refuses
- * the public demo secret among them; workers and migrations do not read keys.
+ * the public demo secret among them; workers and migrations do not read keys. ADMIN_TOKEN is
+ * required there in production, as by a worker that serves its metrics (WORKER_METRICS_PORT).
  * FORWARD_ROUTES_FILE, if set, is read and validated here; a forward route that reuses the name or
  * route of one of `operations` (those the process runs otherwise) is a problem too.
  */
@@ -241,7 +248,8 @@ export function loadConfig(
       problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
     }
   }
-  if (value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
+  // a worker's metrics are behind the admin token too
+  if (value.NODE_ENV === 'production' && ((opts.servesApi ?? true) || Number(value.WORKER_METRICS_PORT) > 0)) {
     if (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === '') {
       problems.push('ADMIN_TOKEN: required in production (NODE_ENV=production): set a long random token of your own; the default is public');
     } else if (env.ADMIN_TOKEN === DEMO_ADMIN_TOKEN) {
@@ -301,9 +309,11 @@ export function loadConfig(
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS || Math.max(1, Math.floor(e.HTTP_MAX_CONNECTIONS / 10)),
     }),
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    workerMetricsHost: e.WORKER_METRICS_HOST,
     forwardRoutes: Object.freeze(forward.routes.map((r) => Object.freeze(r))),
     tracing: Object.freeze({
       exporter: e.OTEL_SDK_DISABLED === 'true' ? 'none' : (e.OTEL_TRACES_EXPORTER as TracingConfig['exporter']),

@@ -1,11 +1,35 @@
-import { createServer } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { Config } from '../src/config.ts';
+import { limitNodeServer, nodeServerOptions } from '../src/http/node-server-limits.ts';
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from '../src/http/problem.ts';
 
-/** Serves `registry` at GET /metrics on host:port (keep it on an internal network). Resolves once listening. */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+export interface MetricsServerOptions {
+  host: string;
+  port: number;
+  /** the API's socket limits: deadlines, idle timeout, total and per-address caps */
+  http: Config['http'];
+  /** `Authorization: Bearer <token>` every scrape must carry (ADMIN_TOKEN) */
+  token: string;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Serves `registry` at GET /metrics on host:port, behind the bearer token (401 problem+json
+ * without it) and the API's socket limits. Resolves once listening.
+ */
+export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<{ close(): Promise<void> }> {
+  const expected = digest(options.token);
+  const server = createServer(nodeServerOptions(options.http), (req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !timingSafeEqual(digest(bearer), expected)) {
+      unauthorized(res, req.headers.authorization !== undefined);
       return;
     }
     registry.metrics().then(
@@ -13,9 +37,24 @@ export async function startMetricsServer(registry: Registry, host: string, port:
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
     );
   });
+  limitNodeServer(server, options.http);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   return { close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+function unauthorized(res: ServerResponse, sent: boolean): void {
+  res
+    .writeHead(401, { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="idemq-worker"' })
+    .end(
+      JSON.stringify({
+        type: `${PROBLEM_BASE}unauthorized`,
+        title: 'Unauthorized',
+        status: 401,
+        detail: sent ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>` (ADMIN_TOKEN).',
+        instance: '/metrics',
+      }),
+    );
 }

@@ -89,7 +89,9 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   const queue = createRequestQueues(queueConnection, config, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createWorkerMetrics({ db, queue });
-  const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
+  const metricsServer = config.workerMetricsPort
+    ? await startMetricsServer(metrics.registry, { host: config.workerMetricsHost, port: config.workerMetricsPort, http: config.http, token: config.admin.token })
+    : undefined;
 
   // The outbox and the requests table churn by design; without autovacuum they bloat and every
   // statement slows down (seen here: 3x slower per statement within minutes).

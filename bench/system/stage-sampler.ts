@@ -1,7 +1,7 @@
 import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { median } from '../stats.ts';
 
-/** Where the stage histograms are scraped: the API's admin /metrics (with its token) and each worker's. */
+/** Where the stage histograms are scraped: the API's admin /metrics and each worker's, both behind the admin token. */
 export interface StageSources {
   api: { url: string; token: string };
   workers: string[];
@@ -39,7 +39,8 @@ export async function scrapeStages(sources: StageSources): Promise<StageBuckets>
     if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
     return res.text();
   };
-  const texts = await Promise.all([get(sources.api.url, { authorization: `Bearer ${sources.api.token}` }), ...sources.workers.map((u) => get(u))]);
+  const auth = { authorization: `Bearer ${sources.api.token}` };
+  const texts = await Promise.all([get(sources.api.url, auth), ...sources.workers.map((u) => get(u, auth))]);
   const buckets: StageBuckets = new Map();
   for (const text of texts) parse(text, buckets);
   return buckets;

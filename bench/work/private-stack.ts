@@ -66,6 +66,8 @@ export async function createPrivateStack(opts: { env?: Record<string, string> } 
       QUEUE_PREFIX: 'work',
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PER_MINUTE: String(Number.MAX_SAFE_INTEGER),
+      // the load generators are all one address
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
       ...opts.env,
     });
     const sum = (list: Service[]) => list.reduce((t, s) => t + processCpuMs(s.pid), 0);

@@ -25,9 +25,8 @@ export function createEdgeGuard(auth: Authenticator, limits: RateLimits) {
       // after the budget: a flood of writes with a read-only key is limited like any other
       auth.assertScope(request);
     },
-    /** An open route (documents, metrics, readiness): its address's budget; `config: { rateLimit: false }` opts a route out. */
+    /** An open route (liveness, readiness): its address's budget. */
     anonymous: async (request: FastifyRequest, reply: FastifyReply) => {
-      if ((request.routeOptions.config as { rateLimit?: unknown }).rateLimit === false) return;
       await limits.address(request, reply);
     },
   };

@@ -9,8 +9,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 // open to more fields: a response schema also serializes, and would drop any it does not name
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
-const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')) } };
 const RATE_LIMITED = { 429: problemResponse('Too many calls from this address (`…/rate-limited`).', HEADER.rateLimited) };
+const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')), ...RATE_LIMITED } };
 const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), { description: 'each dependency by name' });
 const READYZ = {
   response: {
@@ -24,9 +24,9 @@ const READYZ = {
 };
 
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  // readiness reads Postgres and Redis: a flood of it is limited per address like any open route
+  // both count against the caller's address budget, like every route: a prober's few calls a minute fit it
   const options = { schema: { tags: ['health'] } };
-  app.get('/healthz', { ...options, config: { rateLimit: false }, schema: { ...options.schema, ...HEALTHZ, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { ...options, schema: { ...options.schema, ...HEALTHZ, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { ...options, schema: { ...options.schema, ...READYZ, summary: 'Postgres answers (and Redis, or degraded)' } }, async (request) => {
     if (deps.draining?.aborted) throw new ProblemError(unavailable('Not ready: this instance is shutting down; it still answers what reaches it.'));
     const entries = Object.entries(deps.checks);

@@ -29,8 +29,10 @@ export const HEADER = {
   },
 } satisfies Record<string, Headers>;
 
-/** Every answer carries the request id it was logged under (the client's own `x-request-id` if it sent one). */
-const REQUEST_ID: Headers = { 'x-request-id': text('The id this request is logged under; the client\'s own `x-request-id` when it sent one.') };
+/** Every answer carries the request id it was logged under (the client's own `x-request-id` if it sent a plain one: requestIdOf). */
+const REQUEST_ID: Headers = {
+  'x-request-id': text('The id this request is logged under: the client\'s own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID.'),
+};
 
 export function jsonResponse(description: string, schema: TSchema, headers: Headers = {}) {
   return { description, headers: { ...headers, ...REQUEST_ID }, content: { 'application/json': { schema } } };

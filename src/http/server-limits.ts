@@ -1,31 +1,23 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { nodeServerOptions } from './node-server-limits.ts';
 
 type Limits = Config['http'];
 
 /**
  * Fastify and Node http options that bound what one client can hold: a request must arrive whole
- * within its deadlines, a silent socket is closed, and sockets beyond the cap are closed on arrival.
- * `maxConnections` is applied by `capConnections` once the server exists.
+ * within its deadlines, a silent socket is closed, and sockets beyond the caps are closed on
+ * arrival. The caps are applied by `capConnections` once the server exists.
  */
 export function serverLimitOptions(limits: Limits): FastifyHttpOptions<Server> {
+  const { keepAliveTimeout: _, ...http } = nodeServerOptions(limits);
   return {
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node enforces both deadlines only on this sweep (30 s by default), so a short deadline needs
-      // a sweep a few times as frequent for the cut to come near it.
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
-    },
+    http,
   };
-}
-
-export function capConnections(server: { maxConnections: number }, limits: Limits): void {
-  server.maxConnections = limits.maxConnections;
 }
 
 /**

@@ -113,6 +113,8 @@ export async function createTestContext(
     STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ADMIN_TOKEN,
+    // every test client is one address (loopback): a test of the per-address cap sets its own
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
     ...(database.readUrl && { DATABASE_READ_URL: database.readUrl }),
     ...(typeof env === 'function' ? env({ url: processUrl }) : env),
   };

@@ -29,8 +29,9 @@ export function valueOf(samples: readonly Sample[], name: string, labels: Record
   return found?.value ?? 0;
 }
 
-export async function scrape(url: string): Promise<{ text: string; samples: Sample[] }> {
-  const res = await fetch(url);
+/** GETs a metrics page; `headers` carry the token (a worker's: `adminAuth`). */
+export async function scrape(url: string, headers: Record<string, string> = {}): Promise<{ text: string; samples: Sample[] }> {
+  const res = await fetch(url, { headers });
   if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   const text = await res.text();
   return { text, samples: parseSamples(text) };

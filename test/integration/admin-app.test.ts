@@ -178,7 +178,7 @@ describe('the admin port under slow peers', () => {
   let slow: TestContext;
   let port: number;
   beforeAll(async () => {
-    slow = await createTestContext({ HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '500', HTTP_MAX_CONNECTIONS: '3' });
+    slow = await createTestContext({ HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '500', HTTP_MAX_CONNECTIONS: '3', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '3' });
     const admin = await slow.startAdmin();
     port = Number(new URL(await admin.listen({ host: '127.0.0.1', port: 0 })).port);
   });

@@ -253,7 +253,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
   });
 
   it('the worker counts upstream attempts by what they decided (the tests above made each kind)', async () => {
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: adminAuth })).text();
     const count = (outcome: string) => Number(new RegExp(`idemq_worker_upstream_attempts_total\\{operation="orders.create",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     const attempts = upstream.attempts.length;
     const counted = ['succeeded', 'retried', 'upstream_rejected', 'processing_failed'].map(count);

@@ -59,7 +59,7 @@ describe('the Grafana dashboard', () => {
     await openAccount(app, 1);
     const admin = await ctx.startAdmin(app);
     apiText = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
-    workerText = (await scrape(`http://127.0.0.1:${port}/metrics`)).text;
+    workerText = (await scrape(`http://127.0.0.1:${port}/metrics`, adminAuth)).text;
   });
   afterAll(async () => {
     await ctx?.close();

@@ -7,7 +7,7 @@ import { createRedis } from '../../src/redis.ts';
 import { openStatusFeed } from '../../src/status/open-status-feed.ts';
 import { statusChannelOf } from '../../src/status/sharded-status-feed.ts';
 import { createStatusPublisher } from '../../workers/outbox-relay.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
 import { routeThroughRedisCluster } from '../helpers/redis-target.ts';
@@ -99,7 +99,7 @@ describe('a Redis Cluster master killed under load', () => {
     await ctx.startWorker({ RECONCILE_AFTER_MS: '1000', WORKER_METRICS_PORT: String(metricsPort) });
     await waitUntil('every accepted request to end', async () => (await unfinished(accepted)).length === 0, { timeoutMs: 60_000 });
     const allTerminalMs = Date.now() - killedAt;
-    const scrape = parseSamples(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const scrape = parseSamples(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: adminAuth })).text());
     const readded = scrape.find((s) => s.name === 'idemq_worker_reconciler_readded_total')?.value ?? 0;
 
     const lost = (await unfinished(accepted)).length;

@@ -165,7 +165,7 @@ describe('HTTP connection cap', () => {
   const clients: RawClient[] = [];
 
   beforeAll(async () => {
-    ctx = await createTestContext({ HTTP_MAX_CONNECTIONS: '3' });
+    ctx = await createTestContext({ HTTP_MAX_CONNECTIONS: '3', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '3' });
     const app = await ctx.startApi();
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as { port: number }).port;
@@ -175,19 +175,14 @@ describe('HTTP connection cap', () => {
     await ctx.close();
   });
 
-  it('refuses connections over the cap and serves the ones under it', async () => {
+  it('refuses connections over the cap while none is idle, and serves one under it again', async () => {
+    // mid-request (headers unfinished), so none can be reclaimed as idle
     for (let i = 0; i < 3; i++) {
       const client = await rawClient(port);
       clients.push(client);
-      client.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      client.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
     }
-    await within(
-      (async () => {
-        while (!clients.every((c) => c.received().includes('200 OK'))) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      5_000,
-      'three connections served',
-    );
+    await new Promise((r) => setTimeout(r, 100));
     const extra = await rawClient(port);
     clients.push(extra);
     extra.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -34,7 +34,7 @@ describe('stage timings: each request timed from its record to its push', () => 
   let to: string;
   const read = async () => {
     const api = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
-    return stages([...parseSamples(api), ...(await scrape(workerUrl)).samples]);
+    return stages([...parseSamples(api), ...(await scrape(workerUrl, adminAuth)).samples]);
   };
   const pay = () => submitAccepted(app, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' });
 

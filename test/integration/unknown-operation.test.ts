@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { inspectQueue } from '../helpers/queue.ts';
@@ -76,7 +76,7 @@ describe('a request whose operation the worker does not know', () => {
     expect(job.data.failures).toBeUndefined();
     const row = await requestRow(ctx, id);
     expect(['queued', 'processing']).toContain(row?.status);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: adminAuth })).text();
     const seen = Number(/idemq_worker_unknown_operation_total\{operation="accounts.create"\} (\d+)/.exec(metrics)?.[1]);
     expect(seen).toBeGreaterThanOrEqual(3);
     // each of those runs (this request's and the earlier test's) is a retry of that cause, none of another

@@ -9,7 +9,7 @@ import { createPayment } from '../../examples/ledger/payments.create.ts';
 import { defineOperation } from '../../src/operations/operation.ts';
 import { jobIdFor, REQUEST_QUEUE } from '../../src/queue/request-queue.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
@@ -41,7 +41,7 @@ describe('worker metrics, read from a running worker after real work', () => {
   let app: FastifyInstance;
   let inspector: ReturnType<typeof inspectQueue>;
   let url: string;
-  const metrics = async () => (await scrape(url)).samples;
+  const metrics = async () => (await scrape(url, adminAuth)).samples;
   const openAccount = async (name: string) => {
     const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1, name });
     expect(res.statusCode, res.body).toBe(202);
@@ -147,7 +147,7 @@ describe('worker metrics, read from a running worker after real work', () => {
   });
 
   it('every series has the idemq_worker_ prefix and a help text', async () => {
-    const { text } = await scrape(url);
+    const { text } = await scrape(url, adminAuth);
     const helps = [...text.matchAll(/^# HELP (\S+) (.*)$/gm)];
     expect(helps.length).toBeGreaterThan(10);
     for (const [, name, help] of helps) {
@@ -177,19 +177,19 @@ describe('a worker scrape with Postgres and Redis hung (connected, not answering
     const url = `http://127.0.0.1:${await freePort()}/metrics`;
     await ctx.startWorker({ WORKER_METRICS_PORT: new URL(url).port });
     // both sources answer while the links are up
-    const up = (await scrape(url)).samples;
+    const up = (await scrape(url, adminAuth)).samples;
     expect(up.some((s) => s.name === 'idemq_worker_queue_jobs')).toBe(true);
     expect(up.some((s) => s.name === 'idemq_worker_outbox_lag_seconds')).toBe(true);
 
     pgProxy.freeze();
     redisProxy.freeze();
     const started = Date.now();
-    const hung = (await scrape(url)).samples;
+    const hung = (await scrape(url, adminAuth)).samples;
     // each source gets 2 s, concurrently
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(hung.some((s) => s.name === 'idemq_worker_queue_jobs')).toBe(false);
     expect(hung.some((s) => s.name === 'idemq_worker_outbox_lag_seconds' || s.name === 'idemq_worker_outbox_events')).toBe(false);
-    const again = (await scrape(url)).samples;
+    const again = (await scrape(url, adminAuth)).samples;
     expect(valueOf(again, 'idemq_worker_metrics_source_failures_total', { source: 'redis' })).toBeGreaterThanOrEqual(1);
     expect(valueOf(again, 'idemq_worker_metrics_source_failures_total', { source: 'postgres' })).toBeGreaterThanOrEqual(1);
   }, 30_000);

@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     expect([...config.apiKeys]).toEqual([[SECRET, 'acme'], ['sk_other_12345', 'globex']]);
   });
 
+  it('caps connections per address at a tenth of the total unless set', () => {
+    expect(loadConfig({}).http).toMatchObject({ maxConnections: 10_000, maxConnectionsPerAddress: 1_000 });
+    expect(loadConfig({ HTTP_MAX_CONNECTIONS: '5' }).http.maxConnectionsPerAddress).toBe(1);
+    expect(loadConfig({ HTTP_MAX_CONNECTIONS_PER_ADDRESS: '7' }).http.maxConnectionsPerAddress).toBe(7);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(3000);
   });
@@ -186,6 +192,13 @@ describe('loadConfig', () => {
 
     it('lets processes that serve no API (workers, migrations) start without keys', () => {
       expect(loadConfig({ NODE_ENV: 'production' }, { servesApi: false }).port).toBe(3000);
+    });
+
+    it('asks a worker that serves its metrics for an ADMIN_TOKEN of its own, and binds them to loopback whatever HOST', () => {
+      expect(() => loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100' }, { servesApi: false })).toThrow(/ADMIN_TOKEN: required in production/);
+      expect(() => loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN: 'adm_demo_change_me' }, { servesApi: false })).toThrow(/public demo token is refused/);
+      const worker = loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN, HOST: '0.0.0.0' }, { servesApi: false });
+      expect([worker.workerMetricsHost, worker.workerMetricsPort, worker.admin.token]).toEqual(['127.0.0.1', 9100, ADMIN_TOKEN]);
     });
 
     it('keeps the demo key outside production', () => {
