@@ -10,19 +10,28 @@ import { spawn } from 'node:child_process';
 // make Ctrl-C slow, unless asked for.
 const env = { SHUTDOWN_DRAIN_MS: '0', ...process.env };
 const children = ['examples/ledger/api.ts', 'examples/ledger/worker.ts'].map((entry) =>
-  spawn(process.execPath, [entry], { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true }),
+  spawn(process.execPath, ['--import', './scripts/exit-with-parent.ts', entry], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env,
+    detached: true,
+  }),
 );
 const running = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
 let exiting = false;
+let lastSignalAt = 0;
 const stop = () => {
   exiting = true;
   for (const child of running()) child.kill('SIGTERM');
 };
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
-// in their own groups the children outlive this process unless told: never leave them behind
-process.on('exit', () => {
-  for (const child of running()) child.kill('SIGTERM');
-});
+// `npm start` execs this process, so one Ctrl-C arrives twice: the terminal's SIGINT and npm's
+// copy of it. Both are one request to stop; a Ctrl-C later than that is the second one.
+const onSignal = () => {
+  const now = Date.now();
+  const repeat = now - lastSignalAt < 1_000;
+  lastSignalAt = now;
+  if (!repeat) stop();
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 for (const child of children) {
   child.on('exit', (code) => {
     if (!exiting) {

@@ -2,9 +2,10 @@ export const TENANT_PATTERN = /^[A-Za-z0-9_.-]+$/;
 const MIN_SECRET_LENGTH = 8;
 
 /**
- * Parses `API_KEYS` (comma-separated `tenant:secret` pairs) into tenant by secret. A malformed
- * value gives one problem that says what is expected and which entry is wrong, by position and
- * length only: a secret is never echoed, not even in a start-up error.
+ * Parses `API_KEYS` (comma-separated `tenant:secret` pairs) into tenant by secret. Each malformed
+ * entry gives one problem that says what is expected and which entry is wrong, by position and
+ * length only: a secret is never echoed, not even in a start-up error. Every entry is checked,
+ * so one start lists them all.
  */
 export function parseApiKeys(value: string): { apiKeys: Map<string, string>; problems: string[] } {
   const entries = value.split(',');
@@ -14,7 +15,10 @@ export function parseApiKeys(value: string): { apiKeys: Map<string, string>; pro
   const got = `got ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
   for (const [i, entry] of entries.entries()) {
     const fault = entryFault(entry);
-    if (fault) return { apiKeys, problems: [`API_KEYS: ${rule}; ${got}, the ${ordinal(i + 1)} ${fault}`] };
+    if (fault) {
+      problems.push(`API_KEYS: ${rule}; ${got}, the ${ordinal(i + 1)} ${fault}`);
+      continue;
+    }
     const [tenant, secret] = entry.split(':') as [string, string];
     if (apiKeys.has(secret)) problems.push(`API_KEYS: a secret is listed twice (tenant ${tenant})`);
     apiKeys.set(secret, tenant);

@@ -11,7 +11,7 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
 
 /** Every environment variable the processes read, with its default for the local services. */
-const EnvSchema = Type.Object({
+export const EnvSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/idemq', pattern: '^postgres(ql)?://' }),
   // a streaming replica for status reads (docs/operations.md, "Read replica"); unset: every read on the primary
@@ -264,8 +264,9 @@ export function loadConfig(
   problems.push(...clusterNodes.problems);
   const trustedProxies = parseTrustedProxies(String(value.TRUSTED_PROXIES));
   problems.push(...trustedProxies.problems);
-  const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], problems: [] };
-  problems.push(...forward.problems, ...findRouteCollisions(forward.routes, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
+  const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], valid: [], problems: [] };
+  // the routes that are valid on their own are checked against the operations too, in the same start
+  problems.push(...forward.problems, ...findRouteCollisions(forward.valid, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
   const otlpHeaders = parseOtlpHeaders(String(value.OTEL_EXPORTER_OTLP_HEADERS));
   if (!otlpHeaders) problems.push('OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated key=value pairs');
   if (problems.length > 0) throw new ConfigError(problems);

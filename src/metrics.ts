@@ -5,6 +5,7 @@ import { measureReplicaLag } from './db/replica-lag.ts';
 import { OUTBOX_EVENT_COUNT } from './outbox/outbox.repository.ts';
 import type { RequestQueues } from './queue/request-queue.ts';
 import { createStageHistogram } from './stage-histogram.ts';
+import { guardEventLoopLag } from './event-loop-lag-guard.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** each source of a scrape gets this long; Prometheus's own scrape timeout is 10 s by default */
@@ -17,6 +18,7 @@ const SOURCE_TIMEOUT_MS = 2_000;
 export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<Database>; queue: RequestQueues; watched: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
+  guardEventLoopLag(registry, 'idemq_api_');
   const accepted = new Counter({
     name: 'idemq_requests_accepted_total',
     help: 'Submissions by outcome: created (new record), replayed (same key and body), mismatch (422)',

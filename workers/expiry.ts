@@ -18,7 +18,7 @@ export async function expireOnce(db: Kysely<Database>, batchSize: number): Promi
       db
         .selectFrom('idemq.requests')
         .select('id')
-        .where(sql<boolean>`expires_at <= now()`)
+        .where(sql<boolean>`expires_at <= clock_timestamp()`)
         .where('status', 'in', TERMINAL_STATUSES)
         .orderBy('expires_at')
         .limit(batchSize)

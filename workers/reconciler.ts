@@ -42,7 +42,7 @@ export async function reconcileOnce(
     .selectFrom('idemq.requests')
     .select(['id', 'operation', sql<string>`updated_at::text`.as('updated_at')])
     .where('status', 'in', ['queued', 'processing'])
-    .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .where('updated_at', '<', sql<Date>`clock_timestamp() - make_interval(secs => ${olderThanMs / 1000})`)
     .$if(after !== undefined, (q) => q.where(sql<boolean>`(updated_at, id) > (${after!.updatedAt}::timestamptz, ${after!.id}::uuid)`))
     .orderBy('updated_at')
     .orderBy('id')

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Database } from '../src/db/database.ts';
 import { OUTBOX_EVENT_COUNT } from '../src/outbox/outbox.repository.ts';
 import type { RequestQueues } from '../src/queue/request-queue.ts';
+import { guardEventLoopLag } from '../src/event-loop-lag-guard.ts';
 import { createStageHistogram } from '../src/stage-histogram.ts';
 import { withTimeout } from '../src/with-timeout.ts';
 import { MAX_BATCH_SIZE } from './process-batch.ts';
@@ -24,6 +25,7 @@ export type RetryCause = 'transient' | 'failure' | 'unknown_operation';
 export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: RequestQueues }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_worker_' });
+  guardEventLoopLag(registry, 'idemq_worker_');
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   const unknownOperation = counter('idemq_worker_unknown_operation_total', 'Runs of requests whose operation this worker does not know (API deployed ahead of workers); each waits and is retried', ['operation']);

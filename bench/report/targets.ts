@@ -96,7 +96,7 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
       measured: `RSS ${a.startMb.toFixed(0)} -> ${a.endMb.toFixed(0)} MB, max ${a.maxMb.toFixed(0)}, ${a.slopeMbPerMin.toFixed(2)} MB/min after ${a.warmupS} s`,
       met: r.memory.flat,
       note:
-        `flat: < ${FLAT_MB_PER_MIN} MB/min over ${(a.seconds / 60).toFixed(1)} min at ${perS(r.memory.rate)}` +
+        `${r.memory.flat ? 'flat' : 'not flat'} (flat means < ${FLAT_MB_PER_MIN} MB/min after the warm-up) over ${(a.seconds / 60).toFixed(1)} min at ${perS(r.memory.rate)}` +
         (r.memory.heap
           ? `; lowest V8 heap used per minute ${r.memory.heap.floorsMb.join(', ')} MB, ${r.memory.heap.watchedAtEnd} watched requests at the end`
           : ''),

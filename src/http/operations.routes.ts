@@ -71,6 +71,12 @@ export async function operationRoutes(
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
+  // The key before the body (README, Idempotency semantics): a client without one has a bug a
+  // fixed body would not cure, and a header costs nothing to check before the body is read.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    requireIdempotencyKey(request);
+    return payload;
+  });
   // Before the schema, so no operation's schema can let such text through to the grouped INSERT.
   app.addHook('preValidation', async (request) => {
     const pointer = findUnstorableText(request.body);
@@ -118,18 +124,10 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
   );
 
   async function submit(request: FastifyRequest, reply: FastifyReply, span: Span) {
-    const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
-    if (!parsed.ok) {
-      throw new ProblemError(
-        parsed.reason === 'missing'
-          ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
-          : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
-      );
-    }
     const outcome = await withSpan('idemq.accept', {}, () =>
       deps.accept({
         tenantId: request.tenantId,
-        key: parsed.key,
+        key: requireIdempotencyKey(request),
         fingerprint: fingerprintRequest('POST', op.route, request.body),
         operation: op.name,
         payload: request.body,
@@ -174,4 +172,15 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
     }
     return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
   }
+}
+
+/** The request's Idempotency-Key; throws the problem (400) for a missing or invalid one. */
+function requireIdempotencyKey(request: FastifyRequest): string {
+  const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
+  if (parsed.ok) return parsed.key;
+  throw new ProblemError(
+    parsed.reason === 'missing'
+      ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
+      : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
+  );
 }

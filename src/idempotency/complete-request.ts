@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestError, RequestRow, RequestStatus } from '../db/database.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { STATEMENT_CLOCK } from './statement-clock.ts';
 import { appendHistory } from './status-history.ts';
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: RequestError };
@@ -18,7 +19,9 @@ interface Change {
  * outbox row), so the changes and their events commit together (or not at all) in the caller's
  * transaction; each change is appended to the row's status history. With `onlyFrom`, a
  * request changes only if it has that status now. A request made terminal here gets its expiry:
- * now + its retention (Postgres's clock, the one every process shares). Returns the changed rows
+ * the statement's time + its retention (Postgres's clock, the one every process shares; the
+ * statement's, not the transaction's start, so a transaction that waited on locks still keeps
+ * the key for the whole retention after it commits). Returns the changed rows
  * (with `idsOnly`, only their ids).
  */
 async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus, traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]>;
@@ -34,15 +37,16 @@ async function transition(
   // tracing on: each event carries its request's trace context to the API that pushes it
   const traced = traces && traces.size > 0 ? [...traces] : undefined;
   const result = await sql<RequestRow>`
-    with changed as (
+    with clock as (${STATEMENT_CLOCK}), changed as (
       update idemq.requests r
          set status = v.status, result = coalesce(v.result, r.result), error = coalesce(v.error, r.error),
-             version = r.version + 1, updated_at = now(), history = ${appendHistory(sql`v.status`)},
+             version = r.version + 1, updated_at = clock.t, history = ${appendHistory(sql`v.status`, sql`clock.t`)},
              -- the key is kept for its retention from the moment the request became terminal
-             expires_at = case when v.status in ('succeeded', 'failed') then now() + make_interval(secs => r.retention_seconds)
+             expires_at = case when v.status in ('succeeded', 'failed') then clock.t + make_interval(secs => r.retention_seconds)
                                else r.expires_at end
         from unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[],
-                    ${changes.map((c) => c.result)}::jsonb[], ${changes.map((c) => c.error)}::jsonb[]) as v(id, status, result, error)
+                    ${changes.map((c) => c.result)}::jsonb[], ${changes.map((c) => c.error)}::jsonb[]) as v(id, status, result, error),
+             clock
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
       -- only what the event needs when the caller needs no rows: whole rows (payload, history) cost both ends a copy
       returning ${idsOnly ? sql`r.id, r.tenant_id, r.status, r.version` : sql`r.*`}

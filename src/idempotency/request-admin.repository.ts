@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
+import { STATEMENT_CLOCK } from './statement-clock.ts';
 import { appendHistory } from './status-history.ts';
 
 /** Statements an operator runs on any tenant's request (the admin console); tenant-blind by design. */
@@ -31,11 +32,12 @@ export async function deleteFinishedRequest(db: Kysely<Database>, id: string): P
 export async function redriveRequest(db: Kysely<Database>, id: string): Promise<RequestRow | undefined> {
   if (!isUuid(id)) return undefined;
   const { rows } = await sql<RequestRow>`
-    with changed as (
+    with clock as (${STATEMENT_CLOCK}), changed as (
       update idemq.requests r
-         set status = 'queued', result = null, error = null, version = r.version + 1, updated_at = now(),
+         set status = 'queued', result = null, error = null, version = r.version + 1, updated_at = clock.t,
              expires_at = null, attempts = 0, lease_until = null,
-             history = ${appendHistory(sql`'queued'`, { redriven: true })}
+             history = ${appendHistory(sql`'queued'`, sql`clock.t`, { redriven: true })}
+        from clock
        where r.id = ${id} and r.status = 'failed' and r.error ->> 'code' = 'processing_failed'
       returning r.*
     ), event as (

@@ -4,6 +4,7 @@ import { completeRequests, type Outcome } from './complete-request.ts';
 import { lockRequests } from './request.repository.ts';
 import { isTerminal } from './request-view.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { STATEMENT_CLOCK } from './statement-clock.ts';
 import { appendHistory } from './status-history.ts';
 
 /** How a kind of leased operation is claimed: by name, how long one attempt may hold it, how many attempts it gets. */
@@ -28,28 +29,28 @@ export type Claim =
 /**
  * Starts the next attempt of a request, in one autocommitted statement: only if the request is
  * unfinished, its operation is one of `terms`, no lease is live and attempts remain. It counts the
- * attempt, takes the lease (now() + the operation's leaseMs, Postgres's clock) and, on the first
+ * attempt, takes the lease (the statement's time + the operation's leaseMs, Postgres's clock) and, on the first
  * attempt, moves the request to `processing` with its outbox event. Two concurrent calls for one
  * request never both claim: the second waits for the first's row lock, then finds its lease.
  */
 export async function claimAttempt(db: Kysely<Database>, id: string, terms: readonly LeaseTerms[], again = true): Promise<Claim> {
   const { rows } = await sql<RequestRow & { claimed: boolean; lease_left_ms: number; max_attempts: number | null }>`
-    with terms as (
+    with clock as (${STATEMENT_CLOCK}), terms as (
       select * from unnest(${terms.map((t) => t.operation)}::text[], ${terms.map((t) => t.leaseMs)}::int8[], ${terms.map((t) => t.maxAttempts)}::int4[])
         as t(operation, lease_ms, max_attempts)
     ), claimed as (
       update idemq.requests r
          set attempts = r.attempts + 1,
-             lease_until = now() + make_interval(secs => t.lease_ms / 1000.0),
+             lease_until = clock.t + make_interval(secs => t.lease_ms / 1000.0),
              status = 'processing',
              -- only claims take a leased request out of queued, so attempt 1 is its one observable change
              version = r.version + case when r.attempts = 0 then 1 else 0 end,
-             history = case when r.attempts = 0 then ${appendHistory(sql`'processing'`)} else r.history end,
-             updated_at = now()
-        from terms t
+             history = case when r.attempts = 0 then ${appendHistory(sql`'processing'`, sql`clock.t`)} else r.history end,
+             updated_at = clock.t
+        from terms t, clock
        where r.id = ${id} and r.operation = t.operation
          and r.status in ('queued', 'processing')
-         and (r.lease_until is null or r.lease_until <= now())
+         and (r.lease_until is null or r.lease_until <= clock.t)
          and r.attempts < t.max_attempts
       returning r.*
     ), event as (
@@ -59,8 +60,8 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
     )
     select c.*, true as claimed, 0::float8 as lease_left_ms, null::int4 as max_attempts from claimed c
     union all
-    select r.*, false, greatest(0, extract(epoch from r.lease_until - now()) * 1000)::float8, t.max_attempts
-      from idemq.requests r left join terms t on t.operation = r.operation
+    select r.*, false, greatest(0, extract(epoch from r.lease_until - clock.t) * 1000)::float8, t.max_attempts
+      from clock, idemq.requests r left join terms t on t.operation = r.operation
      where r.id = ${id} and not exists (select 1 from claimed)`.execute(db);
   const found = rows[0];
   if (!found) return { kind: 'missing' };
@@ -91,12 +92,12 @@ export async function completeAttempt(db: Kysely<Database>, id: string, attempt:
 
 /**
  * Ends attempt `attempt` without an outcome: its lease is replaced by the earliest time the next
- * attempt may start (now() + `delayMs`). Fenced like completeAttempt; returns false when fenced off.
+ * attempt may start (the statement's time + `delayMs`). Fenced like completeAttempt; returns false when fenced off.
  */
 export async function releaseAttempt(db: Kysely<Database>, id: string, attempt: number, delayMs: number): Promise<boolean> {
   const result = await db
     .updateTable('idemq.requests')
-    .set({ lease_until: sql`now() + make_interval(secs => ${delayMs / 1000})`, updated_at: sql`now()` })
+    .set({ lease_until: sql`clock_timestamp() + make_interval(secs => ${delayMs / 1000})`, updated_at: sql`clock_timestamp()` })
     .where('id', '=', id)
     .where('attempts', '=', attempt)
     .where('status', 'in', ['queued', 'processing'])

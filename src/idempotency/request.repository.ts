@@ -14,9 +14,10 @@ export interface NewRequest {
 /**
  * Retention ends at expires_at, which only a terminal request has (completion + its retention).
  * An unfinished one (expires_at null) keeps its key however old it is: the client holds a 202 for
- * it, and a new request under the key would run the operation a second time.
+ * it, and a new request under the key would run the operation a second time. Compared with the
+ * statement's clock, as the expiry was stamped (see STATEMENT_CLOCK).
  */
-export const RETENTION_OVER = sql<boolean>`coalesce(expires_at <= now() and status in ('succeeded', 'failed'), false)`;
+export const RETENTION_OVER = sql<boolean>`coalesce(expires_at <= clock_timestamp() and status in ('succeeded', 'failed'), false)`;
 
 /** The tenant's record under a key, with whether it has outlived its retention (see RETENTION_OVER). */
 export async function findRequestByKey(

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { countRequests } from '../helpers/ledger.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,6 +86,23 @@ describe('the README snippets, run as written', () => {
     const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], base, snippet('## The TypeScript client', 'js'));
     expect(code, output).toBe(0);
     expect(output.trim().split('\n').at(-1)).toBe('succeeded 7500 2500');
+  });
+
+  // the machine's own `node` when it is older than 22 (as a reader's may be), else the project's without its WebSocket
+  it('on a Node without WebSocket the WebSocket example and the client quick start stop before they send anything, saying how to run them', async () => {
+    const system = await run('/usr/bin/node', ['--version'], base).catch(() => undefined);
+    const old = system?.code === 0 && Number(/^v(\d+)/.exec(system.output)?.[1]) < 22;
+    const node = old ? ['/usr/bin/node', []] as const : ['npm', ['exec', '--', 'node', '--no-experimental-websocket']] as const;
+    const build = await run('npm', ['run', 'client:build'], base);
+    expect(build.code, build.output).toBe(0);
+    const before = await countRequests(ctx);
+    for (const [heading, file] of [['### Awaiting the outcome over WebSocket', 'await-payment.mjs'], ['## The TypeScript client', 'pay.mjs']] as const) {
+      const { code, output } = await run(node[0], [...node[1], '--input-type=module'], base, snippet(heading, 'js'));
+      expect(code, output).toBe(1);
+      expect(output).toContain(`needs a built-in WebSocket: Node.js 22 or later`);
+      expect(output).toContain(`npx node ${file}`);
+    }
+    expect(await countRequests(ctx)).toBe(before);
   });
 
   it('the WebSocket example ends with an error instead of hanging when the API cannot be reached', async () => {

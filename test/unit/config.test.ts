@@ -271,4 +271,35 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
     ]);
     expect(problems.join('\n')).not.toContain(SECRET);
   });
+
+  describe('one start lists every problem of API_KEYS and of the routes file', () => {
+    it('every malformed API_KEYS entry, not only the first', () => {
+      const problems = problemsOf({ API_KEYS: `acme:short,globex ${SECRET},initech:${SECRET}` });
+      expect(problems).toEqual([
+        'API_KEYS: each entry must be tenant:secret with a secret of at least 8 characters; got 3 entries, the 1st has a 5-character secret',
+        'API_KEYS: each entry must be tenant:secret with a secret of at least 8 characters; got 3 entries, the 2nd has no ":"',
+      ]);
+    });
+
+    it('an invalid route and a route that collides with an operation, with API_KEYS, in one list', async () => {
+      const { path, remove } = await writeRoutesFile([
+        { name: 'orders.create', route: '/v1/orders', upstream: 'not a url' },
+        { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds' },
+      ]);
+      try {
+        let problems: string[] = [];
+        try {
+          loadConfig({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] });
+        } catch (err) {
+          problems = (err as ConfigError).problems;
+        }
+        expect(problems.some((p) => p.startsWith('API_KEYS:')), problems.join('\n')).toBe(true);
+        expect(problems.some((p) => /\[0\] \(orders\.create\)\.upstream/.test(p)), problems.join('\n')).toBe(true);
+        expect(problems.some((p) => p.includes('/v1/payments') && p.includes('payments.create')), problems.join('\n')).toBe(true);
+      } finally {
+        await remove();
+      }
+    });
+  });
 });
+

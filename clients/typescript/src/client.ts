@@ -3,7 +3,7 @@ import type { HttpDeps } from './http-call.ts';
 import { createOutcomeSocket, DEFAULT_SOCKET_OPTIONS, type SocketConstructor, type SocketOptions } from './outcome-socket.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
 import { submit, type SubmitOptions } from './submit.ts';
-import type { Outcome, RequestView, Submission, SubmitBody, SubmitRoute } from './types.ts';
+import type { Outcome, RequestView, Submission, SubmitBody, SubmitResult, SubmitRoute } from './types.ts';
 
 export interface ClientOptions {
   /** the API's address, e.g. `https://idemq.example.com` */
@@ -24,8 +24,8 @@ export interface ClientOptions {
 
 export type RunOptions = SubmitOptions & AwaitOptions;
 
-/** An outcome, with how its request was submitted. */
-export type RunResult = Outcome & Pick<Submission, 'location' | 'replayed' | 'idempotencyKey'>;
+/** An outcome of route `R`, its `result` typed as the route's, with how its request was submitted. */
+export type RunResult<R extends SubmitRoute = SubmitRoute> = Omit<Outcome, 'result'> & { result?: SubmitResult<R> } & Pick<Submission, 'location' | 'replayed' | 'idempotencyKey'>;
 
 export interface IdemqClient {
   /**
@@ -38,7 +38,7 @@ export interface IdemqClient {
   /** The terminal state of a request (by id, or a submission), over the client's one WebSocket or by long-polling. */
   awaitOutcome(target: string | RequestView, options?: AwaitOptions): Promise<Outcome>;
   /** submit, then awaitOutcome. */
-  run<R extends SubmitRoute>(route: R, body: SubmitBody<R>, options?: RunOptions): Promise<RunResult>;
+  run<R extends SubmitRoute>(route: R, body: SubmitBody<R>, options?: RunOptions): Promise<RunResult<R>>;
   /** Closes the WebSocket; pending waits reject. */
   close(): void;
 }
@@ -61,7 +61,8 @@ export function createClient(options: ClientOptions): IdemqClient {
     async run(route, body, opts = {}) {
       const submission = await submit(http, route, body, opts);
       const outcome = await awaitOutcome(awaitDeps, submission, opts);
-      return { ...outcome, location: submission.location, replayed: submission.replayed, idempotencyKey: submission.idempotencyKey };
+      // the service answers a route with its operation's result (SubmitResult), which the schema of GET /v1/requests/{id} cannot say
+      return { ...outcome, location: submission.location, replayed: submission.replayed, idempotencyKey: submission.idempotencyKey } as RunResult<typeof route>;
     },
     close() {
       closing.abort(new Error('the idemq client was closed'));

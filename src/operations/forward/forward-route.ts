@@ -65,14 +65,22 @@ const EXPECTED: Record<string, string> = {
   route: 'must be a path such as "/v1/orders" (letters, digits, ".", "_", "~", "-" between slashes)',
 };
 
+/** Routes of a routes file: `routes` usable only without `problems`; `valid`, the routes that passed their own checks. */
+export interface ParsedRoutes {
+  routes: ForwardRoute[];
+  valid: ForwardRoute[];
+  problems: string[];
+}
+
 /**
  * Validates the parsed routes file. Returns every problem, each prefixed with `where` and the
  * route it concerns, and the routes with their defaults; the routes are only usable when there
  * are no problems. Collisions between routes (name or path) are problems too; collisions with
- * other operations are the caller's to check (findRouteCollisions).
+ * other operations are the caller's to check (findRouteCollisions), on `valid`: the routes that
+ * passed every check of their own, whatever the others' problems, so one start lists them all.
  */
-export function parseForwardRoutes(document: unknown, where: string): { routes: ForwardRoute[]; problems: string[] } {
-  if (!Array.isArray(document)) return { routes: [], problems: [`${where}: must hold a JSON array of routes, e.g. [{ "name": "orders.create", "route": "/v1/orders", "upstream": "http://127.0.0.1:4000/orders" }]`] };
+export function parseForwardRoutes(document: unknown, where: string): ParsedRoutes {
+  if (!Array.isArray(document)) return { routes: [], valid: [], problems: [`${where}: must hold a JSON array of routes, e.g. [{ "name": "orders.create", "route": "/v1/orders", "upstream": "http://127.0.0.1:4000/orders" }]`] };
   const problems: string[] = [];
   const routes: ForwardRoute[] = [];
   for (const [i, raw] of document.entries()) {
@@ -101,7 +109,7 @@ export function parseForwardRoutes(document: unknown, where: string): { routes: 
     });
   }
   problems.push(...findRouteCollisions(routes, []));
-  return { routes: problems.length > 0 ? [] : routes, problems };
+  return { routes: problems.length > 0 ? [] : routes, problems, valid: routes };
 }
 
 const FIELDS = Object.keys(RouteSchema.properties);

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type ForwardRoute, parseForwardRoutes } from './forward-route.ts';
+import { type ParsedRoutes, parseForwardRoutes } from './forward-route.ts';
 
 /**
  * Reads and validates a forward routes file (FORWARD_ROUTES_FILE) at start. Never throws: a file
  * that cannot be read or parsed is one problem, and every invalid field of every route is listed.
  */
-export function readForwardRoutesFile(path: string): { routes: ForwardRoute[]; problems: string[] } {
+export function readForwardRoutesFile(path: string): ParsedRoutes {
   const where = `FORWARD_ROUTES_FILE (${path})`;
   let text: string;
   try {
@@ -13,13 +13,13 @@ export function readForwardRoutesFile(path: string): { routes: ForwardRoute[]; p
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
-    return { routes: [], problems: [`${where}: cannot be read (${why}); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none`] };
+    return { routes: [], valid: [], problems: [`${where}: cannot be read (${why}); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none`] };
   }
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (err) {
-    return { routes: [], problems: [`${where}: is not valid JSON (${(err as Error).message})`] };
+    return { routes: [], valid: [], problems: [`${where}: is not valid JSON (${(err as Error).message})`] };
   }
   return parseForwardRoutes(document, where);
 }
