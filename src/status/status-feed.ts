@@ -15,6 +15,13 @@ export interface StatusFeed {
    * with nothing after a reconnect: anything may have changed.
    */
   watch(requestId: string, listener: Listener): () => void;
+  /**
+   * Calls `onEvent` with every status event this instance receives, whichever request it names,
+   * and `onLink(up)` when the link drops (false) and each time a subscription holds again (true;
+   * at once if it holds now): events published while it was down are lost. On a cluster a tap
+   * keeps every bucket's channel subscribed. Until the returned function is called.
+   */
+  tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
@@ -50,13 +57,17 @@ export function createStatusFeed(
   let subscribed = false;
   let closed = false;
   subscriber.on('ready', () => {
-    if (subscribed) listeners.notifyAll();
+    if (!subscribed) return;
+    listeners.link(true);
+    listeners.notifyAll();
   });
+  subscriber.on('close', () => listeners.link(false));
   subscriber.on('error', onError);
   // listeners may have registered before the first subscription: they are woken once it holds
   subscriber.subscribe(channel).then(
     () => {
       subscribed = true;
+      listeners.link(true);
       listeners.notifyAll();
     },
     (err: Error) => {

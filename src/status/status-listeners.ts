@@ -12,8 +12,12 @@ export function createStatusListeners(opts: {
   onWake?: (listeners: number) => void;
   onFirst?: (requestId: string) => void;
   onLast?: (requestId: string) => void;
+  /** the first tap came, the last went (the sharded feed subscribes every bucket meanwhile) */
+  onTapping?: (tapping: boolean) => void;
 }) {
   const listeners = new Map<string, Set<Listener>>();
+  const taps = new Set<{ onEvent: (event: StatusEvent) => void; onLink: (up: boolean) => void }>();
+  let linked = false;
   const notify = (set: Set<Listener> | undefined, event?: StatusEvent) => {
     for (const listener of set ?? []) listener(event);
   };
@@ -33,6 +37,20 @@ export function createStatusListeners(opts: {
         }
       };
     },
+    tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void {
+      const tap = { onEvent, onLink };
+      taps.add(tap);
+      if (taps.size === 1) opts.onTapping?.(true);
+      if (linked) onLink(true);
+      return () => {
+        if (taps.delete(tap) && taps.size === 0) opts.onTapping?.(false);
+      };
+    },
+    /** tells the taps that the link dropped (false) or that a subscription holds again (true) */
+    link(up: boolean) {
+      linked = up;
+      for (const tap of taps) tap.onLink(up);
+    },
     /** wakes the listeners of every request `which` selects (all by default), with no event */
     notifyAll(which: (requestId: string) => boolean = () => true) {
       for (const [requestId, set] of listeners) if (which(requestId)) notify(set);
@@ -47,6 +65,7 @@ export function createStatusListeners(opts: {
         return;
       }
       for (const event of events) {
+        for (const tap of taps) tap.onEvent(event);
         const set = listeners.get(event.requestId);
         opts.onWake?.(set?.size ?? 0);
         // the push continues the trace of the work that wrote the event (tracing on)
@@ -61,6 +80,7 @@ export function createStatusListeners(opts: {
     },
     clear() {
       listeners.clear();
+      taps.clear();
     },
   };
 }
@@ -76,6 +96,7 @@ export function statusFeedOf(
 ): StatusFeed {
   return {
     watch: listeners.watch,
+    tap: listeners.tap,
     get watched() {
       return listeners.watched;
     },
