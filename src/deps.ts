@@ -85,7 +85,7 @@ export async function createApiDeps(
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(producer, config, telemetry);
   queue.on('error', onError('queue'));
-  const metrics = createApiMetrics({ db, replica, queue, watched: () => feed.watched });
+  const metrics = createApiMetrics({ db, replica, queue, watched: () => feed.watched, replayCacheBytes: () => replays.bytes });
   const feed = openStatusFeed(config, onError, (woken) => {
     metrics.statusEvents.inc();
     metrics.wakeups.inc(woken);
