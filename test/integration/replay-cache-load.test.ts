@@ -56,15 +56,15 @@ describe('the replay cache under load, with operators at work', () => {
     const answers: Answer[] = [];
     const acted = new Map<string, number>();
 
+    const replay = async (api: FastifyInstance, key: string) => {
+      const sentAt = Date.now();
+      const res = await submit(api, '/v1/accounts', BODY, { key });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      const body = res.json() as { id: string; status: string };
+      answers.push({ key, sentAt, id: body.id, status: body.status });
+    };
     const client = async (n: number) => {
-      for (let i = n; Date.now() - started < RUN_MS; i += CLIENTS) {
-        const key = `load-${(i % KEYS) + 1}`;
-        const sentAt = Date.now();
-        const res = await submit(apis[i % 2]!, '/v1/accounts', BODY, { key });
-        expect(res.statusCode, res.body).toBeLessThan(300);
-        const body = res.json() as { id: string; status: string };
-        answers.push({ key, sentAt, id: body.id, status: body.status });
-      }
+      for (let i = n; Date.now() - started < RUN_MS; i += CLIENTS) await replay(apis[i % 2]!, `load-${(i % KEYS) + 1}`);
     };
     const operator = async () => {
       const gap = OPERATE_MS / KEYS;
@@ -82,13 +82,16 @@ describe('the replay cache under load, with operators at work', () => {
     await Promise.all([operator(), ...Array.from({ length: CLIENTS }, (_, n) => client(n))]);
 
     expect(acted.size).toBe(KEYS);
+    // however slow the machine: every key once more on both instances, after every event had time
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.max(...acted.values()) + DELIVERY_MS - Date.now())));
+    for (const key of original.keys()) await Promise.all(apis.map((api) => replay(api, key)));
     const late = answers.filter((a) => a.sentAt > acted.get(a.key)! + DELIVERY_MS);
-    expect(late.length, `${answers.length} answers`).toBeGreaterThan(20);
     const stale = late.filter((a) => {
       const row = original.get(a.key)!;
       return row.status === 'failed' ? a.status === 'failed' : a.id === row.id;
     });
-    expect(stale, JSON.stringify(stale.slice(0, 5))).toEqual([]);
+    expect(stale.length, JSON.stringify(stale.slice(0, 3))).toBe(0);
+    expect(late.length).toBeGreaterThanOrEqual(2 * KEYS);
 
     for (const admin of admins) {
       const metrics = (await admin.inject({ url: '/metrics', headers: adminAuth })).body;
