@@ -92,7 +92,7 @@ export async function createApiDeps(
   });
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
-  const replays = createReplayCache({ maxBytes: config.replayCacheBytes });
+  const replays = createReplayCache({ maxBytes: config.replayCacheBytes, hears: (id) => feed.hears(id) });
   // nothing is served from the cache until the feed's subscription holds (onLink(true))
   replays.suspend();
   feed.tap(

@@ -57,7 +57,11 @@ export function replaySize(row: Pick<RequestRow, 'result' | 'error' | 'idempoten
  * before a drop, is refused: a ticket taken before the read (a generation and the event sequence
  * number) tells.
  */
-export function createReplayCache(opts: { maxBytes: number }): ReplayCache {
+export function createReplayCache(opts: {
+  maxBytes: number;
+  /** whether this instance receives the request's status events now (StatusFeed.hears); if not, no fill */
+  hears?: (requestId: string) => boolean;
+}): ReplayCache {
   const byKey = opts.maxBytes > 0
     ? new LRUCache<string, ReplayRow>({
         maxSize: opts.maxBytes,
@@ -93,6 +97,7 @@ export function createReplayCache(opts: { maxBytes: number }): ReplayCache {
       // more events than `recent` remembers came meanwhile: one of them may have named this request
       if (seq - ticket.seq >= RECENT_EVENTS) return false;
       if ((recent.get(row.id) ?? -1) >= ticket.seq) return false;
+      if (opts.hears && !opts.hears(row.id)) return false;
       const { payload: _p, history: _h, ...rest } = row;
       const key = cacheKey(row.tenant_id, row.idempotency_key);
       byKey.set(key, { ...rest, payload: null, history: [] });

@@ -59,18 +59,24 @@ export function createShardedStatusFeed(
   const channels = new Map<string, number>();
   /** buckets whose last subscription failed */
   const unheard = new Set<number>();
+  /** buckets whose subscription holds */
+  const heard = new Set<number>();
+  /** buckets a tap asked for (hears): held for good */
+  const tapped = new Set<number>();
   let closed = false;
   const bucketOfRequest = (requestId: string) => bucketOf(requestId, STATUS_BUCKETS);
   const subscribe = (bucket: number) =>
     subscriber.ssubscribe(statusBucketChannel(prefix, bucket)).then(
       () => {
         unheard.delete(bucket);
+        heard.add(bucket);
         listeners.link(unheard.size === 0);
         listeners.notifyAll((id) => bucketOfRequest(id) === bucket);
       },
       (err: Error) => {
         // this bucket's events are not heard: a tap must not trust what it holds
         unheard.add(bucket);
+        heard.delete(bucket);
         listeners.link(false);
         if (!closed) onError(new Error('status feed not subscribed; followers fall back to rereading', { cause: err }));
       },
@@ -84,6 +90,7 @@ export function createShardedStatusFeed(
     const n = buckets.get(bucket)! - 1;
     if (n > 0) return void buckets.set(bucket, n);
     buckets.delete(bucket);
+    heard.delete(bucket);
     if (!closed) subscriber.sunsubscribe(statusBucketChannel(prefix, bucket)).catch(onError);
   };
   const listeners = createStatusListeners({
@@ -91,11 +98,14 @@ export function createShardedStatusFeed(
     onWake,
     onFirst: (requestId) => hold(bucketOfRequest(requestId)),
     onLast: (requestId) => release(bucketOfRequest(requestId)),
-    // a tap hears every request: each bucket counts it as one more watched request
-    onTapping(tapping) {
-      for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) (tapping ? hold : release)(bucket);
-    },
   });
+  const hears = (requestId: string) => {
+    const bucket = bucketOfRequest(requestId);
+    if (tapped.has(bucket)) return listeners.linked && heard.has(bucket);
+    tapped.add(bucket);
+    hold(bucket);
+    return false;
+  };
   for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) channels.set(statusBucketChannel(prefix, bucket), bucket);
   subscriber.on('smessage', (channel: string, message: string) => {
     const bucket = channels.get(channel);
@@ -122,10 +132,14 @@ export function createShardedStatusFeed(
   };
   subscriber.on('subscribersReady', () => void resubscribeAll());
   // a subscriber connection lost, or a node gone: its buckets' events are lost until resubscribed
-  subscriber.on('close', () => listeners.link(false));
-  subscriber.on('-node', () => listeners.link(false));
+  const lost = () => {
+    heard.clear();
+    listeners.link(false);
+  };
+  subscriber.on('close', lost);
+  subscriber.on('-node', lost);
   subscriber.on('error', onError);
-  return statusFeedOf(listeners, subscriber, () => {
+  return statusFeedOf(listeners, subscriber, hears, () => {
     closed = true;
   });
 }

@@ -18,10 +18,15 @@ export interface StatusFeed {
   /**
    * Calls `onEvent` with every status event this instance receives, whichever request it names,
    * and `onLink(up)` when the link drops (false) and each time a subscription holds again (true;
-   * at once if it holds now): events published while it was down are lost. On a cluster a tap
-   * keeps every bucket's channel subscribed. Until the returned function is called.
+   * at once if it holds now): events published while it was down are lost. On a cluster it hears
+   * only the buckets `hears` asked for. Until the returned function is called.
    */
   tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void;
+  /**
+   * Whether this instance receives the request's events now: the link holds and, on a cluster, the
+   * subscription of its bucket, which this call asks for (kept from then on) if it was not held.
+   */
+  hears(requestId: string): boolean;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
@@ -75,7 +80,7 @@ export function createStatusFeed(
     },
   );
 
-  return statusFeedOf(listeners, subscriber, () => {
+  return statusFeedOf(listeners, subscriber, () => listeners.linked, () => {
     closed = true;
   });
 }

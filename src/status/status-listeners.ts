@@ -12,8 +12,6 @@ export function createStatusListeners(opts: {
   onWake?: (listeners: number) => void;
   onFirst?: (requestId: string) => void;
   onLast?: (requestId: string) => void;
-  /** the first tap came, the last went (the sharded feed subscribes every bucket meanwhile) */
-  onTapping?: (tapping: boolean) => void;
 }) {
   const listeners = new Map<string, Set<Listener>>();
   const taps = new Set<{ onEvent: (event: StatusEvent) => void; onLink: (up: boolean) => void }>();
@@ -40,11 +38,8 @@ export function createStatusListeners(opts: {
     tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void {
       const tap = { onEvent, onLink };
       taps.add(tap);
-      if (taps.size === 1) opts.onTapping?.(true);
       if (linked) onLink(true);
-      return () => {
-        if (taps.delete(tap) && taps.size === 0) opts.onTapping?.(false);
-      };
+      return () => void taps.delete(tap);
     },
     /** tells the taps that the link dropped (false) or that a subscription holds again (true) */
     link(up: boolean) {
@@ -78,6 +73,9 @@ export function createStatusListeners(opts: {
     get watched() {
       return listeners.size;
     },
+    get linked() {
+      return linked;
+    },
     clear() {
       listeners.clear();
       taps.clear();
@@ -92,11 +90,13 @@ export function createStatusListeners(opts: {
 export function statusFeedOf(
   listeners: ReturnType<typeof createStatusListeners>,
   subscriber: { quit(): Promise<unknown>; disconnect(): void },
+  hears: (requestId: string) => boolean,
   onClose: () => void,
 ): StatusFeed {
   return {
     watch: listeners.watch,
     tap: listeners.tap,
+    hears,
     get watched() {
       return listeners.watched;
     },
