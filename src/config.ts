@@ -28,6 +28,8 @@ export const EnvSchema = Type.Object({
   // a revocation (npm run keys) reaches every API instance within about this; at most 3 s keeps that under 5 s
   API_KEYS_REFRESH_MS: Int(2_000, 100, 3_000),
   IDEMPOTENCY_TTL_SECONDS: Int(86_400, 1),
+  // bytes of finished records an API instance keeps for replays (0: none); see the README's Configuration table
+  REPLAY_CACHE_BYTES: Int(32 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
   QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
   PG_POOL_SIZE: Int(10, 1, 500),
@@ -122,6 +124,8 @@ export interface Config {
   /** how often an API instance reads the stored keys again */
   apiKeysRefreshMs: number;
   idempotencyTtlSeconds: number;
+  /** approximate heap bytes of finished records an API instance keeps for replays (0: no cache) */
+  replayCacheBytes: number;
   queuePrefix: string;
   logLevel: string;
   pgPoolSize: number;
@@ -282,6 +286,7 @@ export function loadConfig(
     apiKeys,
     apiKeysRefreshMs: e.API_KEYS_REFRESH_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    replayCacheBytes: e.REPLAY_CACHE_BYTES,
     queuePrefix: e.QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     pgPoolSize: e.PG_POOL_SIZE,

@@ -8,6 +8,7 @@ import { createDb } from './db/create-db.ts';
 import type { Database } from './db/database.ts';
 import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
+import { createReplayCache } from './idempotency/replay-cache.ts';
 import { createReplicaFirstRows } from './idempotency/replica-first-rows.ts';
 import { createRequestReader, type ReadRows, selectRequestsByIds } from './idempotency/request-reader.ts';
 import { createBatchingStore } from './idempotency/request-store.ts';
@@ -24,8 +25,6 @@ import { queueTelemetry } from './tracing/queue-telemetry.ts';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 const LIMITER_READY_WAIT_MS = 1_000;
-/** terminal records kept in memory for replays; a few KiB each at most */
-const REPLAY_CACHE_SIZE = 10_000;
 /**
  * Key inserts (and lookups) in flight at once. Fewer, larger batches cost fewer round trips and
  * commits; under load new calls gather while these run. Measured: 2 instead of PG_POOL_SIZE - 2
@@ -86,14 +85,21 @@ export async function createApiDeps(
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(producer, config, telemetry);
   queue.on('error', onError('queue'));
-  const metrics = createApiMetrics({ db, replica, queue, watched: () => feed.watched });
+  const metrics = createApiMetrics({ db, replica, queue, watched: () => feed.watched, replayCacheBytes: () => replays.bytes });
   const feed = openStatusFeed(config, onError, (woken) => {
     metrics.statusEvents.inc();
     metrics.wakeups.inc(woken);
   });
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
-  const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
+  const replays = createReplayCache({ maxBytes: config.replayCacheBytes, hears: (id) => feed.hears(id) });
+  // nothing is served from the cache until the feed's subscription holds (onLink(true))
+  replays.suspend();
+  feed.tap(
+    (event) => replays.invalidate(event.requestId),
+    (up) => (up ? replays.resume() : replays.suspend()),
+  );
+  const accept = createAcceptor(store, replays);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
   await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);

@@ -15,7 +15,7 @@ const SOURCE_TIMEOUT_MS = 2_000;
  * The API process's Prometheus metrics, served at GET /metrics. With `replica` (DATABASE_READ_URL)
  * its lag behind `db` too, measured at each scrape.
  */
-export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<Database>; queue: RequestQueues; watched: () => number }) {
+export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<Database>; queue: RequestQueues; watched: () => number; replayCacheBytes: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
   guardEventLoopLag(registry, 'idemq_api_');
@@ -58,6 +58,14 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
     registers: [registry],
     collect() {
       this.set(deps.watched());
+    },
+  });
+  new Gauge({
+    name: 'idemq_replay_cache_bytes',
+    help: 'Approximate heap bytes of the finished requests this instance keeps for replays (at most REPLAY_CACHE_BYTES)',
+    registers: [registry],
+    collect() {
+      this.set(deps.replayCacheBytes());
     },
   });
   new Gauge({

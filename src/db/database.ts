@@ -65,6 +65,8 @@ export interface StatusEvent {
   tenantId: string;
   status: RequestStatus;
   version: number;
+  /** the request was deleted (an operator's console delete): its key now starts a new request */
+  deleted?: true;
   /** the trace context of the work that wrote it (W3C `traceparent`), when tracing is on */
   trace?: Record<string, string>;
   /** added by the relay to a terminal event it has timings for: when the key was recorded (ms since the epoch) */

@@ -1,6 +1,5 @@
-import { LRUCache } from 'lru-cache';
-import type { RequestRow } from '../db/database.ts';
 import { type AcceptOutcome, acceptRequest } from './accept-request.ts';
+import type { ReplayCache } from './replay-cache.ts';
 import type { NewRequest } from './request.repository.ts';
 import type { RequestStore } from './request-store.ts';
 import { isTerminal } from './request-view.ts';
@@ -11,30 +10,29 @@ export type Accept = (input: NewRequest) => Promise<AcceptOutcome>;
  * acceptRequest, made cheap for retries without changing its answers:
  * - single flight: identical calls (tenant, key, fingerprint) that overlap in this process share one
  *   trip to Postgres; the first caller gets the outcome, the others see it as a replay;
- * - terminal cache: a terminal record never changes until it expires, so replays of finished keys
- *   are answered from a bounded LRU without touching Postgres, until the record's expiry.
+ * - terminal cache: replays of finished keys are answered from `cache` without touching Postgres.
+ *   Only a replay (same fingerprint) of a terminal record fills it, never a mismatch; what it
+ *   answers carries no payload and no history. The cache stays true to Postgres by the status
+ *   feed (replay-cache.ts): a re-drive or a delete of a record removes it on every instance.
  */
-export function createAcceptor(store: RequestStore, opts: { cacheSize: number }): Accept {
+export function createAcceptor(store: RequestStore, cache: ReplayCache): Accept {
   const inFlight = new Map<string, Promise<AcceptOutcome>>();
-  const terminal = new LRUCache<string, RequestRow>({ max: opts.cacheSize });
 
   return async (input) => {
-    const key = `${input.tenantId}\u0000${input.key}`;
-    const cached = terminal.get(key);
-    if (cached?.expires_at && cached.expires_at.getTime() > Date.now()) {
-      return { kind: cached.fingerprint === input.fingerprint ? 'replayed' : 'mismatch', request: cached };
-    }
-    const flightKey = `${key}\u0000${input.fingerprint}`;
+    const cached = cache.get(input.tenantId, input.key);
+    if (cached) return { kind: cached.fingerprint === input.fingerprint ? 'replayed' : 'mismatch', request: cached };
+    const flightKey = `${input.tenantId}\u0000${input.key}\u0000${input.fingerprint}`;
     const shared = inFlight.get(flightKey);
     if (shared) {
       const outcome = await shared;
       return outcome.kind === 'created' ? { kind: 'replayed', request: outcome.request } : outcome;
     }
+    const ticket = cache.begin();
     const flight = acceptRequest(store, input);
     inFlight.set(flightKey, flight);
     try {
       const outcome = await flight;
-      if (isTerminal(outcome.request.status)) terminal.set(key, outcome.request);
+      if (outcome.kind === 'replayed' && isTerminal(outcome.request.status)) cache.fill(ticket, outcome.request);
       return outcome;
     } finally {
       inFlight.delete(flightKey);

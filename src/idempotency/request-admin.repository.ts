@@ -14,12 +14,26 @@ export async function findRequestById(db: Kysely<Database>, id: string): Promise
 
 /**
  * Deletes a finished (succeeded or failed) request, its outbox rows with it, so that its key starts
- * a new request; an unfinished one is never deleted (its client holds a 202 for it). Returns the
- * deleted row, or undefined when the id is unknown or the request is unfinished.
+ * a new request; an unfinished one is never deleted (its client holds a 202 for it). In the same
+ * statement it writes a status event marked `deleted` (version one past the row's) to the outbox,
+ * on a row of no request so that it outlives the row: every API instance then forgets the request
+ * (its replay cache). Returns the deleted row, or undefined when the id is unknown or the request
+ * is unfinished.
  */
 export async function deleteFinishedRequest(db: Kysely<Database>, id: string): Promise<RequestRow | undefined> {
   if (!isUuid(id)) return undefined;
-  return db.deleteFrom('idemq.requests').where('id', '=', id).where('status', 'in', ['succeeded', 'failed']).returningAll().executeTakeFirst();
+  const { rows } = await sql<RequestRow>`
+    with deleted as (
+      delete from idemq.requests where id = ${id} and status in ('succeeded', 'failed')
+      returning *
+    ), event as (
+      insert into idemq.outbox (request_id, payload)
+      select null, jsonb_build_array(jsonb_build_object(
+               'requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version + 1, 'deleted', true))
+        from deleted
+    )
+    select * from deleted`.execute(db);
+  return rows[0];
 }
 
 /**

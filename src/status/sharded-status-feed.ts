@@ -57,32 +57,55 @@ export function createShardedStatusFeed(
   /** watched requests per bucket */
   const buckets = new Map<number, number>();
   const channels = new Map<string, number>();
+  /** buckets whose last subscription failed */
+  const unheard = new Set<number>();
+  /** buckets whose subscription holds */
+  const heard = new Set<number>();
+  /** buckets a tap asked for (hears): held for good */
+  const tapped = new Set<number>();
   let closed = false;
   const bucketOfRequest = (requestId: string) => bucketOf(requestId, STATUS_BUCKETS);
   const subscribe = (bucket: number) =>
     subscriber.ssubscribe(statusBucketChannel(prefix, bucket)).then(
-      () => listeners.notifyAll((id) => bucketOfRequest(id) === bucket),
+      () => {
+        unheard.delete(bucket);
+        heard.add(bucket);
+        listeners.link(unheard.size === 0);
+        listeners.notifyAll((id) => bucketOfRequest(id) === bucket);
+      },
       (err: Error) => {
+        // this bucket's events are not heard: a tap must not trust what it holds
+        unheard.add(bucket);
+        heard.delete(bucket);
+        listeners.link(false);
         if (!closed) onError(new Error('status feed not subscribed; followers fall back to rereading', { cause: err }));
       },
     );
+  const hold = (bucket: number) => {
+    const n = buckets.get(bucket) ?? 0;
+    buckets.set(bucket, n + 1);
+    if (n === 0) void subscribe(bucket);
+  };
+  const release = (bucket: number) => {
+    const n = buckets.get(bucket)! - 1;
+    if (n > 0) return void buckets.set(bucket, n);
+    buckets.delete(bucket);
+    heard.delete(bucket);
+    if (!closed) subscriber.sunsubscribe(statusBucketChannel(prefix, bucket)).catch(onError);
+  };
   const listeners = createStatusListeners({
     onError,
     onWake,
-    onFirst(requestId) {
-      const bucket = bucketOfRequest(requestId);
-      const n = buckets.get(bucket) ?? 0;
-      buckets.set(bucket, n + 1);
-      if (n === 0) void subscribe(bucket);
-    },
-    onLast(requestId) {
-      const bucket = bucketOfRequest(requestId);
-      const n = buckets.get(bucket)! - 1;
-      if (n > 0) return void buckets.set(bucket, n);
-      buckets.delete(bucket);
-      if (!closed) subscriber.sunsubscribe(statusBucketChannel(prefix, bucket)).catch(onError);
-    },
+    onFirst: (requestId) => hold(bucketOfRequest(requestId)),
+    onLast: (requestId) => release(bucketOfRequest(requestId)),
   });
+  const hears = (requestId: string) => {
+    const bucket = bucketOfRequest(requestId);
+    if (tapped.has(bucket)) return listeners.linked && heard.has(bucket);
+    tapped.add(bucket);
+    hold(bucket);
+    return false;
+  };
   for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) channels.set(statusBucketChannel(prefix, bucket), bucket);
   subscriber.on('smessage', (channel: string, message: string) => {
     const bucket = channels.get(channel);
@@ -108,8 +131,15 @@ export function createShardedStatusFeed(
     }
   };
   subscriber.on('subscribersReady', () => void resubscribeAll());
+  // a subscriber connection lost, or a node gone: its buckets' events are lost until resubscribed
+  const lost = () => {
+    heard.clear();
+    listeners.link(false);
+  };
+  subscriber.on('close', lost);
+  subscriber.on('-node', lost);
   subscriber.on('error', onError);
-  return statusFeedOf(listeners, subscriber, () => {
+  return statusFeedOf(listeners, subscriber, hears, () => {
     closed = true;
   });
 }

@@ -15,6 +15,18 @@ export interface StatusFeed {
    * with nothing after a reconnect: anything may have changed.
    */
   watch(requestId: string, listener: Listener): () => void;
+  /**
+   * Calls `onEvent` with every status event this instance receives, whichever request it names,
+   * and `onLink(up)` when the link drops (false) and each time a subscription holds again (true;
+   * at once if it holds now): events published while it was down are lost. On a cluster it hears
+   * only the buckets `hears` asked for. Until the returned function is called.
+   */
+  tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void;
+  /**
+   * Whether this instance receives the request's events now: the link holds and, on a cluster, the
+   * subscription of its bucket, which this call asks for (kept from then on) if it was not held.
+   */
+  hears(requestId: string): boolean;
   /** how many requests have listeners, for metrics and tests */
   readonly watched: number;
   close(): Promise<void>;
@@ -50,13 +62,17 @@ export function createStatusFeed(
   let subscribed = false;
   let closed = false;
   subscriber.on('ready', () => {
-    if (subscribed) listeners.notifyAll();
+    if (!subscribed) return;
+    listeners.link(true);
+    listeners.notifyAll();
   });
+  subscriber.on('close', () => listeners.link(false));
   subscriber.on('error', onError);
   // listeners may have registered before the first subscription: they are woken once it holds
   subscriber.subscribe(channel).then(
     () => {
       subscribed = true;
+      listeners.link(true);
       listeners.notifyAll();
     },
     (err: Error) => {
@@ -64,7 +80,7 @@ export function createStatusFeed(
     },
   );
 
-  return statusFeedOf(listeners, subscriber, () => {
+  return statusFeedOf(listeners, subscriber, () => listeners.linked, () => {
     closed = true;
   });
 }

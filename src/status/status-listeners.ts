@@ -14,6 +14,8 @@ export function createStatusListeners(opts: {
   onLast?: (requestId: string) => void;
 }) {
   const listeners = new Map<string, Set<Listener>>();
+  const taps = new Set<{ onEvent: (event: StatusEvent) => void; onLink: (up: boolean) => void }>();
+  let linked = false;
   const notify = (set: Set<Listener> | undefined, event?: StatusEvent) => {
     for (const listener of set ?? []) listener(event);
   };
@@ -33,6 +35,17 @@ export function createStatusListeners(opts: {
         }
       };
     },
+    tap(onEvent: (event: StatusEvent) => void, onLink: (up: boolean) => void): () => void {
+      const tap = { onEvent, onLink };
+      taps.add(tap);
+      if (linked) onLink(true);
+      return () => void taps.delete(tap);
+    },
+    /** tells the taps that the link dropped (false) or that a subscription holds again (true) */
+    link(up: boolean) {
+      linked = up;
+      for (const tap of taps) tap.onLink(up);
+    },
     /** wakes the listeners of every request `which` selects (all by default), with no event */
     notifyAll(which: (requestId: string) => boolean = () => true) {
       for (const [requestId, set] of listeners) if (which(requestId)) notify(set);
@@ -47,6 +60,7 @@ export function createStatusListeners(opts: {
         return;
       }
       for (const event of events) {
+        for (const tap of taps) tap.onEvent(event);
         const set = listeners.get(event.requestId);
         opts.onWake?.(set?.size ?? 0);
         // the push continues the trace of the work that wrote the event (tracing on)
@@ -59,8 +73,12 @@ export function createStatusListeners(opts: {
     get watched() {
       return listeners.size;
     },
+    get linked() {
+      return linked;
+    },
     clear() {
       listeners.clear();
+      taps.clear();
     },
   };
 }
@@ -72,10 +90,13 @@ export function createStatusListeners(opts: {
 export function statusFeedOf(
   listeners: ReturnType<typeof createStatusListeners>,
   subscriber: { quit(): Promise<unknown>; disconnect(): void },
+  hears: (requestId: string) => boolean,
   onClose: () => void,
 ): StatusFeed {
   return {
     watch: listeners.watch,
+    tap: listeners.tap,
+    hears,
     get watched() {
       return listeners.watched;
     },

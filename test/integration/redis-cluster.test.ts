@@ -21,6 +21,7 @@ await import('./completion-delivery.test.ts');
 await import('./outbox-relay.test.ts');
 await import('./reconciler.test.ts');
 await import('./expiry.test.ts');
+await import('./replay-cache-coherence.test.ts');
 
 describe('the layout on a Redis Cluster', () => {
   it('puts every key of one queue shard in one slot, and each shard in a slot of its own', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewRequest } from '../../src/idempotency/request.repository.ts';
+import { createReplayCache } from '../../src/idempotency/replay-cache.ts';
 import { createAcceptor } from '../../src/idempotency/request-acceptor.ts';
 import { createBatchingStore, createDirectStore } from '../../src/idempotency/request-store.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
@@ -25,7 +26,7 @@ describe.each([
   afterAll(() => ctx.close());
 
   it('creates each key once among hundreds of overlapping calls, duplicates and conflicts included', async () => {
-    const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
+    const accept = createAcceptor(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
     const calls = [
       ...Array.from({ length: 300 }, (_, i) => req(`k${i % 100}`)),
       ...Array.from({ length: 50 }, (_, i) => req(`k${i}`, 'other')),
@@ -53,7 +54,7 @@ describe.each([
   });
 
   it('answers replays of terminal records from its cache, and still refuses another fingerprint', async () => {
-    const accept = createAcceptor(makeStore(ctx), { cacheSize: 100 });
+    const accept = createAcceptor(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
     const first = await accept(req('done-key'));
     // as completion leaves it: terminal, with its expiry set from then
     await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
@@ -63,5 +64,18 @@ describe.each([
     const cached = await accept(req('done-key'));
     expect(cached).toMatchObject({ kind: 'replayed', request: { id: first.request.id, status: 'succeeded' } });
     expect((await accept(req('done-key', 'changed'))).kind).toBe('mismatch');
+  });
+
+  it('caches nothing for a mismatch, and nothing of the payload for a replay', async () => {
+    const cache = createReplayCache({ maxBytes: 1_000_000 });
+    const accept = createAcceptor(makeStore(ctx), cache);
+    const first = await accept({ ...req('big-key'), payload: { pad: 'x'.repeat(200_000) } });
+    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
+    for (let i = 0; i < 3; i++) expect((await accept(req('big-key', 'other'))).kind).toBe('mismatch');
+    expect(cache.size).toBe(0);
+    expect((await accept(req('big-key'))).kind).toBe('replayed');
+    expect(cache.size).toBe(1);
+    expect(cache.bytes).toBeLessThan(2_000);
+    expect(cache.get('acme', 'big-key')?.payload).toBeNull();
   });
 });
