@@ -106,6 +106,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     keyPrefix: deps.config.queuePrefix,
     perTenant: deps.config.rateLimitPerMinute,
     perAddress: deps.config.rateLimitPerAddressPerMinute,
+    subscribesPerTenant: deps.config.wsSubscribesPerMinute,
   });
   const guard = createEdgeGuard(auth, limits);
   const held = createTenantSlots(deps.config.maxHeldPerTenant);
@@ -127,7 +128,7 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     await v1.register(eventRoutes, { ...deps, held, holds });
     for (const register of routes) await v1.register(register, { db: deps.db });
   });
-  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant), holds });
+  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant), holds, subscribeAllowed: limits.subscribe });
 };
 
 /** The document of each server's idemqPlugin: the plugin's scope is encapsulated, the server is shared. */

@@ -12,14 +12,16 @@ const LEASES_PER_WINDOW = 100;
 /** keys with a lease kept in memory; one evicted only gives up its unspent calls */
 const MAX_KEYS = 50_000;
 
-/** The two budgets: each authenticated tenant's, and each client address's for everything else. */
-export type PolicyName = 'tenant' | 'address';
+/** The budgets: each authenticated tenant's calls and WebSocket subscribes, and each client address's for everything else. */
+export type PolicyName = 'tenant' | 'address' | 'subscribe';
 
 export interface RateLimits {
   /** Counts one call against `request.tenantId`; throws a 429 ProblemError over the budget. */
   tenant(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Counts one call against the client's address (`request.ip`: see TRUSTED_PROXIES); throws a 429 likewise. */
   address(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** Counts one WebSocket subscribe (a status look-up) against the tenant's subscribe budget; false over it. Never rejects. */
+  subscribe(tenantId: string): Promise<boolean>;
 }
 
 /**
@@ -33,11 +35,16 @@ export interface RateLimits {
  * logged. Calls this process can settle alone (a lease to spend, a window known to be spent) are
  * settled as usual.
  */
-export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, options: { keyPrefix: string; perTenant: number; perAddress: number }): RateLimits {
+export function createRateLimits(
+  redis: RedisClient,
+  log: FastifyBaseLogger,
+  options: { keyPrefix: string; perTenant: number; perAddress: number; subscribesPerTenant: number },
+): RateLimits {
   let openUntil = 0;
   let failing = false;
 
-  const limit = (name: PolicyName, max: number, keyOf: (request: FastifyRequest) => string) => {
+  /** One call against `key`'s window; undefined: not counted (the store is away, or was a moment ago). */
+  const counter = (name: PolicyName, max: number) => {
     const window = createSharedWindow(redis, {
       prefix: `${options.keyPrefix}:rate-limit:${name}:`,
       max,
@@ -46,18 +53,25 @@ export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, opt
       maxKeys: MAX_KEYS,
       redisAnswers: () => Date.now() >= openUntil,
     });
-    return async (request: FastifyRequest, reply: FastifyReply) => {
-      let taken: WindowTake | undefined;
+    return async (key: string): Promise<WindowTake | undefined> => {
       try {
-        taken = await window.take(keyOf(request));
+        const taken = await window.take(key);
+        if (taken) failing = false;
+        return taken;
       } catch (err) {
         if (!failing) log.warn({ err }, 'rate limit store unavailable: requests pass unlimited until it answers');
         failing = true;
         openUntil = Date.now() + FAIL_OPEN_MS;
-        return;
+        return undefined;
       }
+    };
+  };
+
+  const limit = (name: PolicyName, max: number, keyOf: (request: FastifyRequest) => string) => {
+    const count = counter(name, max);
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const taken = await count(keyOf(request));
       if (!taken) return;
-      failing = false;
       const resetSeconds = Math.max(1, Math.ceil(taken.resetMs / 1000));
       const headers = {
         'ratelimit-policy': `"${name}";q=${max};w=${WINDOW_MS / 1000}`,
@@ -79,8 +93,10 @@ export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, opt
       });
     };
   };
+  const subscribes = counter('subscribe', options.subscribesPerTenant);
   return {
     tenant: limit('tenant', options.perTenant, (request) => request.tenantId),
     address: limit('address', options.perAddress, (request) => addressKey(request.ip)),
+    subscribe: async (tenantId) => (await subscribes(tenantId))?.allowed !== false,
   };
 }

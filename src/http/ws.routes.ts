@@ -19,7 +19,7 @@ export const HEARTBEAT_MS = 30_000;
  * (with the header) or the address's (without), and is refused with 429 when the tenant holds all
  * its sockets already.
  */
-export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots; holds: KeyHolds }): Promise<void> {
+export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots; holds: KeyHolds; subscribeAllowed(tenantId: string): Promise<boolean> }): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   const alive = new WeakSet<WebSocket>();
   const heartbeat = setInterval(() => {
@@ -79,7 +79,11 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
         if (grant && !hold) holdFor(grant.keyHash);
         return grant?.tenantId;
       };
-      runWsSession(socket, { ...opts.deps, tenantOf, sockets: opts.sockets, subscribesPerSecond: opts.deps.config.wsSubscribesPerSecond }, request.tenantId);
+      runWsSession(
+        socket,
+        { ...opts.deps, tenantOf, sockets: opts.sockets, messagesPerSecond: opts.deps.config.wsMessagesPerSecond, subscribeAllowed: opts.subscribeAllowed },
+        request.tenantId,
+      );
     },
   );
 }
