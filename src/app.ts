@@ -14,6 +14,7 @@ import { useCheckedJsonParser } from './http/json-body-parser.ts';
 import { openapiOptions } from './http/openapi-document.ts';
 import { createRateLimits, type RateLimits } from './http/rate-limits.ts';
 import { createTenantSlots } from './http/tenant-slots.ts';
+import { createKeyHolds } from './http/key-holds.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
@@ -119,6 +120,9 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   const limits = given ?? rateLimitsOf(deps, app.log);
   const guard = createEdgeGuard(auth, limits);
   const held = createTenantSlots(deps.config.maxHeldPerTenant);
+  // every connection held for a key, ended at the first refresh that finds the key revoked
+  const holds = createKeyHolds(auth);
+  app.addHook('onClose', async () => holds.close());
 
   // the document is collected here and served only by the admin server (see openapiDocument)
   await app.register(swagger, openapiOptions);
@@ -129,12 +133,12 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
   });
   await app.register(async (v1) => {
     v1.addHook('onRequest', guard.authenticated);
-    await v1.register(operationRoutes, { deps, operations, held, limits });
-    await v1.register(requestRoutes, { ...deps, held });
-    await v1.register(eventRoutes, { ...deps, held });
+    await v1.register(operationRoutes, { deps, operations, held, holds, limits });
+    await v1.register(requestRoutes, { ...deps, held, holds });
+    await v1.register(eventRoutes, { ...deps, held, holds });
     for (const register of routes) await v1.register(register, { db: deps.db });
   });
-  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant) });
+  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant), holds, subscribeAllowed: limits.subscribe });
 };
 
 function rateLimitsOf(deps: AppDeps, log: FastifyBaseLogger): RateLimits {
@@ -143,6 +147,7 @@ function rateLimitsOf(deps: AppDeps, log: FastifyBaseLogger): RateLimits {
     perTenant: deps.config.rateLimitPerMinute,
     perAddress: deps.config.rateLimitPerAddressPerMinute,
     bytesPerTenant: deps.config.rateLimitBytesPerMinute,
+    subscribesPerTenant: deps.config.wsSubscribesPerMinute,
   });
 }
 

@@ -41,7 +41,10 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_BYTES_PER_MINUTE: Int(300 * 1024 * 1024, 1024 * 1024),
   // a client's address is read from X-Forwarded-For only when the peer is one of these
   TRUSTED_PROXIES: Type.String({ default: '' }),
-  WS_SUBSCRIBES_PER_SECOND: Int(100, 1),
+  // per socket, every message: keep it above what one client follows a second (it shares one socket)
+  WS_MESSAGES_PER_SECOND: Int(5_000, 1),
+  // per tenant, shared like RATE_LIMIT_PER_MINUTE; unset: the same number, so a tenant can follow all it may submit
+  WS_SUBSCRIBES_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1 })),
   MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
   MAX_HELD_PER_TENANT: Int(1_000, 1),
   // the shape of a JSON body (README, "Limits"); beyond about 10,000 levels Postgres refuses jsonb
@@ -140,8 +143,10 @@ export interface Config {
   rateLimitBytesPerMinute: number;
   /** peers whose X-Forwarded-For names the client (addresses, CIDRs); empty: the peer is the client */
   trustedProxies: readonly string[];
-  /** subscribes a WebSocket may send per second (in bursts of its whole subscription capacity) */
-  wsSubscribesPerSecond: number;
+  /** messages of any kind a WebSocket may send per second (in bursts of as many) */
+  wsMessagesPerSecond: number;
+  /** WebSocket subscribes (status look-ups) per tenant per minute, shared by every API instance (Redis) */
+  wsSubscribesPerMinute: number;
   /** open WebSockets per tenant, per API instance */
   maxSocketsPerTenant: number;
   /** SSE streams and held long-polls per tenant, per API instance */
@@ -296,7 +301,8 @@ export function loadConfig(
     rateLimitPerAddressPerMinute: e.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
     rateLimitBytesPerMinute: e.RATE_LIMIT_BYTES_PER_MINUTE,
     trustedProxies: Object.freeze(trustedProxies.proxies),
-    wsSubscribesPerSecond: e.WS_SUBSCRIBES_PER_SECOND,
+    wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+    wsSubscribesPerMinute: e.WS_SUBSCRIBES_PER_MINUTE ?? e.RATE_LIMIT_PER_MINUTE,
     maxSocketsPerTenant: e.MAX_SOCKETS_PER_TENANT,
     maxHeldPerTenant: e.MAX_HELD_PER_TENANT,
     jsonLimits: Object.freeze({ maxDepth: e.MAX_BODY_DEPTH, maxNodes: e.MAX_BODY_NODES }),

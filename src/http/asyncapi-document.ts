@@ -15,7 +15,8 @@ import { CLOSE, WS_LIMITS } from './ws-session.ts';
 const CLOSE_MEANINGS: Record<keyof typeof CLOSE, string> = {
   unauthorized: `an invalid API key in the \`auth\` message, no authentication within ${WS_LIMITS.authTimeoutMs / 1000} s, or the socket's key was revoked (within seconds of the revocation)`,
   slowConsumer: `the client does not read: over ${WS_LIMITS.maxBufferedBytes / (1024 * 1024)} MiB unsent`,
-  subscribeFlood: `a flood: ${WS_LIMITS.floodCloseAfter} subscribes in a row over the socket's rate (each answered \`rate_limited\`)`,
+  policyViolation: `a message other than \`auth\` before authenticating, or more than ${WS_LIMITS.maxBadMessages} bad messages (not JSON, unknown, a second \`auth\`) within ${WS_LIMITS.badWindowMs / 1000} s`,
+  messageFlood: `a flood: more than ${WS_LIMITS.floodCloseAfter} messages over the socket's rate within ${WS_LIMITS.floodWindowMs / 1000} s (WS_MESSAGES_PER_SECOND; each answered \`rate_limited\`)`,
   tooManySockets: 'the API key already holds as many sockets as it may on this server (MAX_SOCKETS_PER_TENANT): share one socket, or close another',
   goingAway: 'the server is shutting down: reconnect, and subscribe again',
 };

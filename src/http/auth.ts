@@ -31,6 +31,20 @@ export function unauthorized(header: string | undefined): ProblemError {
 }
 
 /**
+ * The 401 that ends a held long-poll or `Prefer: wait` whose key was revoked while it waited: the
+ * outcome is not given to a key that may no longer read it.
+ */
+export function keyRevoked(): ProblemError {
+  return new ProblemError({
+    status: 401,
+    slug: 'unauthorized',
+    title: 'Unauthorized',
+    detail: 'The API key was revoked while this request was held.',
+    headers: { 'www-authenticate': 'Bearer realm="idemq", error="invalid_token"' },
+  });
+}
+
+/**
  * Resolves bearer secrets to what they grant, from memory only: the stored keys (`ring`, kept
  * fresh in the background) and the keys of API_KEYS. A secret is looked up by its SHA-256 digest,
  * so the time taken says nothing about how much of a guess was right. A stored key wins: one that

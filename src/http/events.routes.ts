@@ -7,6 +7,7 @@ import { emptyResponse, eventStreamResponse, NOT_FOUND, V1_PROBLEMS } from './op
 import { notFound, ProblemError } from './problem.ts';
 import { clientGone } from './request-reply.ts';
 import { IdParams } from './schemas.ts';
+import type { KeyHolds } from './key-holds.ts';
 import { holdSocketFor } from './server-limits.ts';
 import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
 
@@ -23,7 +24,7 @@ const EventHeaders = Type.Object({
  * is the request's version; a reconnect with Last-Event-ID gets only newer states. The stream ends
  * after the terminal state; a reconnect after that gets 204, which tells EventSource to stop.
  */
-export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots }): Promise<void> {
+export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots; holds: KeyHolds }): Promise<void> {
   app.get(
     '/v1/requests/:id/events',
     {
@@ -67,22 +68,26 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: 
       });
       const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
       const stop = new AbortController();
+      const hold = deps.holds.hold(request.keyHash);
       try {
         await followRequest(
           deps,
           request.tenantId,
           id,
           (row) => {
+            // the follow reads once more after an abort: a key revoked meanwhile gets nothing more
+            if (hold.signal.aborted) return;
             if (raw.writableLength > MAX_UNSENT_BYTES) return stop.abort();
             raw.write(`id: ${row.version}\nevent: status\ndata: ${JSON.stringify(toRequestView(row))}\n\n`);
           },
-          { signal: AbortSignal.any([signal, stop.signal]), sinceVersion },
+          { signal: AbortSignal.any([signal, stop.signal, hold.signal]), sinceVersion },
         );
       } catch (err) {
         request.log.warn({ err }, 'event stream ended by an error');
       } finally {
         clearInterval(keepalive);
         release();
+        hold.release();
         raw.end();
       }
     },

@@ -9,6 +9,8 @@ import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
 import type { AppDeps } from '../app.ts';
+import { keyRevoked } from './auth.ts';
+import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from './json-text.ts';
 import { documentAs } from './openapi-document.ts';
@@ -66,7 +68,13 @@ const SUBMIT_PROBLEMS = {
  */
 export async function operationRoutes(
   app: FastifyInstance,
-  { deps, operations, held, limits }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots; limits: Pick<RateLimits, 'tenantBytes'> },
+  {
+    deps,
+    operations,
+    held,
+    holds,
+    limits,
+  }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots; holds: KeyHolds; limits: Pick<RateLimits, 'tenantBytes'> },
 ): Promise<void> {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
@@ -93,10 +101,15 @@ export async function operationRoutes(
   app.addHook('preHandler', async (request, reply) => limits.tenantBytes(request, reply, request.bodyBytes));
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
-  for (const op of operations) registerOperation(app, deps, held, op, reenqueued);
+  for (const op of operations) registerOperation(app, deps, { held, holds }, op, reenqueued);
 }
 
-function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlots, op: OperationSpec, reenqueued: LRUCache<string, true>): void {
+function registerOperation(
+  app: FastifyInstance,
+  deps: AppDeps,
+  { held, holds }: { held: TenantSlots; holds: KeyHolds },
+  op: OperationSpec,
+  reenqueued: LRUCache<string, true>): void {
   app.post(
     op.route,
     {
@@ -160,11 +173,15 @@ function registerOperation(app: FastifyInstance, deps: AppDeps, held: TenantSlot
       const release = held.acquire(request.tenantId);
       if (release) {
         holdSocketFor(request, wait * 1000, deps.config.http);
+        const hold = holds.hold(request.keyHash);
         try {
-          row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, clientGone(reply))) ?? row;
+          row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
         } finally {
           release();
+          hold.release();
         }
+        // the request stays recorded; its outcome is not given to a key revoked meanwhile
+        if (hold.signal.aborted) throw keyRevoked();
       } else {
         // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
         wait = undefined;

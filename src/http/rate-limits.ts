@@ -12,8 +12,8 @@ const LEASES_PER_WINDOW = 100;
 /** keys with a lease kept in memory; one evicted only gives up its unspent calls */
 const MAX_KEYS = 50_000;
 
-/** The budgets: each authenticated tenant's calls and submitted bytes, and each client address's calls for everything else. */
-export type PolicyName = 'tenant' | 'address' | 'bytes';
+/** The budgets: each authenticated tenant's calls, submitted bytes and WebSocket subscribes, and each client address's calls for everything else. */
+export type PolicyName = 'tenant' | 'address' | 'bytes' | 'subscribe';
 
 export interface RateLimits {
   /** Counts one call against `request.tenantId`; throws a 429 ProblemError over the budget. */
@@ -22,6 +22,8 @@ export interface RateLimits {
   address(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Counts `bytes` of a body to be stored against `request.tenantId`'s byte budget; throws a 429 ProblemError over it. */
   tenantBytes(request: FastifyRequest, reply: FastifyReply, bytes: number): Promise<void>;
+  /** Counts one WebSocket subscribe (a status look-up) against the tenant's subscribe budget; false over it. Never rejects. */
+  subscribe(tenantId: string): Promise<boolean>;
 }
 
 const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<Problem, 'slug' | 'title' | 'detail'>> = {
@@ -32,6 +34,7 @@ const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<P
     title: 'Too many bytes submitted',
     detail: `This API key may submit ${max} bytes of request bodies a minute, and this body does not fit in what is left; retry in ${s} s.`,
   }),
+  subscribe: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This API key may follow ${max} requests a minute; retry in ${s} s.` }),
 };
 
 /**
@@ -48,12 +51,13 @@ const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<P
 export function createRateLimits(
   redis: RedisClient,
   log: FastifyBaseLogger,
-  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number },
+  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number; subscribesPerTenant: number },
 ): RateLimits {
   let openUntil = 0;
   let failing = false;
 
-  const limit = (name: PolicyName, max: number, keyOf: (request: FastifyRequest) => string) => {
+  /** One call (or `cost` units) against `key`'s window; undefined: not counted (the store is away, or was a moment ago). */
+  const counter = (name: PolicyName, max: number) => {
     const window = createSharedWindow(redis, {
       prefix: `${options.keyPrefix}:rate-limit:${name}:`,
       max,
@@ -62,18 +66,25 @@ export function createRateLimits(
       maxKeys: MAX_KEYS,
       redisAnswers: () => Date.now() >= openUntil,
     });
-    return async (request: FastifyRequest, reply: FastifyReply, cost = 1) => {
-      let taken: WindowTake | undefined;
+    return async (key: string, cost = 1): Promise<WindowTake | undefined> => {
       try {
-        taken = await window.take(keyOf(request), cost);
+        const taken = await window.take(key, cost);
+        if (taken) failing = false;
+        return taken;
       } catch (err) {
         if (!failing) log.warn({ err }, 'rate limit store unavailable: requests pass unlimited until it answers');
         failing = true;
         openUntil = Date.now() + FAIL_OPEN_MS;
-        return;
+        return undefined;
       }
+    };
+  };
+
+  const limit = (name: PolicyName, max: number, keyOf: (request: FastifyRequest) => string) => {
+    const count = counter(name, max);
+    return async (request: FastifyRequest, reply: FastifyReply, cost = 1) => {
+      const taken = await count(keyOf(request), cost);
       if (!taken) return;
-      failing = false;
       const resetSeconds = Math.max(1, Math.ceil(taken.resetMs / 1000));
       // a second policy on the same answer joins the first one's fields (a list, as the draft has them)
       const joined = (field: string, item: string) => {
@@ -91,9 +102,11 @@ export function createRateLimits(
       throw new ProblemError({ status: 429, ...REFUSALS[name](max, resetSeconds), headers: { ...headers, 'retry-after': String(resetSeconds) } });
     };
   };
+  const subscribes = counter('subscribe', options.subscribesPerTenant);
   return {
     tenant: limit('tenant', options.perTenant, (request) => request.tenantId),
     address: limit('address', options.perAddress, (request) => addressKey(request.ip)),
     tenantBytes: limit('bytes', options.bytesPerTenant, (request) => request.tenantId),
+    subscribe: async (tenantId) => (await subscribes(tenantId))?.allowed !== false,
   };
 }

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isTerminal } from '../idempotency/request-view.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from '../app.ts';
+import { keyRevoked } from './auth.ts';
+import type { KeyHolds } from './key-holds.ts';
 import { MAX_WAIT_SECONDS } from './prefer.ts';
 import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
 import { notFound, ProblemError } from './problem.ts';
@@ -26,7 +28,7 @@ async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
   });
 }
 
-export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots }): Promise<void> {
+export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots; holds: KeyHolds }): Promise<void> {
   app.get(
     '/v1/requests/:id',
     {
@@ -56,11 +58,14 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held
         const release = deps.held.acquire(request.tenantId);
         if (!release) throw tooManyHeld(deps.held.max);
         holdSocketFor(request, wait * 1000, deps.config.http);
+        const hold = deps.holds.hold(request.keyHash);
         try {
-          row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, clientGone(reply));
+          row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]));
         } finally {
           release();
+          hold.release();
         }
+        if (hold.signal.aborted) throw keyRevoked();
       }
       if (!row) throw new ProblemError(notFound(`Request ${id}`));
       return replyWithRequest(reply, row, { pendingCode: 200, terminalCode: 200 });

@@ -5,7 +5,7 @@ import { RequestViewSchema } from './schemas.ts';
 
 export const AuthMessage = Type.Object({
   type: Type.Literal('auth'),
-  token: Type.String({ description: 'an API key; an invalid one closes the socket with 4401' }),
+  token: Type.String({ description: 'an API key; an invalid one closes the socket with 4401. Before it, nothing else is taken: any other first message closes the socket with 1008' }),
 });
 
 export const SubscribeMessage = Type.Object({
@@ -29,7 +29,6 @@ export const StatusMessage = Type.Object({
 
 export const WsErrorCode = Type.Union([
   Type.Literal('bad_message'),
-  Type.Literal('unauthorized'),
   Type.Literal('already_authenticated'),
   Type.Literal('not_found'),
   Type.Literal('too_many_subscriptions'),
@@ -40,13 +39,13 @@ export type WsErrorCode = Static<typeof WsErrorCode>;
 
 /** What each error code tells the client, as the AsyncAPI document says it. */
 export const WS_ERROR_MEANINGS: Record<WsErrorCode, string> = {
-  bad_message: 'the message is not JSON, or not one of the messages a client sends',
-  unauthorized: 'a subscription before authenticating',
+  bad_message: 'the message is not JSON, or not one of the messages a client sends; a socket that sends more than a few of these is closed with 1008',
   already_authenticated: 'an auth message on a socket that is already authenticated: a socket keeps its first tenant; open another socket for another key',
   not_found: 'no such request for this tenant (also another tenant\'s id, or one that is not a uuid)',
   too_many_subscriptions: 'the socket follows as many requests as it may: open another socket',
   unavailable: 'the status could not be read right now: subscribe again shortly',
-  rate_limited: 'the socket sent more subscribes a second than it may (WS_SUBSCRIBES_PER_SECOND, in bursts of up to a socket\'s subscription capacity): this one was not handled; send it again a little later. A socket that keeps flooding is closed with 4429',
+  rate_limited:
+    "not handled, send it again a little later: either the socket sent more messages a second than it may (WS_MESSAGES_PER_SECOND; a socket that keeps flooding is closed with 4429), or the subscribe was over the API key's subscribe budget (WS_SUBSCRIBES_PER_MINUTE, shared by all its sockets; then it names the `requestId`)",
 };
 
 export const ErrorMessage = Type.Object({

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { AppDeps } from '../app.ts';
 import type { Authenticator } from './auth.ts';
 import type { EdgeGuard } from './edge-guard.ts';
+import type { KeyHold, KeyHolds } from './key-holds.ts';
 import { emptyResponse, HEADER, problemResponse } from './openapi-responses.ts';
 import { type TenantSlots, tooManySockets } from './tenant-slots.ts';
 import { CLOSE, runWsSession } from './ws-session.ts';
@@ -18,7 +19,7 @@ export const HEARTBEAT_MS = 30_000;
  * (with the header) or the address's (without), and is refused with 429 when the tenant holds all
  * its sockets already.
  */
-export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots }): Promise<void> {
+export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots; holds: KeyHolds; subscribeAllowed(tenantId: string): Promise<boolean> }): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   const alive = new WeakSet<WebSocket>();
   const heartbeat = setInterval(() => {
@@ -33,13 +34,6 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
   }, HEARTBEAT_MS);
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
-  // A socket's key is judged again whenever the stored keys are refreshed: a revoked key's
-  // sockets are closed, as its next request would be refused.
-  const keyOf = new Map<WebSocket, string>();
-  const stopWatching = opts.auth.onKeysChanged(() => {
-    for (const [socket, keyHash] of keyOf) if (!opts.auth.isLive(keyHash)) socket.close(CLOSE.unauthorized, 'api key revoked');
-  });
-  app.addHook('onClose', async () => stopWatching());
   // close open sockets when the server shuts down, so a graceful close does not wait on them
   app.addHook('preClose', async () => {
     for (const socket of app.websocketServer.clients) socket.close(1001, 'server shutting down');
@@ -71,15 +65,25 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
     (socket, request) => {
       alive.add(socket);
       socket.on('pong', () => alive.add(socket));
-      if (request.tenantId) keyOf.set(socket, request.keyHash);
-      socket.on('close', () => keyOf.delete(socket));
+      // A socket's key is judged again whenever the stored keys are refreshed: a revoked key's
+      // socket is closed, as its next request would be refused. Only the socket's first key counts.
+      let hold: KeyHold | undefined;
+      const holdFor = (keyHash: string) => {
+        hold = opts.holds.hold(keyHash);
+        hold.signal.addEventListener('abort', () => socket.close(CLOSE.unauthorized, 'api key revoked'), { once: true });
+      };
+      if (request.tenantId) holdFor(request.keyHash);
+      socket.on('close', () => hold?.release());
       const tenantOf = (secret: string) => {
         const grant = opts.auth.grantOf(secret);
-        // only the socket's first key counts: a later auth message is refused by the session
-        if (grant && !keyOf.has(socket)) keyOf.set(socket, grant.keyHash);
+        if (grant && !hold) holdFor(grant.keyHash);
         return grant?.tenantId;
       };
-      runWsSession(socket, { ...opts.deps, tenantOf, sockets: opts.sockets, subscribesPerSecond: opts.deps.config.wsSubscribesPerSecond }, request.tenantId);
+      runWsSession(
+        socket,
+        { ...opts.deps, tenantOf, sockets: opts.sockets, messagesPerSecond: opts.deps.config.wsMessagesPerSecond, subscribeAllowed: opts.subscribeAllowed },
+        request.tenantId,
+      );
     },
   );
 }

@@ -119,6 +119,54 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expect(unknown.stderr.trim()).toBe('keys: No key has the prefix zzzzzzzzzzzz.');
   });
 
+  it('revoke: the key\'s held event stream, long-poll and Prefer: wait end at the next refresh, and never get the outcome', async () => {
+    const key = await createKey(url, 'acme');
+    await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);
+    const base = otherWs.replace(/^ws:/, 'http:').replace(/\/v1\/ws$/, '');
+    const open = { currency: 'USD', openingBalance: 3 };
+    const id = (await submit(other, '/v1/accounts', open, { headers: bearer(key.secret) })).json().id as string;
+
+    const stream = await fetch(`${base}/v1/requests/${id}/events`, { headers: bearer(key.secret) });
+    expect(stream.status).toBe(200);
+    let streamed = '';
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const streamEnded = (async () => {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) streamed += chunk.value;
+      return Date.now();
+    })();
+    await waitUntil('the stream\'s first event', async () => streamed.includes('event: status'));
+    const longPoll = fetch(`${base}/v1/requests/${id}?wait=30`, { headers: bearer(key.secret) }).then(async (res) => ({ res, at: Date.now(), body: await res.json() }));
+    const preferKey = randomUUID();
+    const preferWait = fetch(`${base}/v1/accounts`, {
+      method: 'POST',
+      headers: { ...bearer(key.secret), 'idempotency-key': preferKey, 'content-type': 'application/json', prefer: 'wait=30' },
+      body: JSON.stringify(open),
+    }).then(async (res) => ({ res, at: Date.now(), body: await res.json() }));
+    await waitUntil('the submit held', async () => (await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', preferKey).executeTakeFirst()) !== undefined);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const revoked = await runKeys(url, ['revoke', key.prefix]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    // one refresh (2 s) and margin; the requests are still queued, so nothing ended on its own
+    const within = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(() => r('still open'), 6_000))]);
+    const [streamAt, polled, preferred] = await Promise.all([within(streamEnded), within(longPoll), within(preferWait)]);
+    console.log('after revocation (ms):', { stream: typeof streamAt === 'number' ? streamAt - revoked.exitedAt : streamAt });
+    expect(streamAt).not.toBe('still open');
+    expect(polled).not.toBe('still open');
+    expect(preferred).not.toBe('still open');
+    for (const held of [polled, preferred] as { res: Response; at: number; body: { type: string; detail: string } }[]) {
+      expect(held.res.status).toBe(401);
+      expect(held.res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(held.body.type).toMatch(/\/unauthorized$/);
+      expect(held.body.detail).toMatch(/revoked/);
+      expect(held.at - revoked.exitedAt).toBeLessThan(5_000);
+    }
+    expect((streamAt as number) - revoked.exitedAt).toBeLessThan(5_000);
+    // finished afterwards: nothing of the outcome went to the revoked key
+    expect((await processNow(ctx, id)).status).toBe('succeeded');
+    expect(streamed).not.toMatch(/succeeded/);
+  });
+
   it('a read-only key reads (GET, long-poll, SSE, WebSocket) and may not submit: 403 insufficient-scope, nothing recorded', async () => {
     const key = await createKey(url, 'acme', ['read']);
     await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);

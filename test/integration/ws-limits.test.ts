@@ -1,17 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE, WS_LIMITS } from '../../src/http/ws-session.ts';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
-const PER_SECOND = 5;
-// a socket may subscribe to as many requests at once as it may follow
-const BURST = WS_LIMITS.maxSubscriptions;
+const PER_SECOND = 50;
+const SUBSCRIBES_PER_MINUTE = 20;
 const MAX_SOCKETS = 2;
 const PER_ADDRESS = 10;
 
-describe(`WebSocket limits (WS_SUBSCRIBES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_PER_TENANT=${MAX_SOCKETS})`, () => {
+describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, WS_SUBSCRIBES_PER_MINUTE=${SUBSCRIBES_PER_MINUTE}, MAX_SOCKETS_PER_TENANT=${MAX_SOCKETS})`, () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let url: string;
@@ -28,7 +29,12 @@ describe(`WebSocket limits (WS_SUBSCRIBES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_
   };
 
   beforeAll(async () => {
-    ctx = await createTestContext({ WS_SUBSCRIBES_PER_SECOND: String(PER_SECOND), MAX_SOCKETS_PER_TENANT: String(MAX_SOCKETS), RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS) });
+    ctx = await createTestContext({
+      WS_MESSAGES_PER_SECOND: String(PER_SECOND),
+      WS_SUBSCRIBES_PER_MINUTE: String(SUBSCRIBES_PER_MINUTE),
+      MAX_SOCKETS_PER_TENANT: String(MAX_SOCKETS),
+      RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
+    });
     app = await ctx.startApi();
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`;
@@ -38,48 +44,80 @@ describe(`WebSocket limits (WS_SUBSCRIBES_PER_SECOND=${PER_SECOND}, MAX_SOCKETS_
     await ctx.close();
   });
 
-  it('answers a subscribe flood with rate_limited errors, handles no more than the burst, then closes the socket; another tenant\'s socket is unaffected', async () => {
+  it('takes one message before authentication, and only `auth`: pings, garbage or a subscribe close the socket unanswered (1008)', async () => {
+    for (const first of ['{"type":"ping"}', 'garbage', JSON.stringify({ type: 'subscribe', requestId: randomUUID() }), '{"type":"auth"}']) {
+      const socket = await open();
+      for (let i = 0; i < 2_000; i++) socket.ws.send(i === 0 ? first : '{"type":"ping"}');
+      expect(await socket.closed).toEqual({ code: CLOSE.policyViolation, reason: 'authenticate first' });
+      expect(socket.messages).toEqual([]);
+    }
+  });
+
+  it(`answers bad messages of an authenticated socket ${WS_LIMITS.maxBadMessages} times, then closes it (1008); another tenant's socket is unaffected`, async () => {
+    await closeAll();
     const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 3 }, { tenant: 'globex' });
     const globexRequest = res.json().id as string;
-    const flooder = await open(auth('acme'));
+    const sender = await open(auth('acme'));
     const bystander = await open(auth('globex'));
-
-    const sent = 10_000;
-    // ids that are not uuids are answered `not_found` at once, so every handled message shows before the close
-    for (let i = 0; i < sent; i++) flooder.ws.send(JSON.stringify({ type: 'subscribe', requestId: `flood-${i}` }));
+    // a second auth is one of them
+    sender.send({ type: 'auth', token: TENANTS.acme.secret });
+    for (let i = 0; i < 1_000; i++) sender.ws.send(i % 2 ? `{"type":"ping","i":${i}}` : 'garbage');
     bystander.send({ type: 'subscribe', requestId: globexRequest });
 
-    expect((await flooder.closed).code).toBe(CLOSE.subscribeFlood);
-    const handled = flooder.messages.filter((m) => m.code === 'not_found');
-    const limited = flooder.messages.filter((m) => m.code === 'rate_limited');
-    // the flood got no more handled than the burst (and what refilled meanwhile)
-    expect(handled.length).toBeGreaterThan(0);
-    expect(handled.length).toBeLessThanOrEqual(BURST + PER_SECOND * 2);
-    expect(limited.length).toBeGreaterThanOrEqual(WS_LIMITS.floodCloseAfter - 1);
-    expect(limited.length + handled.length).toBeLessThan(sent);
-    // the refusal names the subscription, so a client can send it again later
-    expect(limited.every((m) => typeof m.requestId === 'string' && /subscribes a second/.test(m.message))).toBe(true);
-
+    expect(await sender.closed).toEqual({ code: CLOSE.policyViolation, reason: 'too many bad messages' });
+    expect(sender.messages).toHaveLength(WS_LIMITS.maxBadMessages);
+    expect(sender.messages[0]).toMatchObject({ code: 'already_authenticated' });
+    expect(new Set(sender.messages.slice(1).map((m) => m.code))).toEqual(new Set(['bad_message']));
     const pushed = await bystander.next((m) => m.type === 'status' && m.requestId === globexRequest);
     expect(pushed.status).toBe('queued');
-    expect(bystander.messages.filter((m) => m.type === 'error')).toEqual([]);
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
   });
 
-  it('lets a client a little over the rate keep its socket: refused subscribes are answered, later ones handled, unsubscribes never limited', async () => {
+  it('counts every message against the socket\'s rate: a flood of unsubscribes is answered rate_limited, then closed (4429)', async () => {
+    await closeAll();
+    const flooder = await open(auth('acme'));
+    const sent = 10_000;
+    for (let i = 0; i < sent; i++) flooder.ws.send(JSON.stringify({ type: 'unsubscribe', requestId: `r-${i}` }));
+    expect((await flooder.closed).code).toBe(CLOSE.messageFlood);
+    const limited = flooder.messages.filter((m) => m.code === 'rate_limited');
+    expect(limited.length).toBe(flooder.messages.length);
+    expect(limited.length).toBeGreaterThanOrEqual(WS_LIMITS.floodCloseAfter - 1);
+    expect(limited.length).toBeLessThanOrEqual(WS_LIMITS.floodCloseAfter + 5);
+    expect(limited[0]).toMatchObject({ requestId: expect.stringMatching(/^r-/), message: expect.stringMatching(/messages a second/) });
+  });
+
+  it(`lets a client a little over the socket's rate keep it: refused messages answered, later ones handled`, async () => {
     await closeAll();
     const socket = await open(auth('acme'));
-    for (let i = 0; i < BURST + 10; i++) socket.send({ type: 'subscribe', requestId: `not-a-uuid-${i}` });
+    for (let i = 0; i < PER_SECOND + 10; i++) socket.send({ type: 'subscribe', requestId: `not-a-uuid-${i}` });
     await socket.next((m) => m.code === 'rate_limited');
-    for (let i = 0; i < 50; i++) socket.send({ type: 'unsubscribe', requestId: `not-a-uuid-${i}` });
-    await new Promise((r) => setTimeout(r, 1_000 / PER_SECOND + 50));
+    await new Promise((r) => setTimeout(r, 1_000));
     socket.send({ type: 'subscribe', requestId: 'after-a-pause' });
     await socket.next((m) => m.code === 'not_found' && m.requestId === 'after-a-pause');
-    // ten over the burst, less what refilled while they were sent
     const refused = socket.messages.filter((m) => m.code === 'rate_limited').length;
-    expect(refused).toBeGreaterThanOrEqual(8);
+    expect(refused).toBeGreaterThanOrEqual(1);
     expect(refused).toBeLessThanOrEqual(10);
     expect(socket.ws.readyState).toBe(socket.ws.OPEN);
+  });
+
+  it(`draws subscribes (look-ups) from the tenant's budget, shared by its sockets: ${SUBSCRIBES_PER_MINUTE} a minute, the rest rate_limited by requestId; another tenant unaffected`, async () => {
+    await closeAll();
+    const a = await open(auth('acme'));
+    const b = await open(auth('acme'));
+    const other = await open(auth('globex'));
+    const ids = Array.from({ length: 30 }, () => randomUUID());
+    ids.forEach((requestId, i) => (i % 2 ? a : b).send({ type: 'subscribe', requestId }));
+    const answered = (s: TestSocket) => s.messages.filter((m) => m.code === 'not_found' || m.code === 'rate_limited');
+    await waitUntil('every subscribe answered', async () => answered(a).length + answered(b).length === ids.length);
+    const all = [...answered(a), ...answered(b)];
+    expect(all).toHaveLength(ids.length);
+    const looked = all.filter((m) => m.code === 'not_found').length;
+    expect(looked).toBeLessThanOrEqual(SUBSCRIBES_PER_MINUTE);
+    expect(looked).toBeGreaterThanOrEqual(SUBSCRIBES_PER_MINUTE - 2);
+    expect(all.filter((m) => m.code === 'rate_limited').every((m) => ids.includes(m.requestId))).toBe(true);
+    const mine = randomUUID();
+    other.send({ type: 'subscribe', requestId: mine });
+    expect(await other.next((m) => m.requestId === mine)).toMatchObject({ code: 'not_found' });
   });
 
   it(`caps a tenant's sockets on this instance: the next upgrade answers 429, an auth message beyond the cap closes with ${CLOSE.tooManySockets}`, async () => {

@@ -132,6 +132,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ SHUTDOWN_DRAIN_MS: '-1' })).toEqual([expect.stringMatching(/^SHUTDOWN_DRAIN_MS: /)]);
   });
 
+  it('meters WebSocket messages per socket (5,000 a second by default) and subscribes per tenant (the tenant\'s RATE_LIMIT_PER_MINUTE unless set)', () => {
+    expect(loadConfig({})).toMatchObject({ wsMessagesPerSecond: 5_000, wsSubscribesPerMinute: 6_000 });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120000' }).wsSubscribesPerMinute).toBe(120_000);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120000', WS_SUBSCRIBES_PER_MINUTE: '30' }).wsSubscribesPerMinute).toBe(30);
+    expect(problemsOf({ WS_SUBSCRIBES_PER_MINUTE: '0', WS_MESSAGES_PER_SECOND: '1.5' }).map((p) => p.split(':')[0]).sort()).toEqual([
+      'WS_MESSAGES_PER_SECOND',
+      'WS_SUBSCRIBES_PER_MINUTE',
+    ]);
+  });
+
   it('reads TRUSTED_PROXIES as addresses and CIDR ranges, none by default', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8 ,::1' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.1', 'fd00::/8', '::1']);

@@ -33,6 +33,12 @@ export interface SocketOptions {
    * `connectTimeoutMs` means the connection died silently (a NAT or proxy forgot it): it reconnects.
    */
   probeIdleMs: number;
+  /**
+   * A subscribe the service refused as over its rate (`rate_limited`) is sent again after a backoff
+   * (from `baseReconnectDelayMs`, doubling, with jitter, up to `maxReconnectDelayMs`), up to this many
+   * times; then the waiters follow the request by long-polling as well. A wait never fails for it.
+   */
+  rateLimitedRetries: number;
 }
 
 export const DEFAULT_SOCKET_OPTIONS: SocketOptions = Object.freeze({
@@ -42,6 +48,7 @@ export const DEFAULT_SOCKET_OPTIONS: SocketOptions = Object.freeze({
   maxReconnectDelayMs: 5_000,
   lingerMs: 5_000,
   probeIdleMs: 25_000,
+  rateLimitedRetries: 6,
 });
 
 /** The service's limit of subscriptions per socket; past it waiters long-poll. */
@@ -74,6 +81,8 @@ export interface OutcomeSocket {
 export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketConstructor, options: SocketOptions): OutcomeSocket {
   const watches = new Map<string, Set<Watch>>();
   const latest = new Map<string, { version: number; view: RequestView }>();
+  /** subscribes refused `rate_limited` in a row, by request */
+  const limited = new Map<string, number>();
   let socket: SocketLike | undefined;
   let ready = false;
   let failures = 0;
@@ -149,6 +158,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     const requestId = typeof msg?.requestId === 'string' ? msg.requestId : undefined;
     if (!requestId || !watches.has(requestId)) return;
     if (msg.type === 'status' && typeof msg.version === 'number') {
+      limited.delete(requestId);
       if (msg.version <= (latest.get(requestId)?.version ?? 0)) return;
       const { type: _type, requestId: _id, version, ...view } = msg as RequestView & { type: string; requestId: string; version: number };
       latest.set(requestId, { version, view });
@@ -161,9 +171,23 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
       // the server could not read the status for now: ask again a little later
       const ws = socket;
       setTimeout(() => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }), jitter(failures + 1));
+    } else if (msg.type === 'error' && msg.code === 'rate_limited') {
+      resubscribeLater(requestId);
     } else if (msg.type === 'error') {
       each(requestId, (w) => w.onDegraded());
     }
+  }
+
+  /** Sends a refused subscribe again after a backoff; past `rateLimitedRetries`, its waiters long-poll as well. */
+  function resubscribeLater(requestId: string): void {
+    const refused = (limited.get(requestId) ?? 0) + 1;
+    limited.set(requestId, refused);
+    if (refused > options.rateLimitedRetries) return each(requestId, (w) => w.onDegraded());
+    const ws = socket;
+    // at least half the backoff: retries spread out, and never come straight back into the same spent budget
+    const ceiling = Math.min(options.maxReconnectDelayMs, options.baseReconnectDelayMs * 2 ** refused);
+    const timer = setTimeout(() => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }), ceiling / 2 + Math.random() * (ceiling / 2));
+    unref(timer);
   }
 
   /** `failed`: the socket never got as far as authenticating, or died silently. */
@@ -196,6 +220,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     if (!set?.delete(w) || set.size > 0) return;
     watches.delete(requestId);
     latest.delete(requestId);
+    limited.delete(requestId);
     if (ready) send({ type: 'unsubscribe', requestId });
     if (watches.size === 0 && socket) {
       lingerTimer = setTimeout(() => {
