@@ -130,7 +130,10 @@ export async function createApiDeps(
     },
   };
   const admin: Omit<AdminDeps, 'openapi'> = {
-    token: config.admin.token,
+    admin: config.admin,
+    trustedProxies: config.trustedProxies,
+    queuePrefix: config.queuePrefix,
+    rateLimitRedis,
     http: config.http,
     db,
     feed,

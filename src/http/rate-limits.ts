@@ -33,7 +33,11 @@ export interface RateLimits {
  * logged. Calls this process can settle alone (a lease to spend, a window known to be spent) are
  * settled as usual.
  */
-export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, options: { keyPrefix: string; perTenant: number; perAddress: number }): RateLimits {
+export function createRateLimits(
+  redis: RedisClient,
+  log: FastifyBaseLogger,
+  options: { keyPrefix: string; perTenant: number; perAddress: number; /** what the address budget counts, in the 429's words */ addressCounts?: string },
+): RateLimits {
   let openUntil = 0;
   let failing = false;
 
@@ -74,7 +78,7 @@ export function createRateLimits(redis: RedisClient, log: FastifyBaseLogger, opt
         detail:
           name === 'tenant'
             ? `This API key may make ${max} requests a minute; retry in ${resetSeconds} s.`
-            : `This address may make ${max} requests a minute without a valid API key; retry in ${resetSeconds} s.`,
+            : `This address may make ${max} ${options.addressCounts ?? 'requests without a valid API key'} a minute; retry in ${resetSeconds} s.`,
         headers: { ...headers, 'retry-after': String(resetSeconds) },
       });
     };
