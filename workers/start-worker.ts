@@ -8,6 +8,7 @@ import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
 import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
+import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
@@ -99,6 +100,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
     .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
+  void warnOfUnknownOperations(db, (name) => registry.find(name) !== undefined, log);
   const stages = createStageTimings(metrics.observeStage);
   const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);

@@ -4,7 +4,7 @@ import Type from 'typebox';
 import type { Config } from '../config.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { notFound, ProblemError } from '../http/problem.ts';
-import { deleteFinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
+import { deleteFinishedRequest, failUnfinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
 import { findRequestByKey } from '../idempotency/request.repository.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
 import { audit as auditAction } from './admin-audit.ts';
@@ -21,6 +21,8 @@ export interface ConsoleApiDeps extends FollowDeps {
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
+
+const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false });
 
 const conflict = (slug: string, title: string, detail: string) => new ProblemError({ status: 409, slug, title, detail });
 
@@ -96,5 +98,23 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     );
     audit(request, 'redrive', row, { enqueued });
     return { request: toAdminRequestView(row), enqueued };
+  });
+
+  app.post('/api/requests/:id/fail', { schema: { params: IdParams, body: FailBody } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const reason = (request.body as { reason: string }).reason.trim();
+    const row = await failUnfinishedRequest(deps.db, id, reason);
+    if (!row) {
+      const current = await found(request, 'fail', id);
+      audit(request, 'fail-refused', current, { status: current.status, reason });
+      const running = current.status === 'processing';
+      throw conflict(
+        'request-not-failable',
+        'Request cannot be failed',
+        running ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).` : `Request ${id} is ${current.status} already.`,
+      );
+    }
+    audit(request, 'fail', row, { reason });
+    return { request: toAdminRequestView(row) };
   });
 }
