@@ -18,6 +18,7 @@ import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
+import { assertClusterNodes } from './redis-topology.ts';
 import { withTimeout } from './with-timeout.ts';
 import { openStatusFeed } from './status/open-status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
@@ -51,6 +52,7 @@ export async function createApiDeps(
   migrations: readonly MigrationSet[] = [],
 ): Promise<{ deps: AppDeps; admin: Omit<AdminDeps, 'openapi'>; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
+  await assertClusterNodes(config);
   const { db } = createDb({
     connectionString: config.databaseUrl,
     poolSize: config.pgPoolSize,

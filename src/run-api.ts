@@ -3,7 +3,7 @@ import { buildAdminApp } from './admin/admin-app.ts';
 import { buildApp, openapiDocument } from './app.ts';
 import { appMigrations, type IdemqApp } from './app-definition.ts';
 import { createApiDeps } from './deps.ts';
-import { loadConfigOrExit } from './load-config-or-exit.ts';
+import { exitOnConfigError, loadConfigOrExit } from './load-config-or-exit.ts';
 import { createLogger } from './logger.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 
@@ -17,7 +17,7 @@ export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {})
   const config = loadConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-api');
-  const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app));
+  const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app)).catch(exitOnConfigError);
   const server = await buildApp(deps, { operations: app.operations, routes: app.routes, logger: log });
   await server.ready();
   const adminServer = await buildAdminApp({ ...admin, openapi: openapiDocument(server) }, { logger: log.child({ server: 'admin' }) });

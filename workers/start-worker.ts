@@ -11,6 +11,7 @@ import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
+import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
@@ -73,6 +74,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 export async function startWorker(config: Config, log: Logger, options: WorkerOptions): Promise<WorkerHandle> {
   const registry = createRegistry(withForwardRoutes(options.operations, config));
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} error`);
+  await assertClusterNodes(config);
   const { db } = createDb({
     connectionString: config.databaseUrl,
     poolSize: config.pgPoolSize,
