@@ -5,6 +5,7 @@ import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
+import { replicaRole, type ReplicaRole } from './db/replica-role.ts';
 import type { Database } from './db/database.ts';
 import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
@@ -71,6 +72,7 @@ export async function createApiDeps(
     await closeDbs();
     throw err;
   });
+  if (replica) warnOfReplicaRole(db, replica, log);
   const keys = createKeyRing(db, {
     refreshMs: config.apiKeysRefreshMs,
     flushMs: KEY_USES_FLUSH_MS,
@@ -128,7 +130,7 @@ export async function createApiDeps(
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
       redis: { required: false, run: async () => void (await producer.ping()) },
       // reads fall back to the primary while the replica is away: it degrades, never fails, readiness
-      ...(replica && { replica: { required: false, run: async () => void (await replica.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) } }),
+      ...(replica && { replica: { required: false, run: async () => notStandby(await replicaRole(db, replica)) } }),
     },
   };
   const admin: Omit<AdminDeps, 'openapi'> = {
@@ -174,4 +176,21 @@ function statusRows(db: Kysely<Database>, replica: Kysely<Database>, metrics: Ap
     onRead: (source, reason, count) => metrics.statusReads.inc({ source, reason }, count),
     onReplicaError: (err) => log.warn({ err }, `read replica failed: status reads go to the primary for ${REPLICA_DOWN_MS} ms`),
   });
+}
+
+const notStandby = (role: ReplicaRole) => (role === 'standby' ? undefined : role);
+
+/**
+ * Warns once at start when DATABASE_READ_URL is no standby of DATABASE_URL: readiness then shows
+ * `replica` as this role, and the lag metrics (0) mean nothing. A replica away at start is no news
+ * (readiness shows it). Never holds the start up.
+ */
+function warnOfReplicaRole(db: Kysely<Database>, replica: Kysely<Database>, log: Logger): void {
+  void replicaRole(db, replica).then(
+    (role) => {
+      if (role === 'is the primary') log.warn('DATABASE_READ_URL names the primary itself (not in recovery, same system identifier): status reads take no load off it, and the replica lag reads 0; point it at a streaming standby, or unset it');
+      else if (role !== 'standby') log.warn('DATABASE_READ_URL names another database cluster, not a replica of DATABASE_URL (another system identifier): status reads there are wrong; point it at a streaming standby of DATABASE_URL, or unset it');
+    },
+    (err: unknown) => log.warn({ err }, 'could not tell whether DATABASE_READ_URL is a standby of DATABASE_URL'),
+  );
 }
