@@ -18,6 +18,7 @@ import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch } from './queue/shard-census.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
 import { assertClusterNodes } from './redis-topology.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -98,6 +99,7 @@ export async function createApiDeps(
   const enqueue = createBatchedEnqueue(queue, { maxBatchSize: 500, maxConcurrentBatches: 2 });
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
+  const census = watchShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
   await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
@@ -128,7 +130,8 @@ export async function createApiDeps(
     checks: {
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
-      redis: { required: false, run: async () => void (await producer.ping()) },
+      // and API instances and workers with different QUEUE_SHARDS strand each other's jobs until the reconciler
+      redis: { required: false, run: async () => census.check() },
       // reads fall back to the primary while the replica is away: it degrades, never fails, readiness
       ...(replica && { replica: { required: false, run: async () => notStandby(await replicaRole(db, replica)) } }),
     },
@@ -155,6 +158,7 @@ export async function createApiDeps(
     deps,
     admin,
     async close() {
+      census.stop();
       await feed.close();
       await queue.close();
       rateLimitRedis.disconnect();
@@ -193,4 +197,25 @@ function warnOfReplicaRole(db: Kysely<Database>, replica: Kysely<Database>, log:
     },
     (err: unknown) => log.warn({ err }, 'could not tell whether DATABASE_READ_URL is a standby of DATABASE_URL'),
   );
+}
+
+/**
+ * Reports this instance's QUEUE_SHARDS now and every SHARD_CENSUS_INTERVAL_MS, warning when another
+ * count appears (once per change). `check` reports again for readiness: undefined when all agree,
+ * else the mismatch in a phrase; it rejects when Redis does.
+ */
+function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, log: Logger) {
+  let last = '';
+  const check = async () => {
+    const others = await census.report();
+    const seen = others.join(',');
+    if (seen && seen !== last) log.warn({ queueShards: shards, others }, shardMismatch(shards, others));
+    last = seen;
+    return seen ? `QUEUE_SHARDS differs: ${shards} here, ${seen} elsewhere` : undefined;
+  };
+  // Redis away: readiness says so already
+  const tick = () => void check().catch(() => undefined);
+  tick();
+  const timer = setInterval(tick, SHARD_CENSUS_INTERVAL_MS).unref();
+  return { check, stop: () => clearInterval(timer) };
 }

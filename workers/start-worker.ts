@@ -10,6 +10,7 @@ import { withForwardRoutes } from '../src/operations/forward/forward-operation.t
 import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
 import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
@@ -119,6 +120,19 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     },
     log,
   );
+  const census = createShardCensus(queueConnection, config.queuePrefix, config.queueShards);
+  let censusSeen = '';
+  const shardCensus = startPeriodicTask(
+    'queue-shards census',
+    SHARD_CENSUS_INTERVAL_MS,
+    async () => {
+      const others = await census.report();
+      if (others.join(',') !== censusSeen && others.length > 0) log.warn({ queueShards: config.queueShards, others }, shardMismatch(config.queueShards, others));
+      censusSeen = others.join(',');
+      return { more: false };
+    },
+    log,
+  );
   const expiry = startPeriodicTask(
     'expiry',
     config.expiryIntervalMs,
@@ -208,7 +222,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     }
     const cleanedUp = settlesWithin(
       (async () => {
-        await Promise.all([reconciler.stop(), expiry.stop()]);
+        await Promise.all([reconciler.stop(), expiry.stop(), shardCensus.stop()]);
         await relay.stop();
         // one last pass, so events of the jobs that just finished are not left for another relay
         await relayOnce(db, publish).catch(onError('final relay'));
