@@ -18,7 +18,7 @@ import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
-import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch } from './queue/shard-census.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from './queue/shard-census.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
 import { assertClusterNodes } from './redis-topology.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -100,6 +100,7 @@ export async function createApiDeps(
   const store = createBatchingStore(db, { maxBatchSize: 500, maxConcurrentBatches: KEY_BATCHES_IN_FLIGHT });
   const accept = createAcceptor(store, { cacheSize: REPLAY_CACHE_SIZE });
   const census = watchShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
+  shardMismatchGauge(metrics.registry, 'idemq_queue_shards_mismatch', () => census.mismatched);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
   await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
@@ -217,5 +218,11 @@ function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: 
   const tick = () => void check().catch(() => undefined);
   tick();
   const timer = setInterval(tick, SHARD_CENSUS_INTERVAL_MS).unref();
-  return { check, stop: () => clearInterval(timer) };
+  return {
+    check,
+    stop: () => clearInterval(timer),
+    get mismatched() {
+      return last !== '';
+    },
+  };
 }

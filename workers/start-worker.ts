@@ -10,7 +10,7 @@ import { withForwardRoutes } from '../src/operations/forward/forward-operation.t
 import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
-import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch } from '../src/queue/shard-census.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
 import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
@@ -122,6 +122,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   );
   const census = createShardCensus(queueConnection, config.queuePrefix, config.queueShards);
   let censusSeen = '';
+  shardMismatchGauge(metrics.registry, 'idemq_worker_queue_shards_mismatch', () => censusSeen !== '');
   const shardCensus = startPeriodicTask(
     'queue-shards census',
     SHARD_CENSUS_INTERVAL_MS,

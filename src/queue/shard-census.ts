@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { RedisClient } from '../redis.ts';
 
 /** a process's entry counts for this long after its last report; reports come far more often */
@@ -31,3 +32,15 @@ export function createShardCensus(redis: RedisClient, prefix: string, shards: nu
 /** The warning for a census that found other counts (see createShardCensus), in words. */
 export const shardMismatch = (shards: number, others: readonly number[]) =>
   `QUEUE_SHARDS is ${shards} here but ${others.join(', ')} in another API instance or worker on the same Redis and QUEUE_PREFIX: jobs go to shards nobody takes and wait for the reconciler; set one QUEUE_SHARDS everywhere`;
+
+/** `<prefix>queue_shards_mismatch`: 1 while the last census found another QUEUE_SHARDS in use, else 0. */
+export function shardMismatchGauge(registry: Registry, name: string, mismatched: () => boolean): void {
+  new Gauge({
+    name,
+    help: '1 while another API instance or worker on the same Redis and QUEUE_PREFIX runs with a different QUEUE_SHARDS (its jobs wait for the reconciler)',
+    registers: [registry],
+    collect() {
+      this.set(mismatched() ? 1 : 0);
+    },
+  });
+}

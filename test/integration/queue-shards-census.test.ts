@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMigrations } from '../../src/app-definition.ts';
 import { startWorker } from '../../workers/start-worker.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 // An API deployed with QUEUE_SHARDS=2, its workers left at 1: jobs on shard 1 wait for the reconciler
@@ -16,6 +16,7 @@ describe('API instances and workers with different QUEUE_SHARDS', () => {
   it('agree: readiness says ok', async () => {
     const api = await ctx.startApi();
     expect((await api.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    expect((await (await ctx.startAdmin(api)).inject({ url: '/metrics', headers: adminAuth })).body).toMatch(/^idemq_queue_shards_mismatch 0$/m);
   });
 
   it('differ: the worker warns at start, and the API\'s readiness names the counts (degraded)', async () => {
@@ -30,6 +31,8 @@ describe('API instances and workers with different QUEUE_SHARDS', () => {
       expect(warning.msg).toMatch(/QUEUE_SHARDS is 1 here but 2 in another API instance or worker.*set one QUEUE_SHARDS everywhere/);
       const ready = (await api.inject({ url: '/readyz' })).json();
       expect(ready).toEqual({ status: 'degraded', checks: { postgres: 'ok', redis: 'QUEUE_SHARDS differs: 2 here, 1 elsewhere' } });
+      const admin = await ctx.startAdmin(api);
+      expect((await admin.inject({ url: '/metrics', headers: adminAuth })).body).toMatch(/^idemq_queue_shards_mismatch 1$/m);
     } finally {
       await worker.close();
     }
