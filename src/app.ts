@@ -52,10 +52,11 @@ export interface AppDeps {
   /** called when a follower delivered a terminal state a status event woke it for (FollowDeps.onPushed) */
   onPushed?(event: StatusEvent): void;
   /**
-   * Readiness checks by name; `run` resolves when the service answers. The API is ready while every
-   * `required` one answers; an optional one that does not only makes it `degraded`.
+   * Readiness checks by name; `run` resolves when the service answers, with a short phrase instead
+   * when it answers but is set up wrong (shown in place of `ok`). The API is ready while every
+   * `required` one answers; an optional one that does not, or any that is set up wrong, only makes it `degraded`.
    */
-  checks: Record<string, { run(): Promise<void>; required: boolean }>;
+  checks: Record<string, { run(): Promise<void | string>; required: boolean }>;
   /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
   rateLimitRedis: RedisClient;
   /**

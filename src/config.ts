@@ -87,6 +87,12 @@ export const EnvSchema = Type.Object({
   ADMIN_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   ADMIN_PORT: Int(9090, 0, 65535),
   ADMIN_TOKEN: Type.String({ default: 'adm_demo_change_me', minLength: 16 }),
+  // a login session ends this long after its login (or at its logout), on every instance
+  ADMIN_SESSION_TTL_SECONDS: Int(28_800, 60, 30 * 86_400),
+  // auto: the session cookie is Secure when the login came over https (through a trusted proxy too)
+  ADMIN_COOKIE_SECURE: Type.String({ default: 'auto', pattern: '^(auto|true|false)$' }),
+  // admin calls without a live session (bearer, login form, none) per client address per minute
+  ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Int(60, 1),
 });
 
 const SECRET = new Set(['API_KEYS', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS', 'ADMIN_TOKEN']);
@@ -102,6 +108,7 @@ const EXPECTED: Record<string, string> = {
   OTEL_TRACES_EXPORTER: 'must be none, otlp (OTLP over HTTP) or console',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
+  ADMIN_COOKIE_SECURE: 'must be auto, true or false',
 };
 
 /** published in the README for a local try; anyone can send it */
@@ -195,6 +202,12 @@ export interface Config {
     port: number;
     /** bearer token (or login) every admin route demands */
     token: string;
+    /** a login session's life, enforced in Postgres */
+    sessionTtlSeconds: number;
+    /** whether the session cookie is marked Secure; `auto`: when the login came over https */
+    cookieSecure: 'auto' | 'true' | 'false';
+    /** admin calls without a live session, per client address per minute (login tries among them) */
+    ratePerAddressPerMinute: number;
   };
 }
 
@@ -334,7 +347,14 @@ export function loadConfig(
       serviceName: e.OTEL_SERVICE_NAME,
       scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
     }),
-    admin: Object.freeze({ host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN }),
+    admin: Object.freeze({
+      host: e.ADMIN_HOST,
+      port: e.ADMIN_PORT,
+      token: e.ADMIN_TOKEN,
+      sessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
+      cookieSecure: e.ADMIN_COOKIE_SECURE as Config['admin']['cookieSecure'],
+      ratePerAddressPerMinute: e.ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+    }),
   });
 }
 

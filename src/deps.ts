@@ -5,6 +5,7 @@ import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
+import { replicaRole, type ReplicaRole } from './db/replica-role.ts';
 import type { Database } from './db/database.ts';
 import type { MigrationSet } from './db/migrator.ts';
 import { createAcceptor } from './idempotency/request-acceptor.ts';
@@ -18,7 +19,9 @@ import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from './queue/shard-census.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
+import { assertClusterNodes } from './redis-topology.ts';
 import { withTimeout } from './with-timeout.ts';
 import { openStatusFeed } from './status/open-status-feed.ts';
 import { queueTelemetry } from './tracing/queue-telemetry.ts';
@@ -50,6 +53,7 @@ export async function createApiDeps(
   migrations: readonly MigrationSet[] = [],
 ): Promise<{ deps: AppDeps; admin: Omit<AdminDeps, 'openapi'>; close(): Promise<void> }> {
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} connection error`);
+  await assertClusterNodes(config);
   const { db } = createDb({
     connectionString: config.databaseUrl,
     poolSize: config.pgPoolSize,
@@ -68,6 +72,7 @@ export async function createApiDeps(
     await closeDbs();
     throw err;
   });
+  if (replica) warnOfReplicaRole(db, replica, log);
   const keys = createKeyRing(db, {
     refreshMs: config.apiKeysRefreshMs,
     flushMs: KEY_USES_FLUSH_MS,
@@ -100,6 +105,8 @@ export async function createApiDeps(
     (up) => (up ? replays.resume() : replays.suspend()),
   );
   const accept = createAcceptor(store, replays);
+  const census = watchShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
+  shardMismatchGauge(metrics.registry, 'idemq_queue_shards_mismatch', () => census.mismatched);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
   await waitUntilReady(rateLimitRedis, LIMITER_READY_WAIT_MS);
@@ -130,13 +137,17 @@ export async function createApiDeps(
     checks: {
       postgres: { required: true, run: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       // without Redis requests are still recorded and answered 202; the reconciler enqueues them later
-      redis: { required: false, run: async () => void (await producer.ping()) },
+      // and API instances and workers with different QUEUE_SHARDS strand each other's jobs until the reconciler
+      redis: { required: false, run: async () => census.check() },
       // reads fall back to the primary while the replica is away: it degrades, never fails, readiness
-      ...(replica && { replica: { required: false, run: async () => void (await replica.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) } }),
+      ...(replica && { replica: { required: false, run: async () => notStandby(await replicaRole(db, replica)) } }),
     },
   };
   const admin: Omit<AdminDeps, 'openapi'> = {
-    token: config.admin.token,
+    admin: config.admin,
+    trustedProxies: config.trustedProxies,
+    queuePrefix: config.queuePrefix,
+    rateLimitRedis,
     http: config.http,
     db,
     feed,
@@ -154,6 +165,7 @@ export async function createApiDeps(
     deps,
     admin,
     async close() {
+      census.stop();
       await feed.close();
       await queue.close();
       rateLimitRedis.disconnect();
@@ -175,4 +187,48 @@ function statusRows(db: Kysely<Database>, replica: Kysely<Database>, metrics: Ap
     onRead: (source, reason, count) => metrics.statusReads.inc({ source, reason }, count),
     onReplicaError: (err) => log.warn({ err }, `read replica failed: status reads go to the primary for ${REPLICA_DOWN_MS} ms`),
   });
+}
+
+const notStandby = (role: ReplicaRole) => (role === 'standby' ? undefined : role);
+
+/**
+ * Warns once at start when DATABASE_READ_URL is no standby of DATABASE_URL: readiness then shows
+ * `replica` as this role, and the lag metrics (0) mean nothing. A replica away at start is no news
+ * (readiness shows it). Never holds the start up.
+ */
+function warnOfReplicaRole(db: Kysely<Database>, replica: Kysely<Database>, log: Logger): void {
+  void replicaRole(db, replica).then(
+    (role) => {
+      if (role === 'is the primary') log.warn('DATABASE_READ_URL names the primary itself (not in recovery, same system identifier): status reads take no load off it, and the replica lag reads 0; point it at a streaming standby, or unset it');
+      else if (role !== 'standby') log.warn('DATABASE_READ_URL names another database cluster, not a replica of DATABASE_URL (another system identifier): status reads there are wrong; point it at a streaming standby of DATABASE_URL, or unset it');
+    },
+    (err: unknown) => log.warn({ err }, 'could not tell whether DATABASE_READ_URL is a standby of DATABASE_URL'),
+  );
+}
+
+/**
+ * Reports this instance's QUEUE_SHARDS now and every SHARD_CENSUS_INTERVAL_MS, warning when another
+ * count appears (once per change). `check` reports again for readiness: undefined when all agree,
+ * else the mismatch in a phrase; it rejects when Redis does.
+ */
+function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, log: Logger) {
+  let last = '';
+  const check = async () => {
+    const others = await census.report();
+    const seen = others.join(',');
+    if (seen && seen !== last) log.warn({ queueShards: shards, others }, shardMismatch(shards, others));
+    last = seen;
+    return seen ? `QUEUE_SHARDS differs: ${shards} here, ${seen} elsewhere` : undefined;
+  };
+  // Redis away: readiness says so already
+  const tick = () => void check().catch(() => undefined);
+  tick();
+  const timer = setInterval(tick, SHARD_CENSUS_INTERVAL_MS).unref();
+  return {
+    check,
+    stop: () => clearInterval(timer),
+    get mismatched() {
+      return last !== '';
+    },
+  };
 }

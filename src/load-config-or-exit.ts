@@ -10,9 +10,17 @@ export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Confi
   try {
     return loadConfig(process.env, opts);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    // synchronous, so nothing is lost to the exit below
-    writeSync(2, `${err.message}\nCorrect these settings and start again (README.md, "Configuration", lists them all).\n`);
-    process.exit(1);
+    return exitOnConfigError(err);
   }
+}
+
+/**
+ * For a setting found wrong only once the process reaches a server (REDIS_CLUSTER_NODES naming a
+ * standalone Redis): a ConfigError ends the process like loadConfigOrExit's; anything else is rethrown.
+ */
+export function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  // synchronous, so nothing is lost to the exit below
+  writeSync(2, `${err.message}\nCorrect these settings and start again (README.md, "Configuration", lists them all).\n`);
+  process.exit(1);
 }

@@ -4,7 +4,7 @@ import { buildApp, openapiDocument } from './app.ts';
 import { appMigrations, type IdemqApp } from './app-definition.ts';
 import { createApiDeps } from './deps.ts';
 import { drainServer } from './http/drain.ts';
-import { loadConfigOrExit } from './load-config-or-exit.ts';
+import { exitOnConfigError, loadConfigOrExit } from './load-config-or-exit.ts';
 import { createLogger } from './logger.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 
@@ -20,7 +20,7 @@ export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {})
   const config = loadConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-api');
-  const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app));
+  const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app)).catch(exitOnConfigError);
   const draining = new AbortController();
   const server = await buildApp({ ...deps, draining: draining.signal }, { operations: app.operations, routes: app.routes, logger: log });
   await server.ready();

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.ts';
+import { findRequestById } from '../src/idempotency/request-admin.repository.ts';
+import { isTerminal } from '../src/idempotency/request-view.ts';
 import type { OperationKind } from '../src/operations/operation.ts';
 import type { Registry } from '../src/operations/registry.ts';
 import type { RequestJobData } from '../src/queue/request-queue.ts';
@@ -31,15 +33,19 @@ export type OperationRunners = { [K in OperationKind]: OperationRunner };
  * The job processor's `run`: finds the job's operation in the registry and hands the request to
  * the runner of that operation's kind. The operation's name comes with the job; a job without it
  * (added by an earlier release) has it read from the request. An operation this worker does not
- * run throws UnknownOperation (retried until a worker that knows it takes the job).
+ * run throws UnknownOperation (retried until a worker that knows it takes the job), unless its
+ * request is finished (an operator failed it) or gone: then the job ends.
  */
 export function createDispatcher(db: Kysely<Database>, registry: Registry, runners: OperationRunners) {
   return async (job: RequestJobData): Promise<RunResult> => {
     const name = job.operation ?? (await operationOf(db, job.requestId));
     if (name === undefined) return { kind: 'missing' };
     const operation = registry.find(name);
-    if (!operation) throw new UnknownOperation(name);
-    return runners[operation.kind](job.requestId);
+    if (operation) return runners[operation.kind](job.requestId);
+    const row = await findRequestById(db, job.requestId);
+    if (!row) return { kind: 'missing' };
+    if (isTerminal(row.status)) return { kind: 'already-terminal', row };
+    throw new UnknownOperation(name);
   };
 }
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import closeWithGrace from 'close-with-grace';
 import { appMigrations, type IdemqApp } from '../src/app-definition.ts';
-import { loadConfigOrExit } from '../src/load-config-or-exit.ts';
+import { exitOnConfigError, loadConfigOrExit } from '../src/load-config-or-exit.ts';
 import { createLogger } from '../src/logger.ts';
 import { startTracing } from '../src/tracing/start-tracing.ts';
 import { startWorker } from './start-worker.ts';
@@ -16,7 +16,7 @@ export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = 
   const config = loadConfigOrExit({ servesApi: false, operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-worker');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-worker');
-  const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) });
+  const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) }).catch(exitOnConfigError);
   log.info({ concurrency: config.workerConcurrency, operations: app.operations.map((op) => op.name), forwardRoutes: config.forwardRoutes.map((r) => r.name) }, 'worker started');
 
   // Liveness for container healthchecks: fresh while the BullMQ worker runs (docker-compose.yml).

@@ -8,8 +8,11 @@ import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
 import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
+import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
+import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
@@ -72,6 +75,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 export async function startWorker(config: Config, log: Logger, options: WorkerOptions): Promise<WorkerHandle> {
   const registry = createRegistry(withForwardRoutes(options.operations, config));
   const onError = (what: string) => (err: Error) => log.warn({ err }, `${what} error`);
+  await assertClusterNodes(config);
   const { db } = createDb({
     connectionString: config.databaseUrl,
     poolSize: config.pgPoolSize,
@@ -101,6 +105,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
     .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
+  void warnOfUnknownOperations(db, (name) => registry.find(name) !== undefined, log);
   const stages = createStageTimings(metrics.observeStage);
   const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
@@ -114,6 +119,20 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       metrics.reconcilerReadded.inc(r.enqueued);
       if (r.enqueued > 0) log.info({ checked: r.checked, enqueued: r.enqueued }, 'reconciler re-enqueued requests whose jobs were lost');
       return r;
+    },
+    log,
+  );
+  const census = createShardCensus(queueConnection, config.queuePrefix, config.queueShards);
+  let censusSeen = '';
+  shardMismatchGauge(metrics.registry, 'idemq_worker_queue_shards_mismatch', () => censusSeen !== '');
+  const shardCensus = startPeriodicTask(
+    'queue-shards census',
+    SHARD_CENSUS_INTERVAL_MS,
+    async () => {
+      const others = await census.report();
+      if (others.join(',') !== censusSeen && others.length > 0) log.warn({ queueShards: config.queueShards, others }, shardMismatch(config.queueShards, others));
+      censusSeen = others.join(',');
+      return { more: false };
     },
     log,
   );
@@ -206,7 +225,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     }
     const cleanedUp = settlesWithin(
       (async () => {
-        await Promise.all([reconciler.stop(), expiry.stop()]);
+        await Promise.all([reconciler.stop(), expiry.stop(), shardCensus.stop()]);
         await relay.stop();
         // one last pass, so events of the jobs that just finished are not left for another relay
         await relayOnce(db, publish).catch(onError('final relay'));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
@@ -12,18 +12,30 @@ import { handleError } from '../http/error-handler.ts';
 import { notFound, ProblemError, sendProblem } from '../http/problem.ts';
 import { capConnections } from '../http/node-server-limits.ts';
 import { serverLimitOptions } from '../http/server-limits.ts';
+import { createRateLimits } from '../http/rate-limits.ts';
 import type { ReadRequest } from '../idempotency/request-reader.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
+import type { RedisClient } from '../redis.ts';
 import type { StatusFeed } from '../status/status-feed.ts';
+import { audit } from './admin-audit.ts';
 import { adminUnauthorized, createAdminAuth } from './admin-auth.ts';
 import { bullBoardRoutes } from './bull-board.ts';
 import { consoleApiRoutes } from './console-api.routes.ts';
 import { consolePageRoutes } from './console-page.routes.ts';
 import { loginRoutes } from './login.routes.ts';
+import { noFraming } from './no-framing.ts';
+import { crossOriginRefusal } from './same-origin.ts';
 
 /** What the admin server needs; the API process's own connections, shared. */
 export interface AdminDeps {
-  token: string;
+  /** token, session life, cookie and address budget (ADMIN_*) */
+  admin: Config['admin'];
+  /** the public server's: the admin plane reads a client's address the same way */
+  trustedProxies: Config['trustedProxies'];
+  /** the address budget's keys live under it, apart from the public port's */
+  queuePrefix: string;
+  /** where the address budget is counted, shared by every API instance */
+  rateLimitRedis: RedisClient;
   /** the same socket limits as the public server's */
   http: Config['http'];
   db: Kysely<Database>;
@@ -44,7 +56,10 @@ const OPEN = new Set(['/login', '/logout']);
 /**
  * The admin server: /metrics, /docs (with /docs/json and /docs/asyncapi.json), Bull Board at
  * /queues and the request console at /console/ with its admin API at /api, all behind ADMIN_TOKEN
- * (a bearer header, or the login form's session cookie). Never listens: the API process does.
+ * (a bearer header, or the login form's session cookie). Before any credential is checked, a
+ * state-changing call from another origin is refused (403), and a call without a live session
+ * (bearer, login form, none) is counted against its address's budget (429 beyond it). No page
+ * may be framed. Never listens: the API process does.
  */
 export async function buildAdminApp(deps: AdminDeps, options: { logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -52,6 +67,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
     bodyLimit: ADMIN_BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    trustProxy: deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
     ...serverLimitOptions(deps.http),
   });
   capConnections(app.server, deps.http);
@@ -63,13 +79,45 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
     throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
   });
 
-  const auth = createAdminAuth(deps.token);
+  const auth = createAdminAuth(deps.db, deps.admin);
+  const limits = createRateLimits(deps.rateLimitRedis, app.log, {
+    keyPrefix: `${deps.queuePrefix}:admin`,
+    // only the address budget is used here
+    perTenant: 1,
+    bytesPerTenant: 1,
+    subscribesPerTenant: 1,
+    perAddress: deps.admin.ratePerAddressPerMinute,
+    addressCounts: 'admin calls without a live session (login tries among them)',
+  });
+  app.addHook('onSend', noFraming);
   app.addHook('onRequest', async (request, reply) => {
-    if (OPEN.has(request.url.split('?')[0]!) || auth.allows(request)) return;
+    const path = request.url.split('?')[0]!;
+    // problems are sent here, not thrown: Bull Board's scope has an error handler of its own
+    try {
+      const crossOrigin = crossOriginRefusal(request);
+      if (crossOrigin) {
+        audit(request, 'cross-origin-refused', { method: request.method, path, origin: request.headers.origin, site: request.headers['sec-fetch-site'] });
+        return sendProblem(reply, crossOrigin, path);
+      }
+      if (request.headers.authorization === undefined) {
+        request.adminWho = await auth.session(request);
+        if (request.adminWho) return;
+      }
+      // counted before the credential is checked, so a guess past the budget learns nothing
+      await limits.address(request, reply);
+      if (OPEN.has(path)) return;
+      if (auth.bearer(request) === 'token') {
+        request.adminWho = 'token';
+        return;
+      }
+    } catch (err) {
+      if (err instanceof ProblemError) return sendProblem(reply, err.problem, path);
+      return handleError(err as FastifyError, request, reply);
+    }
     // a browser asking for a page goes to the login form; anything else gets the problem
     if (request.method === 'GET' && request.headers.accept?.includes('text/html')) return reply.redirect('/login', 303);
-    // sent here, not thrown: Bull Board's scope has an error handler of its own
-    return sendProblem(reply, adminUnauthorized(request), request.url.split('?')[0]);
+    audit(request, 'unauthorized', { method: request.method, path });
+    return sendProblem(reply, adminUnauthorized(request), path);
   });
 
   await app.register(loginRoutes, { auth });

@@ -1,10 +1,13 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
 import type { Problem } from '../http/problem.ts';
+import { createAdminSession, deleteAdminSession, isLiveAdminSession } from './admin-session.repository.ts';
 
 export const SESSION_COOKIE = 'idemq_admin';
-/** a browser session lasts this long; then the login form again */
-const SESSION_MAX_AGE_S = 8 * 3600;
+const SESSION_ID_BYTES = 32;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 const same = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
@@ -20,27 +23,50 @@ function cookie(header: string | undefined, name: string): string | undefined {
 
 /**
  * The admin plane's authentication: `Authorization: Bearer <ADMIN_TOKEN>`, or the session cookie
- * the login form sets. The cookie holds a MAC of the token, never the token, so changing
- * ADMIN_TOKEN ends every session; comparisons go through digests of equal length (timingSafeEqual).
+ * the login form sets. A session is a random 256-bit id, new at every login; Postgres keeps only its
+ * MAC keyed with the token (so changing ADMIN_TOKEN ends every session) with its expiry, so a
+ * session is checked, expired and revoked (logout) the same way on every API instance. An
+ * operator is named in the audit log by `who`: `token`, or `session:` and the MAC's first 12 hex
+ * digits, which name a session without opening it.
  */
-export function createAdminAuth(token: string) {
-  const session = createHmac('sha256', token).update('idemq admin session').digest('base64url');
+export function createAdminAuth(db: Kysely<Database>, options: Pick<Config['admin'], 'token' | 'sessionTtlSeconds' | 'cookieSecure'>) {
+  const { token } = options;
+  const macOf = (id: string) => createHmac('sha256', token).update(id).digest();
+  const whoOf = (mac: Buffer) => `session:${mac.toString('hex').slice(0, 12)}`;
+  const secure = (request: FastifyRequest) => options.cookieSecure === 'true' || (options.cookieSecure === 'auto' && request.protocol === 'https');
+  const attributes = (request: FastifyRequest) => `Path=/; HttpOnly; SameSite=Strict${secure(request) ? '; Secure' : ''}`;
+  const sessionMac = (request: FastifyRequest) => {
+    const id = cookie(request.headers.cookie, SESSION_COOKIE);
+    return id ? macOf(id) : undefined;
+  };
   return {
     /** True when the token is right (the login form's check). */
     isToken: (candidate: string) => same(candidate, token),
-    /** Whether the request carries the token or a live session. */
-    allows(request: FastifyRequest): boolean {
-      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-      if (bearer !== undefined) return same(bearer, token);
-      const value = cookie(request.headers.cookie, SESSION_COOKIE);
-      return value !== undefined && same(value, session);
+    /** The bearer header's verdict: `token` when right, `wrong` when wrong, undefined without one. */
+    bearer(request: FastifyRequest): 'token' | 'wrong' | undefined {
+      const value = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (value === undefined) return request.headers.authorization === undefined ? undefined : 'wrong';
+      return same(value, token) ? 'token' : 'wrong';
     },
-    /** Sets the session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it). */
-    startSession(reply: FastifyReply): void {
-      reply.header('set-cookie', `${SESSION_COOKIE}=${session}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_AGE_S}`);
+    /** The live session the request's cookie names (`who`), or undefined; rejects when Postgres fails. */
+    async session(request: FastifyRequest): Promise<string | undefined> {
+      const mac = sessionMac(request);
+      return mac && (await isLiveAdminSession(db, mac)) ? whoOf(mac) : undefined;
     },
-    endSession(reply: FastifyReply): void {
-      reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    /** Records a new session and sets its cookie: HttpOnly (no script reads it), SameSite=Strict. Returns its `who`. */
+    async startSession(request: FastifyRequest, reply: FastifyReply): Promise<string> {
+      const id = randomBytes(SESSION_ID_BYTES).toString('base64url');
+      const mac = macOf(id);
+      await createAdminSession(db, mac, options.sessionTtlSeconds);
+      reply.header('set-cookie', `${SESSION_COOKIE}=${id}; ${attributes(request)}; Max-Age=${options.sessionTtlSeconds}`);
+      return whoOf(mac);
+    },
+    /** Deletes the request's session, if any, and clears its cookie. Returns its `who`, if it was live. */
+    async endSession(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
+      const mac = sessionMac(request);
+      const ended = mac !== undefined && (await deleteAdminSession(db, mac));
+      reply.header('set-cookie', `${SESSION_COOKIE}=; ${attributes(request)}; Max-Age=0`);
+      return ended ? whoOf(mac) : undefined;
     },
   };
 }

@@ -4,9 +4,10 @@ import Type from 'typebox';
 import type { Config } from '../config.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { notFound, ProblemError } from '../http/problem.ts';
-import { deleteFinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
+import { deleteFinishedRequest, failUnfinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
 import { findRequestByKey } from '../idempotency/request.repository.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
+import { audit as auditAction } from './admin-audit.ts';
 import { toAdminRequestView } from './admin-request-view.ts';
 import { followAsEvents } from './request-events.ts';
 import type { FollowDeps } from '../status/follow-request.ts';
@@ -21,11 +22,13 @@ export interface ConsoleApiDeps extends FollowDeps {
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
 
+const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false });
+
 const conflict = (slug: string, title: string, detail: string) => new ProblemError({ status: 409, slug, title, detail });
 
 /** Logs what an operator did, to which request: never the token, never a payload. */
 function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id' | 'tenant_id'> | undefined, extra: Record<string, unknown> = {}) {
-  request.log.info({ audit: { action, requestId: row?.id ?? (request.params as { id?: string }).id, tenantId: row?.tenant_id, ...extra } }, `admin ${action}`);
+  auditAction(request, action, { requestId: row?.id ?? (request.params as { id?: string }).id, tenantId: row?.tenant_id, ...extra });
 }
 
 /**
@@ -33,29 +36,34 @@ function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'i
  * tenant's requests), exact in its lookups. Every action is audited in the log.
  */
 export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDeps): Promise<void> {
-  const found = async (id: string) => {
+  /** the request `id` names, or a 404 that is audited as `action` `found: false` with the id searched */
+  const found = async (request: FastifyRequest, action: string, id: string) => {
     const row = await findRequestById(deps.db, id);
-    if (!row) throw new ProblemError(notFound(`Request ${id}`));
+    if (!row) {
+      audit(request, action, undefined, { found: false });
+      throw new ProblemError(notFound(`Request ${id}`));
+    }
     return row;
   };
 
   app.get('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {
-    const row = await found((request.params as { id: string }).id);
-    audit(request, 'look-up', row);
+    const row = await found(request, 'look-up', (request.params as { id: string }).id);
+    audit(request, 'look-up', row, { found: true });
     return { request: toAdminRequestView(row) };
   });
 
   app.get('/api/requests', { schema: { querystring: KeyQuery } }, async (request) => {
     const { tenant, key } = request.query as { tenant: string; key: string };
     const row = await findRequestByKey(deps.db, tenant, key);
-    audit(request, 'look-up-by-key', row, { found: row !== undefined });
+    // a miss names what was searched: a look-up that finds nothing is the one worth reading later
+    audit(request, 'look-up-by-key', row, { found: row !== undefined, ...(!row && { tenant, key }) });
     if (!row) throw new ProblemError(notFound(`A request of tenant ${JSON.stringify(tenant)} under key ${JSON.stringify(key)}`));
     const { expired: _, ...rest } = row;
     return { request: toAdminRequestView(rest) };
   });
 
   app.get('/api/requests/:id/events', { schema: { params: IdParams } }, async (request, reply) => {
-    const row = await found((request.params as { id: string }).id);
+    const row = await found(request, 'watch', (request.params as { id: string }).id);
     audit(request, 'watch', row);
     await followAsEvents(deps, row, request, reply, deps.http);
   });
@@ -64,7 +72,7 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     const { id } = request.params as { id: string };
     const deleted = await deleteFinishedRequest(deps.db, id);
     if (!deleted) {
-      const row = await found(id);
+      const row = await found(request, 'delete', id);
       audit(request, 'delete-refused', row, { status: row.status });
       throw conflict('request-unfinished', 'Request unfinished', `Request ${id} is ${row.status}: only a finished request's key can be deleted.`);
     }
@@ -76,7 +84,7 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     const { id } = request.params as { id: string };
     const row = await redriveRequest(deps.db, id);
     if (!row) {
-      const current = await found(id);
+      const current = await found(request, 'redrive', id);
       audit(request, 'redrive-refused', current, { status: current.status });
       throw conflict('not-redrivable', 'Request cannot be re-driven', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
     }
@@ -90,5 +98,23 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     );
     audit(request, 'redrive', row, { enqueued });
     return { request: toAdminRequestView(row), enqueued };
+  });
+
+  app.post('/api/requests/:id/fail', { schema: { params: IdParams, body: FailBody } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const reason = (request.body as { reason: string }).reason.trim();
+    const row = await failUnfinishedRequest(deps.db, id, reason);
+    if (!row) {
+      const current = await found(request, 'fail', id);
+      audit(request, 'fail-refused', current, { status: current.status, reason });
+      const running = current.status === 'processing';
+      throw conflict(
+        'request-not-failable',
+        'Request cannot be failed',
+        running ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).` : `Request ${id} is ${current.status} already.`,
+      );
+    }
+    audit(request, 'fail', row, { reason });
+    return { request: toAdminRequestView(row) };
   });
 }

@@ -1,5 +1,6 @@
 import { parse } from 'node:querystring';
 import type { FastifyInstance } from 'fastify';
+import { audit } from './admin-audit.ts';
 import type { AdminAuth } from './admin-auth.ts';
 
 const page = (message: string) => `<!doctype html>
@@ -12,9 +13,9 @@ const page = (message: string) => `<!doctype html>
 <button type="submit">Log in</button></form></body></html>`;
 
 /**
- * The login form: POST /login with the admin token in a form body (never in a URL) sets the
- * session cookie and goes to the console; a wrong token shows the form again with 401. Each
- * attempt is logged without the token.
+ * The login form: POST /login with the admin token in a form body (never in a URL) starts a new
+ * session (its cookie) and goes to the console; a wrong token shows the form again with 401.
+ * POST /logout ends the session everywhere. Each is audited, without the token or the cookie.
  */
 export async function loginRoutes(app: FastifyInstance, { auth }: { auth: AdminAuth }): Promise<void> {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
@@ -25,14 +26,17 @@ export async function loginRoutes(app: FastifyInstance, { auth }: { auth: AdminA
     const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true;
     const token = isForm ? (request.body as Record<string, unknown> | undefined)?.token : undefined;
     const ok = typeof token === 'string' && auth.isToken(token);
-    request.log.info({ audit: { action: 'login', ok } }, 'admin login');
-    if (!ok) return reply.code(401).type('text/html; charset=utf-8').send(page('That is not the admin token.'));
-    auth.startSession(reply);
+    if (!ok) {
+      audit(request, 'login', { ok });
+      return reply.code(401).type('text/html; charset=utf-8').send(page('That is not the admin token.'));
+    }
+    request.adminWho = await auth.startSession(request, reply);
+    audit(request, 'login', { ok });
     return reply.redirect('/console/', 303);
   });
   app.post('/logout', { schema: { hide: true } }, async (request, reply) => {
-    request.log.info({ audit: { action: 'logout' } }, 'admin logout');
-    auth.endSession(reply);
+    const ended = await auth.endSession(request, reply);
+    audit(request, 'logout', { ended: ended !== undefined });
     return reply.redirect('/login', 303);
   });
 }

@@ -92,6 +92,14 @@ export interface ApiKeyTable {
   revoked_at: ColumnType<Date | null, never, Date | null>;
 }
 
+/** An admin login session (the admin plane's cookie): a MAC of its random id, never the id. */
+export interface AdminSessionTable {
+  /** HMAC-SHA256 of the session id, keyed with ADMIN_TOKEN */
+  id_hash: Buffer;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
 /**
  * The core's tables, schema-qualified: the core keeps to its own Postgres schema, `idemq`, so its
  * generic names never collide with an app's. An app's operations see their own tables through
@@ -101,6 +109,7 @@ export interface Database {
   'idemq.requests': RequestTable;
   'idemq.outbox': OutboxTable;
   'idemq.api_keys': ApiKeyTable;
+  'idemq.admin_sessions': AdminSessionTable;
 }
 
 export type RequestRow = Selectable<RequestTable>;

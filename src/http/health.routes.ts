@@ -11,7 +11,7 @@ const CHECK_TIMEOUT_MS = 2_000;
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: true });
 const RATE_LIMITED = { 429: problemResponse('Too many calls from this address (`…/rate-limited`).', HEADER.rateLimited) };
 const HEALTHZ = { response: { 200: jsonResponse('The process lives.', Status('ok')), ...RATE_LIMITED } };
-const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), { description: 'each dependency by name' });
+const Checks = Type.Record(Type.String(), Type.String({ description: '`ok`, `unavailable`, or what is wrong with a service that answers (e.g. `replica`: `is the primary`)' }), { description: 'each dependency by name' });
 const READYZ = {
   response: {
     200: jsonResponse(
@@ -31,11 +31,12 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
     if (deps.draining?.aborted) throw new ProblemError(unavailable('Not ready: this instance is shutting down; it still answers what reaches it.'));
     const entries = Object.entries(deps.checks);
     const results = await Promise.allSettled(entries.map(([name, check]) => withTimeout(check.run(), CHECK_TIMEOUT_MS, `readiness check ${name}`)));
-    const checks: Record<string, 'ok' | 'unavailable'> = {};
+    const checks: Record<string, string> = {};
     entries.forEach(([name], i) => {
       const result = results[i]!;
-      checks[name] = result.status === 'fulfilled' ? 'ok' : 'unavailable';
+      checks[name] = result.status === 'rejected' ? 'unavailable' : (result.value ?? 'ok');
       if (result.status === 'rejected') request.log.warn({ err: result.reason, check: name }, 'readiness check failed');
+      else if (result.value) request.log.warn({ check: name, state: result.value }, 'readiness check: answers, but set up wrong');
     });
     const failingRequired = entries.filter(([name, check]) => check.required && checks[name] !== 'ok').map(([name]) => name);
     if (failingRequired.length > 0) {

@@ -26,9 +26,9 @@ export interface RateLimits {
   subscribe(tenantId: string): Promise<boolean>;
 }
 
-const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<Problem, 'slug' | 'title' | 'detail'>> = {
+const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number, addressCounts?: string) => Pick<Problem, 'slug' | 'title' | 'detail'>> = {
   tenant: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This API key may make ${max} requests a minute; retry in ${s} s.` }),
-  address: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This address may make ${max} requests a minute without a valid API key; retry in ${s} s.` }),
+  address: (max, s, counts = 'requests without a valid API key') => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This address may make ${max} ${counts} a minute; retry in ${s} s.` }),
   bytes: (max, s) => ({
     slug: 'byte-rate-limited',
     title: 'Too many bytes submitted',
@@ -51,7 +51,7 @@ const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number) => Pick<P
 export function createRateLimits(
   redis: RedisClient,
   log: FastifyBaseLogger,
-  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number; subscribesPerTenant: number },
+  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number; subscribesPerTenant: number; /** what the address budget counts, in the 429's words */ addressCounts?: string },
 ): RateLimits {
   let openUntil = 0;
   let failing = false;
@@ -99,7 +99,7 @@ export function createRateLimits(
         reply.headers(headers);
         return;
       }
-      throw new ProblemError({ status: 429, ...REFUSALS[name](max, resetSeconds), headers: { ...headers, 'retry-after': String(resetSeconds) } });
+      throw new ProblemError({ status: 429, ...REFUSALS[name](max, resetSeconds, options.addressCounts), headers: { ...headers, 'retry-after': String(resetSeconds) } });
     };
   };
   const subscribes = counter('subscribe', options.subscribesPerTenant);

@@ -62,3 +62,38 @@ export async function redriveRequest(db: Kysely<Database>, id: string): Promise<
     select * from changed`.execute(db);
   return rows[0];
 }
+
+/** The error code of a request an operator failed (failUnfinishedRequest). */
+export const FAILED_BY_OPERATOR = 'failed_by_operator';
+
+/**
+ * Fails an unfinished request by an operator's decision, e.g. one whose operation no worker runs
+ * any more (a forward route removed while its requests waited): `failed` with the error
+ * `failed_by_operator` and `reason` as its message, a `failed` history entry marked `byOperator`
+ * with the reason, its expiry set (now + its retention, so its key is released like any finished
+ * one's), its version bumped and its outbox event written, in one autocommitted statement. Only a
+ * request that is `queued`, or `processing` without a live lease (no worker is running it now), is
+ * failed; a worker that takes its job later finds it terminal and leaves it. Returns the failed
+ * row, or undefined.
+ */
+export async function failUnfinishedRequest(db: Kysely<Database>, id: string, reason: string): Promise<RequestRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const error = JSON.stringify({ code: FAILED_BY_OPERATOR, message: reason });
+  const { rows } = await sql<RequestRow>`
+    with clock as (${STATEMENT_CLOCK}), changed as (
+      update idemq.requests r
+         set status = 'failed', result = null, error = ${error}::jsonb, version = r.version + 1, updated_at = clock.t,
+             expires_at = clock.t + make_interval(secs => r.retention_seconds), lease_until = null,
+             history = ${appendHistory(sql`'failed'`, sql`clock.t`, { byOperator: true, reason })}
+        from clock
+       where r.id = ${id}
+         and (r.status = 'queued' or (r.status = 'processing' and (r.lease_until is null or r.lease_until <= clock.t)))
+      returning r.*
+    ), event as (
+      insert into idemq.outbox (request_id, payload)
+      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
+        from changed
+    )
+    select * from changed`.execute(db);
+  return rows[0];
+}

@@ -107,6 +107,7 @@ export async function createTestContext(
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
     API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
     RATE_LIMIT_PER_MINUTE: '1000000',
+    ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000000',
     RECONCILE_INTERVAL_MS: '500',
     RECONCILE_AFTER_MS: '1000',
     JOB_LOCK_MS: '2000',

@@ -169,7 +169,7 @@ describe('the API process (src/main.ts)', () => {
     expect(await exited, output).toBe(0);
     const lines = logLines(output);
     expect(lines.find((l) => (l.audit as { action?: string } | undefined)?.action === 'look-up-by-key'), output).toBeDefined();
-    expect(lines.find((l) => (l.audit as { action?: string; ok?: boolean } | undefined)?.action === 'login')?.audit).toEqual({ action: 'login', ok: true });
+    expect(lines.find((l) => (l.audit as { action?: string; ok?: boolean } | undefined)?.action === 'login')?.audit).toEqual({ action: 'login', who: expect.stringMatching(/^session:[0-9a-f]{12}$/), ok: true });
     expect(output).not.toContain(ADMIN_TOKEN);
   }, 30_000);
 });

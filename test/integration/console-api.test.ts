@@ -109,7 +109,7 @@ describe('deleting a key', () => {
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth })).statusCode).toBe(404);
     const again = await queuedPayment('globex', 'del-finished');
     expect(again).not.toBe(id);
-    expect(audits('delete').find((a) => a.requestId === id)).toEqual({ action: 'delete', requestId: id, tenantId: 'globex', key: 'del-finished' });
+    expect(audits('delete').find((a) => a.requestId === id)).toEqual({ action: 'delete', who: 'token', requestId: id, tenantId: 'globex', key: 'del-finished' });
   });
 });
 
@@ -166,7 +166,7 @@ describe('re-driving a request', () => {
     expect(done.history.map((h) => h.status)).toEqual(['queued', 'processing', 'failed', 'queued', 'processing', 'succeeded']);
     const replay = await submit(api, '/v1/flaky', { note: 'second time lucky' }, { tenant: 'globex', key: 'flaky-1' });
     expect(replay.json()).toMatchObject({ id, status: 'succeeded' });
-    expect(audits('redrive').find((a) => a.requestId === id)).toEqual({ action: 'redrive', requestId: id, tenantId: 'globex', enqueued: true });
+    expect(audits('redrive').find((a) => a.requestId === id)).toEqual({ action: 'redrive', who: 'token', requestId: id, tenantId: 'globex', enqueued: true });
   });
 });
 

@@ -12,8 +12,9 @@ function say(text, isError = false) {
   $('message').className = isError ? 'error' : '';
 }
 
-async function call(method, url) {
-  const res = await fetch(url, { method, headers: { accept: 'application/json' }, credentials: 'same-origin' });
+async function call(method, url, body) {
+  const headers = { accept: 'application/json', ...(body && { 'content-type': 'application/json' }) };
+  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(body && { body: JSON.stringify(body) }) });
   if (res.status === 401) {
     window.location.assign('/login');
     throw new Error('Logged out');
@@ -44,7 +45,8 @@ function render(request) {
   $('error').textContent = json(request.error);
   const rows = request.history.map((change) => {
     const tr = document.createElement('tr');
-    for (const text of [change.status, change.at, change.redriven ? 're-driven' : '']) {
+    const note = change.redriven ? 're-driven' : change.byOperator ? `failed by an operator: ${change.reason}` : '';
+    for (const text of [change.status, change.at, note]) {
       const td = document.createElement('td');
       td.textContent = text;
       tr.append(td);
@@ -54,6 +56,8 @@ function render(request) {
   $('history').replaceChildren(...rows);
   $('delete').disabled = !TERMINAL.includes(request.status);
   $('redrive').disabled = !(request.status === 'failed' && request.error && request.error.code === 'processing_failed');
+  $('fail').disabled = TERMINAL.includes(request.status);
+  $('fail-reason').disabled = $('fail').disabled;
 }
 
 function watch(id) {
@@ -122,6 +126,21 @@ $('delete').addEventListener('click', async () => {
     $('request').hidden = true;
     current = null;
     say(`Deleted request ${deleted.id}: key ${deleted.idempotencyKey} of tenant ${deleted.tenantId} starts a new request.`);
+  } catch (err) {
+    say(err.message, true);
+  }
+});
+
+$('fail').addEventListener('click', async () => {
+  const reason = $('fail-reason').value.trim();
+  if (!reason) return say('Say why the request is failed: its client will see the reason.', true);
+  if (!window.confirm(`Fail request ${current.id} for good? Its client gets failed_by_operator: ${reason}`)) return;
+  try {
+    const { request } = await call('POST', `/api/requests/${encodeURIComponent(current.id)}/fail`, { reason });
+    render(request);
+    $('fail-reason').value = '';
+    say('Failed by you: its client sees failed_by_operator, and its key is released after its retention.');
+    watch(request.id);
   } catch (err) {
     say(err.message, true);
   }
