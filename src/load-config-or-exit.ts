@@ -1,5 +1,5 @@
-import { writeSync } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { exitWithProblems } from './startup-error.ts';
 
 /**
  * loadConfig for an entry point (API, worker, migrate): a ConfigError is printed once, as the list
@@ -11,8 +11,6 @@ export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Confi
     return loadConfig(process.env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    // synchronous, so nothing is lost to the exit below
-    writeSync(2, `${err.message}\nCorrect these settings and start again (README.md, "Configuration", lists them all).\n`);
-    process.exit(1);
+    exitWithProblems(err.message, 'Correct these settings and start again (README.md, "Configuration", lists them all).');
   }
 }

@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { appMigrations, type IdemqApp } from '../src/app-definition.ts';
 import { loadConfigOrExit } from '../src/load-config-or-exit.ts';
 import { createLogger } from '../src/logger.ts';
+import { exitIfStartupError } from '../src/startup-error.ts';
 import { startTracing } from '../src/tracing/start-tracing.ts';
 import { startWorker } from './start-worker.ts';
 
@@ -10,13 +11,16 @@ const HEARTBEAT_MS = 5_000;
 
 /**
  * A worker process running `app`'s operations: jobs, outbox relay, reconciler, expiry. Logs
- * `worker started` once it takes jobs. SIGTERM: finish or release in-flight jobs, then exit.
+ * `worker started` once it takes jobs. SIGTERM: finish or release in-flight jobs, then exit. A
+ * start-up the environment prevents (StartupError) ends the process (exit code 1) with what to do.
  */
 export async function runWorkerProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
   const config = loadConfigOrExit({ servesApi: false, operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-worker');
   const tracing = startTracing(config.tracing, opts.name ?? 'idemq-worker');
-  const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) });
+  const handle = await startWorker(config, log, { operations: app.operations, migrations: appMigrations(app) }).catch((err) =>
+    exitIfStartupError(err, (e) => log.debug({ err: e }, 'start-up failed')),
+  );
   log.info({ concurrency: config.workerConcurrency, operations: app.operations.map((op) => op.name), forwardRoutes: config.forwardRoutes.map((r) => r.name) }, 'worker started');
 
   // Liveness for container healthchecks: fresh while the BullMQ worker runs (docker-compose.yml).
