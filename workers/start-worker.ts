@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { assertMigrated } from '../src/db/check-migrations.ts';
 import { createDb } from '../src/db/create-db.ts';
+import { listenOrExplain } from '../src/listen-failure.ts';
 import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
 import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
+import { claimQueuePrefixAtStart } from '../src/queue/queue-owner.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createRedis } from '../src/redis.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
@@ -22,6 +24,7 @@ import { startPeriodicTask } from './periodic.ts';
 import { createStageTimings } from './stage-timings.ts';
 import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
+import { type QueueOwnerWatch, watchQueueOwner } from './queue-owner-watch.ts';
 
 /** How often the outbox relay looks without being nudged (events of other worker processes). */
 const RELAY_IDLE_MS = 100;
@@ -79,17 +82,32 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     applicationName: `idemq-worker-${process.pid}`,
     onIdleError: onError('postgres'),
   });
-  await assertMigrated(db, options.migrations).catch(async (err) => {
+  await assertMigrated(db, options.migrations, config.databaseUrl).catch(async (err) => {
     await db.destroy();
     throw err;
   });
   const publisher = createRedis(config, 'publisher', onError('redis publisher'));
+  // another deployment's workers on this Redis and QUEUE_PREFIX would take this one's jobs, and these theirs
+  const deploymentId = await claimQueuePrefixAtStart(db, publisher, config.queuePrefix, (err) =>
+    log.warn({ err }, 'Redis did not answer at start: QUEUE_PREFIX is claimed for this deployment once it does'),
+  ).catch(async (err) => {
+    publisher.disconnect();
+    await db.destroy();
+    throw err;
+  });
   const queueConnection = createRedis(config, 'publisher', onError('redis queue'));
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(queueConnection, config, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createWorkerMetrics({ db, queue });
-  const metricsServer = config.workerMetricsPort ? await startMetricsServer(metrics.registry, config.host, config.workerMetricsPort) : undefined;
+  const metricsServer = config.workerMetricsPort
+    ? await listenOrExplain(() => startMetricsServer(metrics.registry, config.host, config.workerMetricsPort), {
+        hostVariable: 'HOST',
+        portVariable: 'WORKER_METRICS_PORT',
+        host: config.host,
+        port: config.workerMetricsPort,
+      })
+    : undefined;
 
   // The outbox and the requests table churn by design; without autovacuum they bloat and every
   // statement slows down (seen here: 3x slower per statement within minutes).
@@ -103,10 +121,14 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
   let cursor: ReconcileCursor | undefined;
+  // set once the BullMQ workers exist, which it pauses
+  let owner: QueueOwnerWatch | undefined;
   const reconciler = startPeriodicTask(
     'reconciler',
     config.reconcileIntervalMs,
     async () => {
+      // re-adding into another deployment's queues would hand it this one's jobs
+      if (owner?.foreign) return { more: false };
       const r = await reconcileOnce(db, queue, config.reconcileAfterMs, { after: cursor });
       cursor = r.next;
       metrics.reconcilerReadded.inc(r.enqueued);
@@ -185,6 +207,16 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     return worker;
   });
 
+  owner = watchQueueOwner({
+    redis: publisher,
+    queuePrefix: config.queuePrefix,
+    deploymentId,
+    workers,
+    log,
+    onConflict: () => metrics.queuePrefixConflicts.inc(),
+  });
+  const ownerWatch = startPeriodicTask('queue-owner', config.reconcileIntervalMs, owner.check, log);
+
   /** Moves the jobs still running here back to wait, so another worker takes them now, not after the lock lapses. */
   const releaseInFlight = async () => {
     const held = [...inFlight.values()];
@@ -204,7 +236,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     }
     const cleanedUp = settlesWithin(
       (async () => {
-        await Promise.all([reconciler.stop(), expiry.stop()]);
+        await Promise.all([reconciler.stop(), expiry.stop(), ownerWatch.stop()]);
         await relay.stop();
         // one last pass, so events of the jobs that just finished are not left for another relay
         await relayOnce(db, publish).catch(onError('final relay'));
