@@ -228,6 +228,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
 
   let closing: Promise<void> | undefined;
   const close = async () => {
+    // first, so that no check resumes a worker that is closing
+    await settlesWithin(ownerWatch.stop(), 1_000);
     // BullMQ's close() waits for in-flight jobs; a second close(true) would only return the same promise
     const stopped = Promise.all(workers.map((w) => w.close()));
     if (!(await settlesWithin(stopped, config.shutdownTimeoutMs))) {
@@ -236,7 +238,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     }
     const cleanedUp = settlesWithin(
       (async () => {
-        await Promise.all([reconciler.stop(), expiry.stop(), ownerWatch.stop()]);
+        await Promise.all([reconciler.stop(), expiry.stop()]);
         await relay.stop();
         // one last pass, so events of the jobs that just finished are not left for another relay
         await relayOnce(db, publish).catch(onError('final relay'));
