@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { parseApiKeys } from './api-keys.ts';
+import { credentialProblems, DEMO_ADMIN_TOKEN, DEMO_SECRET, isProduction } from './credential-checks.ts';
 import { MAX_QUEUE_SHARDS } from './queue/queue-shards.ts';
 import { parseClusterNodes } from './redis-cluster-nodes.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
@@ -24,7 +25,7 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Int(3000, 0, 65535),
   // checked by parseApiKeys, which can say which entry is wrong without echoing it
-  API_KEYS: Type.String({ default: 'demo:sk_demo_change_me' }),
+  API_KEYS: Type.String({ default: `demo:${DEMO_SECRET}` }),
   // a revocation (npm run keys) reaches every API instance within about this; at most 3 s keeps that under 5 s
   API_KEYS_REFRESH_MS: Int(2_000, 100, 3_000),
   IDEMPOTENCY_TTL_SECONDS: Int(86_400, 1),
@@ -86,7 +87,7 @@ export const EnvSchema = Type.Object({
   // the admin plane: /metrics, /docs, Bull Board and the request console, never on PORT
   ADMIN_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   ADMIN_PORT: Int(9090, 0, 65535),
-  ADMIN_TOKEN: Type.String({ default: 'adm_demo_change_me', minLength: 16 }),
+  ADMIN_TOKEN: Type.String({ default: DEMO_ADMIN_TOKEN, minLength: 16 }),
   // a login session ends this long after its login (or at its logout), on every instance
   ADMIN_SESSION_TTL_SECONDS: Int(28_800, 60, 30 * 86_400),
   // auto: the session cookie is Secure when the login came over https (through a trusted proxy too)
@@ -111,13 +112,11 @@ const EXPECTED: Record<string, string> = {
   ADMIN_COOKIE_SECURE: 'must be auto, true or false',
 };
 
-/** published in the README for a local try; anyone can send it */
-const DEMO_SECRET = 'sk_demo_change_me';
-const DEMO_ADMIN_TOKEN = 'adm_demo_change_me';
-
 export type Env = Type.Static<typeof EnvSchema>;
 
 export interface Config {
+  /** NODE_ENV is `production` (or `prod`), trimmed and in any case: no demo credentials, no weak secrets */
+  production: boolean;
   databaseUrl: string;
   /** a streaming replica that serves status reads the lag cannot make go back in time; '' for none */
   databaseReadUrl: string;
@@ -235,10 +234,10 @@ export class ConfigError extends Error {
 /**
  * Reads and validates the configuration. The only reader of the environment.
  * Throws ConfigError listing every problem at once; returns a frozen object.
- * With NODE_ENV=production API_KEYS defaults to none (keys then come from the table that
- * `npm run keys` manages), and a process that serves the API (`servesApi`, the default) refuses
- * the public demo secret among them; workers and migrations do not read keys. ADMIN_TOKEN is
- * required there in production, as by a worker that serves its metrics (WORKER_METRICS_PORT).
+ * In production (isProduction: NODE_ENV trimmed, any case, `prod` too) API_KEYS defaults to none
+ * (keys then come from the table that `npm run keys` manages). A process that serves the API
+ * (`servesApi`, the default) is checked by credentialProblems: no demo credential in production
+ * or on a non-loopback HOST/ADMIN_HOST, no weak secret in production; workers and migrations hold no credential.
  * FORWARD_ROUTES_FILE, if set, is read and validated here; a forward route that reuses the name or
  * route of one of `operations` (those the process runs otherwise) is a problem too.
  */
@@ -261,22 +260,46 @@ export function loadConfig(
     const message = (e.keyword === 'pattern' && EXPECTED[name]) || e.message.replace(/^must be integer$/, 'must be an integer');
     return `${name || 'environment'}: ${message}${got}`;
   });
+  const production = isProduction(String(value.NODE_ENV));
   // in production the public demo key is no default: keys live in Postgres (npm run keys)
-  const noEnvKeys = value.NODE_ENV === 'production' && (env.API_KEYS === undefined || env.API_KEYS === '');
-  const { apiKeys, problems: keyProblems } = noEnvKeys ? { apiKeys: new Map<string, string>(), problems: [] } : parseApiKeys(String(value.API_KEYS));
+  const apiKeysSet = env.API_KEYS !== undefined && env.API_KEYS !== '';
+  const { apiKeys, problems: keyProblems } = production && !apiKeysSet ? { apiKeys: new Map<string, string>(), problems: [] } : parseApiKeys(String(value.API_KEYS));
   problems.push(...keyProblems);
-  if (keyProblems.length === 0 && value.NODE_ENV === 'production' && (opts.servesApi ?? true)) {
-    if (apiKeys.has(DEMO_SECRET)) {
-      problems.push(`API_KEYS: the public demo secret (tenant ${apiKeys.get(DEMO_SECRET)}) is refused in production (NODE_ENV=production): replace it with a secret of your own`);
-    }
-  }
-  // a worker's metrics are behind the admin token too
-  if (value.NODE_ENV === 'production' && ((opts.servesApi ?? true) || Number(value.WORKER_METRICS_PORT) > 0)) {
-    if (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === '') {
-      problems.push('ADMIN_TOKEN: required in production (NODE_ENV=production): set a long random token of your own; the default is public');
-    } else if (env.ADMIN_TOKEN === DEMO_ADMIN_TOKEN) {
-      problems.push('ADMIN_TOKEN: the public demo token is refused in production (NODE_ENV=production): set a long random token of your own');
-    }
+  // a worker or a migration holds no API credential and listens for no client but a worker's metrics port
+  if (opts.servesApi ?? true) {
+    const named = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
+    problems.push(
+      ...credentialProblems({
+        production,
+        // a malformed API_KEYS is one problem already
+        apiKeys: keyProblems.length === 0 ? apiKeys : new Map(),
+        apiKeysSet,
+        adminToken: String(value.ADMIN_TOKEN),
+        adminTokenSet: env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== '',
+        host: String(value.HOST),
+        adminHost: String(value.ADMIN_HOST),
+        port: value.PORT as number,
+        adminPort: value.ADMIN_PORT as number,
+        // a variable the schema refused already has its problem
+      }).filter((p) => !named.has(p.slice(0, p.indexOf(':')))),
+    );
+  } else if ((value.WORKER_METRICS_PORT as number) > 0) {
+    // a worker's metrics port is behind the admin token: the same rules as the admin server's
+    const named = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
+    problems.push(
+      ...credentialProblems({
+        production,
+        apiKeys: new Map(),
+        apiKeysSet: true,
+        adminToken: String(value.ADMIN_TOKEN),
+        adminTokenSet: env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== '',
+        host: String(value.WORKER_METRICS_HOST),
+        adminHost: String(value.WORKER_METRICS_HOST),
+        port: 0,
+        adminPort: 0,
+        hostVariables: ['WORKER_METRICS_HOST', 'WORKER_METRICS_HOST'],
+      }).filter((p) => !named.has(p.slice(0, p.indexOf(':')))),
+    );
   }
   // Node refuses a headers deadline beyond the whole request's
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
@@ -294,6 +317,7 @@ export function loadConfig(
   if (problems.length > 0) throw new ConfigError(problems);
   const e = value as Env;
   return Object.freeze({
+    production,
     databaseUrl: e.DATABASE_URL,
     databaseReadUrl: e.DATABASE_READ_URL,
     redisUrl: e.REDIS_URL,

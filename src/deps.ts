@@ -18,6 +18,7 @@ import { hashSecret } from './keys/key-secret.ts';
 import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
+import { claimQueuePrefixAtStart } from './queue/queue-owner.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
 import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from './queue/shard-census.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
@@ -43,8 +44,9 @@ const REPLICA_EXPIRY_MARGIN_MS = 60_000;
 const KEY_USES_FLUSH_MS = 10_000;
 
 /**
- * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws)
- * if the database lacks a migration this code knows: the core's, or the app's (`migrations`).
+ * Opens the API process's connections. `close` ends them all, in the reverse order. Refuses (throws
+ * a StartupError) if the database lacks a migration this code knows, the core's or the app's
+ * (`migrations`), or if QUEUE_PREFIX on this Redis belongs to another deployment (queue-owner.ts).
  * `admin` is what the admin server needs besides the public document, on the same connections.
  */
 export async function createApiDeps(
@@ -68,7 +70,7 @@ export async function createApiDeps(
     await replica?.destroy();
     await db.destroy();
   };
-  await assertMigrated(db, migrations).catch(async (err) => {
+  await assertMigrated(db, migrations, config.databaseUrl).catch(async (err) => {
     await closeDbs();
     throw err;
   });
@@ -87,6 +89,15 @@ export async function createApiDeps(
     throw err;
   });
   const producer = createRedis(config, 'producer', onError('redis'));
+  // jobs enqueued under another deployment's QUEUE_PREFIX would be taken by its workers
+  await claimQueuePrefixAtStart(db, producer, config.queuePrefix, (err) =>
+    log.warn({ err }, 'Redis did not answer at start: the workers claim QUEUE_PREFIX for this deployment once it does'),
+  ).catch(async (err) => {
+    producer.disconnect();
+    await keys.close();
+    await closeDbs();
+    throw err;
+  });
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(producer, config, telemetry);
   queue.on('error', onError('queue'));

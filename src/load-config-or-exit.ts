@@ -1,5 +1,5 @@
-import { writeSync } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { exitIfStartupError, exitWithProblems } from './startup-error.ts';
 
 /**
  * loadConfig for an entry point (API, worker, migrate): a ConfigError is printed once, as the list
@@ -14,13 +14,19 @@ export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Confi
   }
 }
 
-/**
- * For a setting found wrong only once the process reaches a server (REDIS_CLUSTER_NODES naming a
- * standalone Redis): a ConfigError ends the process like loadConfigOrExit's; anything else is rethrown.
- */
+/** A ConfigError ends the process like loadConfigOrExit's; anything else is rethrown. */
 export function exitOnConfigError(err: unknown): never {
   if (!(err instanceof ConfigError)) throw err;
-  // synchronous, so nothing is lost to the exit below
-  writeSync(2, `${err.message}\nCorrect these settings and start again (README.md, "Configuration", lists them all).\n`);
-  process.exit(1);
+  exitWithProblems(err.message, 'Correct these settings and start again (README.md, "Configuration", lists them all).');
+}
+
+/**
+ * For an entry point's start-up: a setting found wrong only once the process reaches a server
+ * (ConfigError: REDIS_CLUSTER_NODES naming a standalone Redis) or a start-up the environment
+ * prevents (StartupError: no database, one not migrated, a busy port) ends the process with its
+ * list (exit code 1); `debug` sees the error first. Anything else is rethrown.
+ */
+export function exitOnStartFailure(err: unknown, debug?: (err: unknown) => void): never {
+  if (err instanceof ConfigError) exitOnConfigError(err);
+  return exitIfStartupError(err, debug);
 }

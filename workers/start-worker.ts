@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { assertMigrated } from '../src/db/check-migrations.ts';
 import { createDb } from '../src/db/create-db.ts';
+import { listenOrExplain } from '../src/listen-failure.ts';
 import type { MigrationSet } from '../src/db/migrator.ts';
 import type { Operation } from '../src/operations/operation.ts';
 import { withForwardRoutes } from '../src/operations/forward/forward-operation.ts';
 import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
+import { claimQueuePrefixAtStart } from '../src/queue/queue-owner.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
 import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
@@ -25,6 +27,7 @@ import { startPeriodicTask } from './periodic.ts';
 import { createStageTimings } from './stage-timings.ts';
 import { type ReconcileCursor, reconcileOnce } from './reconciler.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
+import { type QueueOwnerWatch, watchQueueOwner } from './queue-owner-watch.ts';
 
 /** How often the outbox relay looks without being nudged (events of other worker processes). */
 const RELAY_IDLE_MS = 100;
@@ -83,18 +86,29 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     applicationName: `idemq-worker-${process.pid}`,
     onIdleError: onError('postgres'),
   });
-  await assertMigrated(db, options.migrations).catch(async (err) => {
+  await assertMigrated(db, options.migrations, config.databaseUrl).catch(async (err) => {
     await db.destroy();
     throw err;
   });
   const publisher = createRedis(config, 'publisher', onError('redis publisher'));
+  // another deployment's workers on this Redis and QUEUE_PREFIX would take this one's jobs, and these theirs
+  const deploymentId = await claimQueuePrefixAtStart(db, publisher, config.queuePrefix, (err) =>
+    log.warn({ err }, 'Redis did not answer at start: QUEUE_PREFIX is claimed for this deployment once it does'),
+  ).catch(async (err) => {
+    publisher.disconnect();
+    await db.destroy();
+    throw err;
+  });
   const queueConnection = createRedis(config, 'publisher', onError('redis queue'));
   const telemetry = queueTelemetry(config.tracing);
   const queue = createRequestQueues(queueConnection, config, telemetry);
   queue.on('error', onError('queue'));
   const metrics = createWorkerMetrics({ db, queue });
   const metricsServer = config.workerMetricsPort
-    ? await startMetricsServer(metrics.registry, { host: config.workerMetricsHost, port: config.workerMetricsPort, http: config.http, token: config.admin.token })
+    ? await listenOrExplain(
+        () => startMetricsServer(metrics.registry, { host: config.workerMetricsHost, port: config.workerMetricsPort, http: config.http, token: config.admin.token }),
+        { hostVariable: 'WORKER_METRICS_HOST', portVariable: 'WORKER_METRICS_PORT', host: config.workerMetricsHost, port: config.workerMetricsPort },
+      )
     : undefined;
 
   // The outbox and the requests table churn by design; without autovacuum they bloat and every
@@ -110,10 +124,14 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
   const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const relay = startPeriodicTask('outbox-relay', RELAY_IDLE_MS, () => relayOnce(db, publish), log);
   let cursor: ReconcileCursor | undefined;
+  // set once the BullMQ workers exist, which it pauses
+  let owner: QueueOwnerWatch | undefined;
   const reconciler = startPeriodicTask(
     'reconciler',
     config.reconcileIntervalMs,
     async () => {
+      // re-adding into another deployment's queues would hand it this one's jobs
+      if (owner?.foreign) return { more: false };
       const r = await reconcileOnce(db, queue, config.reconcileAfterMs, { after: cursor });
       cursor = r.next;
       metrics.reconcilerReadded.inc(r.enqueued);
@@ -206,6 +224,16 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     return worker;
   });
 
+  owner = watchQueueOwner({
+    redis: publisher,
+    queuePrefix: config.queuePrefix,
+    deploymentId,
+    workers,
+    log,
+    onConflict: () => metrics.queuePrefixConflicts.inc(),
+  });
+  const ownerWatch = startPeriodicTask('queue-owner', config.reconcileIntervalMs, owner.check, log);
+
   /** Moves the jobs still running here back to wait, so another worker takes them now, not after the lock lapses. */
   const releaseInFlight = async () => {
     const held = [...inFlight.values()];
@@ -217,6 +245,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
 
   let closing: Promise<void> | undefined;
   const close = async () => {
+    // first, so that no check resumes a worker that is closing
+    await settlesWithin(ownerWatch.stop(), 1_000);
     // BullMQ's close() waits for in-flight jobs; a second close(true) would only return the same promise
     const stopped = Promise.all(workers.map((w) => w.close()));
     if (!(await settlesWithin(stopped, config.shutdownTimeoutMs))) {

@@ -28,6 +28,10 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
   guardEventLoopLag(registry, 'idemq_worker_');
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const queuePrefixConflicts = counter(
+    'idemq_worker_queue_prefix_conflicts_total',
+    "Checks that found QUEUE_PREFIX owned by another deployment (another database) on this Redis; the worker takes no job meanwhile",
+  );
   const unknownOperation = counter('idemq_worker_unknown_operation_total', 'Runs of requests whose operation this worker does not know (API deployed ahead of workers); each waits and is retried', ['operation']);
   const upstreamAttempts = counter(
     'idemq_worker_upstream_attempts_total',
@@ -102,7 +106,7 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     });
   outboxGauge('idemq_worker_outbox_lag_seconds', 'Age of the oldest unpublished outbox event (0 when there is none)', (o) => o.age);
   outboxGauge('idemq_worker_outbox_events', 'Outbox events not yet published', (o) => o.events);
-  return { registry, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize, observeStage };
+  return { registry, queuePrefixConflicts, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize, observeStage };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

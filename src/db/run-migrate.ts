@@ -1,6 +1,7 @@
 import { appMigrations, type IdemqApp } from '../app-definition.ts';
 import { loadConfigOrExit } from '../load-config-or-exit.ts';
 import { createDb } from './create-db.ts';
+import { describeConnectFailure } from './describe-connect-failure.ts';
 import { ensureDatabase, migrate } from './migrator.ts';
 
 /**
@@ -19,7 +20,10 @@ export async function runMigrateProcess(app: Pick<IdemqApp, 'migrations'> = {}):
       await db.destroy();
     }
   } catch (err) {
-    console.error('migration failed:', err);
+    // a database that cannot be reached is the operator's to fix, said in words; anything else keeps its stack
+    const problem = describeConnectFailure(err, config.databaseUrl);
+    if (problem) console.error(`migration failed:\n  - ${problem}`);
+    else console.error('migration failed:', err);
     process.exitCode = 1;
   }
 }

@@ -52,6 +52,12 @@ export async function listApiKeys(db: Kysely<Database>, tenantId?: string): Prom
   return query.execute();
 }
 
+/** True when at least one stored key is live (not revoked). */
+export async function hasLiveKey(db: Kysely<Database>): Promise<boolean> {
+  const row = await db.selectFrom('idemq.api_keys').select('prefix').where('revoked_at', 'is', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * Revokes a key by prefix. Returns the key as it now is (its first revocation time kept when it
  * was revoked already), or undefined when no key has that prefix.

@@ -6,8 +6,8 @@ import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledger } from '../../examples/ledger/app.ts';
 import { createDb } from '../../src/db/create-db.ts';
-import { migrate } from '../../src/db/migrator.ts';
 import { coreMigrations } from '../../src/db/migrations/index.ts';
+import { migrate } from '../../src/db/migrator.ts';
 import { createRegistry } from '../../src/operations/registry.ts';
 import { processRequests } from '../../workers/process-batch.ts';
 import { legacyMigrations } from '../fixtures/legacy-migrations/index.ts';
@@ -94,7 +94,7 @@ describe('a database in the earlier layout (every table in public), carried over
     await expect(sql`update ledger.accounts set balance = 9007199254740992 where name = 'a'`.execute(db)).rejects.toMatchObject({ code: '23514' });
     const recorded = await sql<{ name: string }>`select name from idemq.kysely_migration`.execute(db);
     // every core migration, the ones after the move included (a migrated legacy table takes them too)
-    expect(recorded.rows.map((r) => r.name)).toEqual(Object.keys(coreMigrations).sort());
+    expect(recorded.rows.map((r) => r.name).sort()).toEqual(Object.keys(coreMigrations).sort());
     expect((await sql<{ attempts: number; lease_until: Date | null }>`select attempts, lease_until from idemq.requests where id = ${ids.done}`.execute(db)).rows).toEqual([{ attempts: 0, lease_until: null }]);
   });
 

@@ -172,32 +172,34 @@ describe('loadConfig', () => {
   });
 
   describe('in production (NODE_ENV=production)', () => {
-    const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
+    const ADMIN_TOKEN = 'adm_test_0123456789abcdef0123456789';
+    // long enough for production; SECRET itself is too short there
+    const KEY = `${SECRET}_0123456789abcdef`;
     it('takes no key from the environment without explicit API_KEYS: the public demo key is no default there (keys come from the table)', () => {
       const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN });
       expect([...config.apiKeys]).toEqual([]);
     });
 
     it('refuses the public demo secret, even among other keys, without echoing any secret', () => {
-      const problems = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${SECRET},demo:sk_demo_change_me` });
+      const problems = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${KEY},demo:sk_demo_change_me` });
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^API_KEYS: .*demo/);
-      expect(problems[0]).not.toContain(SECRET);
+      expect(problems[0]).not.toContain(KEY);
     });
 
     it('starts with explicit keys', () => {
-      expect([...loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${SECRET}` }).apiKeys]).toEqual([[SECRET, 'acme']]);
+      expect([...loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${KEY}` }).apiKeys]).toEqual([[KEY, 'acme']]);
     });
 
     it('refuses to start without an ADMIN_TOKEN of its own, never echoing one', () => {
-      expect(problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}` })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
-      const demo = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN: 'adm_demo_change_me' });
+      expect(problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}` })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
+      const demo = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN: 'adm_demo_change_me' });
       expect(demo).toEqual([expect.stringMatching(/^ADMIN_TOKEN: the public demo token is refused/)]);
-      const short = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN: 'short-secret' });
+      const short = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN: 'short-secret' });
       expect(short).toHaveLength(1);
       expect(short[0]).toMatch(/^ADMIN_TOKEN: /);
       expect(short[0]).not.toContain('short-secret');
-      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${SECRET}`, ADMIN_TOKEN }).admin).toEqual({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
+      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN }).admin).toEqual({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
     });
 
     it('lets processes that serve no API (workers, migrations) start without keys', () => {
@@ -214,6 +216,58 @@ describe('loadConfig', () => {
     it('keeps the demo key outside production', () => {
       expect(loadConfig({ NODE_ENV: 'development' }).apiKeys.get('sk_demo_change_me')).toBe('demo');
     });
+    it.each(['Production', 'prod', 'production ', ' PRODUCTION', 'Prod'])('reads NODE_ENV=%j as production: no demo key by default, ADMIN_TOKEN required', (nodeEnv) => {
+      expect(loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).production).toBe(true);
+      expect([...loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).apiKeys]).toEqual([]);
+      expect(problemsOf({ NODE_ENV: nodeEnv })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
+      expect(problemsOf({ NODE_ENV: nodeEnv, ADMIN_TOKEN, API_KEYS: 'demo:sk_demo_change_me' })).toEqual([expect.stringMatching(/^API_KEYS: the public demo secret/)]);
+    });
+
+    it('refuses weak hand-set secrets: an ADMIN_TOKEN of one repeated character or under 32 characters, API key secrets under 32', () => {
+      const repeated = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(40) });
+      expect(repeated).toEqual([expect.stringMatching(/^ADMIN_TOKEN: repeats one character/)]);
+      expect(repeated[0]).not.toContain('x'.repeat(40));
+      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'abababababababababababababababababab' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: repeats only 2 distinct characters/)]);
+      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'adm_test_0123456789abcdef' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: is 25 characters long; production needs at least 32/)]);
+      const weakKey = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${KEY},globex:${SECRET}` });
+      expect(weakKey).toEqual([expect.stringMatching(/^API_KEYS: the secret of tenant globex \(entry 2\) is 23 characters long; production needs at least 32/)]);
+      expect(weakKey[0]).not.toContain(SECRET);
+    });
+  });
+
+  describe('listening beyond loopback, whatever NODE_ENV says', () => {
+    const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
+    it.each<Record<string, string>>([{}, { NODE_ENV: 'development' }, { NODE_ENV: 'staging' }, { NODE_ENV: 'productoin' }])('refuses the demo key and the demo admin token on HOST=0.0.0.0 (%j), saying what to set', (nodeEnv) => {
+      const problems = problemsOf({ ...nodeEnv, HOST: '0.0.0.0' });
+      expect(problems).toEqual([
+        expect.stringMatching(/^API_KEYS: the public demo secret \(tenant demo, the default of API_KEYS outside production\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\): set API_KEYS .*npm run keys -- create --tenant/),
+        expect.stringMatching(/^ADMIN_TOKEN: the public demo token \(the default of ADMIN_TOKEN\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/),
+      ]);
+    });
+
+    it('counts ADMIN_HOST too, and names every address that is not loopback', () => {
+      const problems = problemsOf({ HOST: '::', ADMIN_HOST: '10.1.2.3', API_KEYS: 'demo:sk_demo_change_me', ADMIN_TOKEN });
+      expect(problems).toEqual([expect.stringMatching(/^API_KEYS: .*\(HOST=::, ADMIN_HOST=10\.1\.2\.3\)/)]);
+      expect(problemsOf({ ADMIN_HOST: 'admin.internal', API_KEYS: 'acme:sk_own_secret_123' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: .*\(ADMIN_HOST=admin\.internal\)/)]);
+    });
+
+    it('keeps the demo credentials on every loopback form, and starts beyond loopback with credentials of its own', () => {
+      for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '::1', '[::1]', 'LOCALHOST']) {
+        expect(loadConfig({ HOST: host, ADMIN_HOST: host }).apiKeys.get('sk_demo_change_me'), host).toBe('demo');
+      }
+      expect(loadConfig({ HOST: '0.0.0.0', ADMIN_HOST: '0.0.0.0', API_KEYS: 'acme:sk_own_secret_123', ADMIN_TOKEN }).host).toBe('0.0.0.0');
+    });
+
+    it('lets a worker (no API, no credentials) listen anywhere', () => {
+      expect(loadConfig({ HOST: '0.0.0.0', WORKER_METRICS_PORT: '9100' }, { servesApi: false }).workerMetricsPort).toBe(9100);
+    });
+  });
+
+  it('refuses ADMIN_PORT equal to PORT on the same or a wildcard host, not on distinct addresses', () => {
+    expect(problemsOf({ PORT: '8080', ADMIN_PORT: '8080' })).toEqual(['ADMIN_PORT: must differ from PORT (both 8080): the admin server and the API each need a port of their own; set ADMIN_PORT to another, e.g. 9090']);
+    expect(problemsOf({ PORT: '8080', ADMIN_PORT: '8080', HOST: '0.0.0.0', API_KEYS: 'acme:sk_own_secret_123', ADMIN_TOKEN: 'adm_test_0123456789abcdef' })).toHaveLength(1);
+    expect(loadConfig({ PORT: '8080', ADMIN_PORT: '8080', HOST: '127.0.0.2' }).admin.port).toBe(8080);
+    expect(loadConfig({ PORT: '0', ADMIN_PORT: '0' }).port).toBe(0);
   });
 });
 

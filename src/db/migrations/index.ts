@@ -4,6 +4,7 @@ import * as requestLeases from './2026_12_02_002_request_leases.ts';
 import * as apiKeys from './2026_12_02_003_api_keys.ts';
 import * as statusHistory from './2026_12_02_004_status_history.ts';
 import * as outboxBatchRows from './2026_12_02_005_outbox_batch_rows.ts';
+import * as deployment from './2026_12_07_006f_deployment.ts';
 import * as adminSessions from './2026_12_07_006g_admin_sessions.ts';
 
 /**
@@ -16,5 +17,6 @@ export const coreMigrations: Record<string, Migration> = {
   '2026_12_02_003_api_keys': apiKeys,
   '2026_12_02_004_status_history': statusHistory,
   '2026_12_02_005_outbox_batch_rows': outboxBatchRows,
+  '2026_12_07_006f_deployment': deployment,
   '2026_12_07_006g_admin_sessions': adminSessions,
 };
