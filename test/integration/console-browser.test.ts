@@ -74,7 +74,7 @@ describe('the request console in a browser', () => {
     expect(await page.isDisabled('#delete')).toBe(true);
 
     // the page shows queued: now a worker runs it, and the page hears it over SSE
-    await ctx.startWorker();
+    const worker = await ctx.startWorker();
     await page.waitForSelector('#status[data-status="succeeded"]', { timeout: 15_000 });
     expect(await page.evaluate('window.marker')).toBe('same page');
     expect(await page.textContent('#result')).toContain('accountId');
@@ -87,6 +87,27 @@ describe('the request console in a browser', () => {
     await page.waitForSelector('#request', { state: 'hidden' });
     expect(await page.textContent('#message')).toContain(`Deleted request ${id}`);
     expect(await ctx.db.selectFrom('idemq.requests').select('id').where('id', '=', id).executeTakeFirst()).toBeUndefined();
+
+    // a request no worker takes can be failed from the page, with a reason and a confirmation
+    await worker.close();
+    const stranded = await submit(api, '/v1/accounts', { currency: 'USD', openingBalance: 6 }, { tenant: 'globex', key: 'console-2' });
+    const strandedId = stranded.json().id as string;
+    await page.fill('#lookup-tenant', 'globex');
+    await page.fill('#lookup-key', 'console-2');
+    await page.click('#by-key button[type=submit]');
+    await page.waitForSelector('#status[data-status="queued"]');
+    const dialogs: string[] = [];
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.fill('#fail-reason', 'its route was removed');
+    await page.click('#fail');
+    await page.waitForSelector('#status[data-status="failed"]');
+    expect(dialogs).toEqual([expect.stringContaining(`Fail request ${strandedId}`)]);
+    expect(await page.$$eval('#history tr td:last-child', (cells) => cells.map((c) => c.textContent))).toContain('failed by an operator: its route was removed');
+    const row = await ctx.db.selectFrom('idemq.requests').select(['status', 'error']).where('id', '=', strandedId).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'failed', error: { code: 'failed_by_operator', message: 'its route was removed' } });
     expect(failures).toEqual([]);
   }, 60_000);
 });

@@ -12,9 +12,9 @@ function say(text, isError = false) {
   $('message').className = isError ? 'error' : '';
 }
 
-async function call(method, url, body) {
-  const headers = { accept: 'application/json', ...(body && { 'content-type': 'application/json' }) };
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(body && { body: JSON.stringify(body) }) });
+async function call(method, url, payload) {
+  const headers = { accept: 'application/json', ...(payload && { 'content-type': 'application/json' }) };
+  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(payload && { body: JSON.stringify(payload) }) });
   if (res.status === 401) {
     window.location.assign('/login');
     throw new Error('Logged out');
