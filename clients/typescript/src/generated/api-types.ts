@@ -23,7 +23,7 @@ export interface paths {
                 /** @description The process lives. */
                 200: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -31,6 +31,35 @@ export interface paths {
                         "application/json": {
                             /** @enum {string} */
                             status: "ok";
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Too many calls from this address (`…/rate-limited`). */
+                429: {
+                    headers: {
+                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+                        RateLimit?: string;
+                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the budget allows another call. */
+                        "Retry-After"?: number;
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+                        "x-request-id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            detail?: string;
+                            errors?: {
+                                detail: string;
+                                pointer: string;
+                            }[];
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
                         } & {
                             [key: string]: unknown;
                         };
@@ -66,7 +95,7 @@ export interface paths {
                 /** @description Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back) or the read replica is (status reads go to the primary). */
                 200: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -74,7 +103,7 @@ export interface paths {
                         "application/json": {
                             /** @description each dependency by name */
                             checks: {
-                                [key: string]: "ok" | "unavailable";
+                                [key: string]: string;
                             };
                             status: "ready" | "degraded";
                         } & {
@@ -91,7 +120,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -116,7 +145,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -183,7 +212,7 @@ export interface paths {
                 /** @description Another client error, with its problem type. */
                 "4XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -206,7 +235,7 @@ export interface paths {
                 /** @description An unexpected error (`…/internal-error`); it has been logged. */
                 "5XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -235,7 +264,7 @@ export interface paths {
                         Location?: string;
                         /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
                         "Preference-Applied"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -287,7 +316,7 @@ export interface paths {
                         "Preference-Applied"?: string;
                         /** @description Present while the request is unfinished: seconds to wait before polling again. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -328,10 +357,10 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`); nothing recorded. */
+                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
                 400: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -356,7 +385,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -381,7 +410,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -404,7 +433,7 @@ export interface paths {
                 /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
                 413: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -427,7 +456,7 @@ export interface paths {
                 /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
                 415: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -450,7 +479,7 @@ export interface paths {
                 /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
                 422: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -470,7 +499,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
+                /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
                 429: {
                     headers: {
                         /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
@@ -479,7 +508,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -504,7 +533,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -554,7 +583,7 @@ export interface paths {
                 /** @description Another client error, with its problem type. */
                 "4XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -577,7 +606,7 @@ export interface paths {
                 /** @description An unexpected error (`…/internal-error`); it has been logged. */
                 "5XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -600,7 +629,7 @@ export interface paths {
                 /** @description The account. */
                 200: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -622,7 +651,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -645,7 +674,7 @@ export interface paths {
                 /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
                 404: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -674,7 +703,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -699,7 +728,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -767,7 +796,7 @@ export interface paths {
                 /** @description Another client error, with its problem type. */
                 "4XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -790,7 +819,7 @@ export interface paths {
                 /** @description An unexpected error (`…/internal-error`); it has been logged. */
                 "5XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -819,7 +848,7 @@ export interface paths {
                         Location?: string;
                         /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
                         "Preference-Applied"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -875,7 +904,7 @@ export interface paths {
                         "Preference-Applied"?: string;
                         /** @description Present while the request is unfinished: seconds to wait before polling again. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -920,10 +949,10 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`); nothing recorded. */
+                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
                 400: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -948,7 +977,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -973,7 +1002,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -996,7 +1025,7 @@ export interface paths {
                 /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
                 413: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1019,7 +1048,7 @@ export interface paths {
                 /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
                 415: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1042,7 +1071,7 @@ export interface paths {
                 /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
                 422: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1062,7 +1091,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
+                /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
                 429: {
                     headers: {
                         /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
@@ -1071,7 +1100,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1096,7 +1125,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1149,7 +1178,7 @@ export interface paths {
                 /** @description Another client error, with its problem type. */
                 "4XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1172,7 +1201,7 @@ export interface paths {
                 /** @description An unexpected error (`…/internal-error`); it has been logged. */
                 "5XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1199,7 +1228,7 @@ export interface paths {
                         Location?: string;
                         /** @description Present while the request is unfinished: seconds to wait before polling again. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1237,7 +1266,7 @@ export interface paths {
                 /** @description `wait` is not a whole number of seconds from 0 to 60 (`…/invalid-request`). */
                 400: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1262,7 +1291,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1285,7 +1314,7 @@ export interface paths {
                 /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
                 404: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1314,7 +1343,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1339,7 +1368,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1394,7 +1423,7 @@ export interface paths {
                 /** @description Another client error, with its problem type. */
                 "4XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1417,7 +1446,7 @@ export interface paths {
                 /** @description An unexpected error (`…/internal-error`); it has been logged. */
                 "5XX": {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1440,7 +1469,7 @@ export interface paths {
                 /** @description One `status` event per change (`id:` the request's version, `data:` the request's state as JSON), comments as keep-alives; ends after the terminal state. */
                 200: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1451,7 +1480,7 @@ export interface paths {
                 /** @description The request was already terminal at `Last-Event-ID`: nothing more will come (EventSource stops). */
                 204: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1462,7 +1491,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1485,7 +1514,7 @@ export interface paths {
                 /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
                 404: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1514,7 +1543,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1539,7 +1568,7 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1592,7 +1621,7 @@ export interface paths {
                 /** @description Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it. */
                 101: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1603,7 +1632,7 @@ export interface paths {
                     headers: {
                         /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
                         "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1626,7 +1655,7 @@ export interface paths {
                 /** @description Not a WebSocket upgrade request. */
                 404: {
                     headers: {
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
@@ -1641,7 +1670,7 @@ export interface paths {
                         "RateLimit-Policy"?: string;
                         /** @description Seconds until the budget allows another call. */
                         "Retry-After"?: number;
-                        /** @description The id this request is logged under; the client's own `x-request-id` when it sent one. */
+                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
                         "x-request-id"?: string;
                         [name: string]: unknown;
                     };
