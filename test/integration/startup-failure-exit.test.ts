@@ -18,7 +18,7 @@ const ADMIN_TOKEN = 'adm_test_startup_0123456789abcdef_xyz';
 function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, ...testRedisEnv(), QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`, ADMIN_PORT: '0', PORT: '0', ...env },
+    env: { PATH: process.env.PATH, ...testRedisEnv(), QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`, ADMIN_PORT: '0', PORT: '0', SHUTDOWN_DRAIN_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

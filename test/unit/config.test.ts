@@ -199,7 +199,7 @@ describe('loadConfig', () => {
       expect(short).toHaveLength(1);
       expect(short[0]).toMatch(/^ADMIN_TOKEN: /);
       expect(short[0]).not.toContain('short-secret');
-      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN }).admin).toEqual({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
+      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN }).admin).toMatchObject({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
     });
 
     it('lets processes that serve no API (workers, migrations) start without keys', () => {
