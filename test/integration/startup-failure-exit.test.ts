@@ -22,9 +22,14 @@ function run(entry: string, env: Record<string, string>, until?: RegExp): Promis
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stopping = false;
   const read = (c: Buffer) => {
     output += c.toString();
-    if (until?.test(output)) child.kill('SIGTERM');
+    // once: a second SIGTERM means "exit now", with exit code 1
+    if (!stopping && until?.test(output)) {
+      stopping = true;
+      child.kill('SIGTERM');
+    }
   };
   child.stdout.on('data', read);
   child.stderr.on('data', read);
