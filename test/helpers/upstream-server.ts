@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /** How the test upstream answers one attempt. */
 export type Behaviour =
-  /** an answer; a 2xx applies the effect once per key (a replay of the key gets the first answer back) */
-  | { status: number; headers?: Record<string, string>; body?: unknown }
+  /**
+   * an answer; a 2xx applies the effect once per key (a replay of the key gets the first answer
+   * back); with `after`, the answer waits until it settles
+   */
+  | { status: number; headers?: Record<string, string>; body?: unknown; after?: Promise<unknown> }
   /** never answers: the caller must give up (its timeout); ends when the caller closes the socket */
   | { hang: true }
   /** reads the request, then destroys the socket without an answer */
@@ -83,6 +86,7 @@ export async function startUpstreamServer(): Promise<UpstreamServer> {
       req.socket.destroy();
       return;
     }
+    await b.after;
     let answer = b;
     if (b.status >= 200 && b.status < 300 && key !== undefined) {
       const first = firstAnswers.get(key);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
@@ -28,6 +29,13 @@ interface ExportedSpan {
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
 const valueOf = (v: AnyValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
 const attributesOf = (list: { key: string; value: AnyValue }[] = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+
+/** Holds a request's work back (close) until the returned function lets it go, once `followed` says so. */
+interface Gate {
+  close(): Promise<() => Promise<void>>;
+  /** whether the follower was woken for `processing` and has read it (the work may then go on) */
+  followed(): boolean;
+}
 
 /** An OTLP/HTTP (JSON) trace receiver on loopback: what a collector would get. */
 async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; posts: number; close(): Promise<void> }> {
@@ -125,7 +133,7 @@ describe('tracing across the API, the queue and the worker', () => {
     otel: Record<string, string>,
     headers: Record<string, string>[] = [{}],
     route = '/v1/accounts',
-    opts: { pushesTo?: { spans: ExportedSpan[] } } = {},
+    opts: { pushesTo?: { spans: ExportedSpan[] }; gate?: Gate } = {},
   ) {
     const port = await freePort();
     const env = {
@@ -146,6 +154,17 @@ describe('tracing across the API, the queue and the worker', () => {
     stops.push(() => api.stop());
     const ids: string[] = [];
     for (const extra of headers) {
+      // The POST's own wait is the follower whose push is traced. Had its read after the
+      // `processing` wake-up already found the outcome, it would stop following before the terminal
+      // event came, and nothing would be pushed: the gate holds the work until that wake-up is over.
+      const held = opts.gate && opts.pushesTo ? await opts.gate.close() : undefined;
+      if (held) {
+        const gate = opts.gate!;
+        // let go after at most 8 s all the same: the assertions below then say what went wrong
+        void waitUntil('the follower woken for processing', async () => gate.followed(), { timeoutMs: 8_000, intervalMs: 50 })
+          .catch(() => undefined)
+          .finally(() => held());
+      }
       const res = await fetch(`http://127.0.0.1:${port}${route}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10', ...extra },
@@ -175,7 +194,22 @@ describe('tracing across the API, the queue and the worker', () => {
   it('one trace from the POST through the enqueue, the job and its commit to the push', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [{}], '/v1/accounts', { pushesTo: collector });
+    // opening an account inserts into ledger.accounts, which a SHARE lock holds back
+    const gate: Gate = {
+      async close() {
+        const client = new pg.Client({ connectionString: ctx.config.databaseUrl, application_name: 'test-gate' });
+        await client.connect();
+        await client.query('begin');
+        await client.query('lock table ledger.accounts in share mode');
+        return async () => {
+          await client.query('rollback').catch(() => undefined);
+          await client.end().catch(() => undefined);
+        };
+      },
+      // the API's push of `processing` is exported once handled, and the follower's read follows it at once
+      followed: () => collector.spans.some((s) => s.name === 'idemq.push' && s.attributes['idemq.status'] === 'processing'),
+    };
+    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [{}], '/v1/accounts', { pushesTo: collector, gate });
 
     const spans = collector.spans;
     const one = (what: string, match: (s: ExportedSpan) => boolean) => {
@@ -243,7 +277,18 @@ describe('tracing across the API, the queue and the worker', () => {
     const routes = await writeRoutesFile([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders` }]);
     stops.push(() => collector.close(), () => upstream.close(), () => routes.remove());
     const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, FORWARD_ROUTES_FILE: routes.path };
-    const [id] = await submitThroughProcesses(otel, [{}], '/v1/orders', { pushesTo: collector });
+    // the upstream's answer waits for the gate
+    const gate: Gate = {
+      async close() {
+        let open!: () => void;
+        const opened = new Promise<void>((resolve) => (open = resolve));
+        upstream.behave(() => ({ status: 201, after: opened }));
+        return async () => open();
+      },
+      // the lease that starts the call publishes `processing`, untraced: give the follower's wake-up and read half a second
+      followed: () => upstream.attempts.some((a) => Date.now() - a.at > 500),
+    };
+    const [id] = await submitThroughProcesses(otel, [{}], '/v1/orders', { pushesTo: collector, gate });
     const post = collector.spans.find((s) => s.name === 'POST /v1/orders' && s.attributes['idemq.request_id'] === id)!;
     expect(post).toBeDefined();
     const inTrace = collector.spans.filter((s) => s.traceId === post.traceId);
