@@ -6,6 +6,12 @@ import { appendHistory } from './status-history.ts';
 
 /** Statements an operator runs on any tenant's request (the admin console); tenant-blind by design. */
 
+/** The outbox event of the row a statement's `changed` CTE updated: its new status and version, for every instance. */
+const EVENT_OF_CHANGED = sql`
+      insert into idemq.outbox (request_id, payload)
+      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
+        from changed`;
+
 /** A request by id, whichever tenant it belongs to; undefined for an unknown or malformed id. */
 export async function findRequestById(db: Kysely<Database>, id: string): Promise<RequestRow | undefined> {
   if (!isUuid(id)) return undefined;
@@ -54,11 +60,7 @@ export async function redriveRequest(db: Kysely<Database>, id: string): Promise<
         from clock
        where r.id = ${id} and r.status = 'failed' and r.error ->> 'code' = 'processing_failed'
       returning r.*
-    ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
-        from changed
-    )
+    ), event as (${EVENT_OF_CHANGED})
     select * from changed`.execute(db);
   return rows[0];
 }
@@ -89,11 +91,7 @@ export async function failUnfinishedRequest(db: Kysely<Database>, id: string, re
        where r.id = ${id}
          and (r.status = 'queued' or (r.status = 'processing' and (r.lease_until is null or r.lease_until <= clock.t)))
       returning r.*
-    ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
-        from changed
-    )
+    ), event as (${EVENT_OF_CHANGED})
     select * from changed`.execute(db);
   return rows[0];
 }
