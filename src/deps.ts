@@ -20,7 +20,7 @@ import type { AdminDeps } from './admin/admin-app.ts';
 import { createBatchedEnqueue } from './queue/batched-enqueue.ts';
 import { claimQueuePrefixAtStart } from './queue/queue-owner.ts';
 import { createRequestQueues, enqueueRequests } from './queue/request-queue.ts';
-import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from './queue/shard-census.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatchGauge, watchShardCensus } from './queue/shard-census.ts';
 import { createRedis, waitUntilReady } from './redis.ts';
 import { assertClusterNodes } from './redis-topology.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -116,7 +116,7 @@ export async function createApiDeps(
     (up) => (up ? replays.resume() : replays.suspend()),
   );
   const accept = createAcceptor(store, replays);
-  const census = watchShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
+  const census = startShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
   shardMismatchGauge(metrics.registry, 'idemq_queue_shards_mismatch', () => census.mismatched);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
   // until it is connected the limits pass everything; a Redis that is away does not hold the start up longer
@@ -218,28 +218,20 @@ function warnOfReplicaRole(db: Kysely<Database>, replica: Kysely<Database>, log:
 }
 
 /**
- * Reports this instance's QUEUE_SHARDS now and every SHARD_CENSUS_INTERVAL_MS, warning when another
- * count appears (once per change). `check` reports again for readiness: undefined when all agree,
- * else the mismatch in a phrase; it rejects when Redis does.
+ * Reports this instance's QUEUE_SHARDS now and every SHARD_CENSUS_INTERVAL_MS (watchShardCensus,
+ * warning once per change). `check` reports again for readiness.
  */
-function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, log: Logger) {
-  let last = '';
-  const check = async () => {
-    const others = await census.report();
-    const seen = others.join(',');
-    if (seen && seen !== last) log.warn({ queueShards: shards, others }, shardMismatch(shards, others));
-    last = seen;
-    return seen ? `QUEUE_SHARDS differs: ${shards} here, ${seen} elsewhere` : undefined;
-  };
+function startShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, log: Logger) {
+  const watch = watchShardCensus(census, shards, (others, message) => log.warn({ queueShards: shards, others }, message));
   // Redis away: readiness says so already
-  const tick = () => void check().catch(() => undefined);
+  const tick = () => void watch.check().catch(() => undefined);
   tick();
   const timer = setInterval(tick, SHARD_CENSUS_INTERVAL_MS).unref();
   return {
-    check,
+    check: watch.check,
     stop: () => clearInterval(timer),
     get mismatched() {
-      return last !== '';
+      return watch.mismatched;
     },
   };
 }

@@ -12,7 +12,7 @@ import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { claimQueuePrefixAtStart } from '../src/queue/queue-owner.ts';
 import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
-import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatch, shardMismatchGauge } from '../src/queue/shard-census.ts';
+import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatchGauge, watchShardCensus } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
 import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
@@ -140,16 +140,15 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     },
     log,
   );
-  const census = createShardCensus(queueConnection, config.queuePrefix, config.queueShards);
-  let censusSeen = '';
-  shardMismatchGauge(metrics.registry, 'idemq_worker_queue_shards_mismatch', () => censusSeen !== '');
+  const census = watchShardCensus(createShardCensus(queueConnection, config.queuePrefix, config.queueShards), config.queueShards, (others, message) =>
+    log.warn({ queueShards: config.queueShards, others }, message),
+  );
+  shardMismatchGauge(metrics.registry, 'idemq_worker_queue_shards_mismatch', () => census.mismatched);
   const shardCensus = startPeriodicTask(
     'queue-shards census',
     SHARD_CENSUS_INTERVAL_MS,
     async () => {
-      const others = await census.report();
-      if (others.join(',') !== censusSeen && others.length > 0) log.warn({ queueShards: config.queueShards, others }, shardMismatch(config.queueShards, others));
-      censusSeen = others.join(',');
+      await census.check();
       return { more: false };
     },
     log,

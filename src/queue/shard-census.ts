@@ -29,6 +29,27 @@ export function createShardCensus(redis: RedisClient, prefix: string, shards: nu
   };
 }
 
+/**
+ * A census's verdict for this process: `check` reports (createShardCensus), calls `warn` once each
+ * time the set of other counts changes to a non-empty one, and resolves with the mismatch in a
+ * phrase (undefined while all agree); it rejects when Redis does. `mismatched`: as of the last check.
+ */
+export function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, warn: (others: number[], message: string) => void) {
+  let last = '';
+  return {
+    async check(): Promise<string | undefined> {
+      const others = await census.report();
+      const seen = others.join(',');
+      if (seen && seen !== last) warn(others, shardMismatch(shards, others));
+      last = seen;
+      return seen ? `QUEUE_SHARDS differs: ${shards} here, ${seen} elsewhere` : undefined;
+    },
+    get mismatched() {
+      return last !== '';
+    },
+  };
+}
+
 /** The warning for a census that found other counts (see createShardCensus), in words. */
 export const shardMismatch = (shards: number, others: readonly number[]) =>
   `QUEUE_SHARDS is ${shards} here but ${others.join(', ')} in another API instance or worker on the same Redis and QUEUE_PREFIX: jobs go to shards nobody takes and wait for the reconciler; set one QUEUE_SHARDS everywhere`;
