@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.ts';
+import { bucketOf, MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.ts';
 import { STATUS_BUCKETS, statusBucketChannel } from '../../src/status/sharded-status-feed.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
@@ -69,6 +70,17 @@ describe('sharded pub/sub on a Redis Cluster', () => {
       // held until the request ends, through the load below: the watcher is woken by its bucket's channel
       const waiting = watcher.inject({ method: 'GET', url: `/v1/requests/${watched}?wait=30`, headers: auth() });
       await expect.poll(() => metricOf(admin, 'idemq_status_watched_requests')).toBe(1);
+      // the watcher's SSUBSCRIBE to the watched bucket holds (the spy is the other subscriber):
+      // before that, its events would reach it only by the followers' fallback reread
+      const channel = statusBucketChannel(ctx.config.queuePrefix, bucketOf(watched, STATUS_BUCKETS));
+      const node = new Redis({ host: '127.0.0.1', port: await cluster.masterOf(await cluster.slotOf(channel)), lazyConnect: true });
+      try {
+        await expect
+          .poll(async () => Number(((await node.call('pubsub', 'shardnumsub', channel)) as [string, number])[1]), { timeout: 15_000 })
+          .toBeGreaterThanOrEqual(2);
+      } finally {
+        node.disconnect();
+      }
       await ctx.startWorker();
       const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => submit(busy, '/v1/accounts', { currency: 'USD', openingBalance: i })));
       await Promise.all(answers.map((r) => awaitTerminal(busy, r.json().id)));
