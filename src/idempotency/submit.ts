@@ -2,7 +2,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { RequestRow } from '../db/database.ts';
 import { withSpan } from '../tracing/spans.ts';
-import type { Accept } from './accept.ts';
+import type { Accept, AcceptOutcome } from './accept.ts';
 import { fingerprintRequest } from './fingerprint.ts';
 import { parseIdempotencyKey } from './idempotency-key.ts';
 
@@ -68,6 +68,15 @@ export function createSubmit({ accept, enqueue, ttlSeconds, now = Date.now, reen
   // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
   const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: reenqueueAfterMs });
 
+  /** The job this outcome calls for: a created request's, or a stale queued replay's once per window. */
+  const jobFor = ({ kind, request }: AcceptOutcome): SubmittedJob | undefined => {
+    if (kind === 'created') return { id: request.id, operation: request.operation, acceptedAt: now() };
+    if (kind !== 'replayed' || request.status !== 'queued' || now() - request.created_at.getTime() <= reenqueueAfterMs) return undefined;
+    if (reenqueued.has(request.id)) return undefined;
+    reenqueued.set(request.id, true);
+    return { id: request.id, operation: request.operation };
+  };
+
   return async ({ tenantId, idempotencyKey, operation, payload }, log) => {
     const key = parseIdempotencyKey(idempotencyKey);
     if (!key.ok) return { kind: 'invalid-key', reason: key.reason, detail: key.detail };
@@ -81,20 +90,12 @@ export function createSubmit({ accept, enqueue, ttlSeconds, now = Date.now, reen
         ttlSeconds,
       }),
     );
-    if (outcome.kind === 'mismatch') return outcome;
-    const { id, status, created_at } = outcome.request;
-    if (outcome.kind === 'created') {
-      await enqueueOrLog({ id, operation: outcome.request.operation, acceptedAt: now() });
-    } else if (status === 'queued' && now() - created_at.getTime() > reenqueueAfterMs && !reenqueued.has(id)) {
-      reenqueued.set(id, true);
-      await enqueueOrLog({ id, operation: outcome.request.operation });
-    }
-    return outcome;
-
-    function enqueueOrLog(job: SubmittedJob): Promise<void> {
-      return withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => enqueue([job])).catch((err: unknown) =>
+    const job = jobFor(outcome);
+    if (job) {
+      await withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => enqueue([job])).catch((err: unknown) =>
         log.warn({ err, requestId: job.id }, 'enqueue failed; the reconciler will enqueue the request'),
       );
     }
+    return outcome;
   };
 }
