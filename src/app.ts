@@ -19,7 +19,7 @@ import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
-import { capConnections } from './http/node-server-limits.ts';
+import { capConnections } from './net/node-server-limits.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { serverLimitOptions } from './http/server-limits.ts';
 import { refuseUnknownRoutes } from './http/unknown-route.ts';
