@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import type { Operation } from '../../src/operations/operation.ts';
+import { loadProcessConfig } from '../../src/process-config.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 
 const SECRET = 'sk_live_do_not_print_me';
 
-function problemsOf(env: Record<string, string>): string[] {
+function problemsOf(env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadConfig): string[] {
   try {
-    loadConfig(env);
+    load(env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
@@ -15,6 +17,10 @@ function problemsOf(env: Record<string, string>): string[] {
   }
   throw new Error('loadConfig accepted the environment');
 }
+
+/** loadProcessConfig for a process that runs operations of these names and routes */
+const loadWith = (operations: readonly { name: string; route: string }[]) => (env: Record<string, string>) =>
+  loadProcessConfig(env, { operations: operations as unknown as Operation[] });
 
 describe('loadConfig', () => {
   it('fills every default when nothing is set, and freezes the result', () => {
@@ -271,7 +277,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('loadConfig with FORWARD_ROUTES_FILE', () => {
+describe('loadProcessConfig: the configuration and FORWARD_ROUTES_FILE', () => {
   const withFile = async (routes: unknown, run: (path: string) => void) => {
     const file = await writeRoutesFile(routes);
     try {
@@ -282,26 +288,28 @@ describe('loadConfig with FORWARD_ROUTES_FILE', () => {
   };
 
   it('has no forward routes unless a file is named', () => {
-    expect(loadConfig({}).forwardRoutes).toEqual([]);
+    expect(loadProcessConfig({}, { operations: [] }).operations).toEqual([]);
   });
 
-  it('reads the routes, frozen, with their defaults', async () => {
+  it('keeps only the path in the configuration, and reads the routes, frozen, with their defaults, as operations after the given ones', async () => {
     await withFile([{ name: 'orders.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
-      const { forwardRoutes } = loadConfig({ FORWARD_ROUTES_FILE: path });
-      expect(forwardRoutes.map((r) => [r.name, r.route, r.timeoutMs, r.maxAttempts])).toEqual([['orders.create', '/v1/orders', 10_000, 8]]);
-      expect(Object.isFrozen(forwardRoutes) && Object.isFrozen(forwardRoutes[0])).toBe(true);
+      expect(loadConfig({ FORWARD_ROUTES_FILE: path }).forwardRoutesFile).toBe(path);
+      const { operations } = loadProcessConfig({ FORWARD_ROUTES_FILE: path }, { operations: [] });
+      const routes = operations.map((op) => (op.kind === 'forward' ? op.forward : undefined));
+      expect(routes.map((r) => [r?.name, r?.route, r?.timeoutMs, r?.maxAttempts])).toEqual([['orders.create', '/v1/orders', 10_000, 8]]);
+      expect(Object.isFrozen(routes[0])).toBe(true);
     });
   });
 
   it('lists the file\'s problems, collisions with the given operations included, with the environment\'s', async () => {
     await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
-      const problems = problemsOf({ FORWARD_ROUTES_FILE: path, PORT: 'x' });
+      const problems = problemsOf({ FORWARD_ROUTES_FILE: path, PORT: 'x' }, loadWith([]));
       expect(problems).toHaveLength(2);
       expect(problems[0]).toMatch(/^PORT: /);
       expect(problems[1]).toBe(`FORWARD_ROUTES_FILE (${path})[0] (payments.create).timeoutMs: must be >= 100 (got 1)`);
     });
     await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
-      expect(() => loadConfig({ FORWARD_ROUTES_FILE: path }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] })).toThrow(
+      expect(() => loadWith([{ name: 'payments.create', route: '/v1/payments' }])({ FORWARD_ROUTES_FILE: path })).toThrow(
         'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
       );
     });
@@ -353,7 +361,7 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
       try {
         let problems: string[] = [];
         try {
-          loadConfig({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] });
+          loadWith([{ name: 'payments.create', route: '/v1/payments' }])({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' });
         } catch (err) {
           problems = (err as ConfigError).problems;
         }
