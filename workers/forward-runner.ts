@@ -33,9 +33,9 @@ export interface ForwardRunnerDeps {
  * The runner of forward operations (operation-runners.ts). Runs one forwarded request of
  * `operation` one step, by the route that operation carries (`operation.forward`): claims its next
  * attempt (claimAttempt: at most one in flight per request across all workers), calls the upstream
- * outside any transaction, and records
- * what the answer decides, fenced by the attempt number: a terminal outcome (succeeded, or failed
- * with the upstream's refusal or after the last attempt), or the time the next attempt is due.
+ * outside any transaction, and records what the answer decides, fenced by the attempt number: a
+ * terminal outcome (succeeded, or failed with the upstream's refusal or after the last attempt),
+ * or the time the next attempt is due.
  * Every attempt carries the same derived Idempotency-Key. `delayed`: an attempt of another worker
  * holds the request, or the next attempt is not due yet; `fenced`: this attempt's answer came after
  * a later attempt took over, and nothing was written. May run any number of times for one request;
