@@ -19,7 +19,7 @@ import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
-import { capConnections } from './http/node-server-limits.ts';
+import { capConnections } from './net/node-server-limits.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { serverLimitOptions } from './http/server-limits.ts';
 import { refuseUnknownRoutes } from './http/unknown-route.ts';
@@ -28,7 +28,6 @@ import { wsRoutes } from './http/ws.routes.ts';
 import type { Accept } from './idempotency/accept.ts';
 import type { ReadRequest } from './idempotency/request-reader.ts';
 import type { OperationSpec } from './operations/operation.ts';
-import { withForwardRoutes } from './operations/forward/forward-operation.ts';
 import { assertDistinct } from './operations/registry.ts';
 import type { QueuedRequest } from './queue/request-queue.ts';
 import type { RedisClient } from './redis.ts';
@@ -95,14 +94,13 @@ export interface ApiOptions {
  * operations' POST routes and the app's routes, with their authentication, rate
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
- * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
+ * `operations` holds the forward routes too (loadProcessConfig reads them). Refuses (throws)
  * two operations with one name or one route. Every route is rate limited in `onRequest`, before its
  * body is read (see createRateLimits); the per-address budget counts `request.ip`, so an app that
  * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
  * The host app's unknown routes are its own: buildApp limits them with refuseUnknownRoutes.
  */
-export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [], limits: given }) => {
-  const operations = withForwardRoutes(appOperations, deps.config);
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations, routes = [], limits: given }) => {
   assertDistinct(operations);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);

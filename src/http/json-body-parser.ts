@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkJsonShape, type JsonShapeLimits, type JsonShapeRefusal } from './json-shape.ts';
+import { checkJsonShape, type JsonShapeLimits, type JsonShapeRefusal } from '../json/json-shape.ts';
 import { type Problem, ProblemError } from './problem.ts';
 
 declare module 'fastify' {

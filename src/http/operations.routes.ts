@@ -12,7 +12,7 @@ import type { AppDeps } from '../app.ts';
 import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
-import { findUnstorableText } from './json-text.ts';
+import { findUnstorableText } from '../json/json-text.ts';
 import { documentAs } from './openapi-document.ts';
 import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
 import { ProblemError } from './problem.ts';

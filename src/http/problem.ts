@@ -1,10 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 
-/** Base of every problem `type`; the slug after it is stable and documented in the README. */
-export const PROBLEM_BASE = 'https://idemq.dev/problems/';
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from '../problem-base.ts';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export { PROBLEM_BASE, PROBLEM_CONTENT_TYPE };
 
 /** RFC 9457 problem details, as every error answer carries them. */
 export const ProblemSchema = Type.Object(

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { addressKey } from './client-address.ts';
+import { addressKey } from '../net/client-address.ts';
 import type { RedisClient } from '../redis.ts';
 import { type Problem, ProblemError } from './problem.ts';
 import { createSharedWindow, type WindowTake } from './shared-window.ts';
