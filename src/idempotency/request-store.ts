@@ -82,7 +82,7 @@ export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readon
         fingerprint: r.fingerprint,
         operation: r.operation,
         payload: JSON.stringify(r.payload),
-        // expires_at stays null until the request is terminal (transition in complete-request.ts)
+        // expires_at stays null until the request is terminal (transition in request-completion.repository.ts)
         retention_seconds: r.ttlSeconds,
       })),
     )

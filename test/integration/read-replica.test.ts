@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestStatus } from '../../src/db/database.ts';
-import { markProcessing } from '../../src/idempotency/complete-request.ts';
+import { markProcessing } from '../../src/idempotency/request-completion.repository.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { statusChannel } from '../../src/outbox/status-channels.ts';
 import { createPublisher } from '../../src/outbox/status-publisher.ts';
