@@ -40,8 +40,6 @@ export function insertStatusEvents(source: string, opts: StatusEventsOptions = {
     : sql`insert into idemq.outbox (request_id, payload) select c.id, ${event} ${rows}`;
 }
 
-/** How many events the outbox holds (a row holds one, or a batch's as an array), as a select item. */
-export const OUTBOX_EVENT_COUNT = sql<string>`coalesce(sum(case jsonb_typeof(payload) when 'array' then jsonb_array_length(payload) else 1 end), 0)`;
 
 /**
  * The most events one published message carries: a relay catching up on a backlog of batch rows
@@ -74,4 +72,20 @@ export async function relayOutboxBatch(
     for (let i = 0; i < events.length; i += RELAY_MESSAGE_EVENTS) await publish(events.slice(i, i + RELAY_MESSAGE_EVENTS));
     return events.length;
   });
+}
+
+/** How many events the outbox holds (a row holds one, or a batch's as an array), as a select item. */
+const EVENT_COUNT = sql<string>`coalesce(sum(case jsonb_typeof(payload) when 'array' then jsonb_array_length(payload) else 1 end), 0)`;
+
+/** How many events wait in the outbox for the relay. */
+export async function countOutboxEvents(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ events: string }>`select ${EVENT_COUNT} as events from idemq.outbox`.execute(db);
+  return Number(rows[0]?.events ?? 0);
+}
+
+/** The relay's backlog: how many events wait, and the age in seconds of the oldest row (0 when there is none). */
+export async function readOutboxBacklog(db: Kysely<Database>): Promise<{ events: number; age: number }> {
+  const { rows } = await sql<{ events: string; age: number | null }>`select ${EVENT_COUNT} as events,
+    extract(epoch from now() - min(created_at))::float8 as age from idemq.outbox`.execute(db);
+  return { events: Number(rows[0]?.events ?? 0), age: Math.max(0, rows[0]?.age ?? 0) };
 }
