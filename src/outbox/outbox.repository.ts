@@ -30,10 +30,13 @@ export interface StatusEventsOptions {
  */
 export function insertStatusEvents(source: string, opts: StatusEventsOptions = {}): RawBuilder<unknown> {
   const traced = opts.traces && opts.traces.size > 0 ? [...opts.traces] : undefined;
-  const event = sql`jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version${opts.deleted ? sql` + 1, 'deleted', true` : sql``})${traced ? sql` || coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``}`;
-  const rows = sql`from ${sql.table(source)} c${
-    traced ? sql` left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id` : sql``
-  }${opts.where ? sql` where ${opts.where}` : sql``}`;
+  const version = opts.deleted ? sql`'version', c.version + 1, 'deleted', true` : sql`'version', c.version`;
+  const trace = traced ? sql` || coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``;
+  const event = sql`jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, ${version})${trace}`;
+  const traces = traced
+    ? sql` left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id`
+    : sql``;
+  const rows = sql`from ${sql.table(source)} c${traces}${opts.where ? sql` where ${opts.where}` : sql``}`;
   // an outbox row of a request is deleted with it (cascade); a row of no request outlives it
   return opts.oneRow || opts.deleted
     ? sql`insert into idemq.outbox (payload) select jsonb_agg(${event}) ${rows} having count(*) > 0`
