@@ -25,7 +25,7 @@ import { serverLimitOptions } from './http/server-limits.ts';
 import { refuseUnknownRoutes } from './http/unknown-route.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
-import type { Accept } from './idempotency/request-acceptor.ts';
+import type { Accept } from './idempotency/accept.ts';
 import type { ReadRequest } from './idempotency/request-reader.ts';
 import type { OperationSpec } from './operations/operation.ts';
 import { withForwardRoutes } from './operations/forward/forward-operation.ts';
