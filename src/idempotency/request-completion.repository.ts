@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, RequestError, RequestRow, RequestStatus } from '../db/database.ts';
 import { insertStatusEvents } from '../outbox/outbox.repository.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
@@ -76,7 +76,7 @@ export async function markProcessing(db: Kysely<Database>, ids: readonly string[
  * (lockRequests) and have checked that the requests are not terminal yet. Returns rows by id.
  */
 export async function completeRequests(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   outcomes: ReadonlyMap<string, Outcome>,
   traces?: ReadonlyMap<string, TraceCarrier>,
 ): Promise<Map<string, RequestRow>> {
@@ -85,7 +85,7 @@ export async function completeRequests(
       ? { id, status: 'succeeded', result: JSON.stringify(o.result ?? null), error: null }
       : { id, status: 'failed', result: null, error: JSON.stringify(o.error) },
   );
-  const rows = await transition(db, changes, undefined, traces);
+  const rows = await transition(trx, changes, undefined, traces);
   if (rows.length !== changes.length) throw new Error('a locked request vanished before its completion');
   return new Map(rows.map((r) => [r.id, r]));
 }
