@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.ts';
+import { findOperationOf } from '../src/idempotency/request.repository.ts';
 import { findRequestById } from '../src/idempotency/request-admin.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
 import type { Operation, OperationKind } from '../src/operations/operation.ts';
@@ -50,7 +51,7 @@ function run(runners: OperationRunners, requestId: string, operation: Operation)
  */
 export function createDispatcher(db: Kysely<Database>, registry: Registry, runners: OperationRunners) {
   return async (job: RequestJobData): Promise<RunResult> => {
-    const name = job.operation ?? (await operationOf(db, job.requestId));
+    const name = job.operation ?? (await findOperationOf(db, job.requestId));
     if (name === undefined) return { kind: 'missing' };
     const operation = registry.find(name);
     if (operation) return run(runners, job.requestId, operation);
@@ -59,9 +60,4 @@ export function createDispatcher(db: Kysely<Database>, registry: Registry, runne
     if (isTerminal(row.status)) return { kind: 'already-terminal', row };
     throw new UnknownOperation(name);
   };
-}
-
-async function operationOf(db: Kysely<Database>, requestId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('idemq.requests').select('operation').where('id', '=', requestId).executeTakeFirst();
-  return row?.operation;
 }

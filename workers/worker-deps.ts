@@ -14,7 +14,7 @@ import { createRedis, type RedisClient } from '../src/redis.ts';
 import { assertClusterNodes } from '../src/redis-topology.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { startMetricsServer } from './metrics-server.ts';
-import { createStatusPublisher } from './outbox-relay.ts';
+import { createStatusPublisher } from '../src/outbox/status-publisher.ts';
 import { createStageTimings, type StageTimings } from './stage-timings.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.ts';
 

@@ -1,5 +1,6 @@
 import { type ConnectionOptions, type Job, type JobsOptions, type JobType, Queue, type Telemetry } from 'bullmq';
-import { bucketOf, shardQueueNames } from './queue-shards.ts';
+import { bucketOf } from '../bucket-of.ts';
+import { shardQueueNames } from './queue-shards.ts';
 
 export { REQUEST_QUEUE } from './queue-shards.ts';
 export const PROCESS_JOB = 'process';

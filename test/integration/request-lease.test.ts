@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimAttempt, completeAttempt, type LeaseTerms, releaseAttempt } from '../../src/idempotency/request-lease.repository.ts';
-import { insertRequestsIfAbsent } from '../../src/idempotency/request-store.ts';
+import { insertRequestsIfAbsent } from '../../src/idempotency/request.repository.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 import { forwardOperation } from '../../src/operations/forward/forward-operation.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';

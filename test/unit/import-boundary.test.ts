@@ -156,3 +156,75 @@ describe('imports one way: the worker wing imports the core, and nothing of Fast
     ]);
   });
 });
+
+/** The core's tables: every `create table idemq.<name>` of its migrations. */
+function coreTables(): string[] {
+  const tables = filesUnder('src/db/migrations').flatMap((f) =>
+    [...readFileSync(join(ROOT, f), 'utf8').matchAll(/\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?idemq\.(\w+)/gi)].map((m) => m[1]!),
+  );
+  return [...new Set(tables)].sort();
+}
+
+/** Where each core table's statements live: the repositories of the stage that owns it. */
+const TABLE_HOMES: Record<string, string> = {
+  requests: 'src/idempotency/',
+  outbox: 'src/outbox/',
+  api_keys: 'src/keys/',
+  admin_sessions: 'src/admin/',
+  deployment: 'src/db/',
+};
+
+/** The schema's migrations and its table types name every table; nothing else is exempt. */
+const isSchemaFile = (file: string) => file.startsWith('src/db/migrations/') || file === 'src/db/database.ts';
+
+/**
+ * `file: idemq.<table>` for each file that names a core table (in SQL text or as a Kysely table
+ * name) outside a repository (`*.repository.ts`) of the table's home, and `file: withSchema('idemq')`
+ * for a Kysely query that would name its tables without the schema.
+ */
+export function tableViolations(files: readonly string[], tables: readonly string[], read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8')): string[] {
+  const out: string[] = [];
+  const named = new RegExp(`\\bidemq\\.(${tables.join('|')})\\b`, 'g');
+  for (const file of files) {
+    if (isSchemaFile(file)) continue;
+    const source = read(file);
+    const isRepository = file.endsWith('.repository.ts');
+    for (const table of new Set([...source.matchAll(named)].map((m) => m[1]!))) {
+      const home = TABLE_HOMES[table];
+      if (!isRepository || home === undefined || !file.startsWith(home)) out.push(`${file}: idemq.${table}`);
+    }
+    if (/\bwithSchema\(\s*['"`]idemq['"`]\s*\)/.test(source)) out.push(`${file}: withSchema('idemq')`);
+  }
+  return out;
+}
+
+describe('every statement on an idemq.* table lives in a repository of its stage', () => {
+  it('no file of src/ or workers/ outside the repositories names a core table', () => {
+    const tables = coreTables();
+    expect(tables).toEqual(expect.arrayContaining(['requests', 'outbox', 'api_keys', 'admin_sessions', 'deployment']));
+    // a new table needs a home here before any statement may use it
+    expect(tables.filter((t) => TABLE_HOMES[t] === undefined)).toEqual([]);
+    const files = [...filesUnder('src'), ...filesUnder('workers')];
+    expect(files.filter((f) => f.endsWith('.repository.ts')).length).toBeGreaterThan(5);
+    expect(tableViolations(files, tables)).toEqual([]);
+  });
+
+  it('catches SQL text, Kysely table names and a repository of another stage, and ignores names that only look alike', () => {
+    const sources: Record<string, string> = {
+      'workers/expiry.ts': "await db.deleteFrom('idemq.requests').where('id', '=', id).execute();",
+      'src/metrics.ts': 'await sql`select count(*)\n  from idemq.outbox`.execute(db);',
+      'src/idempotency/request-lease.repository.ts': "update idemq.requests r set …; insert into idemq.outbox (request_id, payload) select …",
+      'src/queue/queue-owner.ts': "const q = db.withSchema('idemq').selectFrom('deployment');",
+      'src/outbox/outbox.repository.ts': 'delete from idemq.outbox where id in (select id from idemq.outbox limit 1)',
+      'src/http/operations.routes.ts': "span.setAttributes({ 'idemq.request_id': id, 'idemq.operation': name, 'idemq.outbox_lag': 0 });",
+      'src/db/migrations/2026_01_01_001_x.ts': 'create table idemq.requests ()',
+      'src/db/database.ts': "'idemq.requests': RequestTable;",
+    };
+    expect(tableViolations(Object.keys(sources), ['requests', 'outbox', 'deployment'], (f) => sources[f]!)).toEqual([
+      'workers/expiry.ts: idemq.requests',
+      'src/metrics.ts: idemq.outbox',
+      'src/idempotency/request-lease.repository.ts: idemq.outbox',
+      "src/queue/queue-owner.ts: withSchema('idemq')",
+    ]);
+  });
+});
