@@ -28,7 +28,8 @@ export { runWorkerProcess } from '../workers/run-worker.ts';
 export { runMigrateProcess } from './db/run-migrate.ts';
 
 // the API: a Fastify plugin for a team's own app, or the standalone app
-export { type ApiOptions, type AppDeps, type AppRouteDeps, type AppRoutes, buildApp, idemqPlugin, openapiDocument } from './app.ts';
+export type { ApiOptions, AppDeps, AppRouteDeps, AppRoutes } from './http/api-deps.ts';
+export { buildApp, idemqPlugin, openapiDocument } from './app.ts';
 export { createApiDeps } from './deps.ts';
 // the admin server (metrics, documents, Bull Board, the request console): createApiDeps's `admin` + openapiDocument
 export { type AdminDeps, buildAdminApp } from './admin/admin-app.ts';

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import Type from 'typebox';
 import type { Config } from '../config.ts';
@@ -27,33 +28,33 @@ const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 50
 const conflict = (slug: string, title: string, detail: string) => new ProblemError({ status: 409, slug, title, detail });
 
 /** Logs what an operator did, to which request: never the token, never a payload. */
-function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id' | 'tenant_id'> | undefined, extra: Record<string, unknown> = {}) {
-  auditAction(request, action, { requestId: row?.id ?? (request.params as { id?: string }).id, tenantId: row?.tenant_id, ...extra });
+function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>> | undefined, extra: Record<string, unknown> = {}) {
+  auditAction(request, action, { requestId: row?.id, tenantId: row?.tenant_id, ...extra });
 }
 
 /**
  * The request console's admin API, under /api: tenant-blind by design (an operator sees every
  * tenant's requests), exact in its lookups. Every action is audited in the log.
  */
-export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDeps): Promise<void> {
+export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async (app, deps) => {
   /** the request `id` names, or a 404 that is audited as `action` `found: false` with the id searched */
   const found = async (request: FastifyRequest, action: string, id: string) => {
     const row = await findRequestById(deps.db, id);
     if (!row) {
-      audit(request, action, undefined, { found: false });
+      audit(request, action, { id }, { found: false });
       throw new ProblemError(notFound(`Request ${id}`));
     }
     return row;
   };
 
   app.get('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {
-    const row = await found(request, 'look-up', (request.params as { id: string }).id);
+    const row = await found(request, 'look-up', request.params.id);
     audit(request, 'look-up', row, { found: true });
     return { request: toAdminRequestView(row) };
   });
 
   app.get('/api/requests', { schema: { querystring: KeyQuery } }, async (request) => {
-    const { tenant, key } = request.query as { tenant: string; key: string };
+    const { tenant, key } = request.query;
     const row = await findRequestByKey(deps.db, tenant, key);
     // a miss names what was searched: a look-up that finds nothing is the one worth reading later
     audit(request, 'look-up-by-key', row, { found: row !== undefined, ...(!row && { tenant, key }) });
@@ -63,13 +64,13 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
   });
 
   app.get('/api/requests/:id/events', { schema: { params: IdParams } }, async (request, reply) => {
-    const row = await found(request, 'watch', (request.params as { id: string }).id);
+    const row = await found(request, 'watch', request.params.id);
     audit(request, 'watch', row);
     await followAsEvents(deps, row, request, reply, deps.http);
   });
 
   app.delete('/api/requests/:id', { schema: { params: IdParams } }, async (request) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const deleted = await deleteFinishedRequest(deps.db, id);
     if (!deleted) {
       const row = await found(request, 'delete', id);
@@ -81,7 +82,7 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
   });
 
   app.post('/api/requests/:id/redrive', { schema: { params: IdParams } }, async (request) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const row = await redriveRequest(deps.db, id);
     if (!row) {
       const current = await found(request, 'redrive', id);
@@ -101,8 +102,8 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
   });
 
   app.post('/api/requests/:id/fail', { schema: { params: IdParams, body: FailBody } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const reason = (request.body as { reason: string }).reason.trim();
+    const { id } = request.params;
+    const reason = request.body.reason.trim();
     const row = await failUnfinishedRequest(deps.db, id, reason);
     if (!row) {
       const current = await found(request, 'fail', id);
@@ -117,4 +118,4 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     audit(request, 'fail', row, { reason });
     return { request: toAdminRequestView(row) };
   });
-}
+};

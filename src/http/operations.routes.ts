@@ -8,7 +8,7 @@ import { isTerminal } from '../idempotency/request-view.ts';
 import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
