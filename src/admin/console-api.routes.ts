@@ -4,7 +4,8 @@ import type { Kysely } from 'kysely';
 import Type from 'typebox';
 import type { Config } from '../config.ts';
 import type { Database, RequestRow } from '../db/database.ts';
-import { notFound, ProblemError } from '../http/problem.ts';
+import { notFound, problem, ProblemError } from '../http/problem.ts';
+import type { ProblemSlug } from '../http/problem-types.ts';
 import { deleteFinishedRequest, failUnfinishedRequest, findRequestById, redriveRequest } from '../idempotency/request-admin.repository.ts';
 import { findRequestByKey } from '../idempotency/request.repository.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
@@ -25,7 +26,7 @@ const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 25
 
 const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false });
 
-const conflict = (slug: string, title: string, detail: string) => new ProblemError({ status: 409, slug, title, detail });
+const conflict = (slug: ProblemSlug, detail: string) => new ProblemError(problem(slug, detail));
 
 /** Logs what an operator did, to which request: never the token, never a payload. */
 function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>> | undefined, extra: Record<string, unknown> = {}) {
@@ -75,7 +76,7 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
     if (!deleted) {
       const row = await found(request, 'delete', id);
       audit(request, 'delete-refused', row, { status: row.status });
-      throw conflict('request-unfinished', 'Request unfinished', `Request ${id} is ${row.status}: only a finished request's key can be deleted.`);
+      throw conflict('request-unfinished', `Request ${id} is ${row.status}: only a finished request's key can be deleted.`);
     }
     audit(request, 'delete', deleted, { key: deleted.idempotency_key });
     return { deleted: toAdminRequestView(deleted) };
@@ -87,7 +88,7 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
     if (!row) {
       const current = await found(request, 'redrive', id);
       audit(request, 'redrive-refused', current, { status: current.status });
-      throw conflict('not-redrivable', 'Request cannot be re-driven', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
+      throw conflict('not-redrivable', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
     }
     // queued in Postgres already: if Redis is away now, the reconciler adds the job later
     const enqueued = await deps.requeue({ id: row.id, operation: row.operation }).then(
@@ -111,7 +112,6 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
       const running = current.status === 'processing';
       throw conflict(
         'request-not-failable',
-        'Request cannot be failed',
         running ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).` : `Request ${id} is ${current.status} already.`,
       );
     }

@@ -7,7 +7,7 @@ import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { MAX_WAIT_SECONDS } from './prefer.ts';
 import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
-import { notFound, ProblemError } from './problem.ts';
+import { notFound, problem, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
@@ -22,13 +22,11 @@ async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
   const query = request.query;
   const wait = typeof query === 'object' && query !== null && 'wait' in query ? query.wait : undefined;
   if (wait === undefined || (typeof wait === 'string' && /^\d+$/.test(wait))) return;
-  throw new ProblemError({
-    status: 400,
-    slug: 'invalid-request',
-    title: 'Request does not match the schema',
-    detail: `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`,
-    extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
-  });
+  throw new ProblemError(
+    problem('invalid-request', `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`, {
+      extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
+    }),
+  );
 }
 
 /** What the status route uses: the request's reads and wake-ups, and the holds it counts against. */

@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { problem } from '../../src/http/problem.ts';
+import { PROBLEM_TYPES, type ProblemSlug } from '../../src/http/problem-types.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const slugs = Object.keys(PROBLEM_TYPES).sort();
+
+describe('the problem types', () => {
+  it('are the ones the README lists, no more and no fewer', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const paragraph = readme.slice(readme.indexOf('`https://idemq.dev/problems/`'), readme.indexOf('4xx answers carry neither'));
+    const listed = [...paragraph.matchAll(/`([a-z]+(?:-[a-z]+)*)`/g)].map((m) => m[1]!).filter((word) => word !== 'errors');
+    expect([...new Set(listed)].sort()).toEqual(slugs);
+  });
+
+  it('build a problem with the title and status of the table', () => {
+    expect(problem('not-found', 'Request x does not exist.')).toEqual({ status: 404, slug: 'not-found', title: 'Not found', detail: 'Request x does not exist.' });
+    expect(problem('bad-request', 'no', { status: 405 })).toEqual({ status: 405, slug: 'bad-request', title: 'Bad request', detail: 'no' });
+    // @ts-expect-error a slug that is not in the table does not compile
+    const unknown = () => problem('no-such-problem');
+    expect(unknown).toThrow();
+  });
+
+  it('a problem written out in the source still names a slug of the table with its title and status', () => {
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+      .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+    const literals = files.flatMap((file) =>
+      [...readFileSync(join(ROOT, file), 'utf8').matchAll(/status: (\d+),\s*slug: '([a-z-]+)',\s*title: '([^']+)'/g)].map((m) => ({ file, status: Number(m[1]), slug: m[2]!, title: m[3]! })),
+    );
+    for (const { file, status, slug, title } of literals) {
+      expect(PROBLEM_TYPES[slug as ProblemSlug], `${file}: ${slug}`).toEqual({ status, title });
+    }
+  });
+});
