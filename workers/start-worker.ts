@@ -11,10 +11,11 @@ import { withForwardRoutes } from '../src/operations/forward/forward-operation.t
 import { createRegistry } from '../src/operations/registry.ts';
 import { warnOfUnknownOperations } from './unknown-operations-check.ts';
 import { claimQueuePrefixAtStart } from '../src/queue/queue-owner.ts';
-import { createRequestQueues, type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
+import { createRequestQueues, type RequestJobData } from '../src/queue/request-queue.ts';
 import { createShardCensus, SHARD_CENSUS_INTERVAL_MS, shardMismatchGauge, watchShardCensus } from '../src/queue/shard-census.ts';
 import { createRedis } from '../src/redis.ts';
 import { assertClusterNodes } from '../src/redis-topology.ts';
+import { retryDelayMs } from '../src/retry-policy.ts';
 import { queueTelemetry } from '../src/tracing/queue-telemetry.ts';
 import { expireOnce } from './expiry.ts';
 import { createBatchRunner } from './batch-runner.ts';
