@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
@@ -53,9 +53,10 @@ export interface AppRouteDeps {
 /**
  * An app's own routes (e.g. reading what its operations wrote), registered inside the
  * authenticated /v1 scope: `request.tenantId` is set, the rate limit applies, errors answer as
- * problem+json. Give each route a full path (`/v1/...`) and a schema.
+ * problem+json. Give each route a full path (`/v1/...`) and a TypeBox schema: `request.params`,
+ * `query` and `body` then have the schema's types.
  */
-export type AppRoutes = (app: FastifyInstance, deps: AppRouteDeps) => Promise<void>;
+export type AppRoutes = FastifyPluginAsyncTypebox<AppRouteDeps>;
 
 /** The app-specific part of the API: which operations it accepts and which routes of its own it serves. */
 export interface ApiOptions {
