@@ -52,5 +52,6 @@ export { anyUuid } from './db/any-uuid.ts';
 // helpers for an app's own routes
 export { IdParams } from './http/schemas.ts';
 export { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './http/openapi-responses.ts';
-export { notFound, type Problem, ProblemError } from './http/problem.ts';
+export { notFound, type Problem, problem, ProblemError } from './http/problem.ts';
+export type { ProblemSlug } from './http/problem-types.ts';
 export { isUuid, UUID_PATTERN } from './uuid.ts';
