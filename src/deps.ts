@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AppDeps } from './app.ts';
+import type { AppDeps } from './http/api-deps.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';

@@ -28,7 +28,8 @@ export { runApiProcess } from './run-api.ts';
 export { runMigrateProcess } from './db/run-migrate.ts';
 
 // the API: a Fastify plugin for a team's own app, or the standalone app
-export { type ApiOptions, type AppDeps, type AppRouteDeps, type AppRoutes, buildApp, idemqPlugin, openapiDocument } from './app.ts';
+export type { ApiOptions, AppDeps, AppRouteDeps, AppRoutes } from './http/api-deps.ts';
+export { buildApp, idemqPlugin, openapiDocument } from './app.ts';
 export { createApiDeps } from './deps.ts';
 // the admin server (metrics, documents, Bull Board, the request console): createApiDeps's `admin` + openapiDocument
 export { type AdminDeps, buildAdminApp } from './admin/admin-app.ts';
@@ -50,5 +51,6 @@ export { anyUuid } from './db/any-uuid.ts';
 // helpers for an app's own routes
 export { IdParams } from './http/schemas.ts';
 export { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './http/openapi-responses.ts';
-export { notFound, type Problem, ProblemError } from './http/problem.ts';
+export { notFound, type Problem, problem, ProblemError } from './http/problem.ts';
+export type { ProblemSlug } from './http/problem-types.ts';
 export { isUuid, UUID_PATTERN } from './uuid.ts';

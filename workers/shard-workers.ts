@@ -1,5 +1,6 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
-import { type RequestJobData, retryDelayMs } from '../src/queue/request-queue.ts';
+import type { RequestJobData } from '../src/queue/request-queue.ts';
+import { retryDelayMs } from '../src/retry-policy.ts';
 import { createBatchRunner } from './batch-runner.ts';
 import { createForwardRunner } from './forward-runner.ts';
 import { createJobProcessor } from './job-processor.ts';

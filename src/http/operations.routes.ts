@@ -8,14 +8,14 @@ import { createSubmit, type SubmitOutcome } from '../idempotency/submit.ts';
 import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from '../json/json-text.ts';
 import { documentAs } from './openapi-document.ts';
 import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
-import { ProblemError } from './problem.ts';
+import { problem, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
@@ -87,13 +87,13 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
   app.addHook('preValidation', async (request) => {
     const pointer = findUnstorableText(request.body);
     if (pointer === undefined) return;
-    throw new ProblemError({
-      status: 400,
-      slug: 'invalid-json-text',
-      title: 'JSON text that cannot be stored',
-      detail: 'The body holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored; remove it or encode the data otherwise.',
-      extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] },
-    });
+    throw new ProblemError(
+      problem(
+        'invalid-json-text',
+        'The body holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored; remove it or encode the data otherwise.',
+        { extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] } },
+      ),
+    );
   });
   // after the schema, before the key is looked up: what would be stored counts, replays included
   app.addHook('preHandler', async (request, reply) => limits.tenantBytes(request, reply, request.bodyBytes));
@@ -130,12 +130,12 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
             if (outcome.kind === 'invalid-key') throw keyProblem(outcome);
             span.setAttributes({ 'idemq.outcome': outcome.kind, 'idemq.request_id': outcome.request.id });
             if (outcome.kind === 'mismatch') {
-              throw new ProblemError({
-                status: 422,
-                slug: 'idempotency-key-reused',
-                title: 'Idempotency-Key reused with a different request',
-                detail: `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
-              });
+              throw new ProblemError(
+                problem(
+                  'idempotency-key-reused',
+                  `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
+                ),
+              );
             }
             return replyPerPreference(request, reply, outcome, { deps, held, holds });
           },
@@ -180,9 +180,5 @@ async function replyPerPreference(
 
 /** The problem (400) for a missing or invalid Idempotency-Key. */
 function keyProblem({ reason, detail }: { reason: 'missing' | 'invalid'; detail: string }): ProblemError {
-  return new ProblemError(
-    reason === 'missing'
-      ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail }
-      : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail },
-  );
+  return new ProblemError(problem(reason === 'missing' ? 'idempotency-key-missing' : 'idempotency-key-invalid', detail));
 }

@@ -49,11 +49,6 @@ export const JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 3_600, count: 10_000 },
 };
 
-/** Retry delay: 200 ms doubling to at most 30 s. */
-export function retryDelayMs(attemptsMade: number): number {
-  return Math.min(30_000, 200 * 2 ** Math.min(attemptsMade, 10));
-}
-
 /** How the request queue is laid out in Redis: the config's QUEUE_PREFIX, QUEUE_SHARDS and cluster mode. */
 export interface QueueLayout {
   queuePrefix: string;
