@@ -8,7 +8,8 @@ import { statusChannel } from '../../src/status/status-feed.ts';
 import { createPublisher, relayOnce } from '../../workers/outbox-relay.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { adminAuth, auth, createTestContext, replicaServersOfFile, routeReadsToReplica, type TestContext } from '../helpers/context.ts';
-import { openAccount, submit } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
+import { submit } from '../helpers/submit.ts';
 import { parseSamples, type Sample, valueOf } from '../helpers/prometheus-text.ts';
 import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import type { ReplicaServers } from '../helpers/replica.ts';
@@ -50,7 +51,7 @@ describe('status reads on a streaming replica', () => {
   };
   const get = (id: string, query = '') => api.inject({ url: `/v1/requests/${id}${query}`, headers: auth() });
   const pay = async (from: string, to: string, headers: Record<string, string> = {}, key?: string) =>
-    submit(api, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' }, { headers, key });
+    submit(api, '/v1/items', { name: 'item', quantity: 1, takeFrom: from }, { headers, key });
 
   let from: string;
   let to: string;
@@ -61,8 +62,8 @@ describe('status reads on a streaming replica', () => {
     admin = await ctx.startAdmin(api);
     base = await api.listen({ port: 0, host: '127.0.0.1' });
     worker = await ctx.startWorker();
-    from = await openAccount(api, 1_000_000);
-    to = await openAccount(api, 0);
+    from = await createItem(api, 1_000_000);
+    to = await createItem(api, 0);
   }, 60_000);
   afterEach(async () => {
     await servers.standby.resumeReplay().catch(() => undefined);
@@ -233,7 +234,7 @@ describe('status reads on a streaming replica', () => {
       const hungApi = await hung.startApi();
       const hungAdmin = await hung.startAdmin(hungApi);
       await hung.startWorker();
-      const done = await submit(hungApi, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      const done = await submit(hungApi, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
       expect(done.json().status).toBe('succeeded');
       await servers.standby.caughtUp(servers.primaryServer);
       const read = async () => {
@@ -273,7 +274,7 @@ describe('status reads on a streaming replica', () => {
       const shortApi = await short.startApi();
       const shortAdmin = await short.startAdmin(shortApi);
       await short.startWorker();
-      const done = await submit(shortApi, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      const done = await submit(shortApi, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
       expect(done.json().status).toBe('succeeded');
       await servers.standby.caughtUp(servers.primaryServer);
       expect((await shortApi.inject({ url: `/v1/requests/${done.json().id}`, headers: auth() })).json()).toEqual(done.json());

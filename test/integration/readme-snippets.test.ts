@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { countRequests } from '../helpers/ledger.ts';
+import { countRequests } from '../helpers/submit.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

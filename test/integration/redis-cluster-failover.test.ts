@@ -8,10 +8,10 @@ import { openStatusFeed } from '../../src/status/open-status-feed.ts';
 import { statusChannelOf } from '../../src/status/sharded-status-feed.ts';
 import { createStatusPublisher } from '../../workers/outbox-relay.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { fixtureDb, insertItem } from '../helpers/items.ts';
+import { submit } from '../helpers/submit.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
 import { routeThroughRedisCluster } from '../helpers/redis-target.ts';
-import { insertAccount, ledgerDb } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const cluster = await routeThroughRedisCluster({ queueShards: 3 });
@@ -37,7 +37,7 @@ describe('a Redis Cluster master killed under load', () => {
     ctx = await createTestContext({ RECONCILE_AFTER_MS: '600000' });
     apis = [await ctx.startApi(), await ctx.startApi()];
     accounts = [];
-    for (let i = 0; i < ACCOUNTS; i++) accounts.push(await insertAccount(ctx, OPENING));
+    for (let i = 0; i < ACCOUNTS; i++) accounts.push(await insertItem(ctx, OPENING));
   });
   afterAll(async () => {
     await ctx?.close();
@@ -73,7 +73,7 @@ describe('a Redis Cluster master killed under load', () => {
         }
         const from = accounts[i % ACCOUNTS]!;
         const to = accounts[(i * 7 + 3) % ACCOUNTS]!;
-        const res = await submit(apis[i % 2]!, '/v1/payments', { fromAccount: from, toAccount: to === from ? accounts[(i + 1) % ACCOUNTS]! : to, amount: 1 + (i % 97), currency: 'USD' });
+        const res = await submit(apis[i % 2]!, '/v1/items', { name: 'item', quantity: 1 + (i % 97), takeFrom: from });
         if (res.statusCode === 202) accepted.push(res.json().id);
         else refused++;
       }
@@ -103,10 +103,10 @@ describe('a Redis Cluster master killed under load', () => {
     const readded = scrape.find((s) => s.name === 'idemq_worker_reconciler_readded_total')?.value ?? 0;
 
     const lost = (await unfinished(accepted)).length;
-    const payments = await ledgerDb(ctx).selectFrom('ledger.payments').select(['request_id', sql<number>`count(*)::int`.as('n')]).groupBy('request_id').execute();
+    const payments = await fixtureDb(ctx).selectFrom('fixture.items').select(['request_id', sql<number>`count(*)::int`.as('n')]).groupBy('request_id').execute();
     const doubled = payments.filter((p) => p.n > 1).length;
     const succeeded = await ctx.db.selectFrom('idemq.requests').select(sql<number>`count(*)::int`.as('n')).where('id', 'in', accepted).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
-    const [{ total }] = (await ledgerDb(ctx).selectFrom('ledger.accounts').select(sql<string>`sum(balance)::text`.as('total')).where('id', 'in', accounts).execute()) as [{ total: string }];
+    const [{ total }] = (await fixtureDb(ctx).selectFrom('fixture.items').select(sql<string>`sum(balance)::text`.as('total')).where('id', 'in', accounts).execute()) as [{ total: string }];
     console.log(
       `failover: load ${loadMs} ms; promotion ${promotionMs} ms; every request terminal ${allTerminalMs} ms after the kill; accepted ${accepted.length}, refused ${refused}; ` +
         `left unfinished without the reconciler ${stuck}, re-added by the reconciler ${readded}; lost ${lost}; doubled ${doubled}`,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { countRequests, openAccountNow, submit } from '../helpers/ledger.ts';
+import { createItemNow } from '../helpers/items.ts';
+import { countRequests, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
 const get = (app: FastifyInstance, url: string, tenant: 'acme' | 'globex' = 'acme') => app.inject({ url, headers: auth(tenant) });
@@ -16,11 +17,11 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
+    [a, b] = [await createItemNow(ctx, app, 1_000), await createItemNow(ctx, app, 0)];
   });
   afterAll(() => ctx.close());
 
-  const submitPayment = async () => (await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 10, currency: 'USD' })).json().id as string;
+  const submitPayment = async () => (await submit(app, '/v1/items', { name: 'item', quantity: 10, takeFrom: a })).json().id as string;
 
   it('answers the unfinished state once the wait runs out', async () => {
     const id = await submitPayment();
@@ -72,14 +73,14 @@ describe('GET /v1/requests/{id}', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    id = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 })).json().id;
+    id = (await submit(app, '/v1/items', { name: 'item', quantity: 1 })).json().id;
   });
   afterAll(() => ctx.close());
 
   it('shows the tenant its own request', async () => {
     const res = await get(app, `/v1/requests/${id}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ id, operation: 'accounts.create', status: 'queued' });
+    expect(res.json()).toMatchObject({ id, operation: 'items.create', status: 'queued' });
     expect(res.headers.location).toBe(`/v1/requests/${id}`);
   });
 
@@ -120,7 +121,7 @@ describe('GET /v1/requests/{id}', () => {
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     }
     const before = await countRequests(ctx);
-    const post = await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"currency":"USD","openingBalance":1}' });
+    const post = await app.inject({ method: 'POST', url: '/v1/items', headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"name":"item","quantity":1}' });
     expectProblem(post, 401, 'unauthorized');
     expect(await countRequests(ctx)).toBe(before);
   });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccount, submitAccepted } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
+import { submitAccepted } from '../helpers/submit.ts';
 import { parseSamples, type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { holdRowLock } from '../helpers/row-lock.ts';
@@ -36,7 +37,7 @@ describe('stage timings: each request timed from its record to its push', () => 
     const api = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
     return stages([...parseSamples(api), ...(await scrape(workerUrl, adminAuth)).samples]);
   };
-  const pay = () => submitAccepted(app, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' });
+  const pay = () => submitAccepted(app, '/v1/items', { name: 'item', quantity: 1, takeFrom: from });
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -46,8 +47,8 @@ describe('stage timings: each request timed from its record to its push', () => 
     const port = await freePort();
     workerUrl = `http://127.0.0.1:${port}/metrics`;
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
-    from = await openAccount(app, 1_000);
-    to = await openAccount(app, 0);
+    from = await createItem(app, 1_000);
+    to = await createItem(app, 0);
   });
   afterAll(async () => {
     await ctx?.close();
@@ -69,7 +70,7 @@ describe('stage timings: each request timed from its record to its push', () => 
     try {
       const before = await read();
       // the payment blocks on its account until the socket follows it, so its completion is a push
-      const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', from);
+      const lock = await holdRowLock(ctx.config.databaseUrl, 'fixture.items', from);
       let id: string;
       try {
         id = await pay();

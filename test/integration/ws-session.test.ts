@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { submitAccepted } from '../helpers/ledger.ts';
+import { submitAccepted } from '../helpers/submit.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 describe('WebSocket session', () => {
@@ -14,7 +14,7 @@ describe('WebSocket session', () => {
     sockets.push(socket);
     return socket;
   };
-  const newRequest = (tenant: keyof typeof TENANTS = 'acme') => submitAccepted(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 }, { tenant });
+  const newRequest = (tenant: keyof typeof TENANTS = 'acme') => submitAccepted(app, '/v1/items', { name: 'item', quantity: 7 }, { tenant });
 
   beforeAll(async () => {
     ctx = await createTestContext();

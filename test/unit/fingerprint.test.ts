@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 
 const payment = { fromAccount: 'a', toAccount: 'b', amount: 2_500, currency: 'USD', meta: { x: [1, 2], y: null } };
-const fp = (body: unknown, route = '/v1/payments', method = 'POST') => fingerprintRequest(method, route, body);
+const fp = (body: unknown, route = '/v1/items', method = 'POST') => fingerprintRequest(method, route, body);
 
 describe('fingerprintRequest', () => {
   it('ignores key order, at every depth, and white space of the JSON text', () => {
@@ -32,10 +32,10 @@ describe('fingerprintRequest', () => {
   });
 
   it('changes with the route and the method, for the same body', () => {
-    const body = { currency: 'USD', openingBalance: 0 };
-    expect(fp(body, '/v1/accounts')).not.toBe(fp(body, '/v1/payments'));
-    expect(fp(body, '/v1/accounts', 'PUT')).not.toBe(fp(body, '/v1/accounts', 'POST'));
-    expect(fp(body, '/v1/accounts', 'post')).toBe(fp(body, '/v1/accounts', 'POST'));
+    const body = { name: 'item', quantity: 0 };
+    expect(fp(body, '/v1/items')).not.toBe(fp(body, '/v1/items'));
+    expect(fp(body, '/v1/items', 'PUT')).not.toBe(fp(body, '/v1/items', 'POST'));
+    expect(fp(body, '/v1/items', 'post')).toBe(fp(body, '/v1/items', 'POST'));
   });
 
   it('is a stable, url-safe sha-256 digest', () => {
