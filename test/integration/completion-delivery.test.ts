@@ -39,14 +39,13 @@ describe('completion delivery across two API instances', () => {
   });
 
   it('pushes a completion posted to B to a WebSocket on A and a long-poll on B within a second', async () => {
-    const from = await createItem(b, 5_000);
-    const to = await createItem(b, 0);
+    const source = await createItem(b, 5_000);
     for (let round = 0; round < 5; round++) {
       await stopWorker();
       const posted = await fetch(`${baseB}/v1/items`, {
         method: 'POST',
-        headers: { ...auth(), 'idempotency-key': `pay-${round}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'item', quantity: 100, takeFrom: from }),
+        headers: { ...auth(), 'idempotency-key': `take-${round}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'item', quantity: 100, takeFrom: source }),
       });
       expect(posted.status).toBe(202);
       const { id } = (await posted.json()) as { id: string };
@@ -61,7 +60,7 @@ describe('completion delivery across two API instances', () => {
       const pushedAt = Date.now();
       const polled = await longPoll;
       expect(polled.body.status).toBe('succeeded');
-      expect(pushed.result.amount).toBe(100);
+      expect(pushed.result.quantity).toBe(100);
 
       const committedAt = new Date(pushed.updatedAt).getTime();
       for (const at of [pushedAt, polled.at]) {

@@ -117,9 +117,8 @@ describe('re-driving a request', () => {
   it('refuses what did not fail with processing_failed (409), and changes nothing', async () => {
     const queued = await queuedItem('acme', 'redrive-queued');
     const worker = await ctx.startWorker();
-    const from = await insertItem(ctx, 10);
-    const to = await insertItem(ctx, 0);
-    const poor = (await submit(api, '/v1/items', { name: 'item', quantity: 1_000, takeFrom: from })).json().id;
+    const source = await insertItem(ctx, 10);
+    const poor = (await submit(api, '/v1/items', { name: 'item', quantity: 1_000, takeFrom: source })).json().id;
     const business = await awaitTerminal(api, poor);
     expect(business.error.code).toBe('insufficient_quantity');
     const succeeded = await terminalRow(ctx, queued);

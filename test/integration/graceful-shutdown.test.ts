@@ -35,10 +35,10 @@ describe('graceful shutdown of a worker', () => {
   });
 
   /** Submits an item taken out of a locked item and waits until a worker is blocked on it mid-job. */
-  async function takeInFlight(amount: number) {
+  async function takeInFlight(quantity: number) {
     const a = await insertItem(ctx, 1_000);
     const lock = await holdRowLock(ctx.config.databaseUrl, 'fixture.items', a);
-    const res = await submit(app, '/v1/items', { name: 'item', quantity: amount, takeFrom: a });
+    const res = await submit(app, '/v1/items', { name: 'item', quantity, takeFrom: a });
     const { id } = res.json();
     await waitUntil('a worker to block mid-job', async () => (await blockedWorkerBackends(ctx.config.databaseUrl)).length > 0);
     expect((await requestRow(ctx, id))?.status).toBe('processing');

@@ -102,7 +102,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const worker = await ctx.startWorker();
     try {
       await waitFor('the succeeded event and the end of the stream', () => ended, 15_000);
-      expect(events.at(-1)).toMatchObject({ id, status: 'succeeded', result: { balance: 5 } });
+      expect(events.at(-1)).toMatchObject({ id, status: 'succeeded', result: { quantity: 5 } });
     } finally {
       await worker.close();
     }
@@ -118,7 +118,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     await workerRunning();
     const answer = await poll;
     expect(answer.status, answer.body).toBe(200);
-    expect(answer.json()).toMatchObject({ id, status: 'succeeded', result: { balance: 7 } });
+    expect(answer.json()).toMatchObject({ id, status: 'succeeded', result: { quantity: 7 } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(31_000);
   }, 70_000);
 
@@ -127,7 +127,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const answer = await post('/v1/items', { name: 'item', quantity: 9 }, { prefer: 'wait=10' });
     expect(answer.status, answer.body).toBe(200);
     expect(answer.headers['preference-applied']).toBe('wait=10');
-    expect(answer.json()).toMatchObject({ status: 'succeeded', result: { balance: 9 } });
+    expect(answer.json()).toMatchObject({ status: 'succeeded', result: { quantity: 9 } });
   });
 
   it('pushes over a WebSocket upgraded through nginx the outcome of a request posted through it', async () => {
@@ -137,7 +137,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
       const { id } = (await post('/v1/items', { name: 'item', quantity: 11 })).json();
       socket.send({ type: 'subscribe', requestId: id });
       const done = await socket.next((m) => m.requestId === id && m.status === 'succeeded', 15_000);
-      expect(done.result.balance).toBe(11);
+      expect(done.result.quantity).toBe(11);
     } finally {
       socket.ws.terminate();
     }

@@ -5,7 +5,7 @@ import { auth, createTestContext, type TestContext } from '../helpers/context.ts
 import { countRequests, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
-const account = { name: 'item', quantity: 1 };
+const body = { name: 'item', quantity: 1 };
 
 describe('rate limit (RATE_LIMIT_PER_MINUTE=3)', () => {
   let ctx: TestContext;
@@ -17,21 +17,21 @@ describe('rate limit (RATE_LIMIT_PER_MINUTE=3)', () => {
   afterAll(() => ctx.close());
 
   it('answers 429 problem+json with Retry-After, records nothing, and limits each tenant on its own', async () => {
-    const first = await submit(app, '/v1/items', account, { key: 'limited' });
+    const first = await submit(app, '/v1/items', body, { key: 'limited' });
     expect(first.statusCode).toBe(202);
     // a replay counts like any call
-    expect((await submit(app, '/v1/items', account, { key: 'limited' })).statusCode).toBe(202);
-    expect((await submit(app, '/v1/items', account)).statusCode).toBe(202);
+    expect((await submit(app, '/v1/items', body, { key: 'limited' })).statusCode).toBe(202);
+    expect((await submit(app, '/v1/items', body)).statusCode).toBe(202);
     const before = await countRequests(ctx);
 
-    const limited = await submit(app, '/v1/items', account, { key: 'over-the-limit' });
+    const limited = await submit(app, '/v1/items', body, { key: 'over-the-limit' });
     expectProblem(limited, 429, 'rate-limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    const replayLimited = await submit(app, '/v1/items', account, { key: 'limited' });
+    const replayLimited = await submit(app, '/v1/items', body, { key: 'limited' });
     expectProblem(replayLimited, 429, 'rate-limited');
     expect(await countRequests(ctx)).toBe(before);
 
-    const otherTenant = await submit(app, '/v1/items', account, { key: 'limited', tenant: 'globex' });
+    const otherTenant = await submit(app, '/v1/items', body, { key: 'limited', tenant: 'globex' });
     expect(otherTenant.statusCode).toBe(202);
   });
 

@@ -50,7 +50,7 @@ describe('API with Redis unreachable at start', () => {
     const waited = app.inject({ method: 'GET', url: `/v1/requests/${id}?wait=20`, headers: auth() });
     await ctx.startWorker();
     const done = await waited;
-    expect(done.json(), done.body).toMatchObject({ id, status: 'succeeded', result: { balance: 42 } });
+    expect(done.json(), done.body).toMatchObject({ id, status: 'succeeded', result: { quantity: 42 } });
     await waitUntil('readiness back to ready', async () => {
       const r = await app.inject({ method: 'GET', url: '/readyz' });
       return r.statusCode === 200 && r.json().status === 'ready' && r.json();

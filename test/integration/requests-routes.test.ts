@@ -13,18 +13,17 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let a: string;
-  let b: string;
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    [a, b] = [await createItemNow(ctx, app, 1_000), await createItemNow(ctx, app, 0)];
+    a = await createItemNow(ctx, app, 1_000);
   });
   afterAll(() => ctx.close());
 
-  const submitPayment = async () => (await submit(app, '/v1/items', { name: 'item', quantity: 10, takeFrom: a })).json().id as string;
+  const submitItem = async () => (await submit(app, '/v1/items', { name: 'item', quantity: 10, takeFrom: a })).json().id as string;
 
   it('answers the unfinished state once the wait runs out', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     const started = performance.now();
     const res = await get(app, `/v1/requests/${id}?wait=1`);
     const elapsed = performance.now() - started;
@@ -36,14 +35,14 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
   });
 
   it('does not hold a request of another tenant: 404 at once', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     const started = performance.now();
     expectProblem(await get(app, `/v1/requests/${id}?wait=10`, 'globex'), 404, 'not-found');
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('returns within a second of the completion', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     let answeredAt = 0;
     const poll = get(app, `/v1/requests/${id}?wait=10`).then((res) => {
       answeredAt = Date.now();
@@ -57,7 +56,7 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
     const res = await poll;
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ id, status: 'succeeded', result: { amount: 10 } });
+    expect(body).toMatchObject({ id, status: 'succeeded', result: { quantity: 10 } });
     expect(res.headers['retry-after']).toBeUndefined();
     // updated_at is the completing transaction's start, so this slightly overstates the delay
     const afterCompletion = answeredAt - Date.parse(body.updatedAt);
@@ -88,7 +87,7 @@ describe('GET /v1/requests/{id}', () => {
     const theirs = expectProblem(await get(app, `/v1/requests/${id}`, 'globex'), 404, 'not-found');
     const unknown = expectProblem(await get(app, `/v1/requests/${randomUUID()}`, 'globex'), 404, 'not-found');
     expect(Object.keys(theirs).sort()).toEqual(Object.keys(unknown).sort());
-    expect(JSON.stringify(theirs)).not.toMatch(/accounts\.create|acme|queued/);
+    expect(JSON.stringify(theirs)).not.toMatch(/items\.create|acme|queued/);
   });
 
   it.each(['abc', 'not-a-uuid', '12345', `${randomUUID().slice(0, -1)}g`, `${randomUUID()}x`, '%20', 'a'.repeat(64)])(

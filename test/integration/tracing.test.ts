@@ -126,7 +126,7 @@ describe('tracing across the API, the queue and the worker', () => {
   });
 
   /**
-   * Runs the API and a worker as processes with `otel` set, opens one account (or POSTs `route`) per
+   * Runs the API and a worker as processes with `otel` set, makes one item (or POSTs `route`) per
    * entry of `headers` (sent with the POST), each awaiting its outcome, then stops both. Returns the ids.
    */
   async function submitThroughProcesses(

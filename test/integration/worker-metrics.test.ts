@@ -41,7 +41,7 @@ describe('worker metrics, read from a running worker after real work', () => {
   let inspector: ReturnType<typeof inspectQueue>;
   let url: string;
   const metrics = async () => (await scrape(url, adminAuth)).samples;
-  const openAccount = async (name: string) => {
+  const submitItem = async (name: string) => {
     const res = await submit(app, '/v1/items', { quantity: 1, name });
     expect(res.statusCode, res.body).toBe(202);
     return res.json().id as string;
@@ -68,13 +68,13 @@ describe('worker metrics, read from a running worker after real work', () => {
       taken();
       return new Promise(() => undefined);
     }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: ctx.config.jobLockMs, skipStalledCheck: true });
-    const stalledId = await openAccount('stalls');
+    const stalledId = await submitItem('stalls');
     await tookJob;
     await hung.close(true);
     redis.disconnect();
 
     // a request whose job Redis lost
-    const lostId = await openAccount('lost');
+    const lostId = await submitItem('lost');
     await inspector.queue.remove(jobIdFor(lostId));
     // an outbox event a minute old that a relay cannot take yet (another transaction holds it)
     const event = JSON.stringify({ requestId: lostId, tenantId: 'acme', status: 'queued', version: 1 });
@@ -88,7 +88,7 @@ describe('worker metrics, read from a running worker after real work', () => {
     await holder.query('select 1 from idemq.outbox where id = $1 for update', [eventId]);
 
     // a backlog waiting for the worker, so it takes them in batches
-    const backlog = await Promise.all(Array.from({ length: BACKLOG }, (_, i) => openAccount(`backlog-${i}`)));
+    const backlog = await Promise.all(Array.from({ length: BACKLOG }, (_, i) => submitItem(`backlog-${i}`)));
     const port = new URL(url).port;
     await ctx.startWorker({ WORKER_METRICS_PORT: port }, { operations: [misbehavingItems] });
     const first = await metrics();
@@ -127,7 +127,7 @@ describe('worker metrics, read from a running worker after real work', () => {
     const before = await metrics();
     const delta = (s: Sample[], name: string, labels: Record<string, string> = {}) => valueOf(s, name, labels) - valueOf(before, name, labels);
 
-    const transient = await openAccount('transient-once');
+    const transient = await submitItem('transient-once');
     expect((await terminalRow(ctx, transient)).status).toBe('succeeded');
     const afterTransient = await metrics();
     expect(delta(afterTransient, 'idemq_worker_retries_total', { cause: 'transient' })).toBe(1);
@@ -135,7 +135,7 @@ describe('worker metrics, read from a running worker after real work', () => {
     expect(delta(afterTransient, 'idemq_worker_job_duration_seconds_count', { result: 'retried' })).toBe(1);
 
     // MAX_ATTEMPTS=2: one counted failure and retry, then processing_failed
-    const failing = await openAccount('always-fails');
+    const failing = await submitItem('always-fails');
     const row = await terminalRow(ctx, failing);
     expect(row.error).toMatchObject({ code: 'processing_failed' });
     const after = await metrics();

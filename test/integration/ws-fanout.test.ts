@@ -41,7 +41,7 @@ describe('WebSocket fan-out', () => {
     sockets.forEach((s, i) => {
       expect(s.messages.every((m) => m.type === 'status' && m.requestId === ids[i])).toBe(true);
       expect(s.messages.filter((m) => m.status === 'succeeded')).toHaveLength(1);
-      expect(s.messages.at(-1).result.balance).toBe(i);
+      expect(s.messages.at(-1).result.quantity).toBe(i);
     });
   }, 60_000);
 });

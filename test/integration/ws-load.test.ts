@@ -54,7 +54,7 @@ describe('WebSocket under hostile load: a tenant follows its requests over one s
     // finished requests, as a busy tenant's are by the time it follows them: each subscribe is answered by its look-up
     const rows = await sql<{ id: string }>`
       insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, retention_seconds, expires_at)
-      select ${TENANTS.acme.id}, 'load-' || g, 'load', 'openAccount', '{}', 'succeeded', '{}', 86400, now() + interval '1 day'
+      select ${TENANTS.acme.id}, 'load-' || g, 'load', 'items.create', '{}', 'succeeded', '{}', 86400, now() + interval '1 day'
       from generate_series(1, ${FINISHED}) g
       returning id`.execute(ctx.db);
     finished = rows.rows.map((r) => r.id);

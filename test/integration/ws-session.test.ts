@@ -39,7 +39,7 @@ describe('WebSocket session', () => {
     const worker = await ctx.startWorker();
     try {
       const done = await socket.next((m) => m.requestId === id && m.status === 'succeeded', 15_000);
-      expect(done.result.balance).toBe(7);
+      expect(done.result.quantity).toBe(7);
     } finally {
       await worker.close();
     }

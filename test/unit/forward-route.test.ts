@@ -74,12 +74,12 @@ describe('parseForwardRoutes', () => {
 
 describe('findRouteCollisions', () => {
   it('names the operation a route collides with', () => {
-    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/pay' }, { name: 'x.create', route: '/v1/Accounts' }], [
+    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/pay' }, { name: 'x.create', route: '/v1/Items' }], [
       { name: 'items.create', route: '/v1/items' },
       { name: 'items.create', route: '/v1/items' },
     ])).toEqual([
       'items.create: the name is already used by the operation items.create; choose another name',
-      'x.create: the route POST /v1/Accounts is already used by the operation items.create; choose another route',
+      'x.create: the route POST /v1/Items is already used by the operation items.create; choose another route',
     ]);
   });
 });
