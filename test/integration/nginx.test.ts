@@ -164,8 +164,8 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     expect(done.json()).toMatchObject({ status: 'succeeded' });
     const requests = await ctx.db.selectFrom('idemq.requests' as any).select('id').where('idempotency_key' as any, '=', key).execute();
     expect(requests).toHaveLength(1);
-    const accounts = await ctx.db.selectFrom('fixture.items' as any).selectAll().where('name' as any, '=', name).execute();
-    expect(accounts).toHaveLength(1);
+    const items = await ctx.db.selectFrom('fixture.items' as any).selectAll().where('name' as any, '=', name).execute();
+    expect(items).toHaveLength(1);
   }, 60_000);
 
   it('the address budget counts the client nginx saw; an X-Forwarded-For of its own buys nothing', async () => {

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { createItemNow, fixtureDb } from '../helpers/items.ts';
 import { countRequests, processNow, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
@@ -10,12 +12,18 @@ describe('POST with an Idempotency-Key', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let a: string;
+  let routesFile: Awaited<ReturnType<typeof writeRoutesFile>>;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    // the fixture's forward route is a second route; nothing here runs it, so its upstream is never called
+    routesFile = await writeRoutesFile([fixtureForwardRoute('http://127.0.0.1:9')]);
+    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path });
     app = await ctx.startApi();
     a = await createItemNow(ctx, app, 10_000);
   });
-  afterAll(() => ctx.close());
+  afterAll(async () => {
+    await ctx.close();
+    await routesFile.remove();
+  });
 
   const takeBody = () => ({ name: 'item', quantity: 100, takeFrom: a });
   const rowOf = (id: string) => ctx.db.selectFrom('idemq.requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -141,8 +149,8 @@ describe('POST with an Idempotency-Key', () => {
     expect(again.json().id).toBe(first.json().id);
   });
 
-  it('refuses a key first used on /v1/items when it comes to /v1/items', async () => {
-    await submit(app, '/v1/items', { name: 'item', quantity: 0 }, { key: 'cross' });
+  it('refuses a key first used on /v1/relayed-items when it comes to /v1/items', async () => {
+    await submit(app, '/v1/relayed-items', takeBody(), { key: 'cross' });
     expectProblem(await submit(app, '/v1/items', takeBody(), { key: 'cross' }), 422, 'idempotency-key-reused');
   });
 
