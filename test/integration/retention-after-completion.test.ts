@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { createItemNow, fixtureDb } from '../helpers/items.ts';
+import { createItemNow, itemsOf } from '../helpers/items.ts';
 import { processNow, submit } from '../helpers/submit.ts';
 
 const TTL_S = 2;
@@ -31,7 +31,7 @@ describe('retention counted from completion', () => {
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.json().id).toBe(id);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(await fixtureDb(ctx).selectFrom('fixture.items').select('id').execute()).toHaveLength(1);
+    expect(await itemsOf(ctx, id)).toBe(1);
 
     // the key is kept until the request is terminal (expiresAt null), then for the TTL
     expect(first.json().expiresAt).toBeNull();

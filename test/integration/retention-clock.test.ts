@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { createItemNow, fixtureDb } from '../helpers/items.ts';
+import { createItemNow, itemsOf } from '../helpers/items.ts';
 import { processNow, submit } from '../helpers/submit.ts';
 import { holdRowLock } from '../helpers/row-lock.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
@@ -55,7 +55,7 @@ describe('retention counted from the commit, not from the transaction start', ()
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json().id).toBe(id);
-    expect(await fixtureDb(ctx).selectFrom('fixture.items').select('id').execute()).toHaveLength(1);
+    expect(await itemsOf(ctx, id)).toBe(1);
 
     const expiresAt = done!.expires_at!.getTime();
     expect(expiresAt - committedAt).toBeGreaterThan(TTL_S * 1000 - 500);

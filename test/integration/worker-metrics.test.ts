@@ -25,6 +25,9 @@ const BACKLOG = 30;
 const seen = new Set<string>();
 const misbehavingItems = defineOperation({
   ...createItem,
+  // one request at a time through `handle`, as the misbehaviour is written there
+  lockForBatch: undefined,
+  handleBatch: undefined,
   async handle(trx, ctx, input) {
     if (input.name === 'always-fails') throw new Error('a bug in the operation');
     if (input.name === 'transient-once' && !seen.has(ctx.requestId)) {
