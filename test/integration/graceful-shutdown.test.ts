@@ -59,7 +59,7 @@ describe('graceful shutdown of a worker', () => {
     expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('completed');
   });
 
-  it('releases a job that does not finish in time to another worker at once, and it still pays once', async () => {
+  it('releases a job that does not finish in time to another worker at once, and it still runs once', async () => {
     const first = await ctx.startWorker();
     const { id, a, lock } = await takeInFlight(80);
     const started = Date.now();

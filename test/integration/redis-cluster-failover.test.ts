@@ -18,7 +18,7 @@ const cluster = await routeThroughRedisCluster({ queueShards: 3 });
 
 const REQUESTS = 1_000;
 const SOURCES = 20;
-const OPENING = 1_000_000;
+const STOCK = 1_000_000;
 const IN_FLIGHT = 40;
 
 /**
@@ -37,7 +37,7 @@ describe('a Redis Cluster master killed under load', () => {
     ctx = await createTestContext({ RECONCILE_AFTER_MS: '600000' });
     apis = [await ctx.startApi(), await ctx.startApi()];
     sources = [];
-    for (let i = 0; i < SOURCES; i++) sources.push(await insertItem(ctx, OPENING));
+    for (let i = 0; i < SOURCES; i++) sources.push(await insertItem(ctx, STOCK));
   });
   afterAll(async () => {
     await ctx?.close();
@@ -115,7 +115,7 @@ describe('a Redis Cluster master killed under load', () => {
     expect(lost).toBe(0);
     expect(doubled).toBe(0);
     expect(made.length).toBe(succeeded.n);
-    expect(BigInt(total)).toBe(BigInt(OPENING * SOURCES));
+    expect(BigInt(total)).toBe(BigInt(STOCK * SOURCES));
     // the kill lost jobs (or enqueues failed) that only Postgres remembered: the reconciler saved them
     expect(stuck).toBeGreaterThan(0);
     expect(readded).toBeGreaterThanOrEqual(stuck);

@@ -74,12 +74,12 @@ describe('parseForwardRoutes', () => {
 
 describe('findRouteCollisions', () => {
   it('names the operation a route collides with', () => {
-    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/pay' }, { name: 'x.create', route: '/v1/Items' }], [
+    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/take' }, { name: 'x.create', route: '/v1/Labels' }], [
       { name: 'items.create', route: '/v1/items' },
-      { name: 'items.create', route: '/v1/items' },
+      { name: 'labels.create', route: '/v1/labels' },
     ])).toEqual([
       'items.create: the name is already used by the operation items.create; choose another name',
-      'x.create: the route POST /v1/Items is already used by the operation items.create; choose another route',
+      'x.create: the route POST /v1/Labels is already used by the operation labels.create; choose another route',
     ]);
   });
 });
