@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { type PrivateRedisCluster, startPrivateRedisCluster } from '../../scripts/chaos/private-redis-cluster.ts';
+import { type PrivateRedisCluster, startPrivateRedisCluster } from '../infra/private-redis-cluster.ts';
 import { createRedis, type RedisClient, type RedisTarget } from '../../src/redis.ts';
 import { TEST_SERVICES } from './services.ts';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PrivatePrimaryWithStandby, startPrimaryWithStandby } from '../../scripts/chaos/private-replica.ts';
+import { type PrivatePrimaryWithStandby, startPrimaryWithStandby } from '../infra/private-replica.ts';
 import { migrateTemplate } from './global-setup.ts';
 import { adminQuery, createTestDatabase, databaseUrl } from './postgres.ts';
 
@@ -15,7 +15,7 @@ export interface ReplicaServers extends PrivatePrimaryWithStandby {
 }
 
 /**
- * A private primary and its streaming standby (scripts/chaos/private-replica.ts) in a temporary
+ * A private primary and its streaming standby (test/infra/private-replica.ts) in a temporary
  * folder, with a migrated template database on the primary, as createTestDatabase has on the
  * tests' server. `destroy` stops both and removes the folder.
  */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { shardQueueNames } from '../../src/queue/queue-shards.ts';
 import { createRedis } from '../../src/redis.ts';
 import { openStatusFeed } from '../../src/status/open-status-feed.ts';

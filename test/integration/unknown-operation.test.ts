@@ -4,7 +4,7 @@ import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { requestRow, terminalRow } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';

@@ -11,7 +11,7 @@ import { jobIdFor, REQUEST_QUEUE } from '../../src/queue/request-queue.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/ledger.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
