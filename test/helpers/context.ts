@@ -68,6 +68,9 @@ export function routeReadsToReplica(): void {
   routeToReplica = true;
   afterAll(async () => {
     const servers = await replicaServers?.catch(() => undefined);
+    // the next file in this worker (isolate: false) starts on the tests' server again
+    routeToReplica = false;
+    replicaServers = undefined;
     await servers?.destroy();
   });
 }

@@ -25,6 +25,9 @@ export async function routeThroughRedisCluster(opts: { queueShards?: number } = 
   shards = opts.queueShards ?? 1;
   const started = cluster;
   afterAll(async () => {
+    // the next file in this worker (isolate: false) starts on the shared Redis again
+    cluster = undefined;
+    shards = 1;
     await started.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
