@@ -19,7 +19,7 @@
  * also on failure and on Ctrl-C; `--keep` keeps the temporary folder with the processes' logs.
  *
  * `--redis-cluster` runs the same on a private Redis Cluster (3 masters with a replica each,
- * scripts/chaos/private-redis-cluster.ts) with the queue in 3 shards: instead of wiping Redis it
+ * test/infra/private-redis-cluster.ts) with the queue in 3 shards: instead of wiping Redis it
  * SIGKILLs the master of a queue shard (its replica cut off a moment before, so acknowledged writes
  * are lost), waits for the promotion and restarts the killed node as a replica.
  */
@@ -34,8 +34,9 @@ import { type FaultKind, type FaultRecord, type Fleet, injectFault, spawnApi, sp
 import { checkLedger, type OpenedAccount } from '../examples/ledger/chaos-checks.ts';
 import { checkForward, type OrderPlan } from './chaos/forward-checks.ts';
 import { type ApiClient, newLoadStats, type PaymentPlan, runPaymentLoad, submitUntilAccepted } from './chaos/payment-load.ts';
-import { startPrivateRedisCluster } from './chaos/private-redis-cluster.ts';
-import { freePort, startPrivatePostgres, startPrivateRedis } from './chaos/private-services.ts';
+import { startPrivateRedisCluster } from '../test/infra/private-redis-cluster.ts';
+import { freePort } from '../test/infra/free-port.ts';
+import { startPrivatePostgres, startPrivateRedis } from '../test/infra/private-services.ts';
 import { shardQueueNames } from '../src/queue/queue-shards.ts';
 import { startRecoveryTracker } from './chaos/recovery-tracker.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { startPrivatePostgres, startPrivateRedis } from '../../scripts/chaos/private-services.ts';
+import { startPrivatePostgres, startPrivateRedis } from '../../test/infra/private-services.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { databaseUrl, recreateDatabase } from '../database.ts';
 import type { Target } from '../load/connection-pool.ts';

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { type AppProcess, apiReady, spawnApp } from './app-processes.ts';
 import { type ApiClient, type LoadStats, type PaymentPlan, submitUntilAccepted } from './payment-load.ts';
-import type { PrivateRedisCluster } from './private-redis-cluster.ts';
-import type { PrivatePostgres, PrivateRedis } from './private-services.ts';
+import type { PrivateRedisCluster } from '../../test/infra/private-redis-cluster.ts';
+import type { PrivatePostgres, PrivateRedis } from '../../test/infra/private-services.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (min: number, max: number) => min + Math.random() * (max - min);

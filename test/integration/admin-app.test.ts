@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ADMIN_TOKEN, adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { logLines } from '../helpers/log-lines.ts';
 import { waitUntil } from '../helpers/wait-until.ts';

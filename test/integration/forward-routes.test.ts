@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { createItem } from '../helpers/items.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { metricFamilies, scrape } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { countRequests } from '../helpers/submit.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { statusChannelOf } from '../../src/outbox/status-channels.ts';
 import { createStatusPublisher } from '../../src/outbox/status-publisher.ts';
 import { shardQueueNames } from '../../src/queue/queue-shards.ts';

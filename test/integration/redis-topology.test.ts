@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ConfigError } from '../../src/config.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { assertClusterNodes } from '../../src/redis-topology.ts';

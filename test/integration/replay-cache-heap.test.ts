@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { createItem } from '../helpers/items.ts';

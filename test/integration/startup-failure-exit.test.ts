@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { adminQuery, databaseUrl } from '../helpers/postgres.ts';
 import { testRedisEnv } from '../helpers/redis-target.ts';

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { startUpstreamServer } from '../helpers/upstream-server.ts';

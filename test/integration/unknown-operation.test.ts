@@ -8,7 +8,7 @@ import { createItem } from '../fixtures/app/items.create.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { requestRow, terminalRow } from '../helpers/requests.ts';
 import { awaitTerminal, submit } from '../helpers/submit.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 

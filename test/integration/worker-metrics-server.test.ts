@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ATTACKER, type RawClient, rawClientFrom } from '../helpers/bound-client.ts';
 import { ADMIN_TOKEN, adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { expectProblem } from '../helpers/problem.ts';

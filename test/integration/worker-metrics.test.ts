@@ -11,7 +11,7 @@ import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { terminalRow } from '../helpers/requests.ts';
 import { submit } from '../helpers/submit.ts';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
