@@ -58,6 +58,7 @@ interface Call {
   input: unknown;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a batch may hold operations of any input and output type
 type AnyTransactional = TransactionalOperation<any, any>;
 
 /**
