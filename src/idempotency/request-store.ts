@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { createBatchScheduler } from '../batch-scheduler.ts';
 import { deleteExpiredRequest, findRequestByKey, type NewRequest, RETENTION_OVER } from './request.repository.ts';
