@@ -3,8 +3,9 @@
 // which holds the TypeScript compiler API it builds on (docs/dependencies.md says why).
 import js from '@eslint/js';
 import { tseslint } from '@idemq/lint';
+import { defineConfig } from 'eslint/config';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: [
       '**/node_modules/',
