@@ -1,4 +1,4 @@
-import type { AppRoutes } from './app.ts';
+import type { AppRoutes } from './http/api-deps.ts';
 import type { MigrationSet } from './db/migrator.ts';
 import type { Operation } from './operations/operation.ts';
 

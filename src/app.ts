@@ -1,11 +1,7 @@
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Kysely } from 'kysely';
-import type { Registry } from 'prom-client';
-import type { Config } from './config.ts';
-import type { Database, StatusEvent } from './db/database.ts';
-import type { KeyRing } from './keys/key-ring.ts';
+import type { ApiOptions, AppDeps } from './http/api-deps.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createEdgeGuard } from './http/edge-guard.ts';
 import { handleError } from './http/error-handler.ts';
@@ -19,90 +15,28 @@ import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
-import { capConnections } from './http/node-server-limits.ts';
+import { capConnections } from './net/node-server-limits.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { serverLimitOptions } from './http/server-limits.ts';
 import { refuseUnknownRoutes } from './http/unknown-route.ts';
 import { eventRoutes } from './http/events.routes.ts';
 import { wsRoutes } from './http/ws.routes.ts';
-import type { Accept } from './idempotency/request-acceptor.ts';
-import type { ReadRequest } from './idempotency/request-reader.ts';
-import type { OperationSpec } from './operations/operation.ts';
-import { withForwardRoutes } from './operations/forward/forward-operation.ts';
 import { assertDistinct } from './operations/registry.ts';
-import type { QueuedRequest } from './queue/request-queue.ts';
-import type { RedisClient } from './redis.ts';
-import type { StatusFeed } from './status/status-feed.ts';
-
-/** Everything the HTTP layer needs, passed in: the app itself opens no connection. */
-export interface AppDeps {
-  config: Config;
-  db: Kysely<Database>;
-  /** the stored API keys, kept in memory (createKeyRing); without it only API_KEYS' keys are valid */
-  keys?: KeyRing;
-  feed: StatusFeed;
-  /** a tenant's request by id, read from Postgres (batched with concurrent reads) */
-  readRequest: ReadRequest;
-  /** records a request under its key or finds the earlier one (see acceptRequest) */
-  accept: Accept;
-  /** Adds the jobs of recorded requests; may fail (Redis away): the reconciler covers that. */
-  enqueue(requests: QueuedRequest[]): Promise<void>;
-  /** Prometheus registry, served at GET /metrics by the admin server (src/admin/admin-app.ts) */
-  metrics: Registry;
-  /** called when a follower delivered a terminal state a status event woke it for (FollowDeps.onPushed) */
-  onPushed?(event: StatusEvent): void;
-  /**
-   * Readiness checks by name; `run` resolves when the service answers, with a short phrase instead
-   * when it answers but is set up wrong (shown in place of `ok`). The API is ready while every
-   * `required` one answers; an optional one that does not, or any that is set up wrong, only makes it `degraded`.
-   */
-  checks: Record<string, { run(): Promise<void | string>; required: boolean }>;
-  /** where the rate limits are counted, shared by every API instance (createRedis's `limiter` role) */
-  rateLimitRedis: RedisClient;
-  /**
-   * Aborted when the server starts draining before it closes (drainServer, on SIGTERM in
-   * runApiProcess): requests are still served, but /readyz answers 503 and every answer closes
-   * its connection. Without it the app never drains.
-   */
-  draining?: AbortSignal;
-}
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
-
-/** What an app's own routes get: the database (extend it with the app's tables, `db.$extendTables<AppDatabase>()`). */
-export interface AppRouteDeps {
-  db: Kysely<Database>;
-}
-
-/**
- * An app's own routes (e.g. reading what its operations wrote), registered inside the
- * authenticated /v1 scope: `request.tenantId` is set, the rate limit applies, errors answer as
- * problem+json. Give each route a full path (`/v1/...`) and a schema.
- */
-export type AppRoutes = (app: FastifyInstance, deps: AppRouteDeps) => Promise<void>;
-
-/** The app-specific part of the API: which operations it accepts and which routes of its own it serves. */
-export interface ApiOptions {
-  /** one POST route each; the submit side needs only the OperationSpec, whatever the kind */
-  operations: readonly OperationSpec[];
-  routes?: readonly AppRoutes[];
-  /** the rate limits to count on (createRateLimits), shared with the host app's own hooks; by default the plugin's own */
-  limits?: RateLimits;
-}
 
 /**
  * The whole API as a Fastify plugin, without a prefix: status, events, WebSocket, health, the
  * operations' POST routes and the app's routes, with their authentication, rate
  * limit, validator and problem+json error handler in the plugin's scope. A team registers it in
  * its own Fastify app (`app.register(idemqPlugin, { deps, operations })`); it never listens.
- * The forward routes of the configuration (FORWARD_ROUTES_FILE) join `operations`. Refuses (throws)
+ * `operations` holds the forward routes too (loadProcessConfig reads them). Refuses (throws)
  * two operations with one name or one route. Every route is rate limited in `onRequest`, before its
  * body is read (see createRateLimits); the per-address budget counts `request.ip`, so an app that
  * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
  * The host app's unknown routes are its own: buildApp limits them with refuseUnknownRoutes.
  */
-export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations: appOperations, routes = [], limits: given }) => {
-  const operations = withForwardRoutes(appOperations, deps.config);
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations, routes = [], limits: given }) => {
   assertDistinct(operations);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);

@@ -5,8 +5,6 @@ import { credentialProblems, DEMO_ADMIN_TOKEN, DEMO_SECRET, isProduction } from 
 import { MAX_QUEUE_SHARDS } from './queue/queue-shards.ts';
 import { parseClusterNodes } from './redis-cluster-nodes.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
-import { type ForwardRoute, findRouteCollisions } from './operations/forward/forward-route.ts';
-import { readForwardRoutesFile } from './operations/forward/forward-routes-file.ts';
 
 const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
@@ -190,8 +188,11 @@ export interface Config {
   /** where a worker serves its Prometheus metrics, behind `admin.token`; 0: not served */
   workerMetricsPort: number;
   workerMetricsHost: string;
-  /** routes whose requests are forwarded to an upstream service (FORWARD_ROUTES_FILE); none by default */
-  forwardRoutes: readonly ForwardRoute[];
+  /**
+   * the path of a JSON file of routes forwarded to upstream services (FORWARD_ROUTES_FILE); '' for
+   * none. Only the path: the process entry reads the file (loadProcessConfig)
+   */
+  forwardRoutesFile: string;
   /** OpenTelemetry tracing (the standard OTEL_* variables); `exporter: 'none'` turns it off */
   tracing: TracingConfig;
   /** the API process's admin server: metrics, documents, Bull Board, the request console */
@@ -238,13 +239,9 @@ export class ConfigError extends Error {
  * (keys then come from the table that `npm run keys` manages). A process that serves the API
  * (`servesApi`, the default) is checked by credentialProblems: no demo credential in production
  * or on a non-loopback HOST/ADMIN_HOST, no weak secret in production; workers and migrations hold no credential.
- * FORWARD_ROUTES_FILE, if set, is read and validated here; a forward route that reuses the name or
- * route of one of `operations` (those the process runs otherwise) is a problem too.
+ * FORWARD_ROUTES_FILE is only a path here: the file is read by the process entry (loadProcessConfig).
  */
-export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
-  opts: { servesApi?: boolean; operations?: readonly { name: string; route: string }[] } = {},
-): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, opts: { servesApi?: boolean } = {}): Config {
   const raw: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
     const value = env[name];
@@ -309,9 +306,6 @@ export function loadConfig(
   problems.push(...clusterNodes.problems);
   const trustedProxies = parseTrustedProxies(String(value.TRUSTED_PROXIES));
   problems.push(...trustedProxies.problems);
-  const forward = value.FORWARD_ROUTES_FILE ? readForwardRoutesFile(String(value.FORWARD_ROUTES_FILE)) : { routes: [], valid: [], problems: [] };
-  // the routes that are valid on their own are checked against the operations too, in the same start
-  problems.push(...forward.problems, ...findRouteCollisions(forward.valid, opts.operations ?? []).map((p) => `FORWARD_ROUTES_FILE: ${p}`));
   const otlpHeaders = parseOtlpHeaders(String(value.OTEL_EXPORTER_OTLP_HEADERS));
   if (!otlpHeaders) problems.push('OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated key=value pairs');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -363,7 +357,7 @@ export function loadConfig(
     heartbeatFile: e.HEARTBEAT_FILE,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
-    forwardRoutes: Object.freeze(forward.routes.map((r) => Object.freeze(r))),
+    forwardRoutesFile: e.FORWARD_ROUTES_FILE,
     tracing: Object.freeze({
       exporter: e.OTEL_SDK_DISABLED === 'true' ? 'none' : (e.OTEL_TRACES_EXPORTER as TracingConfig['exporter']),
       url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
@@ -380,6 +374,14 @@ export function loadConfig(
       ratePerAddressPerMinute: e.ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
     }),
   });
+}
+
+/**
+ * FORWARD_ROUTES_FILE as set ('' for none), whatever else the environment holds: a start with an
+ * invalid environment still lists the routes file's problems with the others (loadProcessConfig).
+ */
+export function forwardRoutesFileOf(env: Record<string, string | undefined> = process.env): string {
+  return env.FORWARD_ROUTES_FILE ?? '';
 }
 
 /** `k1=v1,k2=v2` (values URL-encoded, as the OpenTelemetry specification has them); undefined if malformed. */

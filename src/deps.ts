@@ -1,14 +1,14 @@
 import { context } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AppDeps } from './app.ts';
+import type { AppDeps } from './http/api-deps.ts';
 import type { Config } from './config.ts';
 import { assertMigrated } from './db/check-migrations.ts';
 import { createDb } from './db/create-db.ts';
 import { replicaRole, type ReplicaRole } from './db/replica-role.ts';
 import type { Database } from './db/database.ts';
 import type { MigrationSet } from './db/migrator.ts';
-import { createAcceptor } from './idempotency/request-acceptor.ts';
+import { createAccept } from './idempotency/accept.ts';
 import { createReplayCache } from './idempotency/replay-cache.ts';
 import { createReplicaFirstRows } from './idempotency/replica-first-rows.ts';
 import { createRequestReader, type ReadRows, selectRequestsByIds } from './idempotency/request-reader.ts';
@@ -115,7 +115,12 @@ export async function createApiDeps(
     (event) => replays.invalidate(event.requestId),
     (up) => (up ? replays.resume() : replays.suspend()),
   );
-  const accept = createAcceptor(store, replays);
+  const accept = createAccept(store, replays, {
+    onAccepted: (outcome, seconds) => {
+      metrics.acceptSeconds.observe(seconds);
+      metrics.accepted.inc({ outcome });
+    },
+  });
   const census = startShardCensus(createShardCensus(producer, config.queuePrefix, config.queueShards), config.queueShards, log);
   shardMismatchGauge(metrics.registry, 'idemq_queue_shards_mismatch', () => census.mismatched);
   const rateLimitRedis = createRedis(config, 'limiter', onError('redis rate limit'));
@@ -129,13 +134,7 @@ export async function createApiDeps(
     readRequest: createRequestReader(replica ? statusRows(db, replica, metrics, log) : db, { maxConcurrentBatches: 2 }),
     metrics: metrics.registry,
     onPushed: metrics.pushed,
-    accept: async (input) => {
-      const stop = metrics.acceptSeconds.startTimer();
-      const outcome = await accept(input);
-      stop();
-      metrics.accepted.inc({ outcome: outcome.kind });
-      return outcome;
-    },
+    accept,
     enqueue: (requests) => {
       // with tracing on, each job continues the trace its caller is in (the POST's enqueue span)
       const traced = telemetry ? requests.map((r) => ({ ...r, traceMetadata: telemetry.contextManager.getMetadata(context.active()) })) : requests;

@@ -1,6 +1,7 @@
 /**
- * idemq's public entry: everything an app built on the core uses, and nothing else. An app
- * imports only from here (a test enforces it for examples/).
+ * idemq's public entry: everything an app built on the core uses for its operations, its API and
+ * its migrations, and nothing else. An app imports only from here and, for its worker process,
+ * from the worker's entry `idemq/worker` (workers/index.ts); a test enforces it for examples/.
  */
 
 // operations
@@ -24,20 +25,19 @@ export type { ForwardRoute } from './operations/forward/forward-route.ts';
 // an app as a whole, and its processes
 export type { IdemqApp } from './app-definition.ts';
 export { runApiProcess } from './run-api.ts';
-export { runWorkerProcess } from '../workers/run-worker.ts';
 export { runMigrateProcess } from './db/run-migrate.ts';
 
 // the API: a Fastify plugin for a team's own app, or the standalone app
-export { type ApiOptions, type AppDeps, type AppRouteDeps, type AppRoutes, buildApp, idemqPlugin, openapiDocument } from './app.ts';
+export type { ApiOptions, AppDeps, AppRouteDeps, AppRoutes } from './http/api-deps.ts';
+export { buildApp, idemqPlugin, openapiDocument } from './app.ts';
 export { createApiDeps } from './deps.ts';
 // the admin server (metrics, documents, Bull Board, the request console): createApiDeps's `admin` + openapiDocument
 export { type AdminDeps, buildAdminApp } from './admin/admin-app.ts';
 
-// workers
-export { startWorker, type WorkerHandle, type WorkerOptions } from '../workers/start-worker.ts';
-
 // configuration and logging
 export { type Config, ConfigError, loadConfig } from './config.ts';
+// the configuration and every operation a process runs: the app's, then its forward routes (FORWARD_ROUTES_FILE)
+export { loadProcessConfig, type ProcessConfig } from './process-config.ts';
 export { createLogger } from './logger.ts';
 
 // database: the core's tables and migrations, an app's migrations after them
@@ -51,5 +51,6 @@ export { anyUuid } from './db/any-uuid.ts';
 // helpers for an app's own routes
 export { IdParams } from './http/schemas.ts';
 export { jsonResponse, NOT_FOUND, V1_PROBLEMS } from './http/openapi-responses.ts';
-export { notFound, type Problem, ProblemError } from './http/problem.ts';
+export { notFound, type Problem, problem, ProblemError } from './http/problem.ts';
+export type { ProblemSlug } from './http/problem-types.ts';
 export { isUuid, UUID_PATTERN } from './uuid.ts';

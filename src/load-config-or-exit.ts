@@ -1,4 +1,6 @@
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Operation } from './operations/operation.ts';
+import { loadProcessConfig, type ProcessConfig } from './process-config.ts';
 import { exitIfStartupError, exitWithProblems } from './startup-error.ts';
 
 /**
@@ -9,6 +11,19 @@ import { exitIfStartupError, exitWithProblems } from './startup-error.ts';
 export function loadConfigOrExit(opts?: Parameters<typeof loadConfig>[1]): Config {
   try {
     return loadConfig(process.env, opts);
+  } catch (err) {
+    return exitOnConfigError(err);
+  }
+}
+
+/**
+ * loadProcessConfig for a process entry (API, worker): the configuration and the operations the
+ * process runs, its forward routes included. A ConfigError (of the environment or of the routes
+ * file, listed together) ends the process like loadConfigOrExit's.
+ */
+export function loadProcessConfigOrExit<T extends Operation>(opts: { servesApi?: boolean; operations: readonly T[] }): ProcessConfig<T> {
+  try {
+    return loadProcessConfig(process.env, opts);
   } catch (err) {
     return exitOnConfigError(err);
   }

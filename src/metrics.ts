@@ -1,8 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database, StatusEvent } from './db/database.ts';
 import { measureReplicaLag } from './db/replica-lag.ts';
-import { OUTBOX_EVENT_COUNT } from './outbox/outbox.repository.ts';
+import { countUnfinishedRequests } from './idempotency/request-maintenance.repository.ts';
+import { countOutboxEvents } from './outbox/outbox.repository.ts';
 import type { RequestQueues } from './queue/request-queue.ts';
 import { createStageHistogram } from './stage-histogram.ts';
 import { guardEventLoopLag } from './event-loop-lag-guard.ts';
@@ -77,9 +78,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
       // a scrape answers even while a source hangs: its series are left out and the failure counted
       const [pg, jobs] = await Promise.allSettled([
         withTimeout(
-          sql<{ unfinished: string; outbox: string }>`select
-            (select count(*) from idemq.requests where status in ('queued', 'processing')) as unfinished,
-            (select ${OUTBOX_EVENT_COUNT} from idemq.outbox) as outbox`.execute(deps.db),
+          Promise.all([countUnfinishedRequests(deps.db), countOutboxEvents(deps.db)]),
           SOURCE_TIMEOUT_MS,
           'backlog from postgres',
         ),
@@ -87,8 +86,9 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
       ]);
       this.reset();
       if (pg.status === 'fulfilled') {
-        this.set({ kind: 'unfinished_requests' }, Number(pg.value.rows[0]?.unfinished ?? 0));
-        this.set({ kind: 'outbox_events' }, Number(pg.value.rows[0]?.outbox ?? 0));
+        const [unfinished, outbox] = pg.value;
+        this.set({ kind: 'unfinished_requests' }, unfinished);
+        this.set({ kind: 'outbox_events' }, outbox);
       } else collectFailures.inc({ source: 'postgres' });
       if (jobs.status === 'fulfilled') {
         for (const [state, n] of Object.entries(jobs.value)) this.set({ kind: `jobs_${state}` }, n);

@@ -8,12 +8,12 @@ import { createApiDeps } from './deps.ts';
 import { drainServer } from './http/drain.ts';
 import { hasLiveKey } from './keys/api-key.repository.ts';
 import { listenOrExplain } from './listen-failure.ts';
-import { exitOnStartFailure, loadConfigOrExit } from './load-config-or-exit.ts';
+import { exitOnStartFailure, loadProcessConfigOrExit } from './load-config-or-exit.ts';
 import { createLogger } from './logger.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 
 /**
- * An API process serving `app`: loadConfig -> createDeps -> buildApp and buildAdminApp -> listen
+ * An API process serving `app`, and the forward routes of FORWARD_ROUTES_FILE: loadProcessConfig -> createDeps -> buildApp and buildAdminApp -> listen
  * (the API on HOST:PORT, the admin server on ADMIN_HOST:ADMIN_PORT). On SIGTERM the API drains for
  * SHUTDOWN_DRAIN_MS (still serving, /readyz 503, every answer closing its connection), then both
  * servers stop accepting and finish what they hold, then the pools close; the process exits 1 if
@@ -23,9 +23,9 @@ import { startTracing } from './tracing/start-tracing.ts';
  * starts, and warns.
  */
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
-  const config = loadConfigOrExit({ operations: app.operations });
+  const { config, operations } = loadProcessConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
-  await startApiProcess(app, config, log, opts.name ?? 'idemq-api').catch((err) => exitOnStartFailure(err, (e) => log.debug({ err: e }, 'start-up failed')));
+  await startApiProcess({ ...app, operations }, config, log, opts.name ?? 'idemq-api').catch((err) => exitOnStartFailure(err, (e) => log.debug({ err: e }, 'start-up failed')));
 }
 
 async function startApiProcess(app: IdemqApp, config: Config, log: Logger, name: string): Promise<void> {

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../src/batch-scheduler.ts';
 import type { Database } from '../src/db/database.ts';
-import type { FindOperation } from '../src/operations/registry.ts';
+import type { Operation, TransactionalOperation } from '../src/operations/operation.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { startBatchSpans } from './batch-spans.ts';
 import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
@@ -13,20 +13,22 @@ import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-b
  * (processRequests). A batch that fails as a whole for a transient reason fails every request in
  * it (each is retried by BullMQ); one that fails for any other reason may be one request's fault,
  * so its requests are run again one by one, and only the guilty one fails. The runner of
- * transactional operations (see operation-runners.ts). With tracing on, each request's trace (its
+ * transactional operations (see operation-runners.ts): each request comes with its operation, and a
+ * batch runs the operations its requests came with. With tracing on, each request's trace (its
  * job's span) gets a span for the transaction it ran in, and its outbox events carry that span.
  */
 export function createBatchRunner(
   db: Kysely<Database>,
-  opts: { maxConcurrentBatches: number; maxBatchSize?: number; findOperation: FindOperation; onBatch?: (size: number) => void },
+  opts: { maxConcurrentBatches: number; maxBatchSize?: number; onBatch?: (size: number) => void },
 ) {
-  const find = opts.findOperation;
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
-  const loader = new DataLoader<{ id: string; ctx: Context }, ProcessResult>(
+  const loader = new DataLoader<{ id: string; ctx: Context; operation: TransactionalOperation<any, any> }, ProcessResult>(
     (keys) =>
       schedule.run(async () => {
         opts.onBatch?.(keys.length);
         const ids = keys.map((k) => k.id);
+        const operations = new Map<string, Operation>(keys.map((k) => [k.operation.name, k.operation]));
+        const find = (name: string) => operations.get(name);
         const spans = startBatchSpans(keys);
         try {
           const results = await processRequests(db, ids, find, spans.traces).catch(async (err: unknown) => {
@@ -42,5 +44,5 @@ export function createBatchRunner(
       }),
     { cache: false, maxBatchSize: Math.min(opts.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE), batchScheduleFn: schedule.wait },
   );
-  return (requestId: string): Promise<ProcessResult> => loader.load({ id: requestId, ctx: context.active() });
+  return (requestId: string, operation: TransactionalOperation<any, any>): Promise<ProcessResult> => loader.load({ id: requestId, ctx: context.active(), operation });
 }

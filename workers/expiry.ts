@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
-import { type Database, TERMINAL_STATUSES } from '../src/db/database.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/db/database.ts';
+import { expireRequestBatch } from '../src/idempotency/request-maintenance.repository.ts';
 
 /**
  * Deletes one bounded batch (at most `batchSize` rows, oldest expiry first) of finished
@@ -10,22 +11,6 @@ import { type Database, TERMINAL_STATUSES } from '../src/db/database.ts';
  * Returns whether a full batch suggests more are due.
  */
 export async function expireOnce(db: Kysely<Database>, batchSize: number): Promise<{ more: boolean; deleted: number }> {
-  const result = await db
-    .deleteFrom('idemq.requests')
-    .where(
-      'id',
-      'in',
-      db
-        .selectFrom('idemq.requests')
-        .select('id')
-        .where(sql<boolean>`expires_at <= clock_timestamp()`)
-        .where('status', 'in', TERMINAL_STATUSES)
-        .orderBy('expires_at')
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .executeTakeFirst();
-  const deleted = Number(result.numDeletedRows);
+  const deleted = await expireRequestBatch(db, batchSize);
   return { more: deleted === batchSize, deleted };
 }

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
 import { claimAttempt, completeAttempt, type LeaseTerms, releaseAttempt } from '../src/idempotency/request-lease.repository.ts';
 import { callUpstream, type CallOutcome, type UpstreamCall } from '../src/operations/forward/call-upstream.ts';
-import type { ForwardRoute } from '../src/operations/forward/forward-route.ts';
 import { PROCESSING_FAILED } from '../src/operations/error-codes.ts';
+import type { ForwardOperation } from '../src/operations/operation.ts';
 import { decide, type ForwardError } from '../src/operations/forward/upstream-outcome.ts';
 import { upstreamKeyFor } from '../src/operations/forward/upstream-key.ts';
 import { currentTraceCarrier, withSpan } from '../src/tracing/spans.ts';
@@ -22,7 +22,6 @@ export const LEASE_GRACE_MS = 2_000;
 
 export interface ForwardRunnerDeps {
   db: Kysely<Database>;
-  routes: readonly ForwardRoute[];
   log: Logger;
   call?: (call: UpstreamCall) => Promise<CallOutcome>;
   random?: () => number;
@@ -31,24 +30,26 @@ export interface ForwardRunnerDeps {
 }
 
 /**
- * The runner of forward operations (operation-runners.ts). Runs one forwarded request one step: claims its next attempt (claimAttempt: at most one in
- * flight per request across all workers), calls the upstream outside any transaction, and records
- * what the answer decides, fenced by the attempt number: a terminal outcome (succeeded, or failed
- * with the upstream's refusal or after the last attempt), or the time the next attempt is due.
+ * The runner of forward operations (operation-runners.ts). Runs one forwarded request of
+ * `operation` one step, by the route that operation carries (`operation.forward`): claims its next
+ * attempt (claimAttempt: at most one in flight per request across all workers), calls the upstream
+ * outside any transaction, and records what the answer decides, fenced by the attempt number: a
+ * terminal outcome (succeeded, or failed with the upstream's refusal or after the last attempt),
+ * or the time the next attempt is due.
  * Every attempt carries the same derived Idempotency-Key. `delayed`: an attempt of another worker
  * holds the request, or the next attempt is not due yet; `fenced`: this attempt's answer came after
  * a later attempt took over, and nothing was written. May run any number of times for one request;
  * throws for infrastructure failures (the caller retries), and UnknownOperation for a request
- * of no route in `routes`.
+ * of another operation than `operation`.
  */
 export function createForwardRunner(deps: ForwardRunnerDeps) {
-  const byName = new Map(deps.routes.map((r) => [r.name, r]));
-  const terms: LeaseTerms[] = deps.routes.map((r) => ({ operation: r.name, leaseMs: r.timeoutMs + LEASE_GRACE_MS, maxAttempts: r.maxAttempts }));
   const call = deps.call ?? callUpstream;
   const random = deps.random ?? Math.random;
 
-  return async (requestId: string): Promise<RunResult> => {
-    const claim = await claimAttempt(deps.db, requestId, terms);
+  return async (requestId: string, operation: ForwardOperation): Promise<RunResult> => {
+    const route = operation.forward;
+    const terms: LeaseTerms = { operation: operation.name, leaseMs: route.timeoutMs + LEASE_GRACE_MS, maxAttempts: route.maxAttempts };
+    const claim = await claimAttempt(deps.db, requestId, [terms]);
     switch (claim.kind) {
       case 'other':
         throw new UnknownOperation(claim.operation);
@@ -67,7 +68,6 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
       }
     }
     const { row } = claim;
-    const route = byName.get(row.operation)!;
     const attempt = row.attempts;
     const { decision, trace } = await withSpan(
       'idemq.upstream_call',

@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../src/config.ts';
-import { limitNodeServer, nodeServerOptions } from '../src/http/node-server-limits.ts';
-import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from '../src/http/problem.ts';
+import { limitNodeServer, nodeServerOptions } from '../src/net/node-server-limits.ts';
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from '../src/problem-base.ts';
 
 export interface MetricsServerOptions {
   host: string;

@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, RequestRow } from '../src/db/database.ts';
-import { completeRequests, markProcessing, type Outcome } from '../src/idempotency/complete-request.ts';
+import { completeRequests, markProcessing, type Outcome } from '../src/idempotency/request-completion.repository.ts';
 import { lockRequests } from '../src/idempotency/request.repository.ts';
 import { isTerminal } from '../src/idempotency/request-view.ts';
 import { checkPayload } from '../src/operations/check-payload.ts';

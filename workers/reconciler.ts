@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.ts';
+import { findUnfinishedPage } from '../src/idempotency/request-maintenance.repository.ts';
 import { enqueueRequests, type QueuedRequest, type RequestQueues } from '../src/queue/request-queue.ts';
 
 export const RECONCILE_BATCH_SIZE = 1_000;
@@ -38,16 +39,7 @@ export async function reconcileOnce(
   opts: { batchSize?: number; after?: ReconcileCursor } = {},
 ): Promise<ReconcileResult> {
   const { batchSize = RECONCILE_BATCH_SIZE, after } = opts;
-  const rows = await db
-    .selectFrom('idemq.requests')
-    .select(['id', 'operation', sql<string>`updated_at::text`.as('updated_at')])
-    .where('status', 'in', ['queued', 'processing'])
-    .where('updated_at', '<', sql<Date>`clock_timestamp() - make_interval(secs => ${olderThanMs / 1000})`)
-    .$if(after !== undefined, (q) => q.where(sql<boolean>`(updated_at, id) > (${after!.updatedAt}::timestamptz, ${after!.id}::uuid)`))
-    .orderBy('updated_at')
-    .orderBy('id')
-    .limit(batchSize)
-    .execute();
+  const rows = await findUnfinishedPage(db, { olderThanMs, limit: batchSize, after });
   // One read of the job's hash per row, all in flight at once: O(1) each, where getJobState
   // searches the wait and active lists and would cost O(backlog) per row during a backlog.
   const jobs = await Promise.all(rows.map(({ id }) => queues.getJob(id)));

@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../src/db/database.ts';
+import { countUnfinishedByOperation } from '../src/idempotency/request-maintenance.repository.ts';
 
 /**
  * Warns, once at a worker's start, about unfinished requests of operations this worker does not
@@ -11,10 +12,7 @@ import type { Database } from '../src/db/database.ts';
  */
 export async function warnOfUnknownOperations(db: Kysely<Database>, known: (name: string) => boolean, log: Logger): Promise<{ operation: string; unfinished: number }[]> {
   try {
-    const { rows } = await sql<{ operation: string; unfinished: number }>`
-      select operation, count(*)::int as unfinished from idemq.requests
-       where status in ('queued', 'processing') group by operation order by operation`.execute(db);
-    const unknown = rows.filter((r) => !known(r.operation));
+    const unknown = (await countUnfinishedByOperation(db)).filter((r) => !known(r.operation));
     for (const r of unknown) {
       log.warn(r, `${r.unfinished} unfinished request(s) of operation ${r.operation}, which this worker does not run: they wait for a worker that does; if it was removed, fail them in the admin console`);
     }

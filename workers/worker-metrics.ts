@@ -1,7 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../src/db/database.ts';
-import { OUTBOX_EVENT_COUNT } from '../src/outbox/outbox.repository.ts';
+import { readOutboxBacklog } from '../src/outbox/outbox.repository.ts';
 import type { RequestQueues } from '../src/queue/request-queue.ts';
 import { guardEventLoopLag } from '../src/event-loop-lag-guard.ts';
 import { createStageHistogram } from '../src/stage-histogram.ts';
@@ -80,18 +80,12 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
   // one read of the outbox per scrape, shared by its two gauges (a scrape collects them concurrently)
   let outboxRead: Promise<{ events: number; age: number } | undefined> | undefined;
   const readOutbox = () =>
-    (outboxRead ??= withTimeout(
-      sql<{ events: string; age: number | null }>`select ${OUTBOX_EVENT_COUNT} as events,
-        extract(epoch from now() - min(created_at))::float8 as age from idemq.outbox`.execute(sources.db),
-      SOURCE_TIMEOUT_MS,
-      'outbox from postgres',
-    ).then(
-      ({ rows }) => ({ events: Number(rows[0]?.events ?? 0), age: Math.max(0, rows[0]?.age ?? 0) }),
-      () => {
+    (outboxRead ??= withTimeout(readOutboxBacklog(sources.db), SOURCE_TIMEOUT_MS, 'outbox from postgres')
+      .catch(() => {
         sourceFailures.inc({ source: 'postgres' });
         return undefined;
-      },
-    ).finally(() => (outboxRead = undefined)));
+      })
+      .finally(() => (outboxRead = undefined)));
   const outboxGauge = (name: string, help: string, pick: (o: { events: number; age: number }) => number) =>
     new Gauge({
       name,

@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { type AppRouteDeps, IdParams, isUuid, jsonResponse, NOT_FOUND, notFound, ProblemError, V1_PROBLEMS } from '../../src/index.ts';
+import { type AppRoutes, IdParams, isUuid, jsonResponse, NOT_FOUND, notFound, ProblemError, V1_PROBLEMS } from '../../src/index.ts';
 import type { LedgerDatabase } from './database.ts';
 
 const AccountSchema = Type.Object({
@@ -12,7 +11,7 @@ const AccountSchema = Type.Object({
 });
 
 /** GET /v1/accounts/:id: an account of the tenant; another tenant's account answers 404 like an unknown one. */
-export async function accountRoutes(app: FastifyInstance, deps: AppRouteDeps): Promise<void> {
+export const accountRoutes: AppRoutes = async (app, deps) => {
   const db = deps.db.$extendTables<LedgerDatabase>();
   app.get(
     '/v1/accounts/:id',
@@ -26,7 +25,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AppRouteDeps): P
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const account = isUuid(id)
         ? await db
             .selectFrom('ledger.accounts')
@@ -39,4 +38,4 @@ export async function accountRoutes(app: FastifyInstance, deps: AppRouteDeps): P
       return { id: account.id, currency: account.currency, balance: account.balance, name: account.name, createdAt: account.created_at.toISOString() };
     },
   );
-}
+};

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from '../../src/index.ts';
+import { runWorkerProcess } from '../../workers/index.ts';
 import { ledger } from './app.ts';
 
 // The ledger's worker process (`npm run start:worker`).

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from '../../src/index.ts';
+import { runWorkerProcess } from '../../workers/index.ts';
 import { orders } from './app.ts';
 
 await runWorkerProcess(orders, { name: 'orders-worker' });

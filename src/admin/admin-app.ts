@@ -10,7 +10,7 @@ import type { Database } from '../db/database.ts';
 import { asyncapiRoutes } from '../http/asyncapi.routes.ts';
 import { handleError } from '../http/error-handler.ts';
 import { notFound, ProblemError, sendProblem } from '../http/problem.ts';
-import { capConnections } from '../http/node-server-limits.ts';
+import { capConnections } from '../net/node-server-limits.ts';
 import { serverLimitOptions } from '../http/server-limits.ts';
 import { createRateLimits } from '../http/rate-limits.ts';
 import type { ReadRequest } from '../idempotency/request-reader.ts';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import type { Problem } from '../http/problem.ts';
+import { type Problem, problem } from '../http/problem.ts';
 import { createAdminSession, deleteAdminSession, isLiveAdminSession } from './admin-session.repository.ts';
 
 export const SESSION_COOKIE = 'idemq_admin';
@@ -73,10 +73,7 @@ export function createAdminAuth(db: Kysely<Database>, options: Pick<Config['admi
 
 export type AdminAuth = ReturnType<typeof createAdminAuth>;
 
-export const adminUnauthorized = (request: FastifyRequest): Problem => ({
-    status: 401,
-    slug: 'unauthorized',
-    title: 'Unauthorized',
-    detail: request.headers.authorization ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>`, or log in at /login.',
+export const adminUnauthorized = (request: FastifyRequest): Problem =>
+  problem('unauthorized', request.headers.authorization ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>`, or log in at /login.', {
     headers: { 'www-authenticate': 'Bearer realm="idemq-admin"' },
-});
+  });

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 const file = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8');
 
 /** The request console: one static page and its script, no build step. */
-export async function consolePageRoutes(app: FastifyInstance): Promise<void> {
+export const consolePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const html = file('index.html');
   const script = file('console.js');
   const headers = {
@@ -16,4 +16,4 @@ export async function consolePageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/', 302));
   app.get('/console/', { schema: { hide: true } }, async (_request, reply) => reply.headers(headers).type('text/html; charset=utf-8').send(html));
   app.get('/console/console.js', { schema: { hide: true } }, async (_request, reply) => reply.headers(headers).type('text/javascript; charset=utf-8').send(script));
-}
+};

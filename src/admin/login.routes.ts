@@ -1,5 +1,5 @@
 import { parse } from 'node:querystring';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { audit } from './admin-audit.ts';
 import type { AdminAuth } from './admin-auth.ts';
 
@@ -17,14 +17,14 @@ const page = (message: string) => `<!doctype html>
  * session (its cookie) and goes to the console; a wrong token shows the form again with 401.
  * POST /logout ends the session everywhere. Each is audited, without the token or the cookie.
  */
-export async function loginRoutes(app: FastifyInstance, { auth }: { auth: AdminAuth }): Promise<void> {
+export const loginRoutes: FastifyPluginAsyncTypebox<{ auth: AdminAuth }> = async (app, { auth }) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
     done(null, parse(String(body)));
   });
   app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page('')));
   app.post('/login', { schema: { hide: true } }, async (request, reply) => {
     const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true;
-    const token = isForm ? (request.body as Record<string, unknown> | undefined)?.token : undefined;
+    const token = isForm ? formToken(request.body) : undefined;
     const ok = typeof token === 'string' && auth.isToken(token);
     if (!ok) {
       audit(request, 'login', { ok });
@@ -39,4 +39,9 @@ export async function loginRoutes(app: FastifyInstance, { auth }: { auth: AdminA
     audit(request, 'logout', { ended: ended !== undefined });
     return reply.redirect('/login', 303);
   });
+};
+
+/** The `token` field of a parsed form body (node:querystring's object); undefined for any other body. */
+function formToken(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && 'token' in body ? body.token : undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Problem } from '../http/problem.ts';
+import { type Problem, problem } from '../http/problem.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -18,5 +18,5 @@ export function crossOriginRefusal(request: FastifyRequest): Problem | undefined
   if (site !== undefined && site !== 'same-origin') why = `Sec-Fetch-Site is ${JSON.stringify(site)}`;
   else if (origin !== undefined && origin !== own) why = `Origin ${JSON.stringify(origin)} is not ${own}`;
   if (!why) return undefined;
-  return { status: 403, slug: 'cross-origin-refused', title: 'Cross-origin call refused', detail: `${why}: the admin plane changes state only for its own pages.` };
+  return problem('cross-origin-refused', `${why}: the admin plane changes state only for its own pages.`);
 }

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { asyncapiDocument } from './asyncapi-document.ts';
 
 /** GET /docs/asyncapi.json: the WebSocket protocol, next to the OpenAPI document at /docs/json. */
-export async function asyncapiRoutes(app: FastifyInstance): Promise<void> {
+export const asyncapiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const document = asyncapiDocument();
   app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => document);
-}
+};

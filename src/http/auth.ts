@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ApiKeyScope } from '../db/database.ts';
 import { hashSecret } from '../keys/key-secret.ts';
 import type { KeyGrant, KeyRing } from '../keys/key-ring.ts';
-import { ProblemError } from './problem.ts';
+import { problem, ProblemError } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,13 +21,9 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The 401 answer: says what to send when nothing was sent, and never which part of a wrong key was wrong. */
 export function unauthorized(header: string | undefined): ProblemError {
-  return new ProblemError({
-    status: 401,
-    slug: 'unauthorized',
-    title: 'Unauthorized',
-    detail: header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.',
-    headers: { 'www-authenticate': 'Bearer realm="idemq"' },
-  });
+  return new ProblemError(
+    problem('unauthorized', header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.', { headers: { 'www-authenticate': 'Bearer realm="idemq"' } }),
+  );
 }
 
 /**
@@ -35,13 +31,9 @@ export function unauthorized(header: string | undefined): ProblemError {
  * outcome is not given to a key that may no longer read it.
  */
 export function keyRevoked(): ProblemError {
-  return new ProblemError({
-    status: 401,
-    slug: 'unauthorized',
-    title: 'Unauthorized',
-    detail: 'The API key was revoked while this request was held.',
-    headers: { 'www-authenticate': 'Bearer realm="idemq", error="invalid_token"' },
-  });
+  return new ProblemError(
+    problem('unauthorized', 'The API key was revoked while this request was held.', { headers: { 'www-authenticate': 'Bearer realm="idemq", error="invalid_token"' } }),
+  );
 }
 
 /**
@@ -84,13 +76,11 @@ export function createAuthenticator(envKeys: ReadonlyMap<string, string>, ring?:
     /** Throws 403 for a method other than GET, HEAD and OPTIONS when the key lacks the `write` scope. */
     assertScope(request: FastifyRequest): void {
       if (READ_METHODS.has(request.method) || request.scopes.includes('write')) return;
-      throw new ProblemError({
-        status: 403,
-        slug: 'insufficient-scope',
-        title: 'Forbidden',
-        detail: 'This API key may only read (scope `read`); submitting needs a key with the `write` scope.',
-        headers: { 'www-authenticate': 'Bearer realm="idemq", error="insufficient_scope", scope="write"' },
-      });
+      throw new ProblemError(
+        problem('insufficient-scope', 'This API key may only read (scope `read`); submitting needs a key with the `write` scope.', {
+          headers: { 'www-authenticate': 'Bearer realm="idemq", error="insufficient_scope", scope="write"' },
+        }),
+      );
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ConnectionGuard } from './connection-guard.ts';
+import type { ConnectionGuard } from '../net/connection-guard.ts';
 
 /**
  * The public server's sockets in `registry`, read from its guard at each scrape: open and idle

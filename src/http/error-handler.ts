@@ -1,15 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestNotRecorded } from '../idempotency/split-batch.ts';
 import { isTransientError } from '../retry-policy.ts';
-import { type Problem, ProblemError, sendProblem, unavailable } from './problem.ts';
+import { problem, ProblemError, sendProblem, unavailable } from './problem.ts';
+import type { ProblemSlug } from './problem-types.ts';
 
 /** Fastify's own error codes, mapped to stable problem types. */
-const FASTIFY_PROBLEMS: Record<string, Omit<Problem, 'detail'>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'body-too-large', title: 'Request body too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported media type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-body', title: 'Malformed request body' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON body' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON body' },
+const FASTIFY_PROBLEMS: Record<string, ProblemSlug> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed-body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
 };
 
 /**
@@ -24,25 +25,21 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error.validation) {
     return sendProblem(
       reply,
-      {
-        status: 400,
-        slug: 'invalid-request',
-        title: 'Request does not match the schema',
-        detail: `The ${error.validationContext ?? 'request'} is not valid: ${error.message}`,
+      problem('invalid-request', `The ${error.validationContext ?? 'request'} is not valid: ${error.message}`, {
         extra: {
           errors: error.validation.map((v) => ({ pointer: `#${v.instancePath}`, detail: v.message ?? 'invalid' })),
         },
-      },
+      }),
       instance,
     );
   }
   const known = error.code ? FASTIFY_PROBLEMS[error.code] : undefined;
-  if (known) return sendProblem(reply, { ...known, detail: error.message }, instance);
+  if (known) return sendProblem(reply, problem(known, error.message), instance);
   if (error instanceof SyntaxError && error.statusCode === 400) {
-    return sendProblem(reply, { status: 400, slug: 'malformed-json', title: 'Malformed JSON body', detail: error.message }, instance);
+    return sendProblem(reply, problem('malformed-json', error.message), instance);
   }
   if (error.statusCode === 429) {
-    return sendProblem(reply, { status: 429, slug: 'rate-limited', title: 'Too many requests', detail: error.message }, instance);
+    return sendProblem(reply, problem('rate-limited', error.message), instance);
   }
   if (isTransientError(error)) {
     request.log.warn({ err: error }, 'infrastructure unavailable');
@@ -52,12 +49,10 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     request.log.warn({ err: error }, 'request body refused by Postgres');
     return sendProblem(
       reply,
-      {
-        status: 400,
-        slug: 'unstorable-body',
-        title: 'Request body cannot be stored',
-        detail: 'Postgres refused to store this body (too deeply nested, or text it cannot hold); nothing was recorded. Change the body: retrying it as it is fails the same way.',
-      },
+      problem(
+        'unstorable-body',
+        'Postgres refused to store this body (too deeply nested, or text it cannot hold); nothing was recorded. Change the body: retrying it as it is fails the same way.',
+      ),
       instance,
     );
   }
@@ -67,8 +62,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendProblem(reply, unavailable('The request could not be recorded. Retry with the same Idempotency-Key; if it keeps failing, contact the operator.'), instance);
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return sendProblem(reply, { status: error.statusCode, slug: 'bad-request', title: 'Bad request', detail: error.message }, instance);
+    return sendProblem(reply, problem('bad-request', error.message, { status: error.statusCode }), instance);
   }
   request.log.error({ err: error }, 'unhandled error');
-  return sendProblem(reply, { status: 500, slug: 'internal-error', title: 'Internal error', detail: 'An unexpected error occurred; it has been logged.' }, instance);
+  return sendProblem(reply, problem('internal-error', 'An unexpected error occurred; it has been logged.'), instance);
 }

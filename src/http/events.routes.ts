@@ -1,19 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { AppDeps } from '../app.ts';
 import { isTerminal, toRequestView } from '../idempotency/request-view.ts';
 import { followRequest } from '../status/follow-request.ts';
+import type { AppDeps } from './api-deps.ts';
+import type { KeyHolds } from './key-holds.ts';
 import { emptyResponse, eventStreamResponse, NOT_FOUND, V1_PROBLEMS } from './openapi-responses.ts';
 import { notFound, ProblemError } from './problem.ts';
-import { clientGone } from './request-reply.ts';
 import { IdParams } from './schemas.ts';
-import type { KeyHolds } from './key-holds.ts';
-import { holdSocketFor } from './server-limits.ts';
+import { lastEventVersion, streamEvents } from './sse-stream.ts';
 import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
 
-const KEEPALIVE_MS = 15_000;
-/** unsent bytes above this end the stream; the client reconnects with Last-Event-ID */
-const MAX_UNSENT_BYTES = 256 * 1024;
+/** What the event stream uses: the request's reads and wake-ups, and the holds it counts against. */
+export type EventRouteDeps = Pick<AppDeps, 'config' | 'readRequest' | 'feed' | 'onPushed'> & { held: TenantSlots; holds: KeyHolds };
 
 const EventHeaders = Type.Object({
   'last-event-id': Type.Optional(Type.String({ description: 'the `id:` of the last event received: resume after that version' })),
@@ -24,7 +22,7 @@ const EventHeaders = Type.Object({
  * is the request's version; a reconnect with Last-Event-ID gets only newer states. The stream ends
  * after the terminal state; a reconnect after that gets 204, which tells EventSource to stop.
  */
-export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots; holds: KeyHolds }): Promise<void> {
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, deps) => {
   app.get(
     '/v1/requests/:id/events',
     {
@@ -45,51 +43,33 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps & { held: 
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const since = Number(request.headers['last-event-id']);
-      const sinceVersion = Number.isInteger(since) && since > 0 ? since : 0;
+      const { id } = request.params;
+      const sinceVersion = lastEventVersion(request.headers['last-event-id']);
       const current = await deps.readRequest(request.tenantId, id);
       if (!current) throw new ProblemError(notFound(`Request ${id}`));
       if (isTerminal(current.status) && current.version <= sinceVersion) return reply.code(204).send();
 
       const release = deps.held.acquire(request.tenantId);
       if (!release) throw tooManyHeld(deps.held.max);
-      const signal = clientGone(reply);
-      // the stream is silent between keepalives, which may be longer than the idle timeout
-      holdSocketFor(request, KEEPALIVE_MS * 2, deps.config.http);
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': request.id,
-      });
-      const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
-      const stop = new AbortController();
       const hold = deps.holds.hold(request.keyHash);
       try {
-        await followRequest(
-          deps,
-          request.tenantId,
-          id,
-          (row) => {
-            // the follow reads once more after an abort: a key revoked meanwhile gets nothing more
-            if (hold.signal.aborted) return;
-            if (raw.writableLength > MAX_UNSENT_BYTES) return stop.abort();
-            raw.write(`id: ${row.version}\nevent: status\ndata: ${JSON.stringify(toRequestView(row))}\n\n`);
-          },
-          { signal: AbortSignal.any([signal, stop.signal, hold.signal]), sinceVersion },
+        await streamEvents(request, reply, { limits: deps.config.http, headers: { 'x-request-id': request.id }, endedByError: 'event stream ended by an error' }, (stream) =>
+          followRequest(
+            deps,
+            request.tenantId,
+            id,
+            (row) => {
+              // the follow reads once more after an abort: a key revoked meanwhile gets nothing more
+              if (hold.signal.aborted) return;
+              stream.send(row.version, 'status', toRequestView(row));
+            },
+            { signal: AbortSignal.any([stream.signal, hold.signal]), sinceVersion },
+          ),
         );
-      } catch (err) {
-        request.log.warn({ err }, 'event stream ended by an error');
       } finally {
-        clearInterval(keepalive);
         release();
         hold.release();
-        raw.end();
       }
     },
   );
-}
+};

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import { withTimeout } from '../with-timeout.ts';
 import { HEADER, jsonResponse, problemResponse } from './openapi-responses.ts';
 import { unavailable, ProblemError } from './problem.ts';
@@ -23,7 +23,10 @@ const READYZ = {
   },
 };
 
-export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/** What the probes use: the readiness checks, and whether the server drains. */
+export type HealthRouteDeps = Pick<AppDeps, 'checks' | 'draining'>;
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (app, deps) => {
   // both count against the caller's address budget, like every route: a prober's few calls a minute fit it
   const options = { schema: { tags: ['health'] } };
   app.get('/healthz', { ...options, schema: { ...options.schema, ...HEALTHZ, summary: 'The process lives' } }, async () => ({ status: 'ok' }));
@@ -44,4 +47,4 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
     }
     return { status: Object.values(checks).every((c) => c === 'ok') ? 'ready' : 'degraded', checks };
   });
-}
+};

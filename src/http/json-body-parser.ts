@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkJsonShape, type JsonShapeLimits, type JsonShapeRefusal } from './json-shape.ts';
-import { type Problem, ProblemError } from './problem.ts';
+import { checkJsonShape, type JsonShapeLimits, type JsonShapeRefusal } from '../json/json-shape.ts';
+import { type Problem, problem, ProblemError } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,36 +46,24 @@ export function problemOf(refusal: JsonShapeRefusal): Problem {
   const errors = (detail: string) => ({ errors: [{ pointer: `#${refusal.pointer}`, detail }] });
   switch (refusal.kind) {
     case 'too-deep':
-      return {
-        status: 400,
-        slug: 'body-too-deep',
-        title: 'JSON body nested too deeply',
-        detail: `Objects and arrays may be nested ${refusal.limit} levels deep on this route; flatten the body.`,
+      return problem('body-too-deep', `Objects and arrays may be nested ${refusal.limit} levels deep on this route; flatten the body.`, {
         extra: errors(`nested deeper than ${refusal.limit} levels`),
-      };
+      });
     case 'too-complex':
-      return {
-        status: 400,
-        slug: 'body-too-complex',
-        title: 'JSON body holds too many values',
-        detail: `A body may hold ${refusal.limit} values (objects, arrays, strings, numbers, literals) on this route; send fewer, or split the request.`,
-        extra: errors(`value number ${refusal.limit + 1}`),
-      };
+      return problem(
+        'body-too-complex',
+        `A body may hold ${refusal.limit} values (objects, arrays, strings, numbers, literals) on this route; send fewer, or split the request.`,
+        { extra: errors(`value number ${refusal.limit + 1}`) },
+      );
     case 'duplicate-key':
-      return {
-        status: 400,
-        slug: 'not-i-json',
-        title: 'JSON body is not I-JSON',
-        detail: 'An object holds the same key twice; bodies must be I-JSON (RFC 7493), whose objects have unique keys.',
+      return problem('not-i-json', 'An object holds the same key twice; bodies must be I-JSON (RFC 7493), whose objects have unique keys.', {
         extra: errors('a key repeated in its object'),
-      };
+      });
     case 'number-out-of-range':
-      return {
-        status: 400,
-        slug: 'not-i-json',
-        title: 'JSON body is not I-JSON',
-        detail: `The number ${refusal.text} is beyond ±(2^53 − 1) or not finite, so it would not arrive as sent; bodies must be I-JSON (RFC 7493). Send it as a string.`,
-        extra: errors('a number beyond ±(2^53 − 1) or not finite'),
-      };
+      return problem(
+        'not-i-json',
+        `The number ${refusal.text} is beyond ±(2^53 − 1) or not finite, so it would not arrive as sent; bodies must be I-JSON (RFC 7493). Send it as a string.`,
+        { extra: errors('a number beyond ±(2^53 − 1) or not finite') },
+      );
   }
 }

@@ -1,29 +1,26 @@
-import { type Span, SpanKind } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { LRUCache } from 'lru-cache';
+import { SpanKind } from '@opentelemetry/api';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
-import { fingerprintRequest } from '../idempotency/fingerprint.ts';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
+import { createSubmit, type SubmitOutcome } from '../idempotency/submit.ts';
 import type { OperationSpec } from '../operations/operation.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
 import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
-import { findUnstorableText } from './json-text.ts';
+import { findUnstorableText } from '../json/json-text.ts';
 import { documentAs } from './openapi-document.ts';
 import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
-import { ProblemError } from './problem.ts';
+import { problem, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { TenantSlots } from './tenant-slots.ts';
-
-/** A replayed request still queued after this long may have lost its job: enqueue again (a no-op if not). */
-const REENQUEUE_AFTER_MS = 2_000;
 
 /**
  * The answers of a submit route. With the operation's output schema, the document shows it as
@@ -62,142 +59,126 @@ const SUBMIT_PROBLEMS = {
   ),
 };
 
+export interface OperationRoutesOptions {
+  deps: AppDeps;
+  operations: readonly OperationSpec[];
+  held: TenantSlots;
+  holds: KeyHolds;
+  limits: Pick<RateLimits, 'tenantBytes'>;
+}
+
 /**
- * One POST route per operation, all with the same idempotency semantics. Knows only each
- * operation's OperationSpec: whatever kind runs it, submitting it is the same.
+ * One POST route per operation, all with the same idempotency semantics (submit.ts); the routes
+ * map HTTP to the submit story and its outcome back to an answer. Knows only each operation's
+ * OperationSpec: whatever kind runs it, submitting it is the same.
  */
-export async function operationRoutes(
-  app: FastifyInstance,
-  {
-    deps,
-    operations,
-    held,
-    holds,
-    limits,
-  }: { deps: AppDeps; operations: readonly OperationSpec[]; held: TenantSlots; holds: KeyHolds; limits: Pick<RateLimits, 'tenantBytes'> },
-): Promise<void> {
+export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = async (app, { deps, operations, held, holds, limits }) => {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
   // The key before the body (README, Idempotency semantics): a client without one has a bug a
   // fixed body would not cure, and a header costs nothing to check before the body is read.
   app.addHook('preParsing', async (request, _reply, payload) => {
-    requireIdempotencyKey(request);
+    const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
+    if (!parsed.ok) throw keyProblem(parsed);
     return payload;
   });
   // Before the schema, so no operation's schema can let such text through to the grouped INSERT.
   app.addHook('preValidation', async (request) => {
     const pointer = findUnstorableText(request.body);
     if (pointer === undefined) return;
-    throw new ProblemError({
-      status: 400,
-      slug: 'invalid-json-text',
-      title: 'JSON text that cannot be stored',
-      detail: 'The body holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored; remove it or encode the data otherwise.',
-      extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] },
-    });
+    throw new ProblemError(
+      problem(
+        'invalid-json-text',
+        'The body holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored; remove it or encode the data otherwise.',
+        { extra: { errors: [{ pointer: `#${pointer}`, detail: 'a string or key holding \\u0000 or a lone surrogate' }] } },
+      ),
+    );
   });
   // after the schema, before the key is looked up: what would be stored counts, replays included
   app.addHook('preHandler', async (request, reply) => limits.tenantBytes(request, reply, request.bodyBytes));
-  // a storm of replays of one stuck request re-enqueues it once per window, not once per replay
-  const reenqueued = new LRUCache<string, true>({ max: 10_000, ttl: REENQUEUE_AFTER_MS });
-  for (const op of operations) registerOperation(app, deps, { held, holds }, op, reenqueued);
-}
+  const submit = createSubmit({ accept: deps.accept, enqueue: deps.enqueue, ttlSeconds: deps.config.idempotencyTtlSeconds });
 
-function registerOperation(
-  app: FastifyInstance,
-  deps: AppDeps,
-  { held, holds }: { held: TenantSlots; holds: KeyHolds },
-  op: OperationSpec,
-  reenqueued: LRUCache<string, true>): void {
-  app.post(
-    op.route,
-    {
-      config: { jsonLimits: op.jsonLimits },
-      schema: {
-        summary: op.summary,
-        tags: ['operations'],
-        security: [{ bearer: [] }],
-        headers: SubmitHeaders,
-        body: op.input,
-        response: submitResponses(op.output),
-      },
-    },
-    (request, reply) =>
-      withSpan(
-        `POST ${op.route}`,
-        {
-          kind: SpanKind.SERVER,
-          // a client that sends `traceparent` gets the request's spans in its own trace
-          parent: contextFromCarrier(request.headers),
-          attributes: { 'http.request.method': 'POST', 'http.route': op.route, 'idemq.operation': op.name },
+  for (const op of operations) {
+    app.post(
+      op.route,
+      {
+        config: { jsonLimits: op.jsonLimits },
+        schema: {
+          summary: op.summary,
+          tags: ['operations'],
+          security: [{ bearer: [] }],
+          headers: SubmitHeaders,
+          body: op.input,
+          response: submitResponses(op.output),
         },
-        (span) => submit(request, reply, span),
-      ),
-  );
-
-  async function submit(request: FastifyRequest, reply: FastifyReply, span: Span) {
-    const outcome = await withSpan('idemq.accept', {}, () =>
-      deps.accept({
-        tenantId: request.tenantId,
-        key: requireIdempotencyKey(request),
-        fingerprint: fingerprintRequest('POST', op.route, request.body),
-        operation: op.name,
-        payload: request.body,
-        ttlSeconds: deps.config.idempotencyTtlSeconds,
-      }),
+      },
+      (request, reply) =>
+        withSpan(
+          `POST ${op.route}`,
+          {
+            kind: SpanKind.SERVER,
+            // a client that sends `traceparent` gets the request's spans in its own trace
+            parent: contextFromCarrier(request.headers),
+            attributes: { 'http.request.method': 'POST', 'http.route': op.route, 'idemq.operation': op.name },
+          },
+          async (span) => {
+            const outcome = await submit(
+              { tenantId: request.tenantId, idempotencyKey: request.headers['idempotency-key'], operation: op, payload: request.body },
+              request.log,
+            );
+            if (outcome.kind === 'invalid-key') throw keyProblem(outcome);
+            span.setAttributes({ 'idemq.outcome': outcome.kind, 'idemq.request_id': outcome.request.id });
+            if (outcome.kind === 'mismatch') {
+              throw new ProblemError(
+                problem(
+                  'idempotency-key-reused',
+                  `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
+                ),
+              );
+            }
+            return replyPerPreference(request, reply, outcome, { deps, held, holds });
+          },
+        ),
     );
-    const acceptedAt = Date.now();
-    span.setAttributes({ 'idemq.outcome': outcome.kind, 'idemq.request_id': outcome.request.id });
-    if (outcome.kind === 'mismatch') {
-      throw new ProblemError({
-        status: 422,
-        slug: 'idempotency-key-reused',
-        title: 'Idempotency-Key reused with a different request',
-        detail: `This key was first used for another request (${outcome.request.operation}, other body or endpoint). Use a new key for a new request.`,
-      });
-    }
-    let row = outcome.request;
-    const stale =
-      outcome.kind === 'replayed' && row.status === 'queued' && Date.now() - row.created_at.getTime() > REENQUEUE_AFTER_MS && !reenqueued.has(row.id);
-    if (stale) reenqueued.set(row.id, true);
-    if (outcome.kind === 'created' || stale) {
-      // The record is durable: if Redis is away, the reconciler enqueues it later; the 202 stands.
-      const { id, operation } = row;
-      await withSpan('idemq.enqueue', { kind: SpanKind.PRODUCER }, () => deps.enqueue([{ id, operation, ...(outcome.kind === 'created' && { acceptedAt }) }])).catch((err) =>
-        request.log.warn({ err, requestId: id }, 'enqueue failed; the reconciler will enqueue the request'),
-      );
-    }
-    let wait = preferredWaitSeconds(request.headers.prefer);
-    if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
-      const release = held.acquire(request.tenantId);
-      if (release) {
-        holdSocketFor(request, wait * 1000, deps.config.http);
-        const hold = holds.hold(request.keyHash);
-        try {
-          row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
-        } finally {
-          release();
-          hold.release();
-        }
-        // the request stays recorded; its outcome is not given to a key revoked meanwhile
-        if (hold.signal.aborted) throw keyRevoked();
-      } else {
-        // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
-        wait = undefined;
-      }
-    }
-    return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
   }
+};
+
+/**
+ * Answers an accepted submission: at once, or with `Prefer: wait=N` once it is terminal or N
+ * seconds have passed (200 with the outcome, 202 if still unfinished). Beyond the tenant's cap of
+ * held requests the preference is declined, not the request.
+ */
+async function replyPerPreference(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  outcome: Extract<SubmitOutcome, { kind: 'created' | 'replayed' }>,
+  { deps, held, holds }: Pick<OperationRoutesOptions, 'deps' | 'held' | 'holds'>,
+) {
+  let row = outcome.request;
+  let wait = preferredWaitSeconds(request.headers.prefer);
+  if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
+    const release = held.acquire(request.tenantId);
+    if (release) {
+      holdSocketFor(request, wait * 1000, deps.config.http);
+      const hold = holds.hold(request.keyHash);
+      try {
+        row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
+      } finally {
+        release();
+        hold.release();
+      }
+      // the request stays recorded; its outcome is not given to a key revoked meanwhile
+      if (hold.signal.aborted) throw keyRevoked();
+    } else {
+      // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
+      wait = undefined;
+    }
+  }
+  return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
 }
 
-/** The request's Idempotency-Key; throws the problem (400) for a missing or invalid one. */
-function requireIdempotencyKey(request: FastifyRequest): string {
-  const parsed = parseIdempotencyKey(request.headers['idempotency-key']);
-  if (parsed.ok) return parsed.key;
-  throw new ProblemError(
-    parsed.reason === 'missing'
-      ? { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key header missing', detail: parsed.detail }
-      : { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key header invalid', detail: parsed.detail },
-  );
+/** The problem (400) for a missing or invalid Idempotency-Key. */
+function keyProblem({ reason, detail }: { reason: 'missing' | 'invalid'; detail: string }): ProblemError {
+  return new ProblemError(problem(reason === 'missing' ? 'idempotency-key-missing' : 'idempotency-key-invalid', detail));
 }

@@ -1,10 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from '../problem-base.ts';
+import { PROBLEM_TYPES, type ProblemSlug } from './problem-types.ts';
 
-/** Base of every problem `type`; the slug after it is stable and documented in the README. */
-export const PROBLEM_BASE = 'https://idemq.dev/problems/';
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export { PROBLEM_BASE, PROBLEM_CONTENT_TYPE };
 
 /** RFC 9457 problem details, as every error answer carries them. */
 export const ProblemSchema = Type.Object(
@@ -21,11 +20,27 @@ export const ProblemSchema = Type.Object(
 
 export interface Problem {
   status: number;
-  slug: string;
+  slug: ProblemSlug;
   title: string;
   detail?: string;
   headers?: Record<string, string>;
   extra?: Record<string, unknown>;
+}
+
+/**
+ * The problem of type `slug`, with the title and status of PROBLEM_TYPES; `status` overrides the
+ * table's only where the type covers several (`bad-request`: the 4xx Fastify reported).
+ */
+export function problem(slug: ProblemSlug, detail?: string, more: Pick<Problem, 'headers' | 'extra'> & { status?: number } = {}): Problem {
+  const { status, title } = PROBLEM_TYPES[slug];
+  return {
+    status: more.status ?? status,
+    slug,
+    title,
+    ...(detail !== undefined && { detail }),
+    ...(more.headers && { headers: more.headers }),
+    ...(more.extra && { extra: more.extra }),
+  };
 }
 
 /** An expected error of a route, turned into problem+json by the app's error handler. */
@@ -53,14 +68,8 @@ export function sendProblem(reply: FastifyReply, problem: Problem, instance?: st
     });
 }
 
-export const notFound = (what: string): Problem => ({ status: 404, slug: 'not-found', title: 'Not found', detail: `${what} does not exist.` });
+export const notFound = (what: string): Problem => problem('not-found', `${what} does not exist.`);
 
 export const RETRY_AFTER_UNAVAILABLE_S = 2;
 
-export const unavailable = (detail: string): Problem => ({
-  status: 503,
-  slug: 'service-unavailable',
-  title: 'Service temporarily unavailable',
-  detail,
-  headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_S) },
-});
+export const unavailable = (detail: string): Problem => problem('service-unavailable', detail, { headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_S) } });

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { addressKey } from './client-address.ts';
+import { addressKey } from '../net/client-address.ts';
 import type { RedisClient } from '../redis.ts';
-import { type Problem, ProblemError } from './problem.ts';
+import { problem, ProblemError } from './problem.ts';
+import type { ProblemSlug } from './problem-types.ts';
 import { createSharedWindow, type WindowTake } from './shared-window.ts';
 
 const WINDOW_MS = 60_000;
@@ -26,15 +27,14 @@ export interface RateLimits {
   subscribe(tenantId: string): Promise<boolean>;
 }
 
-const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number, addressCounts?: string) => Pick<Problem, 'slug' | 'title' | 'detail'>> = {
-  tenant: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This API key may make ${max} requests a minute; retry in ${s} s.` }),
-  address: (max, s, counts = 'requests without a valid API key') => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This address may make ${max} ${counts} a minute; retry in ${s} s.` }),
+const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number, addressCounts?: string) => { slug: ProblemSlug; detail: string }> = {
+  tenant: (max, s) => ({ slug: 'rate-limited', detail: `This API key may make ${max} requests a minute; retry in ${s} s.` }),
+  address: (max, s, counts = 'requests without a valid API key') => ({ slug: 'rate-limited', detail: `This address may make ${max} ${counts} a minute; retry in ${s} s.` }),
   bytes: (max, s) => ({
     slug: 'byte-rate-limited',
-    title: 'Too many bytes submitted',
     detail: `This API key may submit ${max} bytes of request bodies a minute, and this body does not fit in what is left; retry in ${s} s.`,
   }),
-  subscribe: (max, s) => ({ slug: 'rate-limited', title: 'Too many requests', detail: `This API key may follow ${max} requests a minute; retry in ${s} s.` }),
+  subscribe: (max, s) => ({ slug: 'rate-limited', detail: `This API key may follow ${max} requests a minute; retry in ${s} s.` }),
 };
 
 /**
@@ -99,7 +99,8 @@ export function createRateLimits(
         reply.headers(headers);
         return;
       }
-      throw new ProblemError({ status: 429, ...REFUSALS[name](max, resetSeconds, options.addressCounts), headers: { ...headers, 'retry-after': String(resetSeconds) } });
+      const { slug, detail } = REFUSALS[name](max, resetSeconds, options.addressCounts);
+      throw new ProblemError(problem(slug, detail, { headers: { ...headers, 'retry-after': String(resetSeconds) } }));
     };
   };
   const subscribes = counter('subscribe', options.subscribesPerTenant);

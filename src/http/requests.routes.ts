@@ -1,12 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { isTerminal } from '../idempotency/request-view.ts';
 import { waitForTerminal } from '../status/wait-for-status.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { MAX_WAIT_SECONDS } from './prefer.ts';
 import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
-import { notFound, ProblemError } from './problem.ts';
+import { notFound, problem, ProblemError } from './problem.ts';
 import { clientGone, replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
 import { holdSocketFor } from './server-limits.ts';
@@ -17,18 +18,21 @@ import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
  * "true" → 1), so a malformed wait would be honoured as some other number: only digits pass here.
  */
 async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
-  const { wait } = request.query as { wait?: unknown };
+  // before validation the query is as parsed: a string, or an array when given twice
+  const query = request.query;
+  const wait = typeof query === 'object' && query !== null && 'wait' in query ? query.wait : undefined;
   if (wait === undefined || (typeof wait === 'string' && /^\d+$/.test(wait))) return;
-  throw new ProblemError({
-    status: 400,
-    slug: 'invalid-request',
-    title: 'Request does not match the schema',
-    detail: `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`,
-    extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
-  });
+  throw new ProblemError(
+    problem('invalid-request', `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`, {
+      extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
+    }),
+  );
 }
 
-export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held: TenantSlots; holds: KeyHolds }): Promise<void> {
+/** What the status route uses: the request's reads and wake-ups, and the holds it counts against. */
+export type RequestRouteDeps = Pick<AppDeps, 'config' | 'readRequest' | 'feed' | 'onPushed'> & { held: TenantSlots; holds: KeyHolds };
+
+export const requestRoutes: FastifyPluginAsyncTypebox<RequestRouteDeps> = async (app, deps) => {
   app.get(
     '/v1/requests/:id',
     {
@@ -51,8 +55,8 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held
       preValidation: requireWholeSecondsWait,
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { wait = 0 } = request.query as { wait?: number };
+      const { id } = request.params;
+      const { wait = 0 } = request.query;
       let row = await deps.readRequest(request.tenantId, id);
       if (row && wait > 0 && !isTerminal(row.status)) {
         const release = deps.held.acquire(request.tenantId);
@@ -71,4 +75,4 @@ export async function requestRoutes(app: FastifyInstance, deps: AppDeps & { held
       return replyWithRequest(reply, row, { pendingCode: 200, terminalCode: 200 });
     },
   );
-}
+};

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
-import { nodeServerOptions } from './node-server-limits.ts';
+import { nodeServerOptions } from '../net/node-server-limits.ts';
 
 type Limits = Config['http'];
 

@@ -1,4 +1,4 @@
-import { ProblemError } from './problem.ts';
+import { problem, ProblemError } from './problem.ts';
 
 const HELD_RETRY_AFTER_S = 1;
 
@@ -31,7 +31,7 @@ export function createTenantSlots(max: number) {
 export type TenantSlots = ReturnType<typeof createTenantSlots>;
 
 const capReached = (detail: string) =>
-  new ProblemError({ status: 429, slug: 'rate-limited', title: 'Too many requests', detail, headers: { 'retry-after': String(HELD_RETRY_AFTER_S) } });
+  new ProblemError(problem('rate-limited', detail, { headers: { 'retry-after': String(HELD_RETRY_AFTER_S) } }));
 
 /** The 429 for a stream or long-poll beyond the tenant's cap: retry once one of the others ends. */
 export const tooManyHeld = (max: number) => capReached(`This API key holds ${max} event streams and long-polls open on this server already; retry once one ends.`);

@@ -1,7 +1,7 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './api-deps.ts';
 import type { Authenticator } from './auth.ts';
 import type { EdgeGuard } from './edge-guard.ts';
 import type { KeyHold, KeyHolds } from './key-holds.ts';
@@ -19,7 +19,16 @@ export const HEARTBEAT_MS = 30_000;
  * (with the header) or the address's (without), and is refused with 429 when the tenant holds all
  * its sockets already.
  */
-export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth: Authenticator; guard: EdgeGuard; sockets: TenantSlots; holds: KeyHolds; subscribeAllowed(tenantId: string): Promise<boolean> }): Promise<void> {
+export interface WsRouteOptions {
+  deps: Pick<AppDeps, 'config' | 'readRequest' | 'feed' | 'onPushed'>;
+  auth: Authenticator;
+  guard: EdgeGuard;
+  sockets: TenantSlots;
+  holds: KeyHolds;
+  subscribeAllowed(tenantId: string): Promise<boolean>;
+}
+
+export const wsRoutes: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, opts) => {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   const alive = new WeakSet<WebSocket>();
   const heartbeat = setInterval(() => {
@@ -86,4 +95,4 @@ export async function wsRoutes(app: FastifyInstance, opts: { deps: AppDeps; auth
       );
     },
   );
-}
+};

@@ -1,16 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
+import { insertStatusEvents } from '../outbox/outbox.repository.ts';
 import { isUuid } from '../uuid.ts';
 import { STATEMENT_CLOCK } from './statement-clock.ts';
 import { appendHistory } from './status-history.ts';
 
 /** Statements an operator runs on any tenant's request (the admin console); tenant-blind by design. */
-
-/** The outbox event of the row a statement's `changed` CTE updated: its new status and version, for every instance. */
-const EVENT_OF_CHANGED = sql`
-      insert into idemq.outbox (request_id, payload)
-      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
-        from changed`;
 
 /** A request by id, whichever tenant it belongs to; undefined for an unknown or malformed id. */
 export async function findRequestById(db: Kysely<Database>, id: string): Promise<RequestRow | undefined> {
@@ -32,12 +27,7 @@ export async function deleteFinishedRequest(db: Kysely<Database>, id: string): P
     with deleted as (
       delete from idemq.requests where id = ${id} and status in ('succeeded', 'failed')
       returning *
-    ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select null, jsonb_build_array(jsonb_build_object(
-               'requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version + 1, 'deleted', true))
-        from deleted
-    )
+    ), event as (${insertStatusEvents('deleted', { deleted: true })})
     select * from deleted`.execute(db);
   return rows[0];
 }
@@ -60,7 +50,7 @@ export async function redriveRequest(db: Kysely<Database>, id: string): Promise<
         from clock
        where r.id = ${id} and r.status = 'failed' and r.error ->> 'code' = 'processing_failed'
       returning r.*
-    ), event as (${EVENT_OF_CHANGED})
+    ), event as (${insertStatusEvents('changed')})
     select * from changed`.execute(db);
   return rows[0];
 }
@@ -91,7 +81,7 @@ export async function failUnfinishedRequest(db: Kysely<Database>, id: string, re
        where r.id = ${id}
          and (r.status = 'queued' or (r.status = 'processing' and (r.lease_until is null or r.lease_until <= clock.t)))
       returning r.*
-    ), event as (${EVENT_OF_CHANGED})
+    ), event as (${insertStatusEvents('changed')})
     select * from changed`.execute(db);
   return rows[0];
 }

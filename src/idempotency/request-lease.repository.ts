@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
-import { completeRequests, type Outcome } from './complete-request.ts';
+import { insertStatusEvents } from '../outbox/outbox.repository.ts';
+import { completeRequests, type Outcome } from './request-completion.repository.ts';
 import { lockRequests } from './request.repository.ts';
 import { isTerminal } from './request-view.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
@@ -53,11 +54,7 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
          and (r.lease_until is null or r.lease_until <= clock.t)
          and r.attempts < t.max_attempts
       returning r.*
-    ), event as (
-      insert into idemq.outbox (request_id, payload)
-      select id, jsonb_build_object('requestId', id, 'tenantId', tenant_id, 'status', status, 'version', version)
-        from claimed where attempts = 1
-    )
+    ), event as (${insertStatusEvents('claimed', { where: sql`attempts = 1` })})
     select c.*, true as claimed, 0::float8 as lease_left_ms, null::int4 as max_attempts from claimed c
     union all
     select r.*, false, greatest(0, extract(epoch from r.lease_until - clock.t) * 1000)::float8, t.max_attempts

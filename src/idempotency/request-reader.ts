@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../batch-scheduler.ts';
-import { anyUuid } from '../db/any-uuid.ts';
 import type { Database, RequestRow } from '../db/database.ts';
 import { isUuid } from '../uuid.ts';
+import { findRequestsByIds } from './request.repository.ts';
 
 /**
  * A tenant's request by id; another tenant's id or a malformed one is undefined, like an unknown one.
@@ -19,9 +19,9 @@ export type ReadRequest = (tenantId: string, id: string, opts?: { atLeastVersion
  */
 export type ReadRows = (ids: readonly string[], atLeast?: ReadonlyMap<string, number>) => Promise<RequestRow[]>;
 
-/** One `id = any($1)` statement on `db`. */
+/** Reads rows with one `id = any($1)` statement on `db` (findRequestsByIds). */
 export function selectRequestsByIds(db: Kysely<Database>): ReadRows {
-  return (ids) => db.selectFrom('idemq.requests').selectAll().where('id', '=', anyUuid([...ids])).execute();
+  return (ids) => findRequestsByIds(db, ids);
 }
 
 /** Per id, the highest version its readers named; an id one of whose readers named none is left out. */

@@ -2,10 +2,16 @@ import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import type { Database, RequestRow } from '../db/database.ts';
 import { createBatchScheduler } from '../batch-scheduler.ts';
-import { deleteExpiredRequest, findRequestByKey, type NewRequest, RETENTION_OVER } from './request.repository.ts';
+import {
+  deleteExpiredRequest,
+  findRequestByKey,
+  findRequestsByKeys,
+  insertRequestsIfAbsent,
+  type KeyedRow,
+  type NewRequest,
+  type TenantKey,
+} from './request.repository.ts';
 import { RequestNotRecorded, runSplitting } from './split-batch.ts';
-
-export type KeyedRow = RequestRow & { expired: boolean };
 
 /**
  * The statements acceptRequest needs; two implementations with the same contract. A statement
@@ -16,11 +22,6 @@ export interface RequestStore {
   insertIfAbsent(r: NewRequest): Promise<RequestRow | undefined>;
   findByKey(tenantId: string, key: string): Promise<KeyedRow | undefined>;
   deleteExpired(id: string): Promise<void>;
-}
-
-interface TenantKey {
-  tenantId: string;
-  key: string;
 }
 
 // a map key only: a lookup never splits it again, so a NUL inside a key cannot make it name another key
@@ -50,7 +51,7 @@ export function createBatchingStore(db: Kysely<Database>, opts: { maxBatchSize: 
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
   const finds = new DataLoader<TenantKey, KeyedRow | undefined>(
-    (keys) => schedule.run(() => runSplitting(keys, (part) => findRequestsByKeys(db, part))),
+    (keys) => schedule.run(() => runSplitting(keys, async (part) => inKeyOrder(part, await findRequestsByKeys(db, part)))),
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
   return {
@@ -71,34 +72,8 @@ function matchInserted(batch: readonly NewRequest[], rows: RequestRow[]): (Reque
   });
 }
 
-/** One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the rows it inserted. */
-export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readonly NewRequest[]): Promise<RequestRow[]> {
-  return db
-    .insertInto('idemq.requests')
-    .values(
-      batch.map((r) => ({
-        tenant_id: r.tenantId,
-        idempotency_key: r.key,
-        fingerprint: r.fingerprint,
-        operation: r.operation,
-        payload: JSON.stringify(r.payload),
-        // expires_at stays null until the request is terminal (transition in complete-request.ts)
-        retention_seconds: r.ttlSeconds,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-    .returningAll()
-    .execute();
-}
-
-/** One statement for many keys: each key's row (with whether its retention is over), in key order. */
-async function findRequestsByKeys(db: Kysely<Database>, keys: readonly TenantKey[]): Promise<(KeyedRow | undefined)[]> {
-  const rows = await db
-    .selectFrom('idemq.requests')
-    .selectAll()
-    .select(RETENTION_OVER.as('expired'))
-    .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map((k) => eb.tuple(k.tenantId, k.key))))
-    .execute();
+/** Each key's row, in key order. */
+function inKeyOrder(keys: readonly TenantKey[], rows: KeyedRow[]): (KeyedRow | undefined)[] {
   const byKey = new Map(rows.map((r) => [keyOf(r.tenant_id, r.idempotency_key), r]));
   return keys.map((k) => byKey.get(keyOf(k.tenantId, k.key)));
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Static, TSchema } from 'typebox';
 import type { Database } from '../db/database.ts';
-import type { JsonShapeLimits } from '../http/json-shape.ts';
+import type { JsonShapeLimits } from '../json/json-shape.ts';
 import type { ForwardRoute } from './forward/forward-route.ts';
 
 export interface OperationContext {

@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { readDeploymentId } from '../db/deployment.repository.ts';
 import { type RedisClient, waitUntilReady } from '../redis.ts';
 import { StartupError } from '../startup-error.ts';
 import { withTimeout } from '../with-timeout.ts';
@@ -6,14 +7,6 @@ import { withTimeout } from '../with-timeout.ts';
 /** The Redis key that names the deployment owning QUEUE_PREFIX's queues (its database's identity). */
 export function ownerKey(queuePrefix: string): string {
   return `${queuePrefix}:idemq:deployment`;
-}
-
-/** The database's deployment identity (migration 2026_12_07_006f_deployment). */
-export async function readDeploymentId(db: Kysely<any>): Promise<string> {
-  const { rows } = await sql<{ id: string }>`select id::text as id from idemq.deployment`.execute(db);
-  const id = rows[0]?.id;
-  if (!id) throw new Error('idemq.deployment holds no row: run `npm run migrate`');
-  return id;
 }
 
 export type OwnerCheck = { kind: 'ours' } | { kind: 'foreign'; owner: string };

@@ -1,5 +1,6 @@
 import { type ConnectionOptions, type Job, type JobsOptions, type JobType, Queue, type Telemetry } from 'bullmq';
-import { bucketOf, shardQueueNames } from './queue-shards.ts';
+import { bucketOf } from '../bucket-of.ts';
+import { shardQueueNames } from './queue-shards.ts';
 
 export { REQUEST_QUEUE } from './queue-shards.ts';
 export const PROCESS_JOB = 'process';
@@ -47,11 +48,6 @@ export const JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 10_000 },
   removeOnFail: { age: 3_600, count: 10_000 },
 };
-
-/** Retry delay: 200 ms doubling to at most 30 s. */
-export function retryDelayMs(attemptsMade: number): number {
-  return Math.min(30_000, 200 * 2 ** Math.min(attemptsMade, 10));
-}
 
 /** How the request queue is laid out in Redis: the config's QUEUE_PREFIX, QUEUE_SHARDS and cluster mode. */
 export interface QueueLayout {

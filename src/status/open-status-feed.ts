@@ -1,7 +1,8 @@
 import { Cluster } from 'ioredis';
+import { statusChannel } from '../outbox/status-channels.ts';
 import { createRedis, type RedisTarget } from '../redis.ts';
 import { createShardedStatusFeed } from './sharded-status-feed.ts';
-import { createStatusFeed, type StatusFeed, statusChannel } from './status-feed.ts';
+import { createStatusFeed, type StatusFeed } from './status-feed.ts';
 
 /**
  * The API instance's status feed on its own connection: one channel on a standalone Redis,

@@ -1,45 +1,10 @@
 import type { Cluster } from 'ioredis';
-import type { StatusEvent } from '../db/database.ts';
-import { bucketOf } from '../queue/queue-shards.ts';
-import { encodeStatusEvents, type StatusFeed } from './status-feed.ts';
+import { STATUS_BUCKETS, statusBucketChannel, statusBucketOf } from '../outbox/status-channels.ts';
+import type { StatusFeed } from './status-feed.ts';
 import { createStatusListeners, statusFeedOf } from './status-listeners.ts';
-
-/**
- * Status events on a cluster go to one of this many channels, by request id. Each is hash-tagged
- * apart, so they spread over the slots (and masters); an API instance receives only the channels
- * of the requests it watches.
- */
-export const STATUS_BUCKETS = 64;
 
 /** the least time between two rounds of resubscribing (and waking) after topology changes */
 const RESUBSCRIBE_GAP_MS = 1_000;
-
-/** The sharded channel of one bucket: `<prefix>:status:{<bucket>}`, whose slot the tag decides. */
-export function statusBucketChannel(prefix: string, bucket: number): string {
-  return `${prefix}:status:{${bucket}}`;
-}
-
-/** The channel a request's events are published on, on a cluster. */
-export function statusChannelOf(prefix: string, requestId: string): string {
-  return statusBucketChannel(prefix, bucketOf(requestId, STATUS_BUCKETS));
-}
-
-/**
- * Publishes each event on its request's bucket channel with SPUBLISH: a batch becomes one message
- * per bucket it touches, each written only to the shard that owns the channel's slot.
- */
-export function createShardedPublisher(cluster: Cluster, prefix: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e) {
-  return async (events: StatusEvent[]): Promise<void> => {
-    const byChannel = new Map<string, StatusEvent[]>();
-    for (const event of stamp(events)) {
-      const channel = statusChannelOf(prefix, event.requestId);
-      const batch = byChannel.get(channel);
-      if (batch) batch.push(event);
-      else byChannel.set(channel, [event]);
-    }
-    await Promise.all([...byChannel].map(([channel, batch]) => cluster.spublish(channel, encodeStatusEvents(batch))));
-  };
-}
 
 /**
  * The status feed on a Redis Cluster, with sharded pub/sub: SSUBSCRIBE to a bucket's channel while
@@ -64,14 +29,13 @@ export function createShardedStatusFeed(
   /** buckets a tap asked for (hears): held for good */
   const tapped = new Set<number>();
   let closed = false;
-  const bucketOfRequest = (requestId: string) => bucketOf(requestId, STATUS_BUCKETS);
   const subscribe = (bucket: number) =>
     subscriber.ssubscribe(statusBucketChannel(prefix, bucket)).then(
       () => {
         unheard.delete(bucket);
         heard.add(bucket);
         listeners.link(unheard.size === 0);
-        listeners.notifyAll((id) => bucketOfRequest(id) === bucket);
+        listeners.notifyAll((id) => statusBucketOf(id) === bucket);
       },
       (err: Error) => {
         // this bucket's events are not heard: a tap must not trust what it holds
@@ -96,11 +60,11 @@ export function createShardedStatusFeed(
   const listeners = createStatusListeners({
     onError,
     onWake,
-    onFirst: (requestId) => hold(bucketOfRequest(requestId)),
-    onLast: (requestId) => release(bucketOfRequest(requestId)),
+    onFirst: (requestId) => hold(statusBucketOf(requestId)),
+    onLast: (requestId) => release(statusBucketOf(requestId)),
   });
   const hears = (requestId: string) => {
-    const bucket = bucketOfRequest(requestId);
+    const bucket = statusBucketOf(requestId);
     if (tapped.has(bucket)) return listeners.linked && heard.has(bucket);
     tapped.add(bucket);
     hold(bucket);

@@ -34,15 +34,6 @@ export interface StatusFeed {
 
 export type Listener = (event?: StatusEvent) => void;
 
-export function statusChannel(prefix: string): string {
-  return `${prefix}:status`;
-}
-
-/** Serialises a batch of events as one pub/sub message. */
-export function encodeStatusEvents(events: StatusEvent[]): string {
-  return JSON.stringify(events);
-}
-
 /**
  * Returns at once, also while Redis is away: the subscription is made whenever Redis answers, and
  * every listener is woken then. Until that, followers rely on their periodic reread.

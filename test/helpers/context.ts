@@ -6,10 +6,11 @@ import { ledger } from '../../examples/ledger/app.ts';
 import { buildAdminApp } from '../../src/admin/admin-app.ts';
 import { buildApp, openapiDocument } from '../../src/app.ts';
 import { appMigrations, type IdemqApp } from '../../src/app-definition.ts';
-import { type Config, loadConfig } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { createRegistry, type FindOperation } from '../../src/operations/registry.ts';
+import { loadProcessConfig } from '../../src/process-config.ts';
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
 import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
@@ -119,14 +120,15 @@ export async function createTestContext(
     ...(database.readUrl && { DATABASE_READ_URL: database.readUrl }),
     ...(typeof env === 'function' ? env({ url: processUrl }) : env),
   };
-  const config = loadConfig(baseEnv);
+  // the app's operations, then the forward routes of FORWARD_ROUTES_FILE, as a process entry has them
+  const { config, operations } = loadProcessConfig(baseEnv, { operations: app.operations });
   const { db } = createDb({ connectionString: processUrl, poolSize: 5 });
   const closers: (() => Promise<void>)[] = [];
   const migrations = appMigrations(app);
   const adminDeps = new WeakMap<FastifyInstance, Awaited<ReturnType<typeof createApiDeps>>['admin']>();
   const startApi = async () => {
     const { deps, admin, close } = await createApiDeps(config, silent, migrations);
-    const server = await buildApp(deps, { operations: app.operations, routes: app.routes });
+    const server = await buildApp(deps, { operations, routes: app.routes });
     adminDeps.set(server, admin);
     closers.push(async () => {
       await server.close();
@@ -137,7 +139,7 @@ export async function createTestContext(
   return {
     config,
     app,
-    find: createRegistry(app.operations).find,
+    find: createRegistry(operations).find,
     db,
     startApi,
     async startAdmin(api, opts = {}) {
@@ -151,7 +153,8 @@ export async function createTestContext(
       return admin;
     },
     async startWorker(overrides = {}, options = {}) {
-      const handle = await startWorker(loadConfig({ ...baseEnv, ...overrides }), silent, { operations: app.operations, migrations, ...options });
+      const worker = loadProcessConfig({ ...baseEnv, ...overrides }, { operations: options.operations ?? app.operations });
+      const handle = await startWorker(worker.config, silent, { migrations, ...options, operations: worker.operations });
       closers.push(() => handle.close());
       return handle;
     },

@@ -1,8 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { StatusEvent } from '../../src/db/database.ts';
 import type { RedisTarget } from '../../src/redis.ts';
-import { STATUS_BUCKETS, statusBucketChannel } from '../../src/status/sharded-status-feed.ts';
-import { statusChannel } from '../../src/status/status-feed.ts';
+import { STATUS_BUCKETS, statusBucketChannel, statusChannel } from '../../src/outbox/status-channels.ts';
 import { connectTestRedis } from './redis-target.ts';
 
 /**

@@ -40,8 +40,8 @@ describe('the batch runner when Postgres refuses one outcome of a batch', () => 
         .executeTakeFirstOrThrow();
       ids.push(id);
     }
-    const run = createBatchRunner(ctx.db, { maxConcurrentBatches: 1, findOperation: (name) => (name === echo.name ? echo : ctx.find(name)) });
-    const results = await Promise.allSettled(ids.map((id) => run(id)));
+    const run = createBatchRunner(ctx.db, { maxConcurrentBatches: 1 });
+    const results = await Promise.allSettled(ids.map((id) => run(id, echo)));
     expect(results.map((r) => r.status)).toEqual(ids.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
     expect((results[4] as PromiseRejectedResult).reason).toMatchObject({ code: '22P05' });
     for (const [i, id] of ids.entries()) {

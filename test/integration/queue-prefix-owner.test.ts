@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownerKey, readDeploymentId } from '../../src/queue/queue-owner.ts';
+import { readDeploymentId } from '../../src/db/deployment.repository.ts';
+import { ownerKey } from '../../src/queue/queue-owner.ts';
 import { StartupError } from '../../src/startup-error.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { submitAccepted } from '../helpers/ledger.ts';

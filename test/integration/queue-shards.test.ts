@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/queue/queue-shards.ts';
+import { bucketOf } from '../../src/bucket-of.ts';
 import { createRequestQueues, jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf, MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.ts';
-import { STATUS_BUCKETS, statusBucketChannel } from '../../src/status/sharded-status-feed.ts';
+import { bucketOf } from '../../src/bucket-of.ts';
+import { STATUS_BUCKETS, statusBucketChannel } from '../../src/outbox/status-channels.ts';
+import { MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/ledger.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';

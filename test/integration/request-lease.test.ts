@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimAttempt, completeAttempt, type LeaseTerms, releaseAttempt } from '../../src/idempotency/request-lease.repository.ts';
-import { insertRequestsIfAbsent } from '../../src/idempotency/request-store.ts';
+import { insertRequestsIfAbsent } from '../../src/idempotency/request.repository.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
+import { forwardOperation } from '../../src/operations/forward/forward-operation.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { createForwardRunner } from '../../workers/forward-runner.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
@@ -95,7 +96,9 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     upstream.behave(() => ({ status: 201, body: { ok: true } }));
     const { routes, problems } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }], 'test');
     expect(problems).toEqual([]);
-    const run = createForwardRunner({ db: ctx.db, routes, log: pino({ level: 'silent' }) });
+    const operation = forwardOperation(routes[0]!);
+    const runner = createForwardRunner({ db: ctx.db, log: pino({ level: 'silent' }) });
+    const run = (id: string) => runner(id, operation);
     const row = await newRequest();
     const results = await Promise.all(Array.from({ length: 20 }, () => run(row.id)));
     const kinds = results.map((r) => r.kind);
@@ -109,9 +112,8 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     const { routes } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }], 'test');
     const row = await newRequest();
     // while attempt 1 is "in flight", its lease is cut short and another worker claims attempt 2
-    const run = createForwardRunner({
+    const runner = createForwardRunner({
       db: ctx.db,
-      routes,
       log: pino({ level: 'silent' }),
       call: async () => {
         await ctx.db.updateTable('idemq.requests').set({ lease_until: new Date(0) }).where('id', '=', row.id).execute();
@@ -119,7 +121,7 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
         return { kind: 'answer', answer: { status: 201, headers: {}, body: 'late' } };
       },
     });
-    expect(await run(row.id)).toEqual({ kind: 'fenced' });
+    expect(await runner(row.id, forwardOperation(routes[0]!))).toEqual({ kind: 'fenced' });
     expect(await requestRow(ctx, row.id)).toMatchObject({ status: 'processing', attempts: 2, result: null });
   });
 
@@ -129,8 +131,8 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
     // attempt 1 claimed by a worker that then died: its lease ran out with no answer recorded
     await claimAttempt(ctx.db, row.id, [{ operation: 'orders.create', leaseMs: 1, maxAttempts: 1 }]);
     await new Promise((r) => setTimeout(r, 20));
-    const run = createForwardRunner({ db: ctx.db, routes, log: pino({ level: 'silent' }) });
-    const result = await run(row.id);
+    const run = createForwardRunner({ db: ctx.db, log: pino({ level: 'silent' }) });
+    const result = await run(row.id, forwardOperation(routes[0]!));
     expect(result).toMatchObject({ kind: 'completed', row: { status: 'failed', attempts: 1, error: { code: 'processing_failed' } } });
     expect(upstream.attemptsOf(upstreamKeyFor('acme', row.idempotency_key))).toHaveLength(0);
   });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { createRequestReader } from '../../src/idempotency/request-reader.ts';
-import { insertRequestsIfAbsent } from '../../src/idempotency/request-store.ts';
+import { insertRequestsIfAbsent } from '../../src/idempotency/request.repository.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 
 describe('the batched request reader', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeRequests, markProcessing } from '../../src/idempotency/complete-request.ts';
+import { completeRequests, markProcessing } from '../../src/idempotency/request-completion.repository.ts';
 import { redriveRequest } from '../../src/idempotency/request-admin.repository.ts';
 import { lockRequests } from '../../src/idempotency/request.repository.ts';
 import { HISTORY_LIMIT } from '../../src/idempotency/status-history.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey } from '../../src/http/client-address.ts';
+import { addressKey } from '../../src/net/client-address.ts';
 
 describe('addressKey', () => {
   it('keeps an IPv4 address, also when IPv4-mapped', () => {

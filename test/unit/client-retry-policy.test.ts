@@ -3,7 +3,6 @@ import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
-  parseRetryAfter,
   retryDelay,
 } from '../../clients/typescript/src/retry-policy.ts';
 
@@ -13,15 +12,6 @@ describe('client retry policy', () => {
   it('retries 408, 425, 429 and every 5xx; no other status', () => {
     const retried = Array.from({ length: 500 }, (_, i) => i + 100).filter(isRetryableStatus);
     expect(retried).toEqual([408, 425, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)]);
-  });
-
-  it('reads Retry-After as delay-seconds or as an HTTP date; ignores what is neither', () => {
-    const now = Date.parse('2026-11-30T12:00:00Z');
-    expect(parseRetryAfter('2', now)).toBe(2_000);
-    expect(parseRetryAfter(' 0 ', now)).toBe(0);
-    expect(parseRetryAfter('Mon, 30 Nov 2026 12:00:05 GMT', now)).toBe(5_000);
-    expect(parseRetryAfter('Mon, 30 Nov 2026 11:00:00 GMT', now)).toBe(0); // a date in the past: at once
-    for (const bad of [null, undefined, '', 'soon', '-1', '1.5']) expect(parseRetryAfter(bad, now)).toBeUndefined();
   });
 
   it('backs off exponentially with full jitter: a uniform draw below a doubling cap, capped at maxDelayMs', () => {

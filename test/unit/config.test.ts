@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { writeRoutesFile } from '../helpers/forward-routes.ts';
 
 const SECRET = 'sk_live_do_not_print_me';
 
@@ -271,43 +270,6 @@ describe('loadConfig', () => {
   });
 });
 
-describe('loadConfig with FORWARD_ROUTES_FILE', () => {
-  const withFile = async (routes: unknown, run: (path: string) => void) => {
-    const file = await writeRoutesFile(routes);
-    try {
-      run(file.path);
-    } finally {
-      await file.remove();
-    }
-  };
-
-  it('has no forward routes unless a file is named', () => {
-    expect(loadConfig({}).forwardRoutes).toEqual([]);
-  });
-
-  it('reads the routes, frozen, with their defaults', async () => {
-    await withFile([{ name: 'orders.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
-      const { forwardRoutes } = loadConfig({ FORWARD_ROUTES_FILE: path });
-      expect(forwardRoutes.map((r) => [r.name, r.route, r.timeoutMs, r.maxAttempts])).toEqual([['orders.create', '/v1/orders', 10_000, 8]]);
-      expect(Object.isFrozen(forwardRoutes) && Object.isFrozen(forwardRoutes[0])).toBe(true);
-    });
-  });
-
-  it('lists the file\'s problems, collisions with the given operations included, with the environment\'s', async () => {
-    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
-      const problems = problemsOf({ FORWARD_ROUTES_FILE: path, PORT: 'x' });
-      expect(problems).toHaveLength(2);
-      expect(problems[0]).toMatch(/^PORT: /);
-      expect(problems[1]).toBe(`FORWARD_ROUTES_FILE (${path})[0] (payments.create).timeoutMs: must be >= 100 (got 1)`);
-    });
-    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
-      expect(() => loadConfig({ FORWARD_ROUTES_FILE: path }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] })).toThrow(
-        'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
-      );
-    });
-  });
-});
-
 describe('loadConfig: tracing by the standard OTEL_* variables', () => {
   it('is off by default, even with an endpoint set', () => {
     expect(loadConfig({}).tracing.exporter).toBe('none');
@@ -336,33 +298,13 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
     expect(problems.join('\n')).not.toContain(SECRET);
   });
 
-  describe('one start lists every problem of API_KEYS and of the routes file', () => {
+  describe('one start lists every problem of API_KEYS', () => {
     it('every malformed API_KEYS entry, not only the first', () => {
       const problems = problemsOf({ API_KEYS: `acme:short,globex ${SECRET},initech:${SECRET}` });
       expect(problems).toEqual([
         'API_KEYS: each entry must be tenant:secret with a secret of at least 8 characters; got 3 entries, the 1st has a 5-character secret',
         'API_KEYS: each entry must be tenant:secret with a secret of at least 8 characters; got 3 entries, the 2nd has no ":"',
       ]);
-    });
-
-    it('an invalid route and a route that collides with an operation, with API_KEYS, in one list', async () => {
-      const { path, remove } = await writeRoutesFile([
-        { name: 'orders.create', route: '/v1/orders', upstream: 'not a url' },
-        { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds' },
-      ]);
-      try {
-        let problems: string[] = [];
-        try {
-          loadConfig({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' }, { operations: [{ name: 'payments.create', route: '/v1/payments' }] });
-        } catch (err) {
-          problems = (err as ConfigError).problems;
-        }
-        expect(problems.some((p) => p.startsWith('API_KEYS:')), problems.join('\n')).toBe(true);
-        expect(problems.some((p) => /\[0\] \(orders\.create\)\.upstream/.test(p)), problems.join('\n')).toBe(true);
-        expect(problems.some((p) => p.includes('/v1/payments') && p.includes('payments.create')), problems.join('\n')).toBe(true);
-      } finally {
-        await remove();
-      }
     });
   });
 });

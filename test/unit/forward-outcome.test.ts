@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CallOutcome } from '../../src/operations/forward/call-upstream.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
-import { parseRetryAfter } from '../../src/operations/forward/retry-after.ts';
-import { backoffMs, decide } from '../../src/operations/forward/upstream-outcome.ts';
+import { backoffOf, decide } from '../../src/operations/forward/upstream-outcome.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
+import { backoffMs } from '../../src/retry-policy.ts';
 
 const [route] = parseForwardRoutes([{ name: 'o.create', route: '/v1/o', upstream: 'http://127.0.0.1:1/o', maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 10_000 }], 't').routes;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -40,38 +40,12 @@ describe('decide', () => {
   it('Retry-After longer than the backoff is honoured, seconds or HTTP date; shorter ones do not shorten the backoff', () => {
     expect(at(answer(503, { retryAfter: '7' }), 1)).toMatchObject({ kind: 'retry', delayMs: 7_000 });
     expect(at(answer(429, { retryAfter: new Date(NOW + 4_000).toUTCString() }), 1)).toMatchObject({ kind: 'retry', delayMs: 4_000 });
-    expect(at(answer(503, { retryAfter: '0' }), 2)).toMatchObject({ kind: 'retry', delayMs: backoffMs(route!, 2, () => 0.5) });
+    expect(at(answer(503, { retryAfter: '0' }), 2)).toMatchObject({ kind: 'retry', delayMs: backoffMs(backoffOf(route!), 2, () => 0.5) });
   });
 
   it('Retry-After is capped by retryMaxMs, and an unreadable one is ignored', () => {
     expect(at(answer(503, { retryAfter: '86400' }), 1)).toMatchObject({ delayMs: 10_000 });
-    expect(at(answer(503, { retryAfter: 'soon' }), 1)).toMatchObject({ delayMs: backoffMs(route!, 1, () => 0.5) });
-  });
-});
-
-describe('backoffMs', () => {
-  it('doubles per attempt between half and all of its ceiling, capped', () => {
-    const terms = { retryBaseMs: 100, retryMaxMs: 1_000 };
-    expect([1, 2, 3, 4, 5].map((n) => backoffMs(terms, n, () => 0))).toEqual([50, 100, 200, 400, 500]);
-    expect([1, 2, 3, 4, 5].map((n) => backoffMs(terms, n, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
-    expect(backoffMs(terms, 1_000, () => 1)).toBe(1_000);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it.each([
-    ['120', 120_000],
-    [' 3 ', 3_000],
-    ['0', 0],
-    ['Mon, 30 Nov 2026 12:00:10 GMT', 10_000],
-    ['Monday, 30-Nov-26 12:00:10 GMT', 10_000],
-    ['Mon, 30 Nov 2026 11:00:00 GMT', 0],
-  ])('%s → %i ms', (value, ms) => {
-    expect(parseRetryAfter(value, NOW)).toBe(ms);
-  });
-
-  it.each([undefined, null, '', '-1', '1.5', 'soon', '1e3', 'Mon 30 Nov 2026'])('%s → undefined', (value) => {
-    expect(parseRetryAfter(value, NOW)).toBeUndefined();
+    expect(at(answer(503, { retryAfter: 'soon' }), 1)).toMatchObject({ delayMs: backoffMs(backoffOf(route!), 1, () => 0.5) });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkJsonShape } from '../../src/http/json-shape.ts';
+import { checkJsonShape } from '../../src/json/json-shape.ts';
 
 const limits = { maxDepth: 3, maxNodes: 10 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTransientError, TRANSIENT_NODE_CODES, TRANSIENT_SQLSTATES } from '../../src/retry-policy.ts';
+import { backoffMs, isRetryableStatus, isTransientError, retryDelayMs, TRANSIENT_NODE_CODES, TRANSIENT_SQLSTATES } from '../../src/retry-policy.ts';
 
 /** An error shaped like pg's DatabaseError: a message and a SQLSTATE in `code`. */
 const pgError = (code: string, message = 'postgres said no') => Object.assign(new Error(message), { code });
@@ -67,5 +67,26 @@ describe('isTransientError', () => {
     expect(isTransientError(undefined)).toBe(false);
     expect(isTransientError('ECONNRESET')).toBe(false);
     expect(isTransientError({ code: 40001 })).toBe(false);
+  });
+});
+
+describe('isRetryableStatus', () => {
+  it('retries 408, 425, 429 and every 5xx; no other status', () => {
+    const retried = Array.from({ length: 500 }, (_, i) => i + 100).filter(isRetryableStatus);
+    expect(retried).toEqual([408, 425, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)]);
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles per retry between half and all of its ceiling, capped', () => {
+    const terms = { baseMs: 100, maxMs: 1_000 };
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(terms, n, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(terms, n, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
+    expect(backoffMs(terms, 1_000, () => 1)).toBe(1_000);
+  });
+
+  it("a job's retries: 400 ms doubling to 30 s at most, never under half of that", () => {
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => retryDelayMs(n, () => 1))).toEqual([400, 800, 1_600, 3_200, 25_600, 30_000, 30_000]);
+    expect([1, 2, 8].map((n) => retryDelayMs(n, () => 0))).toEqual([200, 400, 15_000]);
   });
 });

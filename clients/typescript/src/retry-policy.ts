@@ -34,14 +34,19 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
   return Math.floor(random() * cap);
 }
 
-/** `Retry-After` in milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3); undefined when absent or unreadable. */
+/**
+ * `Retry-After` in milliseconds from `now` (RFC 9110 §10.2.3): delay-seconds (digits only, however
+ * large) or an HTTP-date naming its weekday and GMT (IMF-fixdate or the obsolete RFC 850 form), a
+ * past date meaning 0. Undefined when absent, negative, fractional or otherwise unreadable: Date.parse
+ * alone would take "1", "2026" or "-1" for dates. The service reads the header by the same rule.
+ */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (value == null) return undefined;
+  if (!value) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // every HTTP-date form starts with the day's name; Date.parse alone would take "1.5" or "-1" for dates
-  const date = /^[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  if (/^\d+$/.test(text)) return Math.min(Number(text), Number.MAX_SAFE_INTEGER / 1000) * 1000;
+  if (!/^[A-Za-z]{3},? .*GMT$/.test(text) && !/^[A-Za-z]+, \d\d-[A-Za-z]{3}-\d\d .*GMT$/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** The wait before the next attempt: the backoff, but never before the service's Retry-After. */

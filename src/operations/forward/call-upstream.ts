@@ -1,5 +1,5 @@
-import { checkJsonShape } from '../../http/json-shape.ts';
-import { findUnstorableText } from '../../http/json-text.ts';
+import { checkJsonShape } from '../../json/json-shape.ts';
+import { findUnstorableText } from '../../json/json-text.ts';
 import type { ForwardRoute } from './forward-route.ts';
 
 /** What the upstream answered, as idemq stores it. */

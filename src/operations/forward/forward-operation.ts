@@ -1,5 +1,4 @@
 import Type from 'typebox';
-import type { Config } from '../../config.ts';
 import type { ForwardOperation, OperationSpec } from '../operation.ts';
 import type { ForwardRoute } from './forward-route.ts';
 
@@ -24,9 +23,9 @@ export function forwardOperation(route: ForwardRoute): ForwardOperation {
 }
 
 /**
- * The operations a process runs: the app's, then the forward routes of its configuration
- * (FORWARD_ROUTES_FILE). The API and the workers both build their list here, so they agree.
+ * The operations a process runs: the app's, then its forward routes (FORWARD_ROUTES_FILE, read by
+ * loadProcessConfig). The API and the workers both build their list here, so they agree.
  */
-export function withForwardRoutes<T extends OperationSpec>(operations: readonly T[], config: Pick<Config, 'forwardRoutes'>): (T | ForwardOperation)[] {
-  return [...operations, ...config.forwardRoutes.map(forwardOperation)];
+export function withForwardRoutes<T extends OperationSpec>(operations: readonly T[], routes: readonly ForwardRoute[]): (T | ForwardOperation)[] {
+  return [...operations, ...routes.map(forwardOperation)];
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ParsedRoutes, parseForwardRoutes } from './forward-route.ts';
+import { type ForwardRoute, findRouteCollisions, type ParsedRoutes, parseForwardRoutes } from './forward-route.ts';
 
 /**
  * Reads and validates a forward routes file (FORWARD_ROUTES_FILE) at start. Never throws: a file
@@ -22,4 +22,17 @@ export function readForwardRoutesFile(path: string): ParsedRoutes {
     return { routes: [], valid: [], problems: [`${where}: is not valid JSON (${(err as Error).message})`] };
   }
   return parseForwardRoutes(document, where);
+}
+
+/**
+ * The routes of the forward routes file at `path` ('' for none), frozen, with their defaults, for
+ * a process that runs `taken` otherwise (the app's operations). Never throws: `problems` lists every
+ * problem of the file (readForwardRoutesFile), and every route valid on its own that reuses the name
+ * or the route of one of `taken`, so one start lists them all; `routes` is empty unless there are none.
+ */
+export function loadForwardRoutes(path: string, taken: readonly { name: string; route: string }[]): { routes: readonly ForwardRoute[]; problems: string[] } {
+  if (!path) return { routes: [], problems: [] };
+  const file = readForwardRoutesFile(path);
+  const problems = [...file.problems, ...findRouteCollisions(file.valid, taken).map((p) => `FORWARD_ROUTES_FILE: ${p}`)];
+  return { routes: problems.length > 0 ? [] : Object.freeze(file.routes.map((r) => Object.freeze(r))), problems };
 }

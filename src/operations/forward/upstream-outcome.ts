@@ -1,10 +1,7 @@
 import type { CallOutcome, UpstreamAnswer } from './call-upstream.ts';
 import type { ForwardRoute } from './forward-route.ts';
 import { PROCESSING_FAILED } from '../error-codes.ts';
-import { parseRetryAfter } from './retry-after.ts';
-
-/** 4xx answers that mean "not now" rather than "no": retried like 5xx (RFC 9110, RFC 8470, RFC 6585). */
-export const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
+import { type BackoffTerms, backoffMs, isRetryableStatus, parseRetryAfter } from '../../retry-policy.ts';
 
 export const UPSTREAM_REJECTED = 'upstream_rejected';
 
@@ -41,27 +38,17 @@ export function decide(outcome: CallOutcome, opts: { route: ForwardRoute; attemp
       return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream answered HTTP ${answer.status} to each of ${attempt} attempts.`, upstream: answer } };
     }
     const asked = parseRetryAfter(retryAfter, opts.now);
-    const delayMs = Math.min(route.retryMaxMs, Math.max(asked ?? 0, backoffMs(route, attempt, opts.random)));
+    const delayMs = Math.min(route.retryMaxMs, Math.max(asked ?? 0, backoffMs(backoffOf(route), attempt, opts.random)));
     return { kind: 'retry', delayMs, reason: `HTTP ${answer.status}${asked !== undefined ? `, Retry-After ${retryAfter}` : ''}` };
   }
   const reason = outcome.kind === 'timeout' ? `no answer within ${outcome.afterMs} ms` : `upstream unreachable (${outcome.message})`;
   if (attempt >= route.maxAttempts) {
     return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream gave no answer to ${attempt} attempts; the last: ${reason}.` } };
   }
-  return { kind: 'retry', delayMs: backoffMs(route, attempt, opts.random), reason };
+  return { kind: 'retry', delayMs: backoffMs(backoffOf(route), attempt, opts.random), reason };
 }
 
-/** 1xx never reaches here; 3xx and 4xx are answers the upstream chose, except the three "not now" codes. */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || RETRYABLE_4XX.has(status);
-}
-
-/**
- * The delay before attempt `attempt + 1`: retryBaseMs doubling per attempt, capped by retryMaxMs,
- * with "equal jitter" (half fixed, half random), so retries of many requests spread out but never
- * come back at once.
- */
-export function backoffMs(route: Pick<ForwardRoute, 'retryBaseMs' | 'retryMaxMs'>, attempt: number, random: () => number): number {
-  const ceiling = Math.min(route.retryMaxMs, route.retryBaseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+/** A route's retry terms (retryBaseMs, retryMaxMs) as backoffMs takes them. */
+export function backoffOf(route: Pick<ForwardRoute, 'retryBaseMs' | 'retryMaxMs'>): BackoffTerms {
+  return { baseMs: route.retryBaseMs, maxMs: route.retryMaxMs };
 }

@@ -1,8 +1,13 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, RequestError, RequestRow, RequestStatus } from '../db/database.ts';
+import { insertStatusEvents } from '../outbox/outbox.repository.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { lockRequests } from './request.repository.ts';
+import { isTerminal } from './request-view.ts';
 import { STATEMENT_CLOCK } from './statement-clock.ts';
 import { appendHistory } from './status-history.ts';
+
+/** The statements that move a request through a worker's hands: to processing, then to its outcome. */
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: RequestError };
 
@@ -34,8 +39,6 @@ async function transition(
   idsOnly = false,
 ): Promise<Pick<RequestRow, 'id'>[]> {
   if (changes.length === 0) return [];
-  // tracing on: each event carries its request's trace context to the API that pushes it
-  const traced = traces && traces.size > 0 ? [...traces] : undefined;
   const result = await sql<RequestRow>`
     with clock as (${STATEMENT_CLOCK}), changed as (
       update idemq.requests r
@@ -50,15 +53,7 @@ async function transition(
        where r.id = v.id ${onlyFrom ? sql`and r.status = ${onlyFrom}` : sql``}
       -- only what the event needs when the caller needs no rows: whole rows (payload, history) cost both ends a copy
       returning ${idsOnly ? sql`r.id, r.tenant_id, r.status, r.version` : sql`r.*`}
-    ), event as (
-      -- one row for the statement's events, however many: a batch costs the outbox one insert and one delete
-      insert into idemq.outbox (payload)
-      select jsonb_agg(jsonb_build_object('requestId', c.id, 'tenantId', c.tenant_id, 'status', c.status, 'version', c.version)
-             ${traced ? sql`|| coalesce(jsonb_build_object('trace', t.trace), '{}')` : sql``})
-        from changed c
-        ${traced ? sql`left join unnest(${traced.map(([id]) => id)}::uuid[], ${traced.map(([, t]) => JSON.stringify(t))}::jsonb[]) as t(id, trace) on t.id = c.id` : sql``}
-      having count(*) > 0
-    )
+    ), event as (${insertStatusEvents('changed', { oneRow: true, traces })})
     select ${idsOnly ? sql`id` : sql`*`} from changed`.execute(db);
   return result.rows;
 }
@@ -81,7 +76,7 @@ export async function markProcessing(db: Kysely<Database>, ids: readonly string[
  * (lockRequests) and have checked that the requests are not terminal yet. Returns rows by id.
  */
 export async function completeRequests(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   outcomes: ReadonlyMap<string, Outcome>,
   traces?: ReadonlyMap<string, TraceCarrier>,
 ): Promise<Map<string, RequestRow>> {
@@ -90,7 +85,20 @@ export async function completeRequests(
       ? { id, status: 'succeeded', result: JSON.stringify(o.result ?? null), error: null }
       : { id, status: 'failed', result: null, error: JSON.stringify(o.error) },
   );
-  const rows = await transition(db, changes, undefined, traces);
+  const rows = await transition(trx, changes, undefined, traces);
   if (rows.length !== changes.length) throw new Error('a locked request vanished before its completion');
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * Ends an unfinished request as failed with `error` (its attempts ran out), with its outbox event,
+ * in one short transaction; a no-op on a terminal one. Returns the request's row as it is then
+ * (undefined when it is gone).
+ */
+export async function failRequest(db: Kysely<Database>, requestId: string, error: RequestError): Promise<RequestRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const [row] = await lockRequests(trx, [requestId]);
+    if (!row || isTerminal(row.status)) return row;
+    return (await completeRequests(trx, new Map([[row.id, { ok: false, error }]]))).get(row.id);
+  });
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewRequest } from '../../src/idempotency/request.repository.ts';
 import { createReplayCache } from '../../src/idempotency/replay-cache.ts';
-import { createAcceptor } from '../../src/idempotency/request-acceptor.ts';
+import { createAccept } from '../../src/idempotency/accept.ts';
 import { createBatchingStore, createDirectStore } from '../../src/idempotency/request-store.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 
@@ -18,7 +18,7 @@ const req = (key: string, fingerprint = 'f1', tenantId = 'acme'): NewRequest => 
 describe.each([
   ['batching store', (ctx: TestContext) => createBatchingStore(ctx.db, { maxBatchSize: 50, maxConcurrentBatches: 2 })],
   ['direct store', (ctx: TestContext) => createDirectStore(ctx.db)],
-])('acceptor over the %s', (_name, makeStore) => {
+])('accept over the %s', (_name, makeStore) => {
   let ctx: TestContext;
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -26,7 +26,7 @@ describe.each([
   afterAll(() => ctx.close());
 
   it('creates each key once among hundreds of overlapping calls, duplicates and conflicts included', async () => {
-    const accept = createAcceptor(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
+    const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
     const calls = [
       ...Array.from({ length: 300 }, (_, i) => req(`k${i % 100}`)),
       ...Array.from({ length: 50 }, (_, i) => req(`k${i}`, 'other')),
@@ -54,7 +54,7 @@ describe.each([
   });
 
   it('answers replays of terminal records from its cache, and still refuses another fingerprint', async () => {
-    const accept = createAcceptor(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
+    const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
     const first = await accept(req('done-key'));
     // as completion leaves it: terminal, with its expiry set from then
     await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
@@ -68,7 +68,7 @@ describe.each([
 
   it('caches nothing for a mismatch, and nothing of the payload for a replay', async () => {
     const cache = createReplayCache({ maxBytes: 1_000_000 });
-    const accept = createAcceptor(makeStore(ctx), cache);
+    const accept = createAccept(makeStore(ctx), cache);
     const first = await accept({ ...req('big-key'), payload: { pad: 'x'.repeat(200_000) } });
     await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
     for (let i = 0; i < 3; i++) expect((await accept(req('big-key', 'other'))).kind).toBe('mismatch');
@@ -77,5 +77,14 @@ describe.each([
     expect(cache.size).toBe(1);
     expect(cache.bytes).toBeLessThan(2_000);
     expect(cache.get('acme', 'big-key')?.payload).toBeNull();
+  });
+
+  it('tells onAccepted of every answered call, shared ones included, with its outcome and time', async () => {
+    const heard: { kind: string; seconds: number }[] = [];
+    const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }), { onAccepted: (kind, seconds) => void heard.push({ kind, seconds }) });
+    await Promise.all([accept(req('timed-key')), accept(req('timed-key'))]);
+    await accept(req('timed-key', 'other'));
+    expect(heard.map((h) => h.kind).sort()).toEqual(['created', 'mismatch', 'replayed']);
+    expect(heard.every((h) => h.seconds >= 0 && h.seconds < 10)).toBe(true);
   });
 });
