@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
-import { ledger } from '../../examples/ledger/app.ts';
 import { buildAdminApp } from '../../src/admin/admin-app.ts';
 import { buildApp, openapiDocument } from '../../src/app.ts';
 import { appMigrations, type IdemqApp } from '../../src/app-definition.ts';
@@ -12,6 +11,7 @@ import { createApiDeps } from '../../src/deps.ts';
 import { createRegistry, type FindOperation } from '../../src/operations/registry.ts';
 import { loadProcessConfig } from '../../src/process-config.ts';
 import { startWorker, type WorkerHandle, type WorkerOptions } from '../../workers/start-worker.ts';
+import { fixture } from '../fixtures/app/app.ts';
 import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
 import { testRedisEnv } from './redis-target.ts';
@@ -32,7 +32,7 @@ const silent = pino({ level: TEST_SERVICES.logLevel });
 
 export interface TestContext {
   config: Config;
-  /** the app the context's API and workers run (by default the ledger demo) */
+  /** the app the context's API and workers run (by default the neutral fixture app, test/fixtures/app) */
   app: IdemqApp;
   /** looks the app's operations up by name, as its workers do */
   find: FindOperation;
@@ -88,11 +88,11 @@ export function replicaServersOfFile(): Promise<ReplicaServers> {
  * the URL the processes use (the cloned database's, or its pgbouncer's), so a test can route the
  * processes through a proxy. `db` connects directly (through the pgbouncer under
  * routeThroughPgbouncer, so the repository calls a test makes on it run there too). The template
- * holds the core's tables and every example app's, so `app` may be any of them.
+ * holds the core's tables, every example app's and the fixture's, so `app` may be any of them.
  */
 export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
-  app: IdemqApp = ledger,
+  app: IdemqApp = fixture,
 ): Promise<TestContext> {
   const database: { url: string; drop(): Promise<void>; readUrl?: string } = routeToReplica
     ? await (await replicaServersOfFile()).createDatabase()

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDb } from '../../src/db/create-db.ts';
 import { ledgerMigrations } from '../../examples/ledger/migrations/index.ts';
 import { ordersMigrations } from '../../examples/orders/migrations/index.ts';
+import { fixtureMigrations } from '../fixtures/app/migrations/index.ts';
 import { migrate } from '../../src/db/migrator.ts';
 import { adminQuery, databaseUrl, templateName } from './postgres.ts';
 
@@ -17,11 +18,11 @@ export default async function setup(): Promise<void> {
   if (exists.length === 0) await buildTemplate(template);
 }
 
-/** Runs every migration a template holds (the core's and each example app's) on the database of `url`. */
+/** Runs every migration a template holds (the core's, each example app's and the test fixture's) on the database of `url`. */
 export async function migrateTemplate(url: string): Promise<void> {
   const { db } = createDb({ connectionString: url, poolSize: 1 });
   try {
-    await migrate(db, [ledgerMigrations, ordersMigrations]);
+    await migrate(db, [ledgerMigrations, ordersMigrations, fixtureMigrations]);
   } finally {
     await db.destroy();
   }

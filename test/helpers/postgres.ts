@@ -7,8 +7,8 @@ import { TEST_SERVICES } from './services.ts';
 export const TEST_PG_URL = TEST_SERVICES.postgresUrl;
 const TEMPLATE_PREFIX = 'idemq_test_template_';
 
-/** Every migration the template runs: the core's and each example app's. */
-const MIGRATION_DIRS = ['src/db/migrations/', 'examples/ledger/migrations/', 'examples/orders/migrations/'];
+/** Every migration the template runs: the core's, each example app's and the test fixture's. */
+const MIGRATION_DIRS = ['src/db/migrations/', 'examples/ledger/migrations/', 'examples/orders/migrations/', 'test/fixtures/app/migrations/'];
 const ROOT = new URL('../../', import.meta.url);
 
 /**

@@ -9,7 +9,7 @@ export interface HeldLock {
  * Holds `FOR UPDATE` on one row in a transaction of its own, so a worker that reaches that row
  * blocks there mid-job: the way to catch a job in flight without a test hook in the worker.
  */
-export async function holdRowLock(databaseUrl: string, table: 'ledger.accounts' | 'idemq.requests', id: string): Promise<HeldLock> {
+export async function holdRowLock(databaseUrl: string, table: 'fixture.items' | 'idemq.requests', id: string): Promise<HeldLock> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'test-lock-holder' });
   await client.connect();
   await client.query('begin');

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from './context.ts';
 
-const WORKER_MAIN = fileURLToPath(new URL('../../examples/ledger/worker.ts', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../fixtures/app/worker.ts', import.meta.url));
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -14,7 +14,7 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts the ledger's worker process (`examples/ledger/worker.ts`, on the core's `runWorkerProcess`) on the context's database and queue prefix, and
+ * Starts the fixture app's worker process (`test/fixtures/app/worker.ts`, on the core's `runWorkerProcess`) on the context's database and queue prefix, and
  * resolves once it logs that it started. The test must stop it (`kill` or `stop`) when done.
  */
 export async function startWorkerProcess(ctx: TestContext, env: Record<string, string> = {}): Promise<WorkerProcess> {

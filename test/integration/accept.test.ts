@@ -10,8 +10,8 @@ const req = (key: string, fingerprint = 'f1', tenantId = 'acme'): NewRequest => 
   tenantId,
   key,
   fingerprint,
-  operation: 'accounts.create',
-  payload: { currency: 'USD', openingBalance: 1 },
+  operation: 'items.create',
+  payload: { name: 'item', quantity: 1 },
   ttlSeconds: 60,
 });
 

@@ -70,7 +70,7 @@ describe('the admin port', () => {
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(/^idemq_backlog\{kind="unfinished_requests"\} \d+$/m);
     const openapi = await admin.inject({ url: '/docs/json', headers: adminAuth });
-    expect(openapi.json().paths['/v1/payments'].post).toBeDefined();
+    expect(openapi.json().paths['/v1/items'].post).toBeDefined();
     // the admin plane documents none of its own routes in the public API's document
     expect(Object.keys(openapi.json().paths).filter((p) => /metrics|console|queues|login|^\/api\//.test(p))).toEqual([]);
     expect((await admin.inject({ url: '/docs/asyncapi.json', headers: adminAuth })).json().asyncapi).toMatch(/^3\./);

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { createKey, runKeys } from '../helpers/keys-cli.ts';
-import { countRequests, processNow, submit } from '../helpers/ledger.ts';
+import { countRequests, processNow, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
@@ -123,8 +123,8 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     const key = await createKey(url, 'acme');
     await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);
     const base = otherWs.replace(/^ws:/, 'http:').replace(/\/v1\/ws$/, '');
-    const open = { currency: 'USD', openingBalance: 3 };
-    const id = (await submit(other, '/v1/accounts', open, { headers: bearer(key.secret) })).json().id as string;
+    const open = { name: 'item', quantity: 3 };
+    const id = (await submit(other, '/v1/items', open, { headers: bearer(key.secret) })).json().id as string;
 
     const stream = await fetch(`${base}/v1/requests/${id}/events`, { headers: bearer(key.secret) });
     expect(stream.status).toBe(200);
@@ -137,7 +137,7 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     await waitUntil('the stream\'s first event', async () => streamed.includes('event: status'));
     const longPoll = fetch(`${base}/v1/requests/${id}?wait=30`, { headers: bearer(key.secret) }).then(async (res) => ({ res, at: Date.now(), body: await res.json() }));
     const preferKey = randomUUID();
-    const preferWait = fetch(`${base}/v1/accounts`, {
+    const preferWait = fetch(`${base}/v1/items`, {
       method: 'POST',
       headers: { ...bearer(key.secret), 'idempotency-key': preferKey, 'content-type': 'application/json', prefer: 'wait=30' },
       body: JSON.stringify(open),
@@ -170,19 +170,19 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
   it('a read-only key reads (GET, long-poll, SSE, WebSocket) and may not submit: 403 insufficient-scope, nothing recorded', async () => {
     const key = await createKey(url, 'acme', ['read']);
     await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);
-    const id = (await submit(other, '/v1/accounts', { currency: 'USD', openingBalance: 3 })).json().id as string;
+    const id = (await submit(other, '/v1/items', { name: 'item', quantity: 3 })).json().id as string;
 
     const before = await countRequests(ctx);
     const refused = await other.inject({
       method: 'POST',
-      url: '/v1/accounts',
+      url: '/v1/items',
       headers: { ...bearer(key.secret), 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
-      payload: JSON.stringify({ currency: 'USD', openingBalance: 1 }),
+      payload: JSON.stringify({ name: 'item', quantity: 1 }),
     });
     expectProblem(refused, 403, 'insufficient-scope');
     expect(refused.headers['www-authenticate']).toMatch(/insufficient_scope/);
     // refused before the body is read: a malformed one gets the same answer
-    const malformed = await other.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(key.secret), 'content-type': 'application/json' }, payload: '{' });
+    const malformed = await other.inject({ method: 'POST', url: '/v1/items', headers: { ...bearer(key.secret), 'content-type': 'application/json' }, payload: '{' });
     expectProblem(malformed, 403, 'insufficient-scope');
     expect(await countRequests(ctx)).toBe(before);
 
@@ -208,7 +208,7 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
   it('a key of one tenant never sees another tenant\'s requests', async () => {
     const globex = await createKey(url, 'globex', ['read', 'write']);
     await msUntil(other, globex.secret, globex.exitedAt, (s) => s !== 401);
-    const id = (await submit(other, '/v1/accounts', { currency: 'USD', openingBalance: 5 }, { tenant: 'acme' })).json().id as string;
+    const id = (await submit(other, '/v1/items', { name: 'item', quantity: 5 }, { tenant: 'acme' })).json().id as string;
     expect((await other.inject({ url: `/v1/requests/${id}`, headers: auth('acme') })).statusCode).toBe(200);
 
     expectProblem(await getRequest(other, id, globex.secret), 404, 'not-found');
@@ -219,7 +219,7 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     ws.send({ type: 'subscribe', requestId: id });
     expect(await ws.next((m) => m.type === 'error')).toMatchObject({ code: 'not_found', requestId: id });
     // the same key under globex is globex's own request, not acme's
-    const own = await submit(other, '/v1/accounts', { currency: 'USD', openingBalance: 5 }, { headers: bearer(globex.secret) });
+    const own = await submit(other, '/v1/items', { name: 'item', quantity: 5 }, { headers: bearer(globex.secret) });
     expect(own.statusCode).toBe(202);
     expect(own.json().id).not.toBe(id);
     expect((await getRequest(other, own.json().id, globex.secret)).statusCode).toBe(200);

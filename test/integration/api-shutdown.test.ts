@@ -3,13 +3,13 @@ import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:ht
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledger } from '../../examples/ledger/app.ts';
+import { fixture } from '../fixtures/app/app.ts';
 import { appMigrations } from '../../src/app-definition.ts';
 import { buildApp } from '../../src/app.ts';
 import { createApiDeps } from '../../src/deps.ts';
 import { drainServer } from '../../src/http/drain.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 
 describe('API graceful shutdown', () => {
   let ctx: TestContext;
@@ -21,7 +21,7 @@ describe('API graceful shutdown', () => {
   it('answers held long-polls with the current state at once instead of holding the shutdown up', async () => {
     const app = await ctx.startApi();
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
-    const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 })).json();
+    const { id } = (await submit(app, '/v1/items', { name: 'item', quantity: 1 })).json();
     const polls = Array.from({ length: 5 }, () =>
       fetch(`${base}/v1/requests/${id}?wait=60`, { headers: auth() }).then(async (r) => ({ status: r.status, body: (await r.json()) as any })),
     );
@@ -42,9 +42,9 @@ describe('API drain before closing (drainServer, run on SIGTERM by an API proces
   afterAll(() => ctx.close());
 
   it('keeps serving while /readyz answers 503; every answer closes its connection, and idle ones close at once', async () => {
-    const { deps, close } = await createApiDeps(ctx.config, pino({ level: 'silent' }), appMigrations(ledger));
+    const { deps, close } = await createApiDeps(ctx.config, pino({ level: 'silent' }), appMigrations(fixture));
     const draining = new AbortController();
-    const app = await buildApp({ ...deps, draining: draining.signal }, { operations: ledger.operations, routes: ledger.routes });
+    const app = await buildApp({ ...deps, draining: draining.signal }, { operations: fixture.operations, routes: fixture.routes });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const { port } = new URL(await app.listen({ port: 0, host: '127.0.0.1' }));
@@ -80,10 +80,10 @@ describe('API drain before closing (drainServer, run on SIGTERM by an API proces
       // still served, on new connections, each closed after its answer
       const live = await call('/healthz');
       expect([live.status, live.headers.connection]).toEqual([200, 'close']);
-      const posted = await call('/v1/accounts', {
+      const posted = await call('/v1/items', {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ currency: 'USD', openingBalance: 1 }),
+        body: JSON.stringify({ name: 'item', quantity: 1 }),
       });
       expect([posted.status, posted.headers.connection]).toEqual([202, 'close']);
 

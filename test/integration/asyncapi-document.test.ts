@@ -70,9 +70,9 @@ describe('the AsyncAPI document at /docs/asyncapi.json', () => {
     ws.send({ type: 'subscribe', requestId: 'not-a-uuid' });
     const submitted = await app.inject({
       method: 'POST',
-      url: '/v1/accounts',
+      url: '/v1/items',
       headers: { ...auth(), 'idempotency-key': crypto.randomUUID() },
-      payload: { currency: 'USD', openingBalance: 1 },
+      payload: { name: 'item', quantity: 1 },
     });
     ws.send({ type: 'subscribe', requestId: submitted.json().id });
     await ws.next((m) => m.type === 'status');

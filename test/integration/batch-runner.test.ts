@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineOperation } from '../../src/operations/operation.ts';
 import { createBatchRunner } from '../../workers/batch-runner.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { requestRow } from '../helpers/seed.ts';
+import { requestRow } from '../helpers/requests.ts';
 
 // An operation whose result Postgres's jsonb refuses (22P05) when asked to: only the completion statement fails.
 const echo = defineOperation({

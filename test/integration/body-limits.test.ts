@@ -6,7 +6,7 @@ import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { defineOperation } from '../../src/operations/operation.ts';
 import { auth, createTestContext, type TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { awaitTerminal } from '../helpers/ledger.ts';
+import { awaitTerminal } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';

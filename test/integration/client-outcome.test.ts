@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type RequestView, type SocketConstructor } from '../../clients/typescript/src/index.ts';
 import { listenBehindProxy, recordingFetch } from '../helpers/client-fixtures.ts';
-import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { terminalRow } from '../helpers/seed.ts';
+import { TENANTS, type TestContext } from '../helpers/context.ts';
+import { terminalRow } from '../helpers/requests.ts';
 import type { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
+// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
 const quickReconnect = { baseReconnectDelayMs: 50, maxReconnectDelayMs: 300 };
@@ -30,7 +32,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
   /** the first test needs the request to wait for a worker; the others just need one */
   const ensureWorker = () => (worker ??= ctx.startWorker());
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
     ({ proxy, baseUrl, sockets } = await listenBehindProxy(app));
   });
@@ -137,7 +139,7 @@ describe('a socket that dies silently', () => {
   let baseUrl: string;
   let sockets: () => number;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     ({ proxy, baseUrl, sockets } = await listenBehindProxy(await ctx.startApi()));
   });
   afterAll(async () => {
@@ -178,7 +180,7 @@ describe('a balanced stack: two API instances on one database and queue prefix',
   let socketsOnB: () => number;
   let portOfB: number;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     a = await ctx.startApi();
     b = await ctx.startApi();
     ({ proxy: balancer, baseUrl, sockets: socketsOnA } = await listenBehindProxy(a));

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentText, generateTypes } from '../../clients/typescript/scripts/generate-types.ts';
-import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
+import { adminAuth, type TestContext } from '../helpers/context.ts';
+// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,7 +19,7 @@ describe('the client package', () => {
   let ctx: TestContext;
   let served: object;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     const app = await ctx.startApi();
     served = (await (await ctx.startAdmin(app)).inject({ url: '/docs/json', headers: adminAuth })).json();
   });

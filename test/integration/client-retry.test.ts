@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, OutcomeTimeout, RetryBudgetExceeded } from '../../clients/typescript/src/index.ts';
 import { recordingFetch } from '../helpers/client-fixtures.ts';
-import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { TENANTS, type TestContext } from '../helpers/context.ts';
 import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
+// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
 
@@ -16,7 +18,7 @@ describe('client retries while Postgres is away (real 503s)', () => {
   let baseUrl: string;
   beforeAll(async () => {
     pgProxy = await startTcpProxy(addressOf(TEST_SERVICES.postgresUrl));
-    ctx = await createTestContext((database) => ({ DATABASE_URL: viaProxy(database.url, pgProxy) }));
+    ctx = await createLedgerContext((database) => ({ DATABASE_URL: viaProxy(database.url, pgProxy) }));
     app = await ctx.startApi();
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   });

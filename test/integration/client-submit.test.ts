@@ -10,11 +10,12 @@ import {
   ValidationError,
 } from '../../clients/typescript/src/index.ts';
 import { listenBehindProxy, recordingFetch } from '../helpers/client-fixtures.ts';
-import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { TENANTS, type TestContext } from '../helpers/context.ts';
 import { createKey } from '../helpers/keys-cli.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
-import { balanceOf, insertAccount, paymentsOf } from '../helpers/seed.ts';
 import type { TcpProxy } from '../helpers/tcp-proxy.ts';
+// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+import { balanceOf, createLedgerContext, insertAccount, paymentsOf } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
 const fast = { baseDelayMs: 20, maxDelayMs: 200 };
@@ -25,7 +26,7 @@ describe('client submit against the real service', () => {
   let proxy: TcpProxy;
   let baseUrl: string;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
     ({ proxy, baseUrl } = await listenBehindProxy(app));
     await ctx.startWorker();

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { openAccount, submit } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
+import { submit } from '../helpers/submit.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 
@@ -38,14 +39,13 @@ describe('completion delivery across two API instances', () => {
   });
 
   it('pushes a completion posted to B to a WebSocket on A and a long-poll on B within a second', async () => {
-    const from = await openAccount(b, 5_000);
-    const to = await openAccount(b, 0);
+    const source = await createItem(b, 5_000);
     for (let round = 0; round < 5; round++) {
       await stopWorker();
-      const posted = await fetch(`${baseB}/v1/payments`, {
+      const posted = await fetch(`${baseB}/v1/items`, {
         method: 'POST',
-        headers: { ...auth(), 'idempotency-key': `pay-${round}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ fromAccount: from, toAccount: to, amount: 100, currency: 'USD' }),
+        headers: { ...auth(), 'idempotency-key': `take-${round}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'item', quantity: 100, takeFrom: source }),
       });
       expect(posted.status).toBe(202);
       const { id } = (await posted.json()) as { id: string };
@@ -60,7 +60,7 @@ describe('completion delivery across two API instances', () => {
       const pushedAt = Date.now();
       const polled = await longPoll;
       expect(polled.body.status).toBe('succeeded');
-      expect(pushed.result.amount).toBe(100);
+      expect(pushed.result.quantity).toBe(100);
 
       const committedAt = new Date(pushed.updatedAt).getTime();
       for (const at of [pushedAt, polled.at]) {
@@ -72,7 +72,7 @@ describe('completion delivery across two API instances', () => {
   });
 
   it('sends the current terminal state at once to a subscriber that comes after completion', async () => {
-    const res = await submit(a, '/v1/accounts', { currency: 'EUR', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+    const res = await submit(a, '/v1/items', { name: 'other', quantity: 1 }, { headers: { prefer: 'wait=10' } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['preference-applied']).toBe('wait=10');
     const socket = await openSocket(wsUrlA);
@@ -80,7 +80,7 @@ describe('completion delivery across two API instances', () => {
     socket.send({ type: 'subscribe', requestId: res.json().id });
     const msg = await socket.next((m) => m.type === 'status', 1_000);
     expect(msg).toMatchObject({ type: 'status', requestId: res.json().id, status: 'succeeded' });
-    expect(msg.result.accountId).toBeTypeOf('string');
+    expect(msg.result.itemId).toBeTypeOf('string');
     socket.ws.close();
   });
 
@@ -96,7 +96,7 @@ describe('completion delivery across two API instances', () => {
     guesser.send({ type: 'auth', token: 'not-a-key-at-all' });
     expect((await guesser.closed).code).toBe(4401);
 
-    const mine = await submit(a, '/v1/accounts', { currency: 'USD', openingBalance: 1 });
+    const mine = await submit(a, '/v1/items', { name: 'item', quantity: 1 });
     const other = await openSocket(wsUrlA, auth('globex'));
     other.send('this is not json');
     other.send({ type: 'dance' });
@@ -108,7 +108,7 @@ describe('completion delivery across two API instances', () => {
     expect(errors.sort()).toEqual(['bad_message', 'bad_message', 'not_found', 'not_found']);
     expect(other.messages.some((m) => m.type === 'status')).toBe(false);
     // the socket still works after all that
-    const own = await submit(a, '/v1/accounts', { currency: 'USD', openingBalance: 2 }, { tenant: 'globex' });
+    const own = await submit(a, '/v1/items', { name: 'item', quantity: 2 }, { tenant: 'globex' });
     other.send({ type: 'subscribe', requestId: own.json().id });
     await other.next((m) => m.type === 'status' && m.requestId === own.json().id);
     other.ws.close();
@@ -116,7 +116,7 @@ describe('completion delivery across two API instances', () => {
 
   it('streams Server-Sent Events and resumes after Last-Event-ID', async () => {
     await stopWorker();
-    const res = await submit(a, '/v1/accounts', { currency: 'USD', openingBalance: 3 });
+    const res = await submit(a, '/v1/items', { name: 'item', quantity: 3 });
     const id = res.json().id;
     const stream = fetch(`${baseB}/v1/requests/${id}/events`, { headers: auth() }).then((r) => r.text());
     await new Promise((r) => setTimeout(r, 200));

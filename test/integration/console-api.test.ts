@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledger } from '../../examples/ledger/app.ts';
+import { fixture } from '../fixtures/app/app.ts';
 import { defineOperation } from '../../src/operations/operation.ts';
 import { ADMIN_TOKEN, adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
-import { insertAccount, requestRow, terminalRow } from '../helpers/seed.ts';
+import { insertItem } from '../helpers/items.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
@@ -30,7 +31,7 @@ let admin: FastifyInstance;
 const logged: Record<string, any>[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext({}, { ...ledger, operations: [...ledger.operations, flaky] });
+  ctx = await createTestContext({}, { ...fixture, operations: [...fixture.operations, flaky] });
   api = await ctx.startApi();
   const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   admin = await ctx.startAdmin(api, { logger });
@@ -41,23 +42,22 @@ const get = (url: string) => admin.inject({ url, headers: adminAuth });
 const byKey = (tenant: string, key: string) => get(`/api/requests?${new URLSearchParams({ tenant, key })}`);
 const audits = (action: string) => logged.filter((l) => l.audit?.action === action).map((l) => l.audit);
 
-async function queuedPayment(tenant: 'acme' | 'globex', key: string, amount = 100) {
-  const from = await insertAccount(ctx, 1_000, { tenant });
-  const to = await insertAccount(ctx, 0, { tenant });
-  const res = await submit(api, '/v1/payments', { fromAccount: from, toAccount: to, amount, currency: 'USD' }, { tenant, key });
+async function queuedItem(tenant: 'acme' | 'globex', key: string, quantity = 100) {
+  const source = await insertItem(ctx, 1_000, { tenant });
+  const res = await submit(api, '/v1/items', { name: 'item', quantity, takeFrom: source }, { tenant, key });
   expect(res.statusCode, res.body).toBe(202);
   return res.json().id as string;
 }
 
 describe('looking a request up', () => {
   it('by id, whichever tenant it belongs to: payload, status, history, attempts', async () => {
-    const ids = { acme: await queuedPayment('acme', 'look-1'), globex: await queuedPayment('globex', 'look-1') };
+    const ids = { acme: await queuedItem('acme', 'look-1'), globex: await queuedItem('globex', 'look-1') };
     for (const [tenant, id] of Object.entries(ids)) {
       const res = await get(`/api/requests/${id}`);
       expect(res.statusCode).toBe(200);
       const { request } = res.json();
-      expect(request).toMatchObject({ id, tenantId: tenant, idempotencyKey: 'look-1', operation: 'payments.create', status: 'queued', attempts: 0, error: null, result: null, expiresAt: null });
-      expect(request.payload).toMatchObject({ amount: 100, currency: 'USD' });
+      expect(request).toMatchObject({ id, tenantId: tenant, idempotencyKey: 'look-1', operation: 'items.create', status: 'queued', attempts: 0, error: null, result: null, expiresAt: null });
+      expect(request.payload).toMatchObject({ name: 'item', quantity: 100 });
       expect(request.history).toEqual([{ status: 'queued', at: expect.any(String) }]);
       expect(request.fingerprint).toBeUndefined();
     }
@@ -65,8 +65,8 @@ describe('looking a request up', () => {
   });
 
   it('by tenant and key, exactly: the other tenant\'s request under the same key, a near key or a pattern finds nothing', async () => {
-    const acme = await queuedPayment('acme', 'Order-42');
-    const globex = await queuedPayment('globex', 'Order-42');
+    const acme = await queuedItem('acme', 'Order-42');
+    const globex = await queuedItem('globex', 'Order-42');
     expect((await byKey('acme', 'Order-42')).json().request.id).toBe(acme);
     expect((await byKey('globex', 'Order-42')).json().request.id).toBe(globex);
     for (const [tenant, key] of [['acme', 'order-42'], ['acme', 'Order-4'], ['acme', 'Order-42 '], ['acme', 'Order-%'], ['acme', "Order-42' or '1'='1"], ['ACME', 'Order-42'], ['initech', 'Order-42'], ['acme', 'Order_42']]) {
@@ -88,7 +88,7 @@ describe('looking a request up', () => {
 
 describe('deleting a key', () => {
   it('refuses an unfinished request (409) and keeps it', async () => {
-    const id = await queuedPayment('acme', 'del-unfinished');
+    const id = await queuedItem('acme', 'del-unfinished');
     const res = await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth });
     expect(res.statusCode).toBe(409);
     expect(res.json().type).toBe('https://idemq.dev/problems/request-unfinished');
@@ -98,7 +98,7 @@ describe('deleting a key', () => {
 
   it('deletes a finished one with its outbox rows; the key then starts a new request', async () => {
     const worker = await ctx.startWorker();
-    const id = await queuedPayment('globex', 'del-finished');
+    const id = await queuedItem('globex', 'del-finished');
     await terminalRow(ctx, id);
     await worker.close();
     const res = await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth });
@@ -107,7 +107,7 @@ describe('deleting a key', () => {
     expect(await requestRow(ctx, id)).toBeUndefined();
     expect(await ctx.db.selectFrom('idemq.outbox').select('id').where('request_id', '=', id).execute()).toEqual([]);
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth })).statusCode).toBe(404);
-    const again = await queuedPayment('globex', 'del-finished');
+    const again = await queuedItem('globex', 'del-finished');
     expect(again).not.toBe(id);
     expect(audits('delete').find((a) => a.requestId === id)).toEqual({ action: 'delete', who: 'token', requestId: id, tenantId: 'globex', key: 'del-finished' });
   });
@@ -115,13 +115,12 @@ describe('deleting a key', () => {
 
 describe('re-driving a request', () => {
   it('refuses what did not fail with processing_failed (409), and changes nothing', async () => {
-    const queued = await queuedPayment('acme', 'redrive-queued');
+    const queued = await queuedItem('acme', 'redrive-queued');
     const worker = await ctx.startWorker();
-    const from = await insertAccount(ctx, 10);
-    const to = await insertAccount(ctx, 0);
-    const poor = (await submit(api, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1_000, currency: 'USD' })).json().id;
+    const source = await insertItem(ctx, 10);
+    const poor = (await submit(api, '/v1/items', { name: 'item', quantity: 1_000, takeFrom: source })).json().id;
     const business = await awaitTerminal(api, poor);
-    expect(business.error.code).toBe('insufficient_funds');
+    expect(business.error.code).toBe('insufficient_quantity');
     const succeeded = await terminalRow(ctx, queued);
     await worker.close();
     for (const id of [poor, queued]) {
@@ -182,7 +181,7 @@ describe('re-driving while Redis is away', () => {
     const direct = 'redis://127.0.0.1:6379';
     proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
     // the API (and its admin server) reach Redis through the proxy; the workers directly
-    away = await createTestContext({ REDIS_URL: viaProxy(direct, proxy) }, { ...ledger, operations: [...ledger.operations, flaky] });
+    away = await createTestContext({ REDIS_URL: viaProxy(direct, proxy) }, { ...fixture, operations: [...fixture.operations, flaky] });
     const awayApi = await away.startApi();
     const awayAdmin = await away.startAdmin(awayApi);
     failing = true;
@@ -210,7 +209,7 @@ describe('re-driving while Redis is away', () => {
 describe('watching a request (SSE)', () => {
   it('streams its states until terminal, for any tenant', async () => {
     // no worker runs yet: the request stays queued until one starts below
-    const id = await queuedPayment('globex', 'watch-1');
+    const id = await queuedItem('globex', 'watch-1');
     const base = await admin.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${base}/api/requests/${id}/events`, { headers: adminAuth });
     expect(res.status).toBe(200);

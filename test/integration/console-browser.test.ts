@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 
 // Debian's chromium package; .ci/run installs it when it is missing
 const CHROMIUM = '/usr/bin/chromium';
@@ -59,7 +59,7 @@ describe('the request console in a browser', () => {
 
     // a tenant's payload is hostile: it must show as text
     const name = '<img src=x id=injected onerror="window.injected=1">';
-    const res = await submit(api, '/v1/accounts', { currency: 'USD', openingBalance: 5, name }, { tenant: 'globex', key: 'console-1' });
+    const res = await submit(api, '/v1/items', { quantity: 5, name }, { tenant: 'globex', key: 'console-1' });
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json().id as string;
 
@@ -77,7 +77,7 @@ describe('the request console in a browser', () => {
     const worker = await ctx.startWorker();
     await page.waitForSelector('#status[data-status="succeeded"]', { timeout: 15_000 });
     expect(await page.evaluate('window.marker')).toBe('same page');
-    expect(await page.textContent('#result')).toContain('accountId');
+    expect(await page.textContent('#result')).toContain('itemId');
     expect(await page.$$eval('#history tr td:first-child', (cells) => cells.map((c) => c.textContent))).toEqual(['queued', 'processing', 'succeeded']);
     expect(await page.evaluate('window.injected')).toBeUndefined();
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -90,7 +90,7 @@ describe('the request console in a browser', () => {
 
     // a request no worker takes can be failed from the page, with a reason and a confirmation
     await worker.close();
-    const stranded = await submit(api, '/v1/accounts', { currency: 'USD', openingBalance: 6 }, { tenant: 'globex', key: 'console-2' });
+    const stranded = await submit(api, '/v1/items', { name: 'item', quantity: 6 }, { tenant: 'globex', key: 'console-2' });
     const strandedId = stranded.json().id as string;
     await page.fill('#lookup-tenant', 'globex');
     await page.fill('#lookup-key', 'console-2');

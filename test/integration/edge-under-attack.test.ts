@@ -50,9 +50,9 @@ describe('a tenant served while another address floods connections and unknown-r
       while (Date.now() < until) {
         const answer = await requestFrom(TENANT_ADDRESS, port, {
           method: 'POST',
-          path: '/v1/accounts',
+          path: '/v1/items',
           headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-          body: JSON.stringify({ currency: 'USD', openingBalance: 1 }),
+          body: JSON.stringify({ name: 'item', quantity: 1 }),
           timeoutMs: 5_000,
         }).catch((err: Error) => err);
         answers.push(answer);

@@ -3,9 +3,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expireOnce } from '../../workers/expiry.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { fixtureDb, insertItem } from '../helpers/items.ts';
+import { expireAll, requestRow } from '../helpers/requests.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
-import { expireAll, insertAccount, requestRow, ledgerDb } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 describe('expiry', () => {
@@ -22,19 +23,18 @@ describe('expiry', () => {
     await deleteQueueKeys(ctx.config.queuePrefix);
   });
 
-  async function countRows(table: 'idemq.requests' | 'idemq.outbox' | 'ledger.payments'): Promise<number> {
-    const { n } = await ledgerDb(ctx).selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  async function countRows(table: 'idemq.requests' | 'idemq.outbox' | 'fixture.items'): Promise<number> {
+    const { n } = await fixtureDb(ctx).selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     return Number(n);
   }
 
-  it('deletes expired finished records in bounded batches, keeps the ledger, and a reused key starts a new request', async () => {
+  it('deletes expired finished records in bounded batches, keeps the app rows, and a reused key starts a new request', async () => {
     const worker = await ctx.startWorker();
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const body = { fromAccount: a, toAccount: b, amount: 10, currency: 'USD' };
+    const a = await insertItem(ctx, 1_000);
+    const body = { name: 'item', quantity: 10, takeFrom: a };
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await submit(app, '/v1/payments', body, { key: `expiring-${i}` });
+      const res = await submit(app, '/v1/items', body, { key: `expiring-${i}` });
       ids.push(res.json().id);
     }
     for (const id of ids) expect((await awaitTerminal(app, id)).status).toBe('succeeded');
@@ -52,10 +52,11 @@ describe('expiry', () => {
     expect(batches).toEqual([3, 3, 1]);
     expect(await countRows('idemq.requests')).toBe(0);
     expect(await countRows('idemq.outbox')).toBe(0);
-    expect(await countRows('ledger.payments')).toBe(7);
+    // the seven items the requests made, and the one they took from
+    expect(await countRows('fixture.items')).toBe(8);
 
     // the key is free again: a new record with a new id, not a replay of the old one
-    const again = await submit(app, '/v1/payments', body, { key: 'expiring-0' });
+    const again = await submit(app, '/v1/items', body, { key: 'expiring-0' });
     expect(again.statusCode, again.body).toBe(202);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(again.json().id).not.toBe(ids[0]);
@@ -63,9 +64,8 @@ describe('expiry', () => {
 
   it('keeps an unfinished record past its expiry: its client holds a 202, so it must still run', async () => {
     await sql`delete from idemq.requests`.execute(ctx.db);
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 1, currency: 'USD' }, { key: 'stuck' });
+    const a = await insertItem(ctx, 1_000);
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 1, takeFrom: a }, { key: 'stuck' });
     const { id } = res.json();
     await expireAll(ctx);
     expect(await expireOnce(ctx.db, 100)).toEqual({ deleted: 0, more: false });
@@ -87,7 +87,7 @@ describe('expiry', () => {
       tenant_id: 'acme',
       idempotency_key: `bulk-${i}`,
       fingerprint: 'x',
-      operation: 'payments.create',
+      operation: 'items.create',
       payload: '{}',
       status: 'succeeded' as const,
       result: 'null',

@@ -8,7 +8,7 @@ import { jobIdFor } from '../../src/queue/request-queue.ts';
 import { warnOfUnknownOperations } from '../../workers/unknown-operations-check.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { inspectQueue } from '../helpers/queue.ts';
-import { requestRow } from '../helpers/seed.ts';
+import { requestRow } from '../helpers/requests.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 // A forward route removed from the routes file while its requests were queued: no worker runs

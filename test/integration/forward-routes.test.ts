@@ -5,7 +5,7 @@ import { freePort } from '../../scripts/chaos/private-services.ts';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';

@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { LEASE_GRACE_MS } from '../../workers/forward-runner.ts';
+import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { submit } from '../helpers/ledger.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { submit } from '../helpers/submit.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
-import { requestRow, terminalRow } from '../helpers/seed.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { startWorkerProcess } from '../helpers/worker-process.ts';
@@ -22,7 +23,7 @@ describe('a worker SIGKILLed mid-call to the upstream', () => {
 
   beforeAll(async () => {
     upstream = await startUpstreamServer();
-    routesFile = await writeRoutesFile([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: TIMEOUT_MS, maxAttempts: 5 }]);
+    routesFile = await writeRoutesFile([fixtureForwardRoute(upstream.url, { timeoutMs: TIMEOUT_MS, maxAttempts: 5 })]);
     ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path, JOB_LOCK_MS: '1000', STALLED_INTERVAL_MS: '500' });
     app = await ctx.startApi();
   });
@@ -35,10 +36,10 @@ describe('a worker SIGKILLed mid-call to the upstream', () => {
 
   it('is retried by another worker with the same key once the lease is over; the request ends once, with one effect', async () => {
     // the first attempt never answers; the doomed worker is killed while it waits
-    upstream.behave((_, n) => (n === 1 ? { hang: true } : { status: 201, body: { orderId: 'o-1' } }));
+    upstream.behave((_, n) => (n === 1 ? { hang: true } : { status: 201, body: { itemId: 'i-1' } }));
     const doomed = await startWorkerProcess(ctx, { FORWARD_ROUTES_FILE: routesFile.path });
     const key = randomUUID();
-    const res = await submit(app, '/v1/orders', { sku: 'tea' }, { key });
+    const res = await submit(app, '/v1/relayed-items', { name: 'tea' }, { key });
     expect(res.statusCode, res.body).toBe(202);
     const { id } = res.json();
     const upstreamKey = upstreamKeyFor('acme', key);
@@ -55,7 +56,7 @@ describe('a worker SIGKILLed mid-call to the upstream', () => {
     const survivor = await ctx.startWorker();
     const done = await terminalRow(ctx, id, TIMEOUT_MS + LEASE_GRACE_MS + 15_000);
     expect(done.status).toBe('succeeded');
-    expect(done.result).toMatchObject({ status: 201, body: { orderId: 'o-1' } });
+    expect(done.result).toMatchObject({ status: 201, body: { itemId: 'i-1' } });
 
     const attempts = upstream.attemptsOf(upstreamKey);
     expect(attempts).toHaveLength(2);

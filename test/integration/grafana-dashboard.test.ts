@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccount } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { metricFamilies, scrape } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
@@ -56,7 +56,7 @@ describe('the Grafana dashboard', () => {
     const app = await ctx.startApi();
     const port = await freePort();
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
-    await openAccount(app, 1);
+    await createItem(app, 1);
     const admin = await ctx.startAdmin(app);
     apiText = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
     workerText = (await scrape(`http://127.0.0.1:${port}/metrics`, adminAuth)).text;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
 // No worker runs: every request stays queued, so each wait is held for its whole length.
@@ -17,7 +17,7 @@ describe('held long-polls and event streams per tenant (MAX_HELD_PER_TENANT=1)',
   });
   afterAll(() => ctx.close());
 
-  const newRequest = async (tenant: 'acme' | 'globex' = 'acme') => (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { tenant })).json().id as string;
+  const newRequest = async (tenant: 'acme' | 'globex' = 'acme') => (await submit(app, '/v1/items', { name: 'item', quantity: 1 }, { tenant })).json().id as string;
 
   it('refuses a second held wait of the tenant with 429 while the first is held; another tenant waits; the slot comes back', async () => {
     const id = await newRequest();
@@ -37,7 +37,7 @@ describe('held long-polls and event streams per tenant (MAX_HELD_PER_TENANT=1)',
 
     // a submit's Prefer: wait is declined, not the request: recorded, answered at once, without Preference-Applied
     const started = performance.now();
-    const declined = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 2 }, { headers: { prefer: 'wait=2' } });
+    const declined = await submit(app, '/v1/items', { name: 'item', quantity: 2 }, { headers: { prefer: 'wait=2' } });
     expect(declined.statusCode).toBe(202);
     expect(declined.headers['preference-applied']).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(1_500);

@@ -70,7 +70,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     });
 
   it('streams Server-Sent Events unbuffered: the queued event arrives while the request is unfinished', async () => {
-    const submitted = await post('/v1/accounts', { currency: 'USD', openingBalance: 5 });
+    const submitted = await post('/v1/items', { name: 'item', quantity: 5 });
     expect(submitted.status, submitted.body).toBe(202);
     const { id } = submitted.json();
 
@@ -102,14 +102,14 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const worker = await ctx.startWorker();
     try {
       await waitFor('the succeeded event and the end of the stream', () => ended, 15_000);
-      expect(events.at(-1)).toMatchObject({ id, status: 'succeeded', result: { balance: 5 } });
+      expect(events.at(-1)).toMatchObject({ id, status: 'succeeded', result: { quantity: 5 } });
     } finally {
       await worker.close();
     }
   }, 30_000);
 
   it('holds a long-poll past 30 s and answers when the request completes late (no 504 at nginx)', async () => {
-    const submitted = await post('/v1/accounts', { currency: 'USD', openingBalance: 7 });
+    const submitted = await post('/v1/items', { name: 'item', quantity: 7 });
     const { id } = submitted.json();
     const started = Date.now();
     const poll = call(`/v1/requests/${id}?wait=60`, { headers: auth() });
@@ -118,26 +118,26 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     await workerRunning();
     const answer = await poll;
     expect(answer.status, answer.body).toBe(200);
-    expect(answer.json()).toMatchObject({ id, status: 'succeeded', result: { balance: 7 } });
+    expect(answer.json()).toMatchObject({ id, status: 'succeeded', result: { quantity: 7 } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(31_000);
   }, 70_000);
 
   it('answers Prefer: wait with the outcome (200, Preference-Applied)', async () => {
     await workerRunning();
-    const answer = await post('/v1/accounts', { currency: 'USD', openingBalance: 9 }, { prefer: 'wait=10' });
+    const answer = await post('/v1/items', { name: 'item', quantity: 9 }, { prefer: 'wait=10' });
     expect(answer.status, answer.body).toBe(200);
     expect(answer.headers['preference-applied']).toBe('wait=10');
-    expect(answer.json()).toMatchObject({ status: 'succeeded', result: { balance: 9 } });
+    expect(answer.json()).toMatchObject({ status: 'succeeded', result: { quantity: 9 } });
   });
 
   it('pushes over a WebSocket upgraded through nginx the outcome of a request posted through it', async () => {
     await workerRunning();
     const socket = await openSocket(`ws://127.0.0.1:${nginx.port}/v1/ws`, auth());
     try {
-      const { id } = (await post('/v1/accounts', { currency: 'USD', openingBalance: 11 })).json();
+      const { id } = (await post('/v1/items', { name: 'item', quantity: 11 })).json();
       socket.send({ type: 'subscribe', requestId: id });
       const done = await socket.next((m) => m.requestId === id && m.status === 'succeeded', 15_000);
-      expect(done.result.balance).toBe(11);
+      expect(done.result.quantity).toBe(11);
     } finally {
       socket.ws.terminate();
     }
@@ -149,7 +149,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const name = `concurrent-${key}`;
     const before: [number, number] = [...postsServed];
     const answers = await Promise.all(
-      Array.from({ length: 100 }, () => post('/v1/accounts', { currency: 'USD', openingBalance: 13, name }, { 'idempotency-key': key })),
+      Array.from({ length: 100 }, () => post('/v1/items', { quantity: 13, name }, { 'idempotency-key': key })),
     );
     // every answer names the one request; one recorded it, the 99 others are replays
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(202));
@@ -164,8 +164,8 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     expect(done.json()).toMatchObject({ status: 'succeeded' });
     const requests = await ctx.db.selectFrom('idemq.requests' as any).select('id').where('idempotency_key' as any, '=', key).execute();
     expect(requests).toHaveLength(1);
-    const accounts = await ctx.db.selectFrom('ledger.accounts' as any).selectAll().where('name' as any, '=', name).execute();
-    expect(accounts).toHaveLength(1);
+    const items = await ctx.db.selectFrom('fixture.items' as any).selectAll().where('name' as any, '=', name).execute();
+    expect(items).toHaveLength(1);
   }, 60_000);
 
   it('the address budget counts the client nginx saw; an X-Forwarded-For of its own buys nothing', async () => {
@@ -182,20 +182,20 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
 
   it('passes a 1 MiB body and refuses a 2 MiB one with the API\'s 413 problem', async () => {
     // a JSON body of exactly 1 MiB reaches the API, which reads it whole and refuses its unknown field
-    const pad = 'x'.repeat(1024 * 1024 - JSON.stringify({ currency: 'USD', openingBalance: 1, pad: '' }).length);
-    const oneMiB = JSON.stringify({ currency: 'USD', openingBalance: 1, pad });
+    const pad = 'x'.repeat(1024 * 1024 - JSON.stringify({ name: 'item', quantity: 1, pad: '' }).length);
+    const oneMiB = JSON.stringify({ name: 'item', quantity: 1, pad });
     expect(Buffer.byteLength(oneMiB)).toBe(1024 * 1024);
     const headers = { ...auth(), 'content-type': 'application/json', 'idempotency-key': randomUUID() };
-    const passed = await call('/v1/accounts', { method: 'POST', headers, body: oneMiB });
+    const passed = await call('/v1/items', { method: 'POST', headers, body: oneMiB });
     expectProblem(injected(passed), 400, 'invalid-request');
     const servedBefore = postsServed[0] + postsServed[1];
 
-    const twoMiB = JSON.stringify({ currency: 'USD', openingBalance: 1, pad: 'x'.repeat(2 * 1024 * 1024) });
-    const refused = await call('/v1/accounts', { method: 'POST', headers: { ...headers, 'idempotency-key': randomUUID() }, body: twoMiB });
+    const twoMiB = JSON.stringify({ name: 'item', quantity: 1, pad: 'x'.repeat(2 * 1024 * 1024) });
+    const refused = await call('/v1/items', { method: 'POST', headers: { ...headers, 'idempotency-key': randomUUID() }, body: twoMiB });
     expectProblem(injected(refused), 413, 'body-too-large');
     // a POST without a key takes another location (not retried): the same answer there
     const { 'idempotency-key': _key, ...unkeyed } = headers;
-    expectProblem(injected(await call('/v1/accounts', { method: 'POST', headers: unkeyed, body: twoMiB })), 413, 'body-too-large');
+    expectProblem(injected(await call('/v1/items', { method: 'POST', headers: unkeyed, body: twoMiB })), 413, 'body-too-large');
     // refused at the edge: no instance read a byte of it
     expect(postsServed[0] + postsServed[1]).toBe(servedBefore);
   });
@@ -231,9 +231,9 @@ describe('nginx retries a POST on the next instance when one fails mid-request',
       answers.push(
         await new Promise<number>((resolve, reject) => {
           httpRequest(
-            { host: '127.0.0.1', port: nginx.port, path: '/v1/accounts', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': key, prefer: 'wait=10' } },
+            { host: '127.0.0.1', port: nginx.port, path: '/v1/items', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': key, prefer: 'wait=10' } },
             (res) => (res.resume(), resolve(res.statusCode ?? 0)),
-          ).on('error', reject).end(JSON.stringify({ currency: 'USD', openingBalance: 3 }));
+          ).on('error', reject).end(JSON.stringify({ name: 'item', quantity: 3 }));
         }),
       );
     }
@@ -250,9 +250,9 @@ describe('nginx retries a POST on the next instance when one fails mid-request',
       const before = crashed;
       const status = await new Promise<number>((resolve, reject) => {
         httpRequest(
-          { host: '127.0.0.1', port: nginx.port, path: '/v1/accounts', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json' } },
+          { host: '127.0.0.1', port: nginx.port, path: '/v1/items', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json' } },
           (res) => (res.resume(), resolve(res.statusCode ?? 0)),
-        ).on('error', reject).end(JSON.stringify({ currency: 'USD', openingBalance: 3 }));
+        ).on('error', reject).end(JSON.stringify({ name: 'item', quantity: 3 }));
       });
       // each reached one instance only: the crashing one (502), or the live one, which refuses it
       expect({ status, crashes: crashed - before }).toEqual(status === 502 ? { status, crashes: 1 } : { status: 400, crashes: 0 });

@@ -1,9 +1,9 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledger } from '../../examples/ledger/app.ts';
+import { fixture } from '../fixtures/app/app.ts';
 
-const { operations } = ledger;
+const { operations } = fixture;
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 
 type Json = Record<string, any>;
@@ -89,14 +89,14 @@ describe('the OpenAPI document at /docs/json', () => {
         expect(Object.keys(result.properties ?? {}), `${op.route} ${status}`).toEqual(Object.keys((op.output as Json).properties));
       }
     }
-    const account = await app.inject({
+    const item = await app.inject({
       method: 'POST',
-      url: '/v1/accounts',
+      url: '/v1/items',
       headers: { ...auth(), 'idempotency-key': 'output-schema', 'content-type': 'application/json', prefer: 'wait=10' },
-      payload: JSON.stringify({ currency: 'USD', openingBalance: 5 }),
+      payload: JSON.stringify({ name: 'item', quantity: 5 }),
     });
-    expect(account.statusCode, account.body).toBe(200);
-    expect(account.json().result).toMatchObject({ currency: 'USD', balance: 5, name: null });
+    expect(item.statusCode, item.body).toBe(200);
+    expect(item.json().result).toMatchObject({ name: 'item', quantity: 5, left: null });
   });
 
   it('says Idempotency-Key is required on every POST, and Prefer is optional', () => {
@@ -110,7 +110,7 @@ describe('the OpenAPI document at /docs/json', () => {
   });
 
   it('documents ids as uuids', () => {
-    for (const path of ['/v1/requests/{id}', '/v1/requests/{id}/events', '/v1/accounts/{id}']) {
+    for (const path of ['/v1/requests/{id}', '/v1/requests/{id}/events', '/v1/items/{id}']) {
       const id = (doc.paths[path].get.parameters as Json[]).find((p) => p.in === 'path' && p.name === 'id');
       expect(id, path).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } });
     }
@@ -121,8 +121,8 @@ describe('the OpenAPI document at /docs/json', () => {
     expect(headerNames(r['200'])).toEqual(expect.arrayContaining(['location', 'retry-after', 'x-request-id']));
     for (const status of ['400', '401', '404', '429', '503']) expectProblem(r[status], `GET /v1/requests/{id} ${status}`);
     expect(headerNames(r['401'])).toContain('www-authenticate');
-    const account = responses('/v1/accounts/{id}');
-    for (const status of ['401', '404', '503']) expectProblem(account[status], `GET /v1/accounts/{id} ${status}`);
+    const item = responses('/v1/items/{id}');
+    for (const status of ['401', '404', '503']) expectProblem(item[status], `GET /v1/items/{id} ${status}`);
   });
 
   it('documents the event stream as text/event-stream, and its 204 after the terminal state', () => {
@@ -163,27 +163,27 @@ describe('the OpenAPI document at /docs/json', () => {
         if (res.headers[name] !== undefined) expect(headerNames(response), `${method} ${path} ${res.statusCode}`).toContain(name);
       }
     };
-    const body = { currency: 'USD', openingBalance: 100 };
+    const body = { name: 'item', quantity: 100 };
     const submit = (headers: Record<string, string>) =>
-      app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...auth(), ...headers }, payload: body });
+      app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), ...headers }, payload: body });
     const key = crypto.randomUUID();
     for (const res of [
       await submit({}),
       await submit({ 'idempotency-key': key }),
       await submit({ 'idempotency-key': key }),
       await submit({ 'idempotency-key': key, prefer: 'wait=0' }),
-      await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...auth(), 'idempotency-key': key }, payload: { ...body, openingBalance: 1 } }),
-      await app.inject({ method: 'POST', url: '/v1/accounts', headers: { authorization: 'Bearer nope-nope-nope' }, payload: body }),
-      await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...auth(), 'idempotency-key': key, 'content-type': 'text/plain' }, payload: 'x' }),
+      await app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), 'idempotency-key': key }, payload: { ...body, quantity: 1 } }),
+      await app.inject({ method: 'POST', url: '/v1/items', headers: { authorization: 'Bearer nope-nope-nope' }, payload: body }),
+      await app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), 'idempotency-key': key, 'content-type': 'text/plain' }, payload: 'x' }),
     ]) {
-      expectDocumented('/v1/accounts', 'post', res);
+      expectDocumented('/v1/items', 'post', res);
     }
     expect((await submit({})).statusCode).toBe(400);
     const id = (await submit({ 'idempotency-key': key })).json().id;
     expectDocumented('/v1/requests/{id}', 'get', await app.inject({ url: `/v1/requests/${id}`, headers: auth() }));
     expectDocumented('/v1/requests/{id}', 'get', await app.inject({ url: '/v1/requests/not-a-uuid', headers: auth() }));
     expectDocumented('/v1/requests/{id}', 'get', await app.inject({ url: `/v1/requests/${id}?wait=1.5`, headers: auth() }));
-    expectDocumented('/v1/accounts/{id}', 'get', await app.inject({ url: '/v1/accounts/not-a-uuid', headers: auth() }));
+    expectDocumented('/v1/items/{id}', 'get', await app.inject({ url: '/v1/items/not-a-uuid', headers: auth() }));
     expectDocumented('/v1/requests/{id}/events', 'get', await app.inject({ url: '/v1/requests/not-a-uuid/events', headers: auth() }));
     expectDocumented('/v1/ws', 'get', await app.inject({ url: '/v1/ws', headers: auth() }));
     expectDocumented('/readyz', 'get', await app.inject({ url: '/readyz' }));

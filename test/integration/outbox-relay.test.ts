@@ -7,7 +7,7 @@ import { createStatusPublisher } from '../../src/outbox/status-publisher.ts';
 import { relayOnce } from '../../workers/outbox-relay.ts';
 import { processRequest } from '../../workers/process-request.ts';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
 import { spyOnStatusEvents } from '../helpers/status-spy.ts';
 import { outboxEventsOf } from '../helpers/outbox.ts';
@@ -34,14 +34,14 @@ describe('outbox relay', () => {
   });
 
   it('writes an outbox row in the transaction of every observable change', async () => {
-    const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })).json();
+    const { id } = (await submit(app, '/v1/items', { name: 'item', quantity: 5 })).json();
     await processRequest(ctx.db, id, ctx.find);
     expect((await outboxEventsOf(ctx.db, id)).map((e) => e.status)).toEqual(['processing', 'succeeded']);
     await relayOnce(ctx.db, createStatusPublisher(redis, ctx.config.queuePrefix));
   });
 
   it('publishes again after dying between publish and mark, and clients see each state once', async () => {
-    const { id } = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 })).json();
+    const { id } = (await submit(app, '/v1/items', { name: 'item', quantity: 7 })).json();
     const socket = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`, auth());
     socket.send({ type: 'subscribe', requestId: id });
     await socket.next((m) => m.status === 'queued');
@@ -70,7 +70,7 @@ describe('outbox relay', () => {
   });
 
   it('lets two relays share the outbox without publishing a row twice', async () => {
-    for (let i = 0; i < 30; i++) await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i });
+    for (let i = 0; i < 30; i++) await submit(app, '/v1/items', { name: 'item', quantity: i });
     const ids = (await ctx.db.selectFrom('idemq.requests').select('id').where('status', '=', 'queued').execute()).map((r) => r.id);
     await Promise.all(ids.map((id) => processRequest(ctx.db, id, ctx.find)));
     const counts = new Map<string, number>();

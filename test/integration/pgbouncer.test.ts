@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, routeThroughPgbouncer, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { type PrivatePgbouncer, pgbouncerClients, startPgbouncer } from '../helpers/pgbouncer.ts';
 import { adminQuery, TEST_PG_URL } from '../helpers/postgres.ts';
 import { expectProblem } from '../helpers/problem.ts';
@@ -49,7 +49,7 @@ describe('many clients on 3 server connections', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/accounts', { currency: 'USD', openingBalance: i })));
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/items', { name: 'item', quantity: i })));
     expect(answers.map((r) => r.statusCode)).toEqual(Array(200).fill(202));
     const done = await Promise.all(answers.map((r, i) => awaitTerminal(i % 2 ? a : b, r.json().id)));
     sampling = false;
@@ -83,9 +83,9 @@ describe('a PgBouncer with no server connection to spare', () => {
     await holder.connect();
     await holder.query('begin');
     await holder.query('select 1');
-    const body = { currency: 'USD', openingBalance: 5 };
+    const body = { name: 'item', quantity: 5 };
     try {
-      const squeezed = await submit(app, '/v1/accounts', body, { key: 'squeezed' });
+      const squeezed = await submit(app, '/v1/items', body, { key: 'squeezed' });
       expectProblem(squeezed, 503, 'service-unavailable');
       expect(squeezed.headers['retry-after']).toBeDefined();
     } finally {
@@ -94,9 +94,9 @@ describe('a PgBouncer with no server connection to spare', () => {
     }
     expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([]);
 
-    const retried = await submit(app, '/v1/accounts', body, { key: 'squeezed' });
+    const retried = await submit(app, '/v1/items', body, { key: 'squeezed' });
     expect(retried.statusCode, retried.body).toBe(202);
-    const again = await submit(app, '/v1/accounts', body, { key: 'squeezed' });
+    const again = await submit(app, '/v1/items', body, { key: 'squeezed' });
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([{ id: retried.json().id }]);
   });

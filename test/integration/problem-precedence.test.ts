@@ -14,7 +14,7 @@ describe('which problem a POST with several faults gets', () => {
   afterAll(() => ctx?.close());
 
   const post = (headers: Record<string, string>, payload: string) =>
-    app.inject({ method: 'POST', url: '/v1/payments', headers: { 'content-type': 'application/json', ...headers }, payload });
+    app.inject({ method: 'POST', url: '/v1/items', headers: { 'content-type': 'application/json', ...headers }, payload });
 
   it('no Idempotency-Key and a body that fails the schema: idempotency-key-missing', async () => {
     expectProblem(await post(auth(), '{"amount":"lots"}'), 400, 'idempotency-key-missing');

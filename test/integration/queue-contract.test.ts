@@ -28,7 +28,7 @@ describe('the BullMQ contract idemq relies on', () => {
     await ctx?.close();
   });
 
-  const queued = (...ids: string[]) => ids.map((id) => ({ id, operation: 'payments.create' }));
+  const queued = (...ids: string[]) => ids.map((id) => ({ id, operation: 'items.create' }));
   const ids = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
   const stateOf = (id: string) => queue.of(id).getJobState(jobIdFor(id));
 

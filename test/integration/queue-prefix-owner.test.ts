@@ -4,9 +4,9 @@ import { readDeploymentId } from '../../src/db/deployment.repository.ts';
 import { ownerKey } from '../../src/queue/queue-owner.ts';
 import { StartupError } from '../../src/startup-error.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { submitAccepted } from '../helpers/ledger.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { submitAccepted } from '../helpers/submit.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
-import { requestRow, terminalRow } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const redis = connectTestRedis();
@@ -64,7 +64,7 @@ describe('a running worker whose QUEUE_PREFIX another deployment claims (Redis l
     const key = ownerKey(ctx.config.queuePrefix);
     await redis.set(key, '00000000-0000-4000-8000-000000000000');
     await waitUntil('the worker to pause', async () => handle.workers.every((w) => w.isPaused()));
-    const id = await submitAccepted(api, '/v1/accounts', { currency: 'USD', openingBalance: 100 });
+    const id = await submitAccepted(api, '/v1/items', { name: 'item', quantity: 100 });
     // RECONCILE_INTERVAL_MS is 500 in tests: three checks that found the prefix another's
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await requestRow(ctx, id))?.status).toBe('queued');
@@ -84,7 +84,7 @@ describe('upgrading: jobs queued by a release that claimed nothing', () => {
 
   it('drain under the same QUEUE_PREFIX, which the first upgraded worker claims', async () => {
     const api = await ctx.startApi();
-    const id = await submitAccepted(api, '/v1/accounts', { currency: 'USD', openingBalance: 100 });
+    const id = await submitAccepted(api, '/v1/items', { name: 'item', quantity: 100 });
     // as an older release left it: the job queued, no claim
     await redis.del(ownerKey(ctx.config.queuePrefix));
     await ctx.startWorker();

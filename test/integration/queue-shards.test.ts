@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/bucket-of.ts';
 import { createRequestQueues, jobIdFor } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
@@ -23,7 +23,7 @@ describe('the request queue in shards (standalone Redis)', () => {
     const api = await ctx.startApi();
     await ctx.startWorker();
     const ids: string[] = [];
-    for (let i = 0; i < 60; i++) ids.push((await submit(api, '/v1/accounts', { currency: 'USD', openingBalance: i })).json().id);
+    for (let i = 0; i < 60; i++) ids.push((await submit(api, '/v1/items', { name: 'item', quantity: i })).json().id);
     for (const id of ids) expect((await awaitTerminal(api, id)).status).toBe('succeeded');
     const redis = connectTestRedis(ctx.config);
     const queues = createRequestQueues(redis, ctx.config);
@@ -45,7 +45,7 @@ describe('the request queue in shards (standalone Redis)', () => {
     ctx = await createTestContext({ QUEUE_SHARDS: '1', RECONCILE_AFTER_MS: '600000' });
     const api = await ctx.startApi();
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await submit(api, '/v1/accounts', { currency: 'USD', openingBalance: i })).json().id);
+    for (let i = 0; i < 30; i++) ids.push((await submit(api, '/v1/items', { name: 'item', quantity: i })).json().id);
     inspector = inspectQueue(ctx.config.queuePrefix);
     // the queue every version before shards wrote to
     expect(inspector.queue.name).toBe('requests');

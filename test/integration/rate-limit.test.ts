@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { countRequests, submit } from '../helpers/ledger.ts';
+import { countRequests, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
-const account = { currency: 'USD', openingBalance: 1 };
+const body = { name: 'item', quantity: 1 };
 
 describe('rate limit (RATE_LIMIT_PER_MINUTE=3)', () => {
   let ctx: TestContext;
@@ -17,35 +17,35 @@ describe('rate limit (RATE_LIMIT_PER_MINUTE=3)', () => {
   afterAll(() => ctx.close());
 
   it('answers 429 problem+json with Retry-After, records nothing, and limits each tenant on its own', async () => {
-    const first = await submit(app, '/v1/accounts', account, { key: 'limited' });
+    const first = await submit(app, '/v1/items', body, { key: 'limited' });
     expect(first.statusCode).toBe(202);
     // a replay counts like any call
-    expect((await submit(app, '/v1/accounts', account, { key: 'limited' })).statusCode).toBe(202);
-    expect((await submit(app, '/v1/accounts', account)).statusCode).toBe(202);
+    expect((await submit(app, '/v1/items', body, { key: 'limited' })).statusCode).toBe(202);
+    expect((await submit(app, '/v1/items', body)).statusCode).toBe(202);
     const before = await countRequests(ctx);
 
-    const limited = await submit(app, '/v1/accounts', account, { key: 'over-the-limit' });
+    const limited = await submit(app, '/v1/items', body, { key: 'over-the-limit' });
     expectProblem(limited, 429, 'rate-limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    const replayLimited = await submit(app, '/v1/accounts', account, { key: 'limited' });
+    const replayLimited = await submit(app, '/v1/items', body, { key: 'limited' });
     expectProblem(replayLimited, 429, 'rate-limited');
     expect(await countRequests(ctx)).toBe(before);
 
-    const otherTenant = await submit(app, '/v1/accounts', account, { key: 'limited', tenant: 'globex' });
+    const otherTenant = await submit(app, '/v1/items', body, { key: 'limited', tenant: 'globex' });
     expect(otherTenant.statusCode).toBe(202);
   });
 
   it('refuses before the body is read: an oversized or wrongly typed body over the limit answers 429, not 413 or 415', async () => {
     const huge = await app.inject({
       method: 'POST',
-      url: '/v1/accounts',
+      url: '/v1/items',
       headers: { ...auth(), 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
       payload: 'x'.repeat(2 * 1024 * 1024),
     });
     expectProblem(huge, 429, 'rate-limited');
     const wrongType = await app.inject({
       method: 'POST',
-      url: '/v1/accounts',
+      url: '/v1/items',
       headers: { ...auth(), 'idempotency-key': randomUUID(), 'content-type': 'text/plain' },
       payload: 'not json',
     });

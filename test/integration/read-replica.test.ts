@@ -9,7 +9,8 @@ import { createPublisher } from '../../src/outbox/status-publisher.ts';
 import { relayOnce } from '../../workers/outbox-relay.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { adminAuth, auth, createTestContext, replicaServersOfFile, routeReadsToReplica, type TestContext } from '../helpers/context.ts';
-import { openAccount, submit } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
+import { submit } from '../helpers/submit.ts';
 import { parseSamples, type Sample, valueOf } from '../helpers/prometheus-text.ts';
 import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import type { ReplicaServers } from '../helpers/replica.ts';
@@ -50,11 +51,10 @@ describe('status reads on a streaming replica', () => {
     };
   };
   const get = (id: string, query = '') => api.inject({ url: `/v1/requests/${id}${query}`, headers: auth() });
-  const pay = async (from: string, to: string, headers: Record<string, string> = {}, key?: string) =>
-    submit(api, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' }, { headers, key });
+  const take = async (source: string, headers: Record<string, string> = {}, key?: string) =>
+    submit(api, '/v1/items', { name: 'item', quantity: 1, takeFrom: source }, { headers, key });
 
-  let from: string;
-  let to: string;
+  let source: string;
   beforeAll(async () => {
     servers = await replicaServersOfFile();
     ctx = await createTestContext();
@@ -62,8 +62,7 @@ describe('status reads on a streaming replica', () => {
     admin = await ctx.startAdmin(api);
     base = await api.listen({ port: 0, host: '127.0.0.1' });
     worker = await ctx.startWorker();
-    from = await openAccount(api, 1_000_000);
-    to = await openAccount(api, 0);
+    source = await createItem(api, 1_000_000);
   }, 60_000);
   afterEach(async () => {
     await servers.standby.resumeReplay().catch(() => undefined);
@@ -77,13 +76,13 @@ describe('status reads on a streaming replica', () => {
     await servers.standby.pauseReplay();
     const before = await reads();
 
-    const waited = await pay(from, to, { prefer: 'wait=10' });
+    const waited = await take(source, { prefer: 'wait=10' });
     expect(waited.statusCode, waited.body).toBe(200);
     expect(waited.json().status).toBe('succeeded');
 
     await worker.close();
     const key = `paused-${Date.now()}`;
-    const posted = await pay(from, to, {}, key);
+    const posted = await take(source, {}, key);
     expect(posted.statusCode).toBe(202);
     const id: string = posted.json().id;
     const polled: RequestStatus[] = [];
@@ -95,7 +94,7 @@ describe('status reads on a streaming replica', () => {
     socket.send({ type: 'subscribe', requestId: id });
     const sse = fetch(`${base}/v1/requests/${id}/events`, { headers: auth() }).then((r) => r.text());
     const longPoll = get(id, '?wait=10');
-    const preferWait = pay(from, to, { prefer: 'wait=10' }, key);
+    const preferWait = take(source, { prefer: 'wait=10' }, key);
     await socket.next((m) => m.type === 'status' && m.requestId === id);
     worker = await ctx.startWorker();
 
@@ -125,7 +124,7 @@ describe('status reads on a streaming replica', () => {
   });
 
   it('with replay running, answers the reads of finished requests from the replica', async () => {
-    const done = await pay(from, to, { prefer: 'wait=10' });
+    const done = await take(source, { prefer: 'wait=10' });
     expect(done.json().status).toBe('succeeded');
     const id: string = done.json().id;
     await servers.standby.caughtUp(servers.primaryServer);
@@ -156,7 +155,7 @@ describe('status reads on a streaming replica', () => {
     const socket = await openSocket(`${base.replace('http', 'ws')}/v1/ws`, auth());
     try {
       const follow = async (paused: boolean) => {
-        const id: string = (await pay(from, to)).json().id;
+        const id: string = (await take(source)).json().id;
         socket.send({ type: 'subscribe', requestId: id });
         await socket.next((m) => m.type === 'status' && m.requestId === id && m.status === 'queued');
         await servers.standby.caughtUp(servers.primaryServer);
@@ -184,7 +183,7 @@ describe('status reads on a streaming replica', () => {
 
   it('exports the replica\'s lag: replay paused, WAL written on the primary and not replayed, then caught up', async () => {
     await servers.standby.pauseReplay();
-    await pay(from, to, { prefer: 'wait=10' });
+    await take(source, { prefer: 'wait=10' });
     await waitUntil('the lag metrics to show a paused replica behind', async () => {
       const samples = await metrics();
       return (
@@ -201,13 +200,13 @@ describe('status reads on a streaming replica', () => {
   });
 
   it('with the replica stopped, answers every read from the primary, reports readiness degraded, and uses the replica again once it is back', async () => {
-    const done = await pay(from, to, { prefer: 'wait=10' });
+    const done = await take(source, { prefer: 'wait=10' });
     const id: string = done.json().id;
     await servers.standby.stop('fast');
     try {
       const before = await reads();
       for (let i = 0; i < 3; i++) expect((await get(id)).json()).toEqual(done.json());
-      const fresh = await pay(from, to);
+      const fresh = await take(source);
       expect(fresh.statusCode).toBe(202);
       expect((await get(fresh.json().id, '?wait=10')).json().status).toBe('succeeded');
       const after = await reads();
@@ -234,7 +233,7 @@ describe('status reads on a streaming replica', () => {
       const hungApi = await hung.startApi();
       const hungAdmin = await hung.startAdmin(hungApi);
       await hung.startWorker();
-      const done = await submit(hungApi, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      const done = await submit(hungApi, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
       expect(done.json().status).toBe('succeeded');
       await servers.standby.caughtUp(servers.primaryServer);
       const read = async () => {
@@ -274,7 +273,7 @@ describe('status reads on a streaming replica', () => {
       const shortApi = await short.startApi();
       const shortAdmin = await short.startAdmin(shortApi);
       await short.startWorker();
-      const done = await submit(shortApi, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      const done = await submit(shortApi, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
       expect(done.json().status).toBe('succeeded');
       await servers.standby.caughtUp(servers.primaryServer);
       expect((await shortApi.inject({ url: `/v1/requests/${done.json().id}`, headers: auth() })).json()).toEqual(done.json());
@@ -293,7 +292,7 @@ describe('status reads on a streaming replica', () => {
       const before = await reads();
       await Promise.all(
         Array.from({ length: clients }, async () => {
-          const id: string = (await pay(from, to)).json().id;
+          const id: string = (await take(source)).json().id;
           const seen = await awaitTerminal(id);
           for (let i = 0; i < replays; i++) {
             await new Promise((r) => setTimeout(r, 200));

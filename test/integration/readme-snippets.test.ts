@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
-import { countRequests } from '../helpers/ledger.ts';
+import { countRequests } from '../helpers/submit.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
+// the README's walk-through is the ledger demo's, so its snippets run on the ledger
+import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(new URL('README.md', `file://${ROOT}`), 'utf8');
@@ -42,7 +44,7 @@ describe('the README snippets, run as written', () => {
   let base: string;
   beforeAll(async () => {
     // the README's demo key, as a fresh clone has it
-    ctx = await createTestContext({ API_KEYS: `demo:sk_demo_change_me,acme:${TENANTS.acme.secret}` });
+    ctx = await createLedgerContext({ API_KEYS: `demo:sk_demo_change_me,acme:${TENANTS.acme.secret}` });
     app = await ctx.startApi();
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     await ctx.startWorker();

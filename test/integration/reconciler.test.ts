@@ -7,9 +7,10 @@ import { reconcileOnce } from '../../workers/reconciler.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
-import { submit } from '../helpers/ledger.ts';
+import { insertItem, itemsOf, madeBy, quantityOf } from '../helpers/items.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { submit } from '../helpers/submit.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
-import { balanceOf, insertAccount, paymentsOf, requestRow, terminalRow } from '../helpers/seed.ts';
 
 describe('the reconciler', () => {
   let ctx: TestContext;
@@ -35,17 +36,16 @@ describe('the reconciler', () => {
     await deleteQueueKeys(ctx.config.queuePrefix);
   });
 
-  async function pay(from: string, to: string, amount: number): Promise<string> {
-    const res = await submit(app, '/v1/payments', { fromAccount: from, toAccount: to, amount, currency: 'USD' });
+  async function take(source: string, quantity: number): Promise<string> {
+    const res = await submit(app, '/v1/items', { name: 'item', quantity, takeFrom: source });
     expect(res.statusCode, res.body).toBe(202);
     return res.json().id;
   }
 
-  it('re-enqueues accepted requests after Redis lost every job, and each pays once', async () => {
-    const a = await insertAccount(ctx, 10_000);
-    const b = await insertAccount(ctx, 0);
+  it('re-enqueues accepted requests after Redis lost every job, and each runs once', async () => {
+    const a = await insertItem(ctx, 10_000);
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await pay(a, b, 100));
+    for (let i = 0; i < 5; i++) ids.push(await take(a, 100));
     expect(await queue.of(ids[0]!).getJobState(jobIdFor(ids[0]!))).toBe('waiting');
 
     // the data loss: this context's keys only, on the shared Redis
@@ -54,14 +54,13 @@ describe('the reconciler', () => {
 
     worker = await ctx.startWorker();
     for (const id of ids) expect((await terminalRow(ctx, id)).status).toBe('succeeded');
-    for (const id of ids) expect(await paymentsOf(ctx, id)).toBe(1);
-    expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([9_500, 500]);
+    for (const id of ids) expect(await itemsOf(ctx, id)).toBe(1);
+    expect([await quantityOf(ctx, a), (await Promise.all(ids.map((id) => madeBy(ctx, id)))).reduce((x, y) => x + y, 0)]).toEqual([9_500, 500]);
   });
 
   it('replaces a job that ended failed in BullMQ while its request is unfinished', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const id = await pay(a, b, 300);
+    const a = await insertItem(ctx, 1_000);
+    const id = await take(a, 300);
 
     // a worker whose attempts "ran out" (as in a long outage): the job ends failed, the request stays queued
     const failing = new Worker(queue.of(id).name, async () => {
@@ -75,15 +74,14 @@ describe('the reconciler', () => {
     // `add` of the same id would be ignored; the reconciler removes the failed job first
     worker = await ctx.startWorker();
     expect((await terminalRow(ctx, id)).status).toBe('succeeded');
-    expect(await paymentsOf(ctx, id)).toBe(1);
-    expect(await balanceOf(ctx, b)).toBe(300);
+    expect(await itemsOf(ctx, id)).toBe(1);
+    expect(await madeBy(ctx, id)).toBe(300);
   });
 
   it('pages through unfinished requests, so live jobs at the head do not hide lost ones behind them', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
+    const a = await insertItem(ctx, 1_000);
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await pay(a, b, 1));
+    for (let i = 0; i < 5; i++) ids.push(await take(a, 1));
     const order = await ctx.db
       .selectFrom('idemq.requests')
       .select('id')
@@ -110,9 +108,8 @@ describe('the reconciler', () => {
   });
 
   it('leaves young requests alone: the API is still enqueueing them', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const id = await pay(a, b, 1);
+    const a = await insertItem(ctx, 1_000);
+    const id = await take(a, 1);
     await queue.removeJob(id);
     expect(await reconcileOnce(ctx.db, queue, 60_000)).toMatchObject({ checked: 0, enqueued: 0 });
     expect(await reconcileOnce(ctx.db, queue, 0)).toMatchObject({ enqueued: 1 });

@@ -8,17 +8,17 @@ import { shardQueueNames } from '../../src/queue/queue-shards.ts';
 import { createRedis } from '../../src/redis.ts';
 import { openStatusFeed } from '../../src/status/open-status-feed.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { fixtureDb, insertItem } from '../helpers/items.ts';
+import { submit } from '../helpers/submit.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
 import { routeThroughRedisCluster } from '../helpers/redis-target.ts';
-import { insertAccount, ledgerDb } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const cluster = await routeThroughRedisCluster({ queueShards: 3 });
 
-const PAYMENTS = 1_000;
-const ACCOUNTS = 20;
-const OPENING = 1_000_000;
+const REQUESTS = 1_000;
+const SOURCES = 20;
+const STOCK = 1_000_000;
 const IN_FLIGHT = 40;
 
 /**
@@ -32,12 +32,12 @@ const IN_FLIGHT = 40;
 describe('a Redis Cluster master killed under load', () => {
   let ctx: TestContext;
   let apis: FastifyInstance[];
-  let accounts: string[];
+  let sources: string[];
   beforeAll(async () => {
     ctx = await createTestContext({ RECONCILE_AFTER_MS: '600000' });
     apis = [await ctx.startApi(), await ctx.startApi()];
-    accounts = [];
-    for (let i = 0; i < ACCOUNTS; i++) accounts.push(await insertAccount(ctx, OPENING));
+    sources = [];
+    for (let i = 0; i < SOURCES; i++) sources.push(await insertItem(ctx, STOCK));
   });
   afterAll(async () => {
     await ctx?.close();
@@ -46,7 +46,7 @@ describe('a Redis Cluster master killed under load', () => {
   const unfinished = async (ids: readonly string[]) =>
     (await ctx.db.selectFrom('idemq.requests').select('id').where('id', 'in', ids).where('status', 'in', ['queued', 'processing']).execute()).map((r) => r.id);
 
-  it('ends every accepted request, runs none twice, and conserves the money; the reconciler re-adds what Redis lost', async () => {
+  it('ends every accepted request, runs none twice, and conserves the quantity; the reconciler re-adds what Redis lost', async () => {
     // the master of the most queue shards: the slots that take the writes
     const shardSlots = await Promise.all(shardQueueNames(3, true).map((name) => cluster.slotOf(name)));
     const owners = await Promise.all(shardSlots.map((slot) => cluster.masterOf(slot)));
@@ -59,9 +59,9 @@ describe('a Redis Cluster master killed under load', () => {
     let killedAt = 0;
     let workers: Promise<unknown> | undefined;
     const send = async () => {
-      while (sent < PAYMENTS) {
+      while (sent < REQUESTS) {
         const i = sent++;
-        if (i === Math.floor(PAYMENTS / 3)) {
+        if (i === Math.floor(REQUESTS / 3)) {
           // its replica falls behind for half a second first: the writes of that half second are lost
           failover = cluster.killMaster(victim, {
             replicaLagMs: 500,
@@ -71,9 +71,8 @@ describe('a Redis Cluster master killed under load', () => {
             },
           });
         }
-        const from = accounts[i % ACCOUNTS]!;
-        const to = accounts[(i * 7 + 3) % ACCOUNTS]!;
-        const res = await submit(apis[i % 2]!, '/v1/payments', { fromAccount: from, toAccount: to === from ? accounts[(i + 1) % ACCOUNTS]! : to, amount: 1 + (i % 97), currency: 'USD' });
+        const source = sources[i % SOURCES]!;
+        const res = await submit(apis[i % 2]!, '/v1/items', { name: 'item', quantity: 1 + (i % 97), takeFrom: source });
         if (res.statusCode === 202) accepted.push(res.json().id);
         else refused++;
       }
@@ -103,20 +102,20 @@ describe('a Redis Cluster master killed under load', () => {
     const readded = scrape.find((s) => s.name === 'idemq_worker_reconciler_readded_total')?.value ?? 0;
 
     const lost = (await unfinished(accepted)).length;
-    const payments = await ledgerDb(ctx).selectFrom('ledger.payments').select(['request_id', sql<number>`count(*)::int`.as('n')]).groupBy('request_id').execute();
-    const doubled = payments.filter((p) => p.n > 1).length;
+    const made = await fixtureDb(ctx).selectFrom('fixture.items').select(['request_id', sql<number>`count(*)::int`.as('n')]).where('request_id', 'is not', null).groupBy('request_id').execute();
+    const doubled = made.filter((m) => m.n > 1).length;
     const succeeded = await ctx.db.selectFrom('idemq.requests').select(sql<number>`count(*)::int`.as('n')).where('id', 'in', accepted).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
-    const [{ total }] = (await ledgerDb(ctx).selectFrom('ledger.accounts').select(sql<string>`sum(balance)::text`.as('total')).where('id', 'in', accounts).execute()) as [{ total: string }];
+    const [{ total }] = (await fixtureDb(ctx).selectFrom('fixture.items').select(sql<string>`sum(quantity)::text`.as('total')).execute()) as [{ total: string }];
     console.log(
       `failover: load ${loadMs} ms; promotion ${promotionMs} ms; every request terminal ${allTerminalMs} ms after the kill; accepted ${accepted.length}, refused ${refused}; ` +
         `left unfinished without the reconciler ${stuck}, re-added by the reconciler ${readded}; lost ${lost}; doubled ${doubled}`,
     );
-    expect(accepted.length + refused).toBe(PAYMENTS);
-    expect(accepted.length).toBeGreaterThan(PAYMENTS * 0.9);
+    expect(accepted.length + refused).toBe(REQUESTS);
+    expect(accepted.length).toBeGreaterThan(REQUESTS * 0.9);
     expect(lost).toBe(0);
     expect(doubled).toBe(0);
-    expect(payments.length).toBe(succeeded.n);
-    expect(BigInt(total)).toBe(BigInt(OPENING * ACCOUNTS));
+    expect(made.length).toBe(succeeded.n);
+    expect(BigInt(total)).toBe(BigInt(STOCK * SOURCES));
     // the kill lost jobs (or enqueues failed) that only Postgres remembered: the reconciler saved them
     expect(stuck).toBeGreaterThan(0);
     expect(readded).toBeGreaterThanOrEqual(stuck);

@@ -5,7 +5,7 @@ import { bucketOf } from '../../src/bucket-of.ts';
 import { STATUS_BUCKETS, statusBucketChannel } from '../../src/outbox/status-channels.ts';
 import { MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
 import { routeThroughRedisCluster } from '../helpers/redis-target.ts';
 import { spyOnStatusEvents } from '../helpers/status-spy.ts';
@@ -67,7 +67,7 @@ describe('sharded pub/sub on a Redis Cluster', () => {
     let published = 0;
     const spy = await spyOnStatusEvents(ctx.config, (events) => (published += events.length));
     try {
-      const watched = (await submit(watcher, '/v1/accounts', { currency: 'USD', openingBalance: 1 })).json().id;
+      const watched = (await submit(watcher, '/v1/items', { name: 'item', quantity: 1 })).json().id;
       // held until the request ends, through the load below: the watcher is woken by its bucket's channel
       const waiting = watcher.inject({ method: 'GET', url: `/v1/requests/${watched}?wait=30`, headers: auth() });
       await expect.poll(() => metricOf(admin, 'idemq_status_watched_requests')).toBe(1);
@@ -83,7 +83,7 @@ describe('sharded pub/sub on a Redis Cluster', () => {
         node.disconnect();
       }
       await ctx.startWorker();
-      const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => submit(busy, '/v1/accounts', { currency: 'USD', openingBalance: i })));
+      const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => submit(busy, '/v1/items', { name: 'item', quantity: i })));
       await Promise.all(answers.map((r) => awaitTerminal(busy, r.json().id)));
       expect((await waiting).json().status).toBe('succeeded');
       await expect.poll(() => published, { timeout: 10_000 }).toBeGreaterThanOrEqual(600);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
@@ -31,7 +31,7 @@ describe('API with Redis unreachable at start', () => {
     const app: FastifyInstance = await within(ctx.startApi(), ANSWER_WITHIN_MS, 'API start with Redis down');
     const admin = await within(ctx.startAdmin(app), ANSWER_WITHIN_MS, 'admin server start with Redis down');
 
-    const res = await timed('POST', () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 42 }));
+    const res = await timed('POST', () => submit(app, '/v1/items', { name: 'item', quantity: 42 }));
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json().id as string;
     const row = await ctx.db.selectFrom('idemq.requests').select(['id', 'status']).where('id', '=', id).executeTakeFirst();
@@ -50,7 +50,7 @@ describe('API with Redis unreachable at start', () => {
     const waited = app.inject({ method: 'GET', url: `/v1/requests/${id}?wait=20`, headers: auth() });
     await ctx.startWorker();
     const done = await waited;
-    expect(done.json(), done.body).toMatchObject({ id, status: 'succeeded', result: { balance: 42 } });
+    expect(done.json(), done.body).toMatchObject({ id, status: 'succeeded', result: { quantity: 42 } });
     await waitUntil('readiness back to ready', async () => {
       const r = await app.inject({ method: 'GET', url: '/readyz' });
       return r.statusCode === 200 && r.json().status === 'ready' && r.json();
@@ -79,7 +79,7 @@ describe('API with Redis hung (connected, not answering)', () => {
     const [metrics, ready, post] = await Promise.all([
       timed('/metrics', () => admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })),
       timed('/readyz', () => app.inject({ method: 'GET', url: '/readyz' })),
-      timed('POST', () => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 })),
+      timed('POST', () => submit(app, '/v1/items', { name: 'item', quantity: 5 })),
     ]);
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(/idemq_backlog\{kind="unfinished_requests"\} \d+/);

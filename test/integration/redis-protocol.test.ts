@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 
 /** CLIENT LIST, one record per connection. */
 async function clientList(redis: Redis): Promise<Record<string, string>[]> {
@@ -25,7 +25,7 @@ describe('Redis protocol', () => {
   it("every connection of the API and the worker, BullMQ's own duplicates included, speaks RESP2", async () => {
     const app = await ctx.startApi();
     await ctx.startWorker();
-    const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
     expect(res.statusCode, res.body).toBe(200);
     // ours are named idemq-<role>; BullMQ names the connections it duplicates <prefix>:<queue>
     const ours = (await clientList(admin)).filter((c) => c.name?.startsWith('idemq-') || c.name?.startsWith(`${ctx.config.queuePrefix}:`));

@@ -4,17 +4,17 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
-const BODY = { currency: 'USD', openingBalance: 5 };
+const BODY = { name: 'item', quantity: 5 };
 
 /** A finished record of BODY under `key`, written straight to the database (no job); returns its id. */
 async function finishedRecord(ctx: TestContext, key: string, status: 'succeeded' | 'failed'): Promise<string> {
   const { rows } = await sql<{ id: string }>`
     insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, error, retention_seconds, expires_at)
-    values ('acme', ${key}, ${fingerprintRequest('POST', '/v1/accounts', BODY)}, 'accounts.create', ${JSON.stringify(BODY)}::jsonb, ${status},
-            ${status === 'succeeded' ? JSON.stringify({ accountId: randomUUID(), currency: 'USD', balance: 5, name: null }) : null}::jsonb,
+    values ('acme', ${key}, ${fingerprintRequest('POST', '/v1/items', BODY)}, 'items.create', ${JSON.stringify(BODY)}::jsonb, ${status},
+            ${status === 'succeeded' ? JSON.stringify({ itemId: randomUUID(), name: 'item', quantity: 5, left: null }) : null}::jsonb,
             ${status === 'failed' ? JSON.stringify({ code: 'processing_failed', message: 'attempts ran out' }) : null}::jsonb,
             3600, now() + interval '1 hour')
     returning id`.execute(ctx.db);
@@ -23,8 +23,8 @@ async function finishedRecord(ctx: TestContext, key: string, status: 'succeeded'
 
 /** Replays BODY under `key` on `api` (twice: the second answer is the cached one, if any). */
 async function replay(api: FastifyInstance, key: string, body: unknown = BODY) {
-  await submit(api, '/v1/accounts', body, { key });
-  const res = await submit(api, '/v1/accounts', body, { key });
+  await submit(api, '/v1/items', body, { key });
+  const res = await submit(api, '/v1/items', body, { key });
   return { code: res.statusCode, body: res.json() as { id: string; status: string }, replayed: res.headers['idempotent-replayed'] === 'true' };
 }
 
@@ -53,7 +53,7 @@ describe('the replay cache across two API instances', () => {
       return r.body.status === 'succeeded' && r;
     }, { timeoutMs: 10_000, intervalMs: 100 });
     expect(seen.body.id).toBe(id);
-    const wait = await submit(b, '/v1/accounts', BODY, { key, headers: { prefer: 'wait=5' } });
+    const wait = await submit(b, '/v1/items', BODY, { key, headers: { prefer: 'wait=5' } });
     expect(wait.json()).toMatchObject({ id, status: 'succeeded' });
   });
 
@@ -64,7 +64,7 @@ describe('the replay cache across two API instances', () => {
     const res = await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth });
     expect(res.statusCode, res.body).toBe(200);
     const fresh = await waitUntil('instance B starts a new request under the deleted key', async () => {
-      const r = await submit(b, '/v1/accounts', BODY, { key });
+      const r = await submit(b, '/v1/items', BODY, { key });
       return r.json().id !== id && r;
     }, { timeoutMs: 10_000, intervalMs: 100 });
     expect(fresh.statusCode, fresh.body).toBe(202);
@@ -77,7 +77,7 @@ describe('the replay cache across two API instances', () => {
     for (const api of [a, b]) expect((await replay(api, other)).body).toMatchObject({ id: otherId });
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${otherId}`, headers: adminAuth })).statusCode).toBe(200);
     const changed = await waitUntil('instance A takes another body under the deleted key', async () => {
-      const r = await submit(a, '/v1/accounts', { currency: 'EUR', openingBalance: 9 }, { key: other });
+      const r = await submit(a, '/v1/items', { name: 'other', quantity: 9 }, { key: other });
       return r.statusCode === 202 && r;
     }, { timeoutMs: 10_000, intervalMs: 100 });
     expect(changed.json().id).not.toBe(otherId);

@@ -7,15 +7,15 @@ import { freePort } from '../../scripts/chaos/private-services.ts';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 
-const API_MAIN = fileURLToPath(new URL('../../examples/ledger/api.ts', import.meta.url));
+const API_MAIN = fileURLToPath(new URL('../fixtures/app/api.ts', import.meta.url));
 /** far below what a cache of whole rows needs for 2 x RECORDS records of ~1 MiB (the code before ran out after ~20) */
 const HEAP_MB = 64;
 const RECORDS = 40;
 const MIB = 1024 * 1024;
 const CLIENTS = 3;
-const BODY = { currency: 'USD', openingBalance: 1 };
+const BODY = { name: 'item', quantity: 1 };
 
-/** The ledger's API as a process with a small heap; resolves once it listens. */
+/** The fixture app's API as a process with a small heap; resolves once it listens. */
 async function startSmallHeapApi(ctx: TestContext, port: number) {
   const { config } = ctx;
   const child: ChildProcess = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, API_MAIN], {
@@ -70,13 +70,13 @@ describe('the replay cache under a small heap', () => {
     // results of this body's fingerprint (replays are answered with them); Postgres compresses them
     await sql`
       insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, retention_seconds, expires_at)
-      select ${TENANTS.acme.id}, 'big-payload-' || i, 'another-body', 'accounts.create', jsonb_build_object('pad', repeat('x', ${MIB})),
+      select ${TENANTS.acme.id}, 'big-payload-' || i, 'another-body', 'items.create', jsonb_build_object('pad', repeat('x', ${MIB})),
              'succeeded', '{"ok":1}', 3600, now() + interval '1 hour'
         from generate_series(1, ${RECORDS}) i`.execute(ctx.db);
     await sql`
       insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, retention_seconds, expires_at)
-      select ${TENANTS.acme.id}, 'big-result-' || i, ${fingerprintRequest('POST', '/v1/accounts', BODY)}, 'accounts.create', ${JSON.stringify(BODY)}::jsonb,
-             'succeeded', jsonb_build_object('accountId', ${randomUUID()}::text, 'currency', 'USD', 'balance', 1, 'name', repeat('y', ${MIB})),
+      select ${TENANTS.acme.id}, 'big-result-' || i, ${fingerprintRequest('POST', '/v1/items', BODY)}, 'items.create', ${JSON.stringify(BODY)}::jsonb,
+             'succeeded', jsonb_build_object('itemId', ${randomUUID()}::text, 'name', repeat('y', ${MIB}), 'quantity', 1, 'left', null),
              3600, now() + interval '1 hour'
         from generate_series(1, ${RECORDS}) i`.execute(ctx.db);
   });
@@ -89,7 +89,7 @@ describe('the replay cache under a small heap', () => {
   it('stays up while many large records are replayed, with another body and with the same one', async () => {
     api = await startSmallHeapApi(ctx, await freePort());
     const replay = async (key: string) => {
-      const res = await fetch(`${api!.base}/v1/accounts`, {
+      const res = await fetch(`${api!.base}/v1/items`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'idempotency-key': key, 'content-type': 'application/json' },
         body: JSON.stringify(BODY),

@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 
-const BODY = { currency: 'USD', openingBalance: 5 };
+const BODY = { name: 'item', quantity: 5 };
 const KEYS = 30;
 const CLIENTS = 6;
 const RUN_MS = 6_000;
@@ -43,9 +43,9 @@ describe('the replay cache under load, with operators at work', () => {
     // half failed (re-driven later), half succeeded (deleted later); results of ~16 kB fill the caches
     const { rows } = await sql<{ id: string; idempotency_key: string; status: string }>`
       insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, error, retention_seconds, expires_at)
-      select 'acme', 'load-' || i, ${fingerprintRequest('POST', '/v1/accounts', BODY)}, 'accounts.create', ${JSON.stringify(BODY)}::jsonb,
+      select 'acme', 'load-' || i, ${fingerprintRequest('POST', '/v1/items', BODY)}, 'items.create', ${JSON.stringify(BODY)}::jsonb,
              case when i % 2 = 0 then 'failed' else 'succeeded' end,
-             case when i % 2 = 1 then jsonb_build_object('accountId', gen_random_uuid()::text, 'currency', 'USD', 'balance', 5, 'name', repeat('n', 16000)) end,
+             case when i % 2 = 1 then jsonb_build_object('itemId', gen_random_uuid()::text, 'name', repeat('n', 16000), 'quantity', 5, 'left', null) end,
              case when i % 2 = 0 then '{"code":"processing_failed","message":"attempts ran out"}'::jsonb end,
              3600, now() + interval '1 hour'
         from generate_series(1, ${KEYS}) i
@@ -57,7 +57,7 @@ describe('the replay cache under load, with operators at work', () => {
 
     const replay = async (api: FastifyInstance, key: string) => {
       const sentAt = Date.now();
-      const res = await submit(api, '/v1/accounts', BODY, { key });
+      const res = await submit(api, '/v1/items', BODY, { key });
       expect(res.statusCode, res.body).toBeLessThan(300);
       const body = res.json() as { id: string; status: string };
       answers.push({ key, sentAt, id: body.id, status: body.status });

@@ -8,7 +8,7 @@ import { forwardOperation } from '../../src/operations/forward/forward-operation
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { createForwardRunner } from '../../workers/forward-runner.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { requestRow } from '../helpers/seed.ts';
+import { requestRow } from '../helpers/requests.ts';
 import { outboxEventsOf } from '../helpers/outbox.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
 
@@ -86,8 +86,8 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
   });
 
   it('leaves any other operation alone, and says so', async () => {
-    const { id } = await newRequest('accounts.create', { currency: 'USD', openingBalance: 1 });
-    expect(await claimAttempt(ctx.db, id, TERMS)).toEqual({ kind: 'other', operation: 'accounts.create' });
+    const { id } = await newRequest('items.create', { name: 'item', quantity: 1 });
+    expect(await claimAttempt(ctx.db, id, TERMS)).toEqual({ kind: 'other', operation: 'items.create' });
     expect(await requestRow(ctx, id)).toMatchObject({ status: 'queued', attempts: 0, lease_until: null, version: 1 });
     expect(await claimAttempt(ctx.db, randomUUID(), TERMS)).toEqual({ kind: 'missing' });
   });

@@ -20,7 +20,7 @@ describe('the batched request reader', () => {
         tenantId: i % 2 ? 'acme' : 'globex',
         key: `reader-${i}`,
         fingerprint: 'f',
-        operation: 'accounts.create',
+        operation: 'items.create',
         payload: { n: i },
         ttlSeconds: 60,
       })),

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchingStore } from '../../src/idempotency/request-store.ts';
 import type { NewRequest } from '../../src/idempotency/request.repository.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
 const request = (key: string, payload: unknown): NewRequest => ({
   tenantId: 'acme',
   key,
   fingerprint: `fp-${key}`,
-  operation: 'accounts.create',
+  operation: 'items.create',
   payload,
   ttlSeconds: 60,
 });
@@ -59,9 +59,9 @@ describe('a key write that fails for one request through HTTP', () => {
 
   it('answers 503 + Retry-After to that one, never 500, and records the requests that share its batch', async () => {
     const answers = await Promise.all([
-      ...Array.from({ length: 50 }, (_, i) => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i })),
-      submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { key: 'poison' }),
-      ...Array.from({ length: 50 }, (_, i) => submit(app, '/v1/accounts', { currency: 'USD', openingBalance: i })),
+      ...Array.from({ length: 50 }, (_, i) => submit(app, '/v1/items', { name: 'item', quantity: i })),
+      submit(app, '/v1/items', { name: 'item', quantity: 1 }, { key: 'poison' }),
+      ...Array.from({ length: 50 }, (_, i) => submit(app, '/v1/items', { name: 'item', quantity: i })),
     ]);
     const poisoned = answers.splice(50, 1)[0]!;
     expect(answers.map((r) => r.statusCode)).toEqual(Array(100).fill(202));

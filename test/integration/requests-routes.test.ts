@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { countRequests, openAccountNow, submit } from '../helpers/ledger.ts';
+import { createItemNow } from '../helpers/items.ts';
+import { countRequests, submit } from '../helpers/submit.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
 const get = (app: FastifyInstance, url: string, tenant: 'acme' | 'globex' = 'acme') => app.inject({ url, headers: auth(tenant) });
@@ -12,18 +13,17 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let a: string;
-  let b: string;
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
+    a = await createItemNow(ctx, app, 1_000);
   });
   afterAll(() => ctx.close());
 
-  const submitPayment = async () => (await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 10, currency: 'USD' })).json().id as string;
+  const submitItem = async () => (await submit(app, '/v1/items', { name: 'item', quantity: 10, takeFrom: a })).json().id as string;
 
   it('answers the unfinished state once the wait runs out', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     const started = performance.now();
     const res = await get(app, `/v1/requests/${id}?wait=1`);
     const elapsed = performance.now() - started;
@@ -35,14 +35,14 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
   });
 
   it('does not hold a request of another tenant: 404 at once', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     const started = performance.now();
     expectProblem(await get(app, `/v1/requests/${id}?wait=10`, 'globex'), 404, 'not-found');
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('returns within a second of the completion', async () => {
-    const id = await submitPayment();
+    const id = await submitItem();
     let answeredAt = 0;
     const poll = get(app, `/v1/requests/${id}?wait=10`).then((res) => {
       answeredAt = Date.now();
@@ -56,7 +56,7 @@ describe('GET /v1/requests/{id}?wait=N (long-poll)', () => {
     const res = await poll;
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ id, status: 'succeeded', result: { amount: 10 } });
+    expect(body).toMatchObject({ id, status: 'succeeded', result: { quantity: 10 } });
     expect(res.headers['retry-after']).toBeUndefined();
     // updated_at is the completing transaction's start, so this slightly overstates the delay
     const afterCompletion = answeredAt - Date.parse(body.updatedAt);
@@ -72,14 +72,14 @@ describe('GET /v1/requests/{id}', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     app = await ctx.startApi();
-    id = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 })).json().id;
+    id = (await submit(app, '/v1/items', { name: 'item', quantity: 1 })).json().id;
   });
   afterAll(() => ctx.close());
 
   it('shows the tenant its own request', async () => {
     const res = await get(app, `/v1/requests/${id}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ id, operation: 'accounts.create', status: 'queued' });
+    expect(res.json()).toMatchObject({ id, operation: 'items.create', status: 'queued' });
     expect(res.headers.location).toBe(`/v1/requests/${id}`);
   });
 
@@ -87,7 +87,7 @@ describe('GET /v1/requests/{id}', () => {
     const theirs = expectProblem(await get(app, `/v1/requests/${id}`, 'globex'), 404, 'not-found');
     const unknown = expectProblem(await get(app, `/v1/requests/${randomUUID()}`, 'globex'), 404, 'not-found');
     expect(Object.keys(theirs).sort()).toEqual(Object.keys(unknown).sort());
-    expect(JSON.stringify(theirs)).not.toMatch(/accounts\.create|acme|queued/);
+    expect(JSON.stringify(theirs)).not.toMatch(/items\.create|acme|queued/);
   });
 
   it.each(['abc', 'not-a-uuid', '12345', `${randomUUID().slice(0, -1)}g`, `${randomUUID()}x`, '%20', 'a'.repeat(64)])(
@@ -120,7 +120,7 @@ describe('GET /v1/requests/{id}', () => {
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     }
     const before = await countRequests(ctx);
-    const post = await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"currency":"USD","openingBalance":1}' });
+    const post = await app.inject({ method: 'POST', url: '/v1/items', headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"name":"item","quantity":1}' });
     expectProblem(post, 401, 'unauthorized');
     expect(await countRequests(ctx)).toBe(before);
   });

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccountNow, processNow, submit } from '../helpers/ledger.ts';
-import { ledgerDb } from '../helpers/seed.ts';
+import { createItemNow, itemsOf } from '../helpers/items.ts';
+import { processNow, submit } from '../helpers/submit.ts';
 
 const TTL_S = 2;
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -18,20 +18,20 @@ describe('retention counted from completion', () => {
   afterAll(() => ctx?.close());
 
   it('a request that finishes after its TTL has elapsed still answers replays for the TTL after it finished', async () => {
-    const [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
-    const body = { fromAccount: a, toAccount: b, amount: 400, currency: 'USD' };
-    const first = await submit(app, '/v1/payments', body, { key: 'late' });
+    const a = await createItemNow(ctx, app, 1_000);
+    const body = { name: 'item', quantity: 400, takeFrom: a };
+    const first = await submit(app, '/v1/items', body, { key: 'late' });
     expect(first.statusCode, first.body).toBe(202);
     const { id } = first.json();
     await sleepUntil(Date.parse(first.json().createdAt) + TTL_S * 1000 + 500);
 
     const done = await processNow(ctx, id);
     expect(done.status).toBe('succeeded');
-    const replay = await submit(app, '/v1/payments', body, { key: 'late' });
+    const replay = await submit(app, '/v1/items', body, { key: 'late' });
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.json().id).toBe(id);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').execute()).toHaveLength(1);
+    expect(await itemsOf(ctx, id)).toBe(1);
 
     // the key is kept until the request is terminal (expiresAt null), then for the TTL
     expect(first.json().expiresAt).toBeNull();
@@ -39,7 +39,7 @@ describe('retention counted from completion', () => {
     expect(Date.parse(view.expiresAt) - Date.parse(view.updatedAt)).toBe(TTL_S * 1000);
 
     await sleepUntil(Date.parse(view.expiresAt) + 200);
-    const later = await submit(app, '/v1/payments', body, { key: 'late' });
+    const later = await submit(app, '/v1/items', body, { key: 'late' });
     expect(later.statusCode, later.body).toBe(202);
     expect(later.headers['idempotent-replayed']).toBeUndefined();
     expect(later.json().id).not.toBe(id);

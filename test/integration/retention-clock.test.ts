@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccountNow, processNow, submit } from '../helpers/ledger.ts';
+import { createItemNow, itemsOf } from '../helpers/items.ts';
+import { processNow, submit } from '../helpers/submit.ts';
 import { holdRowLock } from '../helpers/row-lock.ts';
-import { ledgerDb } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const TTL_S = 2;
@@ -29,13 +29,13 @@ describe('retention counted from the commit, not from the transaction start', ()
   afterAll(() => ctx?.close());
 
   it('a transaction that waited on a row lock longer than the retention still replays right after it commits', async () => {
-    const [a, b] = [await openAccountNow(ctx, app, 1_000), await openAccountNow(ctx, app, 0)];
-    const body = { fromAccount: a, toAccount: b, amount: 400, currency: 'USD' };
-    const first = await submit(app, '/v1/payments', body, { key: 'held' });
+    const a = await createItemNow(ctx, app, 1_000);
+    const body = { name: 'item', quantity: 400, takeFrom: a };
+    const first = await submit(app, '/v1/items', body, { key: 'held' });
     expect(first.statusCode, first.body).toBe(202);
     const { id } = first.json();
 
-    const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', a);
+    const lock = await holdRowLock(ctx.config.databaseUrl, 'fixture.items', a);
     let done: Awaited<ReturnType<typeof processNow>> | undefined;
     let committedAt = 0;
     const running = processNow(ctx, id).then((row) => {
@@ -51,11 +51,11 @@ describe('retention counted from the commit, not from the transaction start', ()
     await running;
     expect(done!.status).toBe('succeeded');
 
-    const replay = await submit(app, '/v1/payments', body, { key: 'held' });
+    const replay = await submit(app, '/v1/items', body, { key: 'held' });
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json().id).toBe(id);
-    expect(await ledgerDb(ctx).selectFrom('ledger.payments').select('id').execute()).toHaveLength(1);
+    expect(await itemsOf(ctx, id)).toBe(1);
 
     const expiresAt = done!.expires_at!.getTime();
     expect(expiresAt - committedAt).toBeGreaterThan(TTL_S * 1000 - 500);

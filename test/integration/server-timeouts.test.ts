@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 
 // Short limits so the tests run fast; each cut is expected within its limit plus this slack
@@ -73,7 +73,7 @@ describe('HTTP server limits', () => {
     const start = Date.now();
     client.socket.write(head);
     // a byte more often than the idle timeout: only the whole-request deadline can end this
-    const stop = trickle(client.socket, '{"currency":"USD","openingBalance":1'.padEnd(10_000, ' '), LIMITS.idle / 5);
+    const stop = trickle(client.socket, '{"name":"item","quantity":1'.padEnd(10_000, ' '), LIMITS.idle / 5);
     try {
       return await within(client.closedAfter(start), LIMITS.request + SLACK_MS * 2, 'slow body cut');
     } finally {
@@ -83,7 +83,7 @@ describe('HTTP server limits', () => {
 
   it('cuts a client that trickles the body of an authenticated request', async () => {
     const ms = await slowBody(
-      `POST /v1/accounts HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth().authorization}\r\nIdempotency-Key: slow-1\r\n` +
+      `POST /v1/items HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth().authorization}\r\nIdempotency-Key: slow-1\r\n` +
         'Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n',
     );
     expect(ms).toBeLessThan(LIMITS.request + SLACK_MS);
@@ -119,15 +119,15 @@ describe('HTTP server limits', () => {
   }, 15_000);
 
   it('answers a long-poll that outlasts the idle timeout, on GET and on POST with Prefer: wait', async () => {
-    const id = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 })).json().id;
+    const id = (await submit(app, '/v1/items', { name: 'item', quantity: 1 })).json().id;
     const base = `http://127.0.0.1:${port}`;
     const start = Date.now();
     const [get, post] = await Promise.all([
       fetch(`${base}/v1/requests/${id}?wait=2`, { headers: auth() }),
-      fetch(`${base}/v1/accounts`, {
+      fetch(`${base}/v1/items`, {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': 'long-poll-post', prefer: 'wait=2' },
-        body: JSON.stringify({ currency: 'USD', openingBalance: 2 }),
+        body: JSON.stringify({ name: 'item', quantity: 2 }),
       }),
     ]);
     expect(Date.now() - start).toBeGreaterThanOrEqual(2_000 - 50);
@@ -138,7 +138,7 @@ describe('HTTP server limits', () => {
   }, 15_000);
 
   it('keeps an SSE stream open past the idle timeout', async () => {
-    const id = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 3 })).json().id;
+    const id = (await submit(app, '/v1/items', { name: 'item', quantity: 3 })).json().id;
     const client = await rawClient(port);
     client.socket.write(`GET /v1/requests/${id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth().authorization}\r\n\r\n`);
     const closed = client.closedAfter(Date.now()).then(() => 'closed');
@@ -152,7 +152,7 @@ describe('HTTP server limits', () => {
     const socket = await openSocket(`ws://127.0.0.1:${port}/v1/ws`, auth());
     const held = await Promise.race([socket.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), LIMITS.request * 2))]);
     expect(held).toBe('open');
-    const id = (await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 4 })).json().id;
+    const id = (await submit(app, '/v1/items', { name: 'item', quantity: 4 })).json().id;
     socket.send({ type: 'subscribe', requestId: id });
     await socket.next((m) => m.requestId === id && m.status === 'queued');
     socket.ws.terminate();

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { STAGE_METRICS } from '../../src/stage-histogram.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { openAccount, submitAccepted } from '../helpers/ledger.ts';
+import { createItem } from '../helpers/items.ts';
+import { submitAccepted } from '../helpers/submit.ts';
 import { parseSamples, type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { holdRowLock } from '../helpers/row-lock.ts';
@@ -30,13 +31,12 @@ describe('stage timings: each request timed from its record to its push', () => 
   let app: FastifyInstance;
   let admin: FastifyInstance;
   let workerUrl: string;
-  let from: string;
-  let to: string;
+  let source: string;
   const read = async () => {
     const api = (await admin.inject({ method: 'GET', url: '/metrics', headers: adminAuth })).body;
     return stages([...parseSamples(api), ...(await scrape(workerUrl, adminAuth)).samples]);
   };
-  const pay = () => submitAccepted(app, '/v1/payments', { fromAccount: from, toAccount: to, amount: 1, currency: 'USD' });
+  const take = () => submitAccepted(app, '/v1/items', { name: 'item', quantity: 1, takeFrom: source });
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -46,8 +46,7 @@ describe('stage timings: each request timed from its record to its push', () => 
     const port = await freePort();
     workerUrl = `http://127.0.0.1:${port}/metrics`;
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
-    from = await openAccount(app, 1_000);
-    to = await openAccount(app, 0);
+    source = await createItem(app, 1_000);
   });
   afterAll(async () => {
     await ctx?.close();
@@ -68,11 +67,11 @@ describe('stage timings: each request timed from its record to its push', () => 
     const ws = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`, auth());
     try {
       const before = await read();
-      // the payment blocks on its account until the socket follows it, so its completion is a push
-      const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', from);
+      // the request blocks on its source item until the socket follows it, so its completion is a push
+      const lock = await holdRowLock(ctx.config.databaseUrl, 'fixture.items', source);
       let id: string;
       try {
-        id = await pay();
+        id = await take();
         ws.send({ type: 'subscribe', requestId: id });
         await ws.next((m) => m.type === 'status' && m.requestId === id && m.status === 'processing', 10_000);
         // the `processing` event's own wake-up is over before the commit, so the outcome comes from its event
@@ -99,8 +98,8 @@ describe('stage timings: each request timed from its record to its push', () => 
 
   it("counts the worker's steps of a request nobody follows, and no push", async () => {
     const before = await read();
-    const id = await pay();
-    await waitUntil('the payment to finish', async () => (await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', id).executeTakeFirst())?.status === 'succeeded');
+    const id = await take();
+    await waitUntil('the request to finish', async () => (await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', id).executeTakeFirst())?.status === 'succeeded');
     const after = await settled(before);
     for (const stage of WORKER_STAGES) expect(delta(before, after, stage).count, stage).toBe(1);
     for (const stage of API_STAGES) expect(delta(before, after, stage).count, stage).toBe(0);

@@ -4,7 +4,7 @@ import { redriveRequest } from '../../src/idempotency/request-admin.repository.t
 import { lockRequests } from '../../src/idempotency/request.repository.ts';
 import { HISTORY_LIMIT } from '../../src/idempotency/status-history.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { requestRow } from '../helpers/seed.ts';
+import { requestRow } from '../helpers/requests.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -15,7 +15,7 @@ afterAll(() => ctx.close());
 async function newRequest(key: string): Promise<string> {
   const { id } = await ctx.db
     .insertInto('idemq.requests')
-    .values({ tenant_id: 'acme', idempotency_key: key, fingerprint: 'x', operation: 'payments.create', payload: '{}', retention_seconds: 60 })
+    .values({ tenant_id: 'acme', idempotency_key: key, fingerprint: 'x', operation: 'items.create', payload: '{}', retention_seconds: 60 })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;

@@ -8,7 +8,7 @@ import { createSubmit, type SubmitDeps, type SubmitInput, type SubmittedJob } fr
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 
 const WINDOW_MS = 300;
-const operation = { name: 'accounts.create', route: '/v1/accounts' };
+const operation = { name: 'items.create', route: '/v1/items' };
 
 /** A submission under a fresh key unless one is given. */
 const input = (overrides: Partial<SubmitInput> = {}): SubmitInput => ({
@@ -51,7 +51,7 @@ describe('submit', () => {
     const outcome = await submit(input());
     expect(outcome.kind).toBe('created');
     if (outcome.kind !== 'created') return;
-    expect(jobs).toEqual([{ id: outcome.request.id, operation: 'accounts.create', acceptedAt: expect.any(Number) }]);
+    expect(jobs).toEqual([{ id: outcome.request.id, operation: 'items.create', acceptedAt: expect.any(Number) }]);
     expect(jobs[0]!.acceptedAt).toBeGreaterThanOrEqual(before);
   });
 
@@ -77,7 +77,7 @@ describe('submit', () => {
     const replays = await Promise.all(Array.from({ length: 10 }, () => submit(input({ idempotencyKey: key }))));
     expect(replays.every((o) => o.kind === 'replayed')).toBe(true);
     expect((await submit(input({ idempotencyKey: key }))).kind).toBe('replayed');
-    const again = { id: first.request.id, operation: 'accounts.create' };
+    const again = { id: first.request.id, operation: 'items.create' };
     expect(jobs.slice(1)).toEqual([again]);
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 100));
     await submit(input({ idempotencyKey: key }));

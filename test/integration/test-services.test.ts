@@ -34,7 +34,7 @@ describe('the suite follows TEST_REDIS_URL', () => {
     vi.stubEnv('TEST_REDIS_URL', redis.url);
     vi.resetModules();
     const { createTestContext } = await import('../helpers/context.ts');
-    const { submit } = await import('../helpers/ledger.ts');
+    const { submit } = await import('../helpers/submit.ts');
     const { inspectQueue } = await import('../helpers/queue.ts');
     const { deleteQueueKeys } = await import('../helpers/queue-keys.ts');
     const ctx = await createTestContext();
@@ -43,7 +43,7 @@ describe('the suite follows TEST_REDIS_URL', () => {
       expect(ctx.config.redisUrl).toBe(redis.url);
       const app = await ctx.startApi();
       await ctx.startWorker();
-      const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 }, { headers: { prefer: 'wait=10' } });
+      const res = await submit(app, '/v1/items', { name: 'item', quantity: 1 }, { headers: { prefer: 'wait=10' } });
       expect(res.statusCode, res.body).toBe(200);
 
       const prefix = ctx.config.queuePrefix;

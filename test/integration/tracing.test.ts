@@ -14,7 +14,7 @@ import { startUpstreamServer } from '../helpers/upstream-server.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
-const API_MAIN = fileURLToPath(new URL('../../examples/ledger/api.ts', import.meta.url));
+const API_MAIN = fileURLToPath(new URL('../fixtures/app/api.ts', import.meta.url));
 
 interface ExportedSpan {
   service: string;
@@ -80,7 +80,7 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; p
   };
 }
 
-/** The ledger's API as a real process; resolves once it listens. */
+/** The fixture app's API as a real process; resolves once it listens. */
 async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -126,13 +126,13 @@ describe('tracing across the API, the queue and the worker', () => {
   });
 
   /**
-   * Runs the API and a worker as processes with `otel` set, opens one account (or POSTs `route`) per
+   * Runs the API and a worker as processes with `otel` set, makes one item (or POSTs `route`) per
    * entry of `headers` (sent with the POST), each awaiting its outcome, then stops both. Returns the ids.
    */
   async function submitThroughProcesses(
     otel: Record<string, string>,
     headers: Record<string, string>[] = [{}],
-    route = '/v1/accounts',
+    route = '/v1/items',
     opts: { pushesTo?: { spans: ExportedSpan[] }; gate?: Gate } = {},
   ) {
     const port = await freePort();
@@ -168,7 +168,7 @@ describe('tracing across the API, the queue and the worker', () => {
       const res = await fetch(`http://127.0.0.1:${port}${route}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10', ...extra },
-        body: JSON.stringify(route === '/v1/accounts' ? { currency: 'USD', openingBalance: 100 } : { sku: 'A-1' }),
+        body: JSON.stringify(route === '/v1/items' ? { name: 'item', quantity: 100 } : { sku: 'A-1' }),
       });
       const body = (await res.json()) as { id: string; status: string };
       expect(res.status, JSON.stringify(body)).toBe(200);
@@ -194,13 +194,13 @@ describe('tracing across the API, the queue and the worker', () => {
   it('one trace from the POST through the enqueue, the job and its commit to the push', async () => {
     const collector = await startCollector();
     stops.push(() => collector.close());
-    // opening an account inserts into ledger.accounts, which a SHARE lock holds back
+    // making an item inserts into fixture.items, which a SHARE lock holds back
     const gate: Gate = {
       async close() {
         const client = new pg.Client({ connectionString: ctx.config.databaseUrl, application_name: 'test-gate' });
         await client.connect();
         await client.query('begin');
-        await client.query('lock table ledger.accounts in share mode');
+        await client.query('lock table fixture.items in share mode');
         return async () => {
           await client.query('rollback').catch(() => undefined);
           await client.end().catch(() => undefined);
@@ -209,7 +209,7 @@ describe('tracing across the API, the queue and the worker', () => {
       // the API's push of `processing` is exported once handled, and the follower's read follows it at once
       followed: () => collector.spans.some((s) => s.name === 'idemq.push' && s.attributes['idemq.status'] === 'processing'),
     };
-    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [{}], '/v1/accounts', { pushesTo: collector, gate });
+    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [{}], '/v1/items', { pushesTo: collector, gate });
 
     const spans = collector.spans;
     const one = (what: string, match: (s: ExportedSpan) => boolean) => {
@@ -217,7 +217,7 @@ describe('tracing across the API, the queue and the worker', () => {
       expect(found, `${what} among ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`).toHaveLength(1);
       return found[0]!;
     };
-    const post = one('the POST', (s) => s.name === 'POST /v1/accounts' && s.attributes['idemq.request_id'] === id);
+    const post = one('the POST', (s) => s.name === 'POST /v1/items' && s.attributes['idemq.request_id'] === id);
     expect(post.service).toBe('idemq-api');
     expect(post.attributes['idemq.outcome']).toBe('created');
     const inTrace = spans.filter((s) => s.traceId === post.traceId);
@@ -260,7 +260,7 @@ describe('tracing across the API, the queue and the worker', () => {
       // the client's sampling decision is followed: not sampled, nothing recorded for it
       { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00` },
     ]);
-    const postOf = (id: string) => collector.spans.find((s) => s.name === 'POST /v1/accounts' && s.attributes['idemq.request_id'] === id);
+    const postOf = (id: string) => collector.spans.find((s) => s.name === 'POST /v1/items' && s.attributes['idemq.request_id'] === id);
     expect(postOf(continued!)).toMatchObject({ traceId: clientTrace, parentSpanId: clientSpan });
     const own = postOf(malformed!);
     expect(own).toBeDefined();

@@ -1,21 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
+import { defineOperation } from '../../src/operations/operation.ts';
 import { jobIdFor } from '../../src/queue/request-queue.ts';
+import { fixture } from '../fixtures/app/app.ts';
+import { createItem } from '../fixtures/app/items.create.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, submit } from '../helpers/ledger.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { inspectQueue } from '../helpers/queue.ts';
-import { requestRow, terminalRow } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
-// An API deployed ahead of its workers: the old worker does not know accounts.create yet.
+// An API deployed ahead of its workers: the old worker does not know items-v2.create yet.
+const createItemV2 = defineOperation({ ...createItem, name: 'items-v2.create', route: '/v1/items-v2' });
+
 describe('a request whose operation the worker does not know', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   let inspector: ReturnType<typeof inspectQueue>;
   beforeAll(async () => {
-    ctx = await createTestContext({ MAX_ATTEMPTS: '2' });
+    ctx = await createTestContext({ MAX_ATTEMPTS: '2' }, { ...fixture, operations: [...fixture.operations, createItemV2] });
     app = await ctx.startApi();
     inspector = inspectQueue(ctx.config.queuePrefix);
   });
@@ -57,16 +62,16 @@ describe('a request whose operation the worker does not know', () => {
     const port = await freePort();
     const old = await ctx.startWorker(
       { WORKER_METRICS_PORT: String(port) },
-      { operations: ctx.app.operations.filter((op) => op.name !== 'accounts.create') },
+      { operations: ctx.app.operations.filter((op) => op.name !== 'items-v2.create') },
     );
-    const [account, payment] = await Promise.all([
-      submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 5 }),
-      submit(app, '/v1/payments', { fromAccount: crypto.randomUUID(), toAccount: crypto.randomUUID(), amount: 1, currency: 'USD' }),
+    const [made, refused] = await Promise.all([
+      submit(app, '/v1/items-v2', { name: 'item', quantity: 5 }),
+      submit(app, '/v1/items', { name: 'item', quantity: 1, takeFrom: crypto.randomUUID() }),
     ]);
-    const id: string = account.json().id;
+    const id: string = made.json().id;
     // the known operation of the same batch is run and stored once, as usual
-    const paid = await terminalRow(ctx, payment.json().id);
-    expect(paid.error).toMatchObject({ code: 'account_not_found' });
+    const refusal = await terminalRow(ctx, refused.json().id);
+    expect(refusal.error).toMatchObject({ code: 'item_not_found' });
 
     // retried (BullMQ attempts) more often than MAX_ATTEMPTS, yet never failed and no failure counted
     const job = await waitUntil('the unknown operation to be retried', async () => {
@@ -77,7 +82,7 @@ describe('a request whose operation the worker does not know', () => {
     const row = await requestRow(ctx, id);
     expect(['queued', 'processing']).toContain(row?.status);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: adminAuth })).text();
-    const seen = Number(/idemq_worker_unknown_operation_total\{operation="accounts.create"\} (\d+)/.exec(metrics)?.[1]);
+    const seen = Number(/idemq_worker_unknown_operation_total\{operation="items-v2.create"\} (\d+)/.exec(metrics)?.[1]);
     expect(seen).toBeGreaterThanOrEqual(3);
     // each of those runs (this request's and the earlier test's) is a retry of that cause, none of another
     const unknownRuns = [...metrics.matchAll(/^idemq_worker_unknown_operation_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -88,6 +93,6 @@ describe('a request whose operation the worker does not know', () => {
     await ctx.startWorker();
     const done = await awaitTerminal(app, id);
     expect(done.status).toBe('succeeded');
-    expect(done.result).toMatchObject({ balance: 5 });
+    expect(done.result).toMatchObject({ quantity: 5 });
   });
 });

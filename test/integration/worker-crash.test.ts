@@ -6,10 +6,11 @@ import { createRequestQueues, jobIdFor, REQUEST_QUEUE, type RequestQueues } from
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
-import { submit } from '../helpers/ledger.ts';
+import { insertItem, itemsOf, madeBy, quantityOf } from '../helpers/items.ts';
+import { requestRow, terminalRow } from '../helpers/requests.ts';
+import { submit } from '../helpers/submit.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
 import { blockedWorkerBackends, holdRowLock } from '../helpers/row-lock.ts';
-import { balanceOf, insertAccount, paymentsOf, requestRow, terminalRow } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
@@ -41,18 +42,17 @@ describe('a worker that dies mid-job', () => {
     await deleteQueueKeys(ctx.config.queuePrefix);
   });
 
-  it('SIGKILLed while its request is processing: another worker resumes it and it pays once', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const lock = await holdRowLock(ctx.config.databaseUrl, 'ledger.accounts', a);
+  it('SIGKILLed while its request is processing: another worker resumes it and it runs once', async () => {
+    const a = await insertItem(ctx, 1_000);
+    const lock = await holdRowLock(ctx.config.databaseUrl, 'fixture.items', a);
     cleanups.push(() => lock.release());
     const doomed: WorkerProcess = await startWorkerProcess(ctx);
     cleanups.push(() => doomed.kill());
 
-    const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 400, currency: 'USD' });
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 400, takeFrom: a });
     expect(res.statusCode, res.body).toBe(202);
     const { id } = res.json();
-    // the job is in flight: the request is marked processing and the worker waits on the account row
+    // the job is in flight: the request is marked processing and the worker waits on the source item's row
     await waitUntil('the worker to block mid-job', async () =>
       (await blockedWorkerBackends(ctx.config.databaseUrl)).some((b) => b.workerPid === doomed.pid),
     );
@@ -70,13 +70,12 @@ describe('a worker that dies mid-job', () => {
     console.info(`resumed ${resumedAfterMs} ms after SIGKILL (lock ${JOB_LOCK_MS} ms, stalled check every ${STALLED_INTERVAL_MS} ms)`);
     expect(done.status).toBe('succeeded');
     expect(resumedAfterMs).toBeLessThan(RESUME_BOUND_MS);
-    expect(await paymentsOf(ctx, id)).toBe(1);
-    expect([await balanceOf(ctx, a), await balanceOf(ctx, b)]).toEqual([600, 400]);
+    expect(await itemsOf(ctx, id)).toBe(1);
+    expect([await quantityOf(ctx, a), await madeBy(ctx, id)]).toEqual([600, 400]);
   });
 
   it('a job left active with a lapsed lock (its worker vanished before touching Postgres) is resumed', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
+    const a = await insertItem(ctx, 1_000);
     // a worker that takes the job and hangs, then goes away without releasing it: its lock is left to lapse
     let taken!: () => void;
     const tookJob = new Promise<void>((resolve) => (taken = resolve));
@@ -85,7 +84,7 @@ describe('a worker that dies mid-job', () => {
       return new Promise(() => undefined);
     }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: JOB_LOCK_MS, skipStalledCheck: true });
 
-    const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 250, currency: 'USD' });
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 250, takeFrom: a });
     const { id } = res.json();
     await tookJob;
     await hung.close(true);
@@ -97,14 +96,13 @@ describe('a worker that dies mid-job', () => {
     cleanups.push(() => survivor.close());
     expect((await terminalRow(ctx, id, RESUME_BOUND_MS + 5_000)).status).toBe('succeeded');
     expect(Date.now() - abandonedAt).toBeLessThan(RESUME_BOUND_MS);
-    expect(await paymentsOf(ctx, id)).toBe(1);
-    expect(await balanceOf(ctx, b)).toBe(250);
+    expect(await itemsOf(ctx, id)).toBe(1);
+    expect(await madeBy(ctx, id)).toBe(250);
   });
 
   it('a job that stalls again and again is still resumed, never failed for crashing alone', async () => {
-    const a = await insertAccount(ctx, 1_000);
-    const b = await insertAccount(ctx, 0);
-    const res = await submit(app, '/v1/payments', { fromAccount: a, toAccount: b, amount: 10, currency: 'USD' });
+    const a = await insertItem(ctx, 1_000);
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 10, takeFrom: a });
     const { id } = res.json();
     // three workers in a row take the job and vanish (BullMQ's default would fail it on the second stall)
     for (let crash = 0; crash < 3; crash++) {
@@ -128,6 +126,6 @@ describe('a worker that dies mid-job', () => {
     const survivor = await ctx.startWorker();
     cleanups.push(() => survivor.close());
     expect((await terminalRow(ctx, id)).status).toBe('succeeded');
-    expect(await paymentsOf(ctx, id)).toBe(1);
+    expect(await itemsOf(ctx, id)).toBe(1);
   });
 });

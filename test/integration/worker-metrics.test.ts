@@ -4,35 +4,37 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount } from '../../examples/ledger/accounts.create.ts';
-import { createPayment } from '../../examples/ledger/payments.create.ts';
+import { createItem } from '../fixtures/app/items.create.ts';
 import { defineOperation } from '../../src/operations/operation.ts';
 import { jobIdFor, REQUEST_QUEUE } from '../../src/queue/request-queue.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { terminalRow } from '../helpers/requests.ts';
+import { submit } from '../helpers/submit.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { type Sample, scrape, valueOf } from '../helpers/prometheus-text.ts';
 import { inspectQueue } from '../helpers/queue.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';
-import { terminalRow } from '../helpers/seed.ts';
 import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const BACKLOG = 30;
 
-// accounts.create as a worker whose code misbehaves on some inputs: `name` says how
+// items.create as a worker whose code misbehaves on some inputs: `name` says how
 const seen = new Set<string>();
-const misbehavingAccounts = defineOperation({
-  ...createAccount,
+const misbehavingItems = defineOperation({
+  ...createItem,
+  // one request at a time through `handle`, as the misbehaviour is written there
+  lockForBatch: undefined,
+  handleBatch: undefined,
   async handle(trx, ctx, input) {
     if (input.name === 'always-fails') throw new Error('a bug in the operation');
     if (input.name === 'transient-once' && !seen.has(ctx.requestId)) {
       seen.add(ctx.requestId);
       throw Object.assign(new Error('could not serialize access'), { code: '40001' });
     }
-    return createAccount.handle(trx, ctx, input);
+    return createItem.handle(trx, ctx, input);
   },
 });
 
@@ -42,8 +44,8 @@ describe('worker metrics, read from a running worker after real work', () => {
   let inspector: ReturnType<typeof inspectQueue>;
   let url: string;
   const metrics = async () => (await scrape(url, adminAuth)).samples;
-  const openAccount = async (name: string) => {
-    const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1, name });
+  const submitItem = async (name: string) => {
+    const res = await submit(app, '/v1/items', { quantity: 1, name });
     expect(res.statusCode, res.body).toBe(202);
     return res.json().id as string;
   };
@@ -69,13 +71,13 @@ describe('worker metrics, read from a running worker after real work', () => {
       taken();
       return new Promise(() => undefined);
     }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: ctx.config.jobLockMs, skipStalledCheck: true });
-    const stalledId = await openAccount('stalls');
+    const stalledId = await submitItem('stalls');
     await tookJob;
     await hung.close(true);
     redis.disconnect();
 
     // a request whose job Redis lost
-    const lostId = await openAccount('lost');
+    const lostId = await submitItem('lost');
     await inspector.queue.remove(jobIdFor(lostId));
     // an outbox event a minute old that a relay cannot take yet (another transaction holds it)
     const event = JSON.stringify({ requestId: lostId, tenantId: 'acme', status: 'queued', version: 1 });
@@ -89,9 +91,9 @@ describe('worker metrics, read from a running worker after real work', () => {
     await holder.query('select 1 from idemq.outbox where id = $1 for update', [eventId]);
 
     // a backlog waiting for the worker, so it takes them in batches
-    const backlog = await Promise.all(Array.from({ length: BACKLOG }, (_, i) => openAccount(`backlog-${i}`)));
+    const backlog = await Promise.all(Array.from({ length: BACKLOG }, (_, i) => submitItem(`backlog-${i}`)));
     const port = new URL(url).port;
-    await ctx.startWorker({ WORKER_METRICS_PORT: port }, { operations: [misbehavingAccounts, createPayment] });
+    await ctx.startWorker({ WORKER_METRICS_PORT: port }, { operations: [misbehavingItems] });
     const first = await metrics();
     expect(valueOf(first, 'idemq_worker_outbox_lag_seconds')).toBeGreaterThanOrEqual(60);
     expect(valueOf(first, 'idemq_worker_outbox_events')).toBeGreaterThanOrEqual(1);
@@ -128,7 +130,7 @@ describe('worker metrics, read from a running worker after real work', () => {
     const before = await metrics();
     const delta = (s: Sample[], name: string, labels: Record<string, string> = {}) => valueOf(s, name, labels) - valueOf(before, name, labels);
 
-    const transient = await openAccount('transient-once');
+    const transient = await submitItem('transient-once');
     expect((await terminalRow(ctx, transient)).status).toBe('succeeded');
     const afterTransient = await metrics();
     expect(delta(afterTransient, 'idemq_worker_retries_total', { cause: 'transient' })).toBe(1);
@@ -136,7 +138,7 @@ describe('worker metrics, read from a running worker after real work', () => {
     expect(delta(afterTransient, 'idemq_worker_job_duration_seconds_count', { result: 'retried' })).toBe(1);
 
     // MAX_ATTEMPTS=2: one counted failure and retry, then processing_failed
-    const failing = await openAccount('always-fails');
+    const failing = await submitItem('always-fails');
     const row = await terminalRow(ctx, failing);
     expect(row.error).toMatchObject({ code: 'processing_failed' });
     const after = await metrics();

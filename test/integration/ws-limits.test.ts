@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE, WS_LIMITS } from '../../src/http/ws-session.ts';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
@@ -55,7 +55,7 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, WS_SUBSCRIBES_
 
   it(`answers bad messages of an authenticated socket ${WS_LIMITS.maxBadMessages} times, then closes it (1008); another tenant's socket is unaffected`, async () => {
     await closeAll();
-    const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 3 }, { tenant: 'globex' });
+    const res = await submit(app, '/v1/items', { name: 'item', quantity: 3 }, { tenant: 'globex' });
     const globexRequest = res.json().id as string;
     const sender = await open(auth('acme'));
     const bystander = await open(auth('globex'));

@@ -5,7 +5,7 @@ import { createClient, type SocketConstructor } from '../../clients/typescript/s
 import { CLOSE, WS_LIMITS } from '../../src/http/ws-session.ts';
 import { recordingFetch } from '../helpers/client-fixtures.ts';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { submit } from '../helpers/ledger.ts';
+import { submit } from '../helpers/submit.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 const FINISHED = 2_000;
@@ -54,7 +54,7 @@ describe('WebSocket under hostile load: a tenant follows its requests over one s
     // finished requests, as a busy tenant's are by the time it follows them: each subscribe is answered by its look-up
     const rows = await sql<{ id: string }>`
       insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, result, retention_seconds, expires_at)
-      select ${TENANTS.acme.id}, 'load-' || g, 'load', 'openAccount', '{}', 'succeeded', '{}', 86400, now() + interval '1 day'
+      select ${TENANTS.acme.id}, 'load-' || g, 'load', 'items.create', '{}', 'succeeded', '{}', 86400, now() + interval '1 day'
       from generate_series(1, ${FINISHED}) g
       returning id`.execute(ctx.db);
     finished = rows.rows.map((r) => r.id);
@@ -92,7 +92,7 @@ describe('WebSocket under hostile load: a tenant follows its requests over one s
     const live = Promise.all(
       Array.from({ length: 10 }, async (_, n) => {
         for (let i = n; i < LIVE; i += 10) {
-          const res = await submit(app, '/v1/accounts', { currency: 'USD', openingBalance: 1 });
+          const res = await submit(app, '/v1/items', { name: 'item', quantity: 1 });
           expect(res.statusCode, res.body).toBe(202);
           follow(res.json().id);
         }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
-import { submitAccepted } from '../helpers/ledger.ts';
+import { submitAccepted } from '../helpers/submit.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 describe('WebSocket session', () => {
@@ -14,7 +14,7 @@ describe('WebSocket session', () => {
     sockets.push(socket);
     return socket;
   };
-  const newRequest = (tenant: keyof typeof TENANTS = 'acme') => submitAccepted(app, '/v1/accounts', { currency: 'USD', openingBalance: 7 }, { tenant });
+  const newRequest = (tenant: keyof typeof TENANTS = 'acme') => submitAccepted(app, '/v1/items', { name: 'item', quantity: 7 }, { tenant });
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -39,7 +39,7 @@ describe('WebSocket session', () => {
     const worker = await ctx.startWorker();
     try {
       const done = await socket.next((m) => m.requestId === id && m.status === 'succeeded', 15_000);
-      expect(done.result.balance).toBe(7);
+      expect(done.result.quantity).toBe(7);
     } finally {
       await worker.close();
     }

@@ -74,12 +74,12 @@ describe('parseForwardRoutes', () => {
 
 describe('findRouteCollisions', () => {
   it('names the operation a route collides with', () => {
-    expect(findRouteCollisions([{ name: 'payments.create', route: '/v1/pay' }, { name: 'x.create', route: '/v1/Accounts' }], [
-      { name: 'payments.create', route: '/v1/payments' },
-      { name: 'accounts.create', route: '/v1/accounts' },
+    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/take' }, { name: 'x.create', route: '/v1/Labels' }], [
+      { name: 'items.create', route: '/v1/items' },
+      { name: 'labels.create', route: '/v1/labels' },
     ])).toEqual([
-      'payments.create: the name is already used by the operation payments.create; choose another name',
-      'x.create: the route POST /v1/Accounts is already used by the operation accounts.create; choose another route',
+      'items.create: the name is already used by the operation items.create; choose another name',
+      'x.create: the route POST /v1/Labels is already used by the operation labels.create; choose another route',
     ]);
   });
 });

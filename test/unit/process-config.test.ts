@@ -43,15 +43,15 @@ describe('loadProcessConfig: the configuration and FORWARD_ROUTES_FILE', () => {
   });
 
   it('lists the file\'s problems, collisions with the given operations included, with the environment\'s', async () => {
-    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
+    await withFile([{ name: 'items.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
       const problems = problemsOf(loadWith([]), { FORWARD_ROUTES_FILE: path, PORT: 'x' });
       expect(problems).toHaveLength(2);
       expect(problems[0]).toMatch(/^PORT: /);
-      expect(problems[1]).toBe(`FORWARD_ROUTES_FILE (${path})[0] (payments.create).timeoutMs: must be >= 100 (got 1)`);
+      expect(problems[1]).toBe(`FORWARD_ROUTES_FILE (${path})[0] (items.create).timeoutMs: must be >= 100 (got 1)`);
     });
-    await withFile([{ name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
-      expect(() => loadWith([{ name: 'payments.create', route: '/v1/payments' }])({ FORWARD_ROUTES_FILE: path })).toThrow(
-        'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
+    await withFile([{ name: 'items.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' }], (path) => {
+      expect(() => loadWith([{ name: 'items.create', route: '/v1/items' }])({ FORWARD_ROUTES_FILE: path })).toThrow(
+        'FORWARD_ROUTES_FILE: items.create: the name is already used by the operation items.create; choose another name',
       );
     });
   });
@@ -59,18 +59,18 @@ describe('loadProcessConfig: the configuration and FORWARD_ROUTES_FILE', () => {
   it('an invalid route and a route that collides with an operation, with API_KEYS, in one list', async () => {
     const { path, remove } = await writeRoutesFile([
       { name: 'orders.create', route: '/v1/orders', upstream: 'not a url' },
-      { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds' },
+      { name: 'refunds.create', route: '/v1/items', upstream: 'http://127.0.0.1:4000/refunds' },
     ]);
     try {
       let problems: string[] = [];
       try {
-        loadWith([{ name: 'payments.create', route: '/v1/payments' }])({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' });
+        loadWith([{ name: 'items.create', route: '/v1/items' }])({ FORWARD_ROUTES_FILE: path, API_KEYS: 'acme:short' });
       } catch (err) {
         problems = (err as ConfigError).problems;
       }
       expect(problems.some((p) => p.startsWith('API_KEYS:')), problems.join('\n')).toBe(true);
       expect(problems.some((p) => /\[0\] \(orders\.create\)\.upstream/.test(p)), problems.join('\n')).toBe(true);
-      expect(problems.some((p) => p.includes('/v1/payments') && p.includes('payments.create')), problems.join('\n')).toBe(true);
+      expect(problems.some((p) => p.includes('/v1/items') && p.includes('items.create')), problems.join('\n')).toBe(true);
     } finally {
       await remove();
     }

@@ -8,7 +8,7 @@ const row = (key: string, result: unknown = { ok: 1 }, payload: unknown = { big:
   tenant_id: 'acme',
   idempotency_key: key,
   fingerprint: 'f1',
-  operation: 'accounts.create',
+  operation: 'items.create',
   payload,
   status: 'succeeded',
   result,

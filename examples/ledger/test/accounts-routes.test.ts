@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, TENANTS, type TestContext } from '../../../test/helpers/context.ts';
-import { openAccountNow } from '../../../test/helpers/ledger.ts';
+import { auth, TENANTS, type TestContext } from '../../../test/helpers/context.ts';
 import { expectProblem } from '../../../test/helpers/problem.ts';
+import { createLedgerContext, openAccountNow } from './ledger-seed.ts';
 
 describe('GET /v1/accounts/{id}', () => {
   let ctx: TestContext;
@@ -11,7 +11,7 @@ describe('GET /v1/accounts/{id}', () => {
   let ours: string;
   let theirs: string;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
     ours = await openAccountNow(ctx, app, 1_234, { currency: 'EUR' });
     theirs = await openAccountNow(ctx, app, 99, { tenant: 'globex' });

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
-import { openAccountNow, processBatchNow, submit } from '../../../test/helpers/ledger.ts';
-import { paymentsOf } from '../../../test/helpers/seed.ts';
+import { auth, type TestContext } from '../../../test/helpers/context.ts';
+import { processBatchNow, submit } from '../../../test/helpers/submit.ts';
+import { createLedgerContext, openAccountNow, paymentsOf } from './ledger-seed.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
@@ -11,7 +11,7 @@ describe('amounts and balances up to 2^53 - 1', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
   });
   afterAll(() => ctx?.close());

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
-import { awaitTerminal, openAccount, submit } from '../../../test/helpers/ledger.ts';
-import { paymentsOf } from '../../../test/helpers/seed.ts';
+import { auth, type TestContext } from '../../../test/helpers/context.ts';
+import { awaitTerminal, submit } from '../../../test/helpers/submit.ts';
+import { createLedgerContext, openAccount, paymentsOf } from './ledger-seed.ts';
 
 describe('payments.create: business refusals end the request as failed, for good', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
     await ctx.startWorker();
   });

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAdminApp, createApiDeps, idemqPlugin, openapiDocument } from '../../../src/index.ts';
 import { adminAuth, auth, createTestContext, type TestContext } from '../../../test/helpers/context.ts';
-import { awaitTerminal, submit } from '../../../test/helpers/ledger.ts';
+import { awaitTerminal, submit } from '../../../test/helpers/submit.ts';
 import { expectProblem } from '../../../test/helpers/problem.ts';
 import { orders } from '../app.ts';
 import type { OrdersDatabase } from '../database.ts';

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
-import { awaitTerminal, openAccount, submit } from '../helpers/ledger.ts';
-import { ledgerDb } from '../helpers/seed.ts';
+import { auth, type TestContext } from '../../../test/helpers/context.ts';
+import { awaitTerminal, submit } from '../../../test/helpers/submit.ts';
+import { createLedgerContext, ledgerDb, openAccount } from './ledger-seed.ts';
 
 describe('the README walk-through', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    ctx = await createTestContext();
+    ctx = await createLedgerContext();
     app = await ctx.startApi();
     await ctx.startWorker();
   });

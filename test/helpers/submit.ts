@@ -5,9 +5,9 @@ import { processRequests } from '../../workers/process-batch.ts';
 import { processRequest } from '../../workers/process-request.ts';
 import { auth, type TENANTS, type TestContext } from './context.ts';
 
-type Tenant = keyof typeof TENANTS;
+export type Tenant = keyof typeof TENANTS;
 
-/** POSTs an operation with a fresh (or given) key; returns the inject response. */
+/** POSTs an operation's body to its route with a fresh (or given) key; returns the inject response. */
 export function submit(app: FastifyInstance, url: string, body: unknown, opts: { key?: string; tenant?: Tenant; headers?: Record<string, string> } = {}) {
   return app.inject({
     method: 'POST',
@@ -22,13 +22,6 @@ export async function submitAccepted(app: FastifyInstance, url: string, body: un
   const res = await submit(app, url, body, opts);
   expect(res.statusCode, res.body).toBe(202);
   return res.json().id as string;
-}
-
-/** Creates an account and waits for it; returns its id. */
-export async function openAccount(app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
-  const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant, headers: { prefer: 'wait=10' } });
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json().result.accountId;
 }
 
 /** Long-polls a request until it is terminal (or 10 s pass) and returns its JSON. */
@@ -46,15 +39,6 @@ export async function processNow(ctx: TestContext, id: string) {
   const r = await processRequest(ctx.db, id, ctx.find);
   if (r.kind === 'missing') throw new Error(`request ${id} does not exist`);
   return r.row;
-}
-
-/** Opens an account without a worker: submits it, then runs it here. Returns its id. */
-export async function openAccountNow(ctx: TestContext, app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
-  const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant });
-  expect(res.statusCode, res.body).toBe(202);
-  const row = await processNow(ctx, res.json().id);
-  expect(row.status).toBe('succeeded');
-  return (row.result as { accountId: string }).accountId;
 }
 
 /** How many idempotency records the context's database holds. */
