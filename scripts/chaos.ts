@@ -250,7 +250,7 @@ for (;;) {
 }
 await sleep(500);
 await tracker.stop();
-const resumes = (await Promise.all(faults.map((f) => f.resumeMs))).filter((ms): ms is number => ms !== undefined);
+const resumes = (await Promise.all(faults.map(async (f) => f.resumeMs))).filter((ms): ms is number => ms !== undefined);
 const byKind = new Map<FaultKind, number[]>();
 for (const r of tracker.recoveries) byKind.set(r.fault.kind, [...(byKind.get(r.fault.kind) ?? []), r.completeAfterMs ?? NaN]);
 log(`all requests accepted before a fault were finished after (ms): ${[...byKind].map(([kind, ms]) => `${kind} ${ms.join('/')}`).join(', ')}`);

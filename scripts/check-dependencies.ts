@@ -12,7 +12,7 @@ const readManifest = (dir: string) => JSON.parse(readFileSync(new URL(`${dir}pac
 const pkg = readManifest('');
 // the workspaces' packages (the client SDK) are the project's direct dependencies too
 const manifests = [pkg, ...(pkg.workspaces ?? []).map((dir) => readManifest(`${dir}/`))];
-const pinned: Record<string, string> = Object.assign({}, ...manifests.flatMap((m) => [m.dependencies, m.devDependencies]));
+const pinned = Object.assign({}, ...manifests.flatMap((m) => [m.dependencies, m.devDependencies])) as Record<string, string>;
 
 /** Rows of the first Markdown table whose first cell is a `package` in backticks. */
 const rows = new Map<string, { version: string; why: string }>();

@@ -58,7 +58,9 @@ interface Call {
   input: unknown;
 }
 
-type AnyTransactional = TransactionalOperation<any, any>;
+/** A transactional operation of whatever input and output types: one batch may hold several. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a batch may hold operations of any input and output type
+export type AnyTransactional = TransactionalOperation<any, any>;
 
 /**
  * The transaction of processRequests. With `batchCalls`, an operation that has handleBatch runs

@@ -57,5 +57,5 @@ const close = async () => {
   await pool.end();
   process.exit(0);
 };
-process.once('SIGTERM', close);
-process.once('SIGINT', close);
+process.once('SIGTERM', () => void close());
+process.once('SIGINT', () => void close());

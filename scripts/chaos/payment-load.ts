@@ -68,7 +68,7 @@ async function postOnce(api: ApiClient, path: string, body: unknown, key: string
   if (res.status === 200 || res.status === 202) {
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(text) as Record<string, unknown>;
     } catch {
       json = {};
     }

@@ -32,7 +32,7 @@ export function useCheckedJsonParser(app: FastifyInstance, defaults: JsonShapeLi
       done(new ProblemError(problemOf(refusal)), undefined);
       return;
     }
-    parse(request, body as string, done);
+    void parse(request, body as string, done);
   });
 }
 

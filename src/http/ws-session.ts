@@ -163,7 +163,7 @@ type Received = Partial<ClientMessage> & { type?: unknown; requestId?: unknown }
 function parseMessage(text: string, isBinary: boolean): Received | undefined {
   if (isBinary) return {};
   try {
-    return JSON.parse(text) ?? {};
+    return (JSON.parse(text) as Received | null) ?? {};
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@ import type { RedisClient } from '../../src/redis.ts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
-import { createRequestQueues, enqueueRequests, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, enqueueRequests, jobIdFor, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
 import { fixtureDb, insertItem, itemsOf } from '../helpers/items.ts';

@@ -24,7 +24,7 @@ async function legacyDatabase(upTo?: string): Promise<{ url: string; db: Kysely<
   const { db } = createDb({ connectionString: url, poolSize: 2 });
   const migrator = new Migrator({ db, provider: { getMigrations: async () => legacyMigrations } });
   const { error } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
-  if (error) throw error;
+  if (error) throw error as Error;
   return {
     url,
     db,

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueues, jobIdFor, REQUEST_QUEUE, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, jobIdFor, REQUEST_QUEUE, type RequestQueues } from '../../src/queue/request-queue.ts';
 import type { WorkerHandle } from '../../workers/start-worker.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';

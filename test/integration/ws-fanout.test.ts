@@ -9,7 +9,7 @@ const CLIENTS = 1_000;
 describe('WebSocket fan-out', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
-  let sockets: TestSocket[] = [];
+  const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext({ WORKER_CONCURRENCY: '32' });

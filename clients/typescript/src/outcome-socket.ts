@@ -10,10 +10,12 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any -- any WebSocket's handlers fit, whatever its event types */
   onopen: ((event: any) => void) | null;
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 export type SocketConstructor = new (url: string) => SocketLike;
 
@@ -143,7 +145,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     lastHeard = Date.now();
     let msg: { type?: unknown; requestId?: unknown; version?: unknown; code?: unknown; message?: unknown };
     try {
-      msg = JSON.parse(String(data));
+      msg = JSON.parse(String(data)) as typeof msg;
     } catch {
       return; // not the protocol: nothing to act on, and the socket's other messages still count
     }

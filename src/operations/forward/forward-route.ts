@@ -84,7 +84,8 @@ export function parseForwardRoutes(document: unknown, where: string): ParsedRout
   const problems: string[] = [];
   const routes: ForwardRoute[] = [];
   for (const [i, raw] of document.entries()) {
-    const label = `${where}[${i}]${typeof raw?.name === 'string' ? ` (${raw.name})` : ''}`;
+    const name = (raw as { name?: unknown } | null | undefined)?.name;
+    const label = `${where}[${i}]${typeof name === 'string' ? ` (${name})` : ''}`;
     const errors = [...Value.Errors(RouteSchema, raw)].filter((e) => e.keyword !== 'boolean');
     for (const e of errors) problems.push(`${label}${describeError(e, raw)}`);
     // the checks the schema cannot express, on the fields that passed it, so nothing waits for a second start
