@@ -9,22 +9,44 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** Every process (and ctx.db) reaches Postgres through a private pgbouncer in transaction pooling
  * mode, one per context, with 3 server connections for more clients. */
 const PGBOUNCER = [
-  'submit-idempotency', 'concurrency', 'process-batch', 'job-processor', 'completion-delivery',
-  'outbox-relay', 'reconciler', 'expiry', 'key-ring', 'request-lease', 'forward-routes',
+  'submit-idempotency',
+  'concurrency',
+  'process-batch',
+  'job-processor',
+  'completion-delivery',
+  'outbox-relay',
+  'reconciler',
+  'expiry',
+  'key-ring',
+  'request-lease',
+  'forward-routes',
 ];
 /** On a private Redis Cluster (3 masters, a replica each; test/infra/redis-cluster.global-setup.ts)
  * with the request queue in 3 shards and sharded pub/sub. */
 const REDIS_CLUSTER = [
-  'submit-idempotency', 'concurrency', 'queue-contract', 'process-batch', 'job-processor',
-  'completion-delivery', 'outbox-relay', 'reconciler', 'expiry', 'replay-cache-coherence',
+  'submit-idempotency',
+  'concurrency',
+  'queue-contract',
+  'process-batch',
+  'job-processor',
+  'completion-delivery',
+  'outbox-relay',
+  'reconciler',
+  'expiry',
+  'replay-cache-coherence',
 ];
 /** The status reads of the contract (GET, long-poll, Prefer: wait, WebSocket and SSE pushes) with
  * every database on a private primary and the API reading on its streaming standby, which keeps up
  * (test/infra/read-replica.global-setup.ts): nothing a client sees changes. read-replica.test.ts has
  * the replica lagging, stopped and counted. */
 const READ_REPLICA = [
-  'submit-idempotency', 'requests-routes', 'completion-delivery', 'ws-session', 'ws-fanout',
-  'held-limits', 'status-history',
+  'submit-idempotency',
+  'requests-routes',
+  'completion-delivery',
+  'ws-session',
+  'ws-fanout',
+  'held-limits',
+  'status-history',
 ];
 /** Each re-run project's own tests, which run in that project only. */
 const PROJECT_ONLY = { pgbouncer: 'pgbouncer', 'redis-cluster': 'redis-cluster' };

@@ -36,7 +36,8 @@ export async function routeThroughRedisCluster(opts: { queueShards?: number } = 
 
 /** The redis-cluster project's shared cluster (test/infra/redis-cluster.global-setup.ts); throws in another project. */
 export function projectRedisCluster(): RedisClusterView & { nodes: { host: string; port: number }[] } {
-  if (TEST_SERVICES.target !== 'redis-cluster') throw new Error('projectRedisCluster: run this file in the redis-cluster project (vitest --project redis-cluster)');
+  if (TEST_SERVICES.target !== 'redis-cluster')
+    throw new Error('projectRedisCluster: run this file in the redis-cluster project (vitest --project redis-cluster)');
   const nodes = inject('redisClusterNodes');
   return { nodes, ...redisClusterView(() => nodes.map((n) => n.port)) };
 }
@@ -47,7 +48,8 @@ export function projectRedisCluster(): RedisClusterView & { nodes: { host: strin
  */
 export function testRedisTarget(): RedisTarget & { queueShards: number } {
   if (cluster) return { redisUrl: TEST_SERVICES.redisUrl, redisClusterNodes: cluster.nodes, queueShards: shards };
-  if (TEST_SERVICES.target === 'redis-cluster') return { redisUrl: TEST_SERVICES.redisUrl, redisClusterNodes: inject('redisClusterNodes'), queueShards: PROJECT_CLUSTER_SHARDS };
+  if (TEST_SERVICES.target === 'redis-cluster')
+    return { redisUrl: TEST_SERVICES.redisUrl, redisClusterNodes: inject('redisClusterNodes'), queueShards: PROJECT_CLUSTER_SHARDS };
   return { redisUrl: TEST_SERVICES.redisUrl, redisClusterNodes: [], queueShards: 1 };
 }
 

@@ -50,7 +50,20 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
     mkdirSync(standbyDir, { recursive: true });
     own(standbyDir);
     const data = join(standbyDir, 'data');
-    await pgRun('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync']);
+    await pgRun('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
     const port = await freePort();
     const options = serverOptions(port, standbyDir, { hot_standby: 'on' });
     const start = async () => {
@@ -97,7 +110,8 @@ export async function standbyCaughtUp(standbyUrl: string, primaryUrl: string, ti
   for (;;) {
     const [{ done }] = (await query(standbyUrl, `select pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn as done`)) as [{ done: boolean }];
     if (done) return;
-    if (Date.now() > deadline) throw new Error(`the standby of ${new URL(standbyUrl).host} has not replayed up to ${lsn} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`the standby of ${new URL(standbyUrl).host} has not replayed up to ${lsn} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -23,7 +23,14 @@ export function redisClusterView(ports: () => number[]): RedisClusterView {
   const ask = async <T>(fn: (redis: Redis) => Promise<T>): Promise<T> => {
     let last: unknown;
     for (const port of ports()) {
-      const redis = new Redis({ host: '127.0.0.1', port, protocol: 2, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+      const redis = new Redis({
+        host: '127.0.0.1',
+        port,
+        protocol: 2,
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
       redis.on('error', () => undefined);
       try {
         await redis.connect();
