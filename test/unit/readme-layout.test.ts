@@ -43,7 +43,7 @@ describe("the README's layout map", () => {
         .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
         .map((e) => `${dir}${e.name}/`);
     const named = new Set(paths);
-    const missing = [...folders('src/'), ...folders('examples/'), ...folders('')].filter(
+    const missing = [...folders('src/'), ...folders('examples/'), ...folders('test/'), ...folders('')].filter(
       (f) => !named.has(f) && ![...named].some((p) => p.startsWith(f)),
     );
     expect(missing).toEqual([]);
