@@ -1,5 +1,6 @@
 import type { StatusEvent } from '../db/database.ts';
 import { contextFromCarrier, withSyncSpan } from '../tracing/spans.ts';
+import { withTimeout } from '../with-timeout.ts';
 import type { Listener, StatusFeed } from './status-feed.ts';
 
 /**
@@ -83,13 +84,20 @@ export function createStatusListeners(opts: {
   };
 }
 
+/** how long close waits for Redis to answer QUIT before it drops the connection */
+const QUIT_WAIT_MS = 1_000;
+
 /**
  * The StatusFeed of `listeners` on `subscriber`: `onClose` runs first (the feed stops reporting
- * errors), then the listeners are dropped and the connection is closed.
+ * errors), then the listeners are dropped and the connection is closed: with QUIT while it is up,
+ * else (or when QUIT is not answered within QUIT_WAIT_MS) by dropping it. Never waits for Redis to
+ * come back: on a connection that is not up, ioredis would queue QUIT behind the SUBSCRIBE still
+ * waiting there (Redis away since start) until a connection that may never come, and a graceful
+ * shutdown would hang on it.
  */
 export function statusFeedOf(
   listeners: ReturnType<typeof createStatusListeners>,
-  subscriber: { quit(): Promise<unknown>; disconnect(): void },
+  subscriber: { readonly status: string; quit(): Promise<unknown>; disconnect(): void },
   hears: (requestId: string) => boolean,
   onClose: () => void,
 ): StatusFeed {
@@ -103,7 +111,11 @@ export function statusFeedOf(
     async close() {
       onClose();
       listeners.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      if (subscriber.status !== 'ready') {
+        subscriber.disconnect();
+        return;
+      }
+      await withTimeout(subscriber.quit(), QUIT_WAIT_MS, 'status feed QUIT').catch(() => subscriber.disconnect());
     },
   };
 }

@@ -26,6 +26,9 @@ describe('the suite follows TEST_REDIS_URL', () => {
   });
   afterAll(async () => {
     vi.unstubAllEnvs();
+    // the helpers imported after resetModules read the stubbed TEST_REDIS_URL, and with isolate: false
+    // the next file in this worker would import them from the registry: bound to a Redis destroyed below
+    vi.resetModules();
     await redis?.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
