@@ -1,38 +1,59 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentText, generateTypes } from '../../clients/typescript/scripts/generate-types.ts';
-import { adminAuth, type TestContext } from '../helpers/context.ts';
-// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
-import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
+import { describe, expect, it } from 'vitest';
+import { documentText, generateTypes, generator } from '../../clients/typescript/scripts/generate-types.ts';
+import { writeClientTypes } from '../../src/client-types/write-client-types.ts';
+import { CHECKED_IN_TYPES } from '../../scripts/client-types/checked-in.ts';
+import { ADMIN_TOKEN, adminAuth, createTestContext } from '../helpers/context.ts';
+import { testRedisEnv } from '../helpers/redis-target.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLIENT = join(ROOT, 'clients/typescript');
-const generated = (name: string) => readFileSync(join(CLIENT, 'src/generated', name), 'utf8');
 
 describe('the client package', () => {
-  let ctx: TestContext;
-  let served: object;
-  beforeAll(async () => {
-    ctx = await createLedgerContext();
-    const app = await ctx.startApi();
-    served = (await (await ctx.startAdmin(app)).inject({ url: '/docs/json', headers: adminAuth })).json();
+  // each checked-in types file against the document its app's API serves (the core's, the ledger's, the fixture's)
+  it.each(CHECKED_IN_TYPES.map((t) => [t.out, t] as const))('has %s as generated from the served document (else: npm run client:types)', async (_, { app, out, document }) => {
+    const ctx = await createTestContext({}, app);
+    try {
+      const api = await ctx.startApi();
+      const served = (await (await ctx.startAdmin(api)).inject({ url: '/docs/json', headers: adminAuth })).json() as object;
+      if (document) expect(readFileSync(join(ROOT, document), 'utf8')).toBe(documentText(served));
+      expect(readFileSync(join(ROOT, out), 'utf8')).toBe(await generateTypes(served));
+    } finally {
+      await ctx.close();
+    }
   });
-  afterAll(() => ctx?.close());
 
-  it('has the OpenAPI document the service serves checked in (else: npm run client:types)', () => {
-    expect(generated('openapi.json')).toBe(documentText(served));
+  it('has no route of any app in the core\'s types, which the client\'s own types come from', () => {
+    const core = readFileSync(join(CLIENT, 'src/generated/core-types.ts'), 'utf8');
+    expect(core).toContain('"/v1/requests/{id}"');
+    expect(core).not.toMatch(/"\/v1\/(payments|accounts|items)"/);
   });
 
-  it('has the types openapi-typescript generates from that document checked in (else: npm run client:types)', async () => {
-    const types = await generateTypes(served);
-    expect(types).toContain('"/v1/payments"');
-    expect(generated('api-types.ts')).toBe(types);
+  it('client-types --app builds an app module\'s document in-process, with the database and Redis of the environment', async () => {
+    const ctx = await createTestContext();
+    const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
+    try {
+      const env = { DATABASE_URL: ctx.config.databaseUrl, ...testRedisEnv(), QUEUE_PREFIX: ctx.config.queuePrefix, ADMIN_TOKEN };
+      // a module of the user's project that exports its app as the default
+      const fixtureApp = join(out, 'app.ts');
+      writeFileSync(fixtureApp, `export { fixture as default } from ${JSON.stringify(join(ROOT, 'test/fixtures/app/app.ts'))};\n`);
+      await writeClientTypes({ app: fixtureApp, env, cwd: ROOT, out: join(out, 'paths.ts'), generator, command: 'npm run client:types' });
+      expect(readFileSync(join(out, 'paths.ts'), 'utf8')).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
+      // a module that exports no app is named, with what it must export
+      await expect(writeClientTypes({ app: 'test/fixtures/app/items.routes.ts', env, cwd: ROOT, out: join(out, 'x.ts'), generator })).rejects.toThrow(/items\.routes\.ts exports no app: export an IdemqApp/);
+      await expect(writeClientTypes({ app: fixtureApp, url: 'http://127.0.0.1:1', cwd: ROOT, out: join(out, 'x.ts'), generator })).rejects.toThrow(/either --url .* or --app/);
+      // a project without openapi-typescript is told how to get it
+      await expect(writeClientTypes({ url: 'http://127.0.0.1:1', cwd: out, out: 'x.ts' })).rejects.toThrow(/npm install --save-dev openapi-typescript@7 typescript@5/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      await ctx.close();
+    }
   });
 
   it('builds to JavaScript with declarations, which loads in Node without TypeScript and imports nothing but itself', async () => {
