@@ -17,18 +17,24 @@ const { values } = parseArgs({
     'admin-token': { type: 'string' },
   },
 });
-if (values.url === undefined && values.app === undefined && values.out === undefined) {
-  for (const file of await writeCheckedInTypes(process.env)) console.log(`wrote ${file}`);
-} else {
-  const { out } = await writeClientTypes({
-    out: values.out ?? 'idemq-paths.ts',
-    url: values.url,
-    app: values.app,
-    adminToken: values['admin-token'],
-    documentOut: values.document,
-    env: process.env,
-    generator,
-    command: 'npm run client:types',
-  });
-  console.log(`wrote ${out}`);
+try {
+  if (values.url === undefined && values.app === undefined && values.out === undefined) {
+    for (const file of await writeCheckedInTypes(process.env)) console.log(`wrote ${file}`);
+  } else {
+    const { out } = await writeClientTypes({
+      out: values.out ?? 'idemq-paths.ts',
+      url: values.url,
+      app: values.app,
+      adminToken: values['admin-token'],
+      documentOut: values.document,
+      env: process.env,
+      generator,
+      command: 'npm run client:types',
+    });
+    console.log(`wrote ${out}`);
+  }
+} catch (err) {
+  // the message says what to do; the cause, when there is one, says what failed underneath
+  console.error(err instanceof Error ? `${err.message}${err.cause ? `\n  (${String((err.cause as Error).message ?? err.cause)})` : ''}` : err);
+  process.exitCode = 1;
 }
