@@ -63,8 +63,10 @@ export async function fetchDocument(base: string, adminToken: string | undefined
   }
   if (res.status === 401 || res.status === 403) throw new Error(`client-types --url: ${url.href} refused the admin token (${res.status}): use the service's ADMIN_TOKEN.`);
   if (!res.ok) throw new Error(`client-types --url: ${url.href} answered ${res.status}: give the admin server's address (ADMIN_PORT), not the API's.`);
-  const document = (await res.json()) as Record<string, unknown>;
-  if (typeof document.openapi !== 'string' || typeof document.paths !== 'object') throw new Error(`client-types --url: ${url.href} did not answer with an OpenAPI document.`);
+  const document = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (typeof document?.openapi !== 'string' || typeof document.paths !== 'object' || document.paths === null) {
+    throw new Error(`client-types --url: ${url.href} did not answer with an OpenAPI document: give the admin server's address (ADMIN_PORT).`);
+  }
   return document;
 }
 

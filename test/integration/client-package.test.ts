@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -53,6 +56,46 @@ describe('the client package', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
       await ctx.close();
+    }
+  });
+
+  it('client-types --url takes a document as data: an answer that is not one is refused, a hostile one writes no code', async () => {
+    const hostile = {
+      openapi: '3.1.0',
+      info: { title: 'hostile', version: '1' },
+      paths: {
+        '/v1/x"; } export const routeKey = 1; //': {
+          post: {
+            summary: 'a */ export const summary = 1; /*',
+            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: '*/ export const schema = 1; /*', properties: { '"]: 1; export const prop = 1; //': { type: 'string' } } } } } },
+            responses: { 200: { description: 'ok */ export const response = 1; /*' } },
+          },
+        },
+      },
+    };
+    let answer = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>a login page</html>');
+    const server = createServer((req, res) => answer(res)).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(writeClientTypes({ url, adminToken: ADMIN_TOKEN, cwd: out, out: 'x.ts', generator })).rejects.toThrow(/did not answer with an OpenAPI document/);
+      answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(hostile));
+      await writeClientTypes({ url, adminToken: ADMIN_TOKEN, cwd: out, out: 'x.ts', generator });
+      const types = readFileSync(join(out, 'x.ts'), 'utf8');
+      expect(types).toContain('export const summary');
+      // every text of the document stays inside a string or a comment: the only declarations are the generated types'
+      expect(types.match(/^export .*$/gm)).toEqual([
+        'export interface paths {',
+        'export type webhooks = Record<string, never>;',
+        'export interface components {',
+        'export type $defs = Record<string, never>;',
+        'export type operations = Record<string, never>;',
+      ]);
+      expect(types).not.toMatch(/^\s*export const/m);
+    } finally {
+      server.close();
+      rmSync(out, { recursive: true, force: true });
     }
   });
 

@@ -72,6 +72,8 @@ describe('the client README quick start, run as written', () => {
 
   it('client-types --url writes the service\'s own paths from its admin port, as the repository checks them in', async () => {
     await expect(writeClientTypes({ url: adminBase, adminToken: 'adm_wrong_0123456789', out: 'refused.ts', cwd: project, generator })).rejects.toThrow(/refused the admin token \(401\)/);
+    // the API's port instead of the admin port: said so
+    await expect(writeClientTypes({ url: base, adminToken: ADMIN_TOKEN, out: 'api.ts', cwd: project, generator })).rejects.toThrow(/answered 40\d: give the admin server's address/);
     const { out } = await writeClientTypes({ url: adminBase, env: { ADMIN_TOKEN }, out: 'idemq-paths.ts', cwd: project, generator, command: 'npm run client:types' });
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
   });
