@@ -101,7 +101,7 @@ describe('the client README quick start, run as written', () => {
     expect(lines, stderr).toHaveLength(3);
     expect(lines[0]).toMatch(/^made [0-9a-f-]{36} 10$/);
     expect(lines[1]).toBe('failed insufficient_quantity');
-    expect(lines[2]).toBe('succeeded false');
+    expect(lines[2]).toBe('succeeded nuts false');
     const itemId = lines[0]!.split(' ')[1]!;
     const item = await api.inject({ url: `/v1/items/${itemId}`, headers: { authorization: `Bearer ${TENANTS.acme.secret}` } });
     expect(item.json()).toMatchObject({ id: itemId, name: 'bolts', quantity: 10 });

@@ -37,6 +37,19 @@ describe('the client\'s types', () => {
     expectTypeOf<Awaited<ReturnType<typeof items.run<'/v1/items'>>>['result']>().toEqualTypeOf<{ itemId: string; name: string; quantity: number; left: number | null } | undefined>();
   });
 
+  it('awaitOutcome of a submission has its route\'s result; of a bare id, unknown', () => {
+    const items = createClient<FixturePaths>({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', WebSocket: null });
+    type Item = { itemId: string; name: string; quantity: number; left: number | null };
+    const follow = async () => {
+      const submission = await items.submit('/v1/items', { name: 'bolt', quantity: 3 });
+      expectTypeOf(submission.route).toEqualTypeOf<'/v1/items'>();
+      expectTypeOf(submission.result).toEqualTypeOf<Item | undefined>();
+      expectTypeOf((await items.awaitOutcome(submission)).result).toEqualTypeOf<Item | undefined>();
+      expectTypeOf((await items.awaitOutcome(submission.id)).result).toEqualTypeOf<unknown>();
+    };
+    expectTypeOf(follow).toBeFunction();
+  });
+
   it('a client without paths takes any route and body, and its result is unknown', () => {
     const any = createClient({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', WebSocket: null });
     expectTypeOf(any.submit).parameter(0).toEqualTypeOf<`/${string}`>();

@@ -31,6 +31,7 @@ export async function submit(deps: HttpDeps, route: string, body: unknown, opts:
   });
   return {
     ...answer.body,
+    route,
     location: answer.headers.get('location') ?? `/v1/requests/${answer.body.id}`,
     replayed: answer.headers.get('idempotent-replayed') === 'true',
     idempotencyKey,

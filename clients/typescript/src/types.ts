@@ -42,8 +42,13 @@ export type Outcome = RequestView & { status: 'succeeded' | 'failed' };
 /** RFC 9457 problem details, as every error answer of the service carries them. */
 export type ProblemDetails = CorePaths['/v1/requests/{id}']['get']['responses'][404]['content']['application/problem+json'];
 
+/** `V` (a request's state) with its `result` typed as route `R`'s of `P`. */
+export type WithResult<V extends RequestView, P extends object, R extends SubmitRoute<P>> = Omit<V, 'result'> & { result?: SubmitResult<P, R> };
+
 /** The answer to a submit: the request's state, where to read it again, and whether the key had been seen. */
-export interface Submission extends RequestView {
+export interface Submission<R extends string = string> extends RequestView {
+  /** the route it was submitted to */
+  route: R;
   /** the request's status URL, `/v1/requests/{id}` (the `Location` header) */
   location: string;
   /** true when the service had already recorded this key (`Idempotent-Replayed: true`), e.g. after a retry */
