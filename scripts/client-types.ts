@@ -6,8 +6,7 @@ import { writeCheckedInTypes } from './client-types/checked-in.ts';
 // `npm run client:types [-- --url <admin base> | --app <module>] [--out <file>]`: the types of a
 // service's routes for `createClient<paths>()` (see writeClientTypes). Without flags it rewrites
 // the types this repository checks in, which test/integration/client-package.test.ts compares with
-// what the services serve: it builds their APIs in-process against the database of DATABASE_URL
-// (migrated: `npm run migrate`).
+// what the services serve: it builds their APIs in-process on a scratch database of the test services.
 const { values } = parseArgs({
   options: {
     url: { type: 'string' },
@@ -19,7 +18,7 @@ const { values } = parseArgs({
 });
 try {
   if (values.url === undefined && values.app === undefined && values.out === undefined) {
-    for (const file of await writeCheckedInTypes(process.env)) console.log(`wrote ${file}`);
+    for (const file of await writeCheckedInTypes()) console.log(`wrote ${file}`);
   } else {
     const { out } = await writeClientTypes({
       out: values.out ?? 'idemq-paths.ts',

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { IdemqApp } from '../../src/app-definition.ts';
 import { writeClientTypes } from '../../src/client-types/write-client-types.ts';
 import { ledger } from '../../examples/ledger/app.ts';
 import { fixture } from '../../test/fixtures/app/app.ts';
 import { generator } from '../../clients/typescript/scripts/generate-types.ts';
+import ensureTemplate from '../../test/helpers/global-setup.ts';
+import { createTestDatabase } from '../../test/helpers/postgres.ts';
+import { testRedisEnv } from '../../test/helpers/redis-target.ts';
 
 export interface CheckedInTypes {
   app: IdemqApp;
@@ -25,13 +29,23 @@ export const CHECKED_IN_TYPES: readonly CheckedInTypes[] = [
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Rewrites every checked-in types file, each built in-process on the database and Redis of `env`. */
-export async function writeCheckedInTypes(env: Record<string, string | undefined>): Promise<string[]> {
+/**
+ * Rewrites every checked-in types file, each built in-process on a scratch database of the test
+ * services (cloned from the migrated template that holds every app's tables, dropped afterwards)
+ * and their Redis, under a queue prefix of its own.
+ */
+export async function writeCheckedInTypes(): Promise<string[]> {
+  await ensureTemplate();
+  const database = await createTestDatabase();
+  const env = { DATABASE_URL: database.url, ...testRedisEnv(), QUEUE_PREFIX: `types${randomBytes(4).toString('hex')}` };
   const written: string[] = [];
-  for (const { app, out, document } of CHECKED_IN_TYPES) {
-    // the forward routes of the environment are no part of any of these
-    await writeClientTypes({ out, app, documentOut: document, env: { ...env, FORWARD_ROUTES_FILE: undefined }, cwd: ROOT, generator, command: 'npm run client:types' });
-    written.push(out);
+  try {
+    for (const { app, out, document } of CHECKED_IN_TYPES) {
+      await writeClientTypes({ out, app, documentOut: document, env, cwd: ROOT, generator, command: 'npm run client:types' });
+      written.push(out);
+    }
+  } finally {
+    await database.drop();
   }
   return written;
 }
