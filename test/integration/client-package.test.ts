@@ -13,6 +13,8 @@ import { writeClientTypes } from '../../src/client-types/write-client-types.ts';
 import { CHECKED_IN_TYPES } from '../../scripts/client-types/checked-in.ts';
 import { ADMIN_TOKEN, adminAuth, createTestContext } from '../helpers/context.ts';
 import { testRedisEnv } from '../helpers/redis-target.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,6 +57,24 @@ describe('the client package', () => {
       await expect(writeClientTypes({ url: 'http://127.0.0.1:1', cwd: out, out: 'x.ts' })).rejects.toThrow(/npm install --save-dev openapi-typescript@7 typescript@5/);
     } finally {
       rmSync(out, { recursive: true, force: true });
+      await ctx.close();
+    }
+  });
+
+  it('client-types of a gateway: no app, the forward routes of FORWARD_ROUTES_FILE, each a submit route taking any JSON', async () => {
+    const ctx = await createTestContext();
+    const routes = await writeRoutesFile([fixtureForwardRoute('http://127.0.0.1:9')]);
+    const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
+    try {
+      const env = { DATABASE_URL: ctx.config.databaseUrl, ...testRedisEnv(), QUEUE_PREFIX: ctx.config.queuePrefix, FORWARD_ROUTES_FILE: routes.path };
+      const { document } = await writeClientTypes({ env, cwd: out, out: 'gateway-paths.ts', generator });
+      expect(Object.keys(document.paths as object)).toContain('/v1/relayed-items');
+      expect(Object.keys(document.paths as object)).not.toContain('/v1/items');
+      const types = readFileSync(join(out, 'gateway-paths.ts'), 'utf8');
+      expect(types).toMatch(/"\/v1\/relayed-items": \{[\s\S]*?requestBody: \{\s*content: \{\s*"application\/json": unknown;/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      await routes.remove();
       await ctx.close();
     }
   });
