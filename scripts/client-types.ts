@@ -34,6 +34,8 @@ try {
   }
 } catch (err) {
   // the message says what to do; the cause, when there is one, says what failed underneath
-  console.error(err instanceof Error ? `${err.message}${err.cause ? `\n  (${String((err.cause as Error).message ?? err.cause)})` : ''}` : err);
+  console.error(
+    err instanceof Error ? `${err.message}${err.cause ? `\n  (${String((err.cause as Error).message ?? err.cause)})` : ''}` : err,
+  );
   process.exitCode = 1;
 }

@@ -22,7 +22,11 @@ export interface CheckedInTypes {
  * client's README quick start runs on it). A test compares each with what its API serves.
  */
 export const CHECKED_IN_TYPES: readonly CheckedInTypes[] = [
-  { app: { operations: [] }, out: 'clients/typescript/src/generated/core-types.ts', document: 'clients/typescript/src/generated/core-openapi.json' },
+  {
+    app: { operations: [] },
+    out: 'clients/typescript/src/generated/core-types.ts',
+    document: 'clients/typescript/src/generated/core-openapi.json',
+  },
   { app: ledger, out: 'clients/typescript/examples/ledger-paths.ts' },
   { app: fixture, out: 'test/fixtures/app/client-paths.ts' },
 ];

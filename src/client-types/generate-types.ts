@@ -39,7 +39,10 @@ export async function loadOpenapiTypescript(cwd: string): Promise<OpenapiTypescr
   try {
     manifest = createRequire(join(cwd, 'package.json')).resolve('openapi-typescript/package.json');
   } catch (err) {
-    throw new Error(`client-types needs openapi-typescript in the project at ${cwd}: run \`npm install --save-dev openapi-typescript@7 typescript@5\` there, then run client-types again.`, { cause: err });
+    throw new Error(
+      `client-types needs openapi-typescript in the project at ${cwd}: run \`npm install --save-dev openapi-typescript@7 typescript@5\` there, then run client-types again.`,
+      { cause: err },
+    );
   }
   // its ES module entry (a require() resolution would name the CommonJS one)
   const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: { '.': { import: string } } };

@@ -41,9 +41,13 @@ export interface ClientTypesOptions {
 export async function writeClientTypes(opts: ClientTypesOptions): Promise<{ out: string; document: Record<string, unknown> }> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? {};
-  if (opts.url !== undefined && opts.app !== undefined) throw new Error('client-types: give either --url (a running service) or --app (built in-process), not both.');
+  if (opts.url !== undefined && opts.app !== undefined)
+    throw new Error('client-types: give either --url (a running service) or --app (built in-process), not both.');
   const generator = opts.generator ?? (await loadOpenapiTypescript(cwd));
-  const document = opts.url !== undefined ? await fetchDocument(opts.url, opts.adminToken ?? env.ADMIN_TOKEN) : await buildDocument(await appOf(opts.app, cwd), env);
+  const document =
+    opts.url !== undefined
+      ? await fetchDocument(opts.url, opts.adminToken ?? env.ADMIN_TOKEN)
+      : await buildDocument(await appOf(opts.app, cwd), env);
   const out = resolve(cwd, opts.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, await typesOf(generator, document, typesHeader(opts.command ?? 'idemq client-types')));
@@ -59,13 +63,20 @@ export async function fetchDocument(base: string, adminToken: string | undefined
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${adminToken}`, accept: 'application/json' } });
   } catch (err) {
-    throw new Error(`client-types --url: could not reach ${url.href}: is the service running, and is this its admin address (ADMIN_PORT)?`, { cause: err });
+    throw new Error(
+      `client-types --url: could not reach ${url.href}: is the service running, and is this its admin address (ADMIN_PORT)?`,
+      { cause: err },
+    );
   }
-  if (res.status === 401 || res.status === 403) throw new Error(`client-types --url: ${url.href} refused the admin token (${res.status}): use the service's ADMIN_TOKEN.`);
-  if (!res.ok) throw new Error(`client-types --url: ${url.href} answered ${res.status}: give the admin server's address (ADMIN_PORT), not the API's.`);
+  if (res.status === 401 || res.status === 403)
+    throw new Error(`client-types --url: ${url.href} refused the admin token (${res.status}): use the service's ADMIN_TOKEN.`);
+  if (!res.ok)
+    throw new Error(`client-types --url: ${url.href} answered ${res.status}: give the admin server's address (ADMIN_PORT), not the API's.`);
   const document = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   if (typeof document?.openapi !== 'string' || typeof document.paths !== 'object' || document.paths === null) {
-    throw new Error(`client-types --url: ${url.href} did not answer with an OpenAPI document: give the admin server's address (ADMIN_PORT).`);
+    throw new Error(
+      `client-types --url: ${url.href} did not answer with an OpenAPI document: give the admin server's address (ADMIN_PORT).`,
+    );
   }
   return document;
 }
@@ -92,6 +103,9 @@ async function appOf(app: IdemqApp | string | undefined, cwd: string): Promise<I
   if (typeof app !== 'string') return app;
   const module = (await import(pathToFileURL(resolve(cwd, app)).href)) as { default?: unknown; app?: unknown };
   const found = (module.default ?? module.app) as Partial<IdemqApp> | undefined;
-  if (!found || !Array.isArray(found.operations)) throw new Error(`client-types --app: ${app} exports no app: export an IdemqApp ({ operations, migrations, routes }) as its default or as \`app\`.`);
+  if (!found || !Array.isArray(found.operations))
+    throw new Error(
+      `client-types --app: ${app} exports no app: export an IdemqApp ({ operations, migrations, routes }) as its default or as \`app\`.`,
+    );
   return found as IdemqApp;
 }

@@ -67,7 +67,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
     proxy.cut();
     await new Promise((r) => setTimeout(r, 300));
     proxy.restore();
-    await waitUntil('the resubscription\'s answer', async () => pushes().length === 2, { timeoutMs: 10_000 });
+    await waitUntil("the resubscription's answer", async () => pushes().length === 2, { timeoutMs: 10_000 });
     expect(pushes()[1].version).toBe(pushes()[0].version);
     expect(sockets()).toBeGreaterThan(socketsBefore);
 
@@ -127,7 +127,12 @@ describe('awaitOutcome over the shared WebSocket', () => {
       send() {}
       close() {}
     };
-    const client = createClient<LedgerPaths>({ baseUrl, apiKey, WebSocket: Refused, socket: { ...quickReconnect, failuresBeforeFallback: 2 } });
+    const client = createClient<LedgerPaths>({
+      baseUrl,
+      apiKey,
+      WebSocket: Refused,
+      socket: { ...quickReconnect, failuresBeforeFallback: 2 },
+    });
     const outcome = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 10 }, { timeoutMs: 15_000 });
     expect(outcome.status).toBe('succeeded');
     client.close();
@@ -196,7 +201,11 @@ describe('a balanced stack: two API instances on one database and queue prefix',
   });
 
   it('a reconnect that lands on the other instance still brings the outcome', async () => {
-    const client = createClient<LedgerPaths>({ baseUrl, apiKey, socket: { ...quickReconnect, failuresBeforeFallback: Number.POSITIVE_INFINITY } });
+    const client = createClient<LedgerPaths>({
+      baseUrl,
+      apiKey,
+      socket: { ...quickReconnect, failuresBeforeFallback: Number.POSITIVE_INFINITY },
+    });
     const submission = await client.submit('/v1/accounts', { currency: 'USD', openingBalance: 11 });
     const seen: string[] = [];
     const outcome = client.awaitOutcome(submission, { timeoutMs: 25_000, onStatus: (v) => seen.push(v.status) });

@@ -22,25 +22,28 @@ const CLIENT = join(ROOT, 'clients/typescript');
 
 describe('the client package', () => {
   // each checked-in types file against the document its app's API serves (the core's, the ledger's, the fixture's)
-  it.each(CHECKED_IN_TYPES.map((t) => [t.out, t] as const))('has %s as generated from the served document (else: npm run client:types)', async (_, { app, out, document }) => {
-    const ctx = await createTestContext({}, app);
-    try {
-      const api = await ctx.startApi();
-      const served = (await (await ctx.startAdmin(api)).inject({ url: '/docs/json', headers: adminAuth })).json() as object;
-      if (document) expect(readFileSync(join(ROOT, document), 'utf8')).toBe(documentText(served));
-      expect(readFileSync(join(ROOT, out), 'utf8')).toBe(await generateTypes(served));
-    } finally {
-      await ctx.close();
-    }
-  });
+  it.each(CHECKED_IN_TYPES.map((t) => [t.out, t] as const))(
+    'has %s as generated from the served document (else: npm run client:types)',
+    async (_, { app, out, document }) => {
+      const ctx = await createTestContext({}, app);
+      try {
+        const api = await ctx.startApi();
+        const served = (await (await ctx.startAdmin(api)).inject({ url: '/docs/json', headers: adminAuth })).json() as object;
+        if (document) expect(readFileSync(join(ROOT, document), 'utf8')).toBe(documentText(served));
+        expect(readFileSync(join(ROOT, out), 'utf8')).toBe(await generateTypes(served));
+      } finally {
+        await ctx.close();
+      }
+    },
+  );
 
-  it('has no route of any app in the core\'s types, which the client\'s own types come from', () => {
+  it("has no route of any app in the core's types, which the client's own types come from", () => {
     const core = readFileSync(join(CLIENT, 'src/generated/core-types.ts'), 'utf8');
     expect(core).toContain('"/v1/requests/{id}"');
     expect(core).not.toMatch(/"\/v1\/(payments|accounts|items)"/);
   });
 
-  it('client-types --app builds an app module\'s document in-process, with the database and Redis of the environment', async () => {
+  it("client-types --app builds an app module's document in-process, with the database and Redis of the environment", async () => {
     const ctx = await createTestContext();
     const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
     try {
@@ -51,10 +54,16 @@ describe('the client package', () => {
       await writeClientTypes({ app: fixtureApp, env, cwd: ROOT, out: join(out, 'paths.ts'), generator, command: 'npm run client:types' });
       expect(readFileSync(join(out, 'paths.ts'), 'utf8')).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
       // a module that exports no app is named, with what it must export
-      await expect(writeClientTypes({ app: 'test/fixtures/app/items.routes.ts', env, cwd: ROOT, out: join(out, 'x.ts'), generator })).rejects.toThrow(/items\.routes\.ts exports no app: export an IdemqApp/);
-      await expect(writeClientTypes({ app: fixtureApp, url: 'http://127.0.0.1:1', cwd: ROOT, out: join(out, 'x.ts'), generator })).rejects.toThrow(/either --url .* or --app/);
+      await expect(
+        writeClientTypes({ app: 'test/fixtures/app/items.routes.ts', env, cwd: ROOT, out: join(out, 'x.ts'), generator }),
+      ).rejects.toThrow(/items\.routes\.ts exports no app: export an IdemqApp/);
+      await expect(
+        writeClientTypes({ app: fixtureApp, url: 'http://127.0.0.1:1', cwd: ROOT, out: join(out, 'x.ts'), generator }),
+      ).rejects.toThrow(/either --url .* or --app/);
       // a project without openapi-typescript is told how to get it
-      await expect(writeClientTypes({ url: 'http://127.0.0.1:1', cwd: out, out: 'x.ts' })).rejects.toThrow(/npm install --save-dev openapi-typescript@7 typescript@5/);
+      await expect(writeClientTypes({ url: 'http://127.0.0.1:1', cwd: out, out: 'x.ts' })).rejects.toThrow(
+        /npm install --save-dev openapi-typescript@7 typescript@5/,
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
       await ctx.close();
@@ -66,7 +75,12 @@ describe('the client package', () => {
     const routes = await writeRoutesFile([fixtureForwardRoute('http://127.0.0.1:9')]);
     const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
     try {
-      const env = { DATABASE_URL: ctx.config.databaseUrl, ...testRedisEnv(), QUEUE_PREFIX: ctx.config.queuePrefix, FORWARD_ROUTES_FILE: routes.path };
+      const env = {
+        DATABASE_URL: ctx.config.databaseUrl,
+        ...testRedisEnv(),
+        QUEUE_PREFIX: ctx.config.queuePrefix,
+        FORWARD_ROUTES_FILE: routes.path,
+      };
       const { document } = await writeClientTypes({ env, cwd: out, out: 'gateway-paths.ts', generator });
       expect(Object.keys(document.paths as object)).toContain('/v1/relayed-items');
       expect(Object.keys(document.paths as object)).not.toContain('/v1/items');
@@ -87,7 +101,18 @@ describe('the client package', () => {
         '/v1/x"; } export const routeKey = 1; //': {
           post: {
             summary: 'a */ export const summary = 1; /*',
-            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: '*/ export const schema = 1; /*', properties: { '"]: 1; export const prop = 1; //': { type: 'string' } } } } } },
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    description: '*/ export const schema = 1; /*',
+                    properties: { '"]: 1; export const prop = 1; //': { type: 'string' } },
+                  },
+                },
+              },
+            },
             responses: { 200: { description: 'ok */ export const response = 1; /*' } },
           },
         },
@@ -99,7 +124,9 @@ describe('the client package', () => {
     const out = mkdtempSync(join(tmpdir(), 'idemq-client-types-'));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      await expect(writeClientTypes({ url, adminToken: ADMIN_TOKEN, cwd: out, out: 'x.ts', generator })).rejects.toThrow(/did not answer with an OpenAPI document/);
+      await expect(writeClientTypes({ url, adminToken: ADMIN_TOKEN, cwd: out, out: 'x.ts', generator })).rejects.toThrow(
+        /did not answer with an OpenAPI document/,
+      );
       answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(hostile));
       await writeClientTypes({ url, adminToken: ADMIN_TOKEN, cwd: out, out: 'x.ts', generator });
       const types = readFileSync(join(out, 'x.ts'), 'utf8');
@@ -126,7 +153,9 @@ describe('the client package', () => {
       const files = readdirSync(out);
       expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'client.js', 'client.d.ts']));
       for (const file of files.filter((f) => f.endsWith('.js'))) {
-        const imports = [...readFileSync(join(out, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+        const imports = [...readFileSync(join(out, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map(
+          (m) => m[1],
+        );
         for (const specifier of imports) expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\.?\/.*\.js$/);
       }
       // plain Node, no type stripping of a .ts: the built package as a consumer loads it

@@ -25,7 +25,20 @@ function snippet(heading: string, lang: string): string {
 
 /** tsc over `files` in `dir` as a strict consumer compiles them, with the Node types of the repository. */
 function typecheck(dir: string, files: string[]) {
-  const args = ['--noEmit', '--strict', '--target', 'es2024', '--module', 'nodenext', '--allowImportingTsExtensions', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), ...files];
+  const args = [
+    '--noEmit',
+    '--strict',
+    '--target',
+    'es2024',
+    '--module',
+    'nodenext',
+    '--allowImportingTsExtensions',
+    '--types',
+    'node',
+    '--typeRoots',
+    join(ROOT, 'node_modules/@types'),
+    ...files,
+  ];
   return run(join(ROOT, 'node_modules/.bin/tsc'), args, { cwd: dir }).then(
     () => ({ code: 0, output: '' }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }),
@@ -59,8 +72,13 @@ describe('the client README quick start, run as written', () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: CLIENT });
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/client.d.ts']));
-    for (const file of files) expect(file, 'no sources, tests, scripts or maps in the tarball').toMatch(/^(package\.json|README\.md|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/);
+    expect(files).toEqual(
+      expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/client.d.ts']),
+    );
+    for (const file of files)
+      expect(file, 'no sources, tests, scripts or maps in the tarball').toMatch(
+        /^(package\.json|README\.md|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/,
+      );
     const into = join(project, 'node_modules/@idemq/client');
     mkdirSync(into, { recursive: true });
     await run('tar', ['xzf', join(project, packed!.filename), '-C', into, '--strip-components=1']);
@@ -70,19 +88,33 @@ describe('the client README quick start, run as written', () => {
     expect(manifest.dependencies).toBeUndefined();
   });
 
-  it('client-types --url writes the service\'s own paths from its admin port, as the repository checks them in', async () => {
-    await expect(writeClientTypes({ url: adminBase, adminToken: 'adm_wrong_0123456789', out: 'refused.ts', cwd: project, generator })).rejects.toThrow(/refused the admin token \(401\)/);
+  it("client-types --url writes the service's own paths from its admin port, as the repository checks them in", async () => {
+    await expect(
+      writeClientTypes({ url: adminBase, adminToken: 'adm_wrong_0123456789', out: 'refused.ts', cwd: project, generator }),
+    ).rejects.toThrow(/refused the admin token \(401\)/);
     // the API's port instead of the admin port: said so
-    await expect(writeClientTypes({ url: base, adminToken: ADMIN_TOKEN, out: 'api.ts', cwd: project, generator })).rejects.toThrow(/answered 40\d: give the admin server's address/);
-    const { out } = await writeClientTypes({ url: adminBase, env: { ADMIN_TOKEN }, out: 'idemq-paths.ts', cwd: project, generator, command: 'npm run client:types' });
+    await expect(writeClientTypes({ url: base, adminToken: ADMIN_TOKEN, out: 'api.ts', cwd: project, generator })).rejects.toThrow(
+      /answered 40\d: give the admin server's address/,
+    );
+    const { out } = await writeClientTypes({
+      url: adminBase,
+      env: { ADMIN_TOKEN },
+      out: 'idemq-paths.ts',
+      cwd: project,
+      generator,
+      command: 'npm run client:types',
+    });
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
   });
 
-  it('the quick start type-checks against the tarball\'s declarations; a route or body the service lacks does not', async () => {
+  it("the quick start type-checks against the tarball's declarations; a route or body the service lacks does not", async () => {
     const code = snippet('## Quick start', 'ts');
     writeFileSync(join(project, 'quickstart.ts'), code);
-    writeFileSync(join(project, 'wrong-route.ts'), code.replace("idemq.run('/v1/items', { name: 'bolts'", "idemq.run('/v1/payments', { name: 'bolts'"));
-    writeFileSync(join(project, 'wrong-body.ts'), code.replace("quantity: 10 }", "quantity: '10' }"));
+    writeFileSync(
+      join(project, 'wrong-route.ts'),
+      code.replace("idemq.run('/v1/items', { name: 'bolts'", "idemq.run('/v1/payments', { name: 'bolts'"),
+    );
+    writeFileSync(join(project, 'wrong-body.ts'), code.replace('quantity: 10 }', "quantity: '10' }"));
     // one compiler run for the three: each file's errors are its own
     const { code: exit, output } = await typecheck(project, ['quickstart.ts', 'wrong-route.ts', 'wrong-body.ts']);
     expect(exit).not.toBe(0);

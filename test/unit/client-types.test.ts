@@ -4,11 +4,16 @@ import type { paths as LedgerPaths } from '../../clients/typescript/examples/led
 import type { paths as FixturePaths } from '../fixtures/app/client-paths.ts';
 
 // Checked by `tsc --noEmit` (part of `npm test`): the client is typed by the `paths` it is given.
-describe('the client\'s types', () => {
-  it('run answers with the result type of the route it was given, from that service\'s paths', () => {
+describe("the client's types", () => {
+  it("run answers with the result type of the route it was given, from that service's paths", () => {
     expectTypeOf<NonNullable<RunResult<LedgerPaths, '/v1/accounts'>['result']>['accountId']>().toEqualTypeOf<string>();
     expectTypeOf<NonNullable<RunResult<LedgerPaths, '/v1/payments'>['result']>>().toHaveProperty('paymentId');
-    expectTypeOf<NonNullable<RunResult<FixturePaths, '/v1/items'>['result']>>().toEqualTypeOf<{ itemId: string; name: string; quantity: number; left: number | null }>();
+    expectTypeOf<NonNullable<RunResult<FixturePaths, '/v1/items'>['result']>>().toEqualTypeOf<{
+      itemId: string;
+      name: string;
+      quantity: number;
+      left: number | null;
+    }>();
   });
 
   it('the submit routes of a service are its POSTs with a JSON body, and only those', () => {
@@ -17,7 +22,7 @@ describe('the client\'s types', () => {
     expectTypeOf<SubmitBody<FixturePaths, '/v1/items'>>().toEqualTypeOf<{ name: string; quantity: number; takeFrom?: string }>();
   });
 
-  it('a client of one service\'s paths does not compile a route or a body of another', () => {
+  it("a client of one service's paths does not compile a route or a body of another", () => {
     const items = createClient<FixturePaths>({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', WebSocket: null });
     // never called: the compiler is the test
     const uses = [
@@ -34,10 +39,12 @@ describe('the client\'s types', () => {
       () => items.submit('/v1/items', { name: 'bolt', quantity: 3, colour: 'red' }),
     ];
     expectTypeOf(uses).toBeArray();
-    expectTypeOf<Awaited<ReturnType<typeof items.run<'/v1/items'>>>['result']>().toEqualTypeOf<{ itemId: string; name: string; quantity: number; left: number | null } | undefined>();
+    expectTypeOf<Awaited<ReturnType<typeof items.run<'/v1/items'>>>['result']>().toEqualTypeOf<
+      { itemId: string; name: string; quantity: number; left: number | null } | undefined
+    >();
   });
 
-  it('awaitOutcome of a submission has its route\'s result; of a bare id, unknown', () => {
+  it("awaitOutcome of a submission has its route's result; of a bare id, unknown", () => {
     const items = createClient<FixturePaths>({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', WebSocket: null });
     type Item = { itemId: string; name: string; quantity: number; left: number | null };
     const follow = async () => {

@@ -3,1712 +3,1712 @@
  * with openapi-typescript. Do not edit: change the routes' schemas and run it again.
  */
 export interface paths {
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The process lives */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The process lives. */
-                200: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many calls from this address (`…/rate-limited`). */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+  '/healthz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Postgres answers (and Redis, or degraded) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+    /** The process lives */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The process lives. */
+        200: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'ok';
+            } & {
+              [key: string]: unknown;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back) or the read replica is (status reads go to the primary). */
-                200: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description each dependency by name */
-                            checks: {
-                                [key: string]: string;
-                            };
-                            status: "ready" | "degraded";
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many calls from this address (`…/rate-limited`). */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency's state. */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+        /** @description Too many calls from this address (`…/rate-limited`). */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
     };
-    "/v1/accounts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Open an account with an opening balance */
-        post: {
-            parameters: {
-                query?: never;
-                header: {
-                    /** @description 1 to 255 printable ASCII characters, bare or as a quoted structured-field string; a retry sends the same key */
-                    "idempotency-key": string;
-                    /** @description RFC 7240, e.g. `wait=10`: answer 200 with the outcome if it is ready within 10 s */
-                    prefer?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description ISO 4217 code, e.g. USD */
-                        currency: string;
-                        name?: string;
-                        /** @description minor units, e.g. cents */
-                        openingBalance: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Another client error, with its problem type. */
-                "4XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description An unexpected error (`…/internal-error`); it has been logged. */
-                "5XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once. */
-                200: {
-                    headers: {
-                        /** @description `true` when this answers a retry of an earlier request with the same key. */
-                        "Idempotent-Replayed"?: string;
-                        /** @description The request's status URL, `/v1/requests/{id}`. */
-                        Location?: string;
-                        /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
-                        "Preference-Applied"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @description present once failed */
-                            error?: {
-                                code: string;
-                                message: string;
-                                /** @description forward routes: the upstream's answer that decided the failure */
-                                upstream?: {
-                                    body: unknown;
-                                    headers: {
-                                        [key: string]: string;
-                                    };
-                                    status: number;
-                                    truncated?: boolean;
-                                };
-                            };
-                            /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
-                            expiresAt: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            operation: string;
-                            result?: {
-                                accountId: string;
-                                /** @description minor units */
-                                balance: number;
-                                /** @description ISO 4217 code, e.g. USD */
-                                currency: string;
-                                name: string | null;
-                            };
-                            status: "queued" | "processing" | "succeeded" | "failed";
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`. */
-                202: {
-                    headers: {
-                        /** @description `true` when this answers a retry of an earlier request with the same key. */
-                        "Idempotent-Replayed"?: string;
-                        /** @description The request's status URL, `/v1/requests/{id}`. */
-                        Location?: string;
-                        /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
-                        "Preference-Applied"?: string;
-                        /** @description Present while the request is unfinished: seconds to wait before polling again. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @description present once failed */
-                            error?: {
-                                code: string;
-                                message: string;
-                                /** @description forward routes: the upstream's answer that decided the failure */
-                                upstream?: {
-                                    body: unknown;
-                                    headers: {
-                                        [key: string]: string;
-                                    };
-                                    status: number;
-                                    truncated?: boolean;
-                                };
-                            };
-                            /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
-                            expiresAt: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            operation: string;
-                            result?: {
-                                accountId: string;
-                                /** @description minor units */
-                                balance: number;
-                                /** @description ISO 4217 code, e.g. USD */
-                                currency: string;
-                                name: string | null;
-                            };
-                            status: "queued" | "processing" | "succeeded" | "failed";
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
-                400: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Missing or invalid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
-                403: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
-                413: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
-                415: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
-                422: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description A backing service is unavailable (`…/service-unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/readyz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/accounts/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** An account of the tenant, with its current balance */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
+    /** Postgres answers (and Redis, or degraded) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Postgres answers, so requests are accepted: `ready`, or `degraded` while Redis is away (requests are still recorded; their jobs go out once it is back) or the read replica is (status reads go to the primary). */
+        200: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description each dependency by name */
+              checks: {
+                [key: string]: string;
+              };
+              status: 'ready' | 'degraded';
+            } & {
+              [key: string]: unknown;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Another client error, with its problem type. */
-                "4XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description An unexpected error (`…/internal-error`); it has been logged. */
-                "5XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The account. */
-                200: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description minor units */
-                            balance: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            currency: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string | null;
-                        };
-                    };
-                };
-                /** @description Missing or invalid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
-                404: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description A backing service is unavailable (`…/service-unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+        /** @description Too many calls from this address (`…/rate-limited`). */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Postgres does not answer (`…/service-unavailable`); `checks` gives each dependency's state. */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
     };
-    "/v1/payments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Move money between two accounts of the tenant */
-        post: {
-            parameters: {
-                query?: never;
-                header: {
-                    /** @description 1 to 255 printable ASCII characters, bare or as a quoted structured-field string; a retry sends the same key */
-                    "idempotency-key": string;
-                    /** @description RFC 7240, e.g. `wait=10`: answer 200 with the outcome if it is ready within 10 s */
-                    prefer?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        amount: number;
-                        /** @description ISO 4217 code, e.g. USD */
-                        currency: string;
-                        description?: string;
-                        fromAccount: string;
-                        toAccount: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Another client error, with its problem type. */
-                "4XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description An unexpected error (`…/internal-error`); it has been logged. */
-                "5XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once. */
-                200: {
-                    headers: {
-                        /** @description `true` when this answers a retry of an earlier request with the same key. */
-                        "Idempotent-Replayed"?: string;
-                        /** @description The request's status URL, `/v1/requests/{id}`. */
-                        Location?: string;
-                        /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
-                        "Preference-Applied"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @description present once failed */
-                            error?: {
-                                code: string;
-                                message: string;
-                                /** @description forward routes: the upstream's answer that decided the failure */
-                                upstream?: {
-                                    body: unknown;
-                                    headers: {
-                                        [key: string]: string;
-                                    };
-                                    status: number;
-                                    truncated?: boolean;
-                                };
-                            };
-                            /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
-                            expiresAt: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            operation: string;
-                            result?: {
-                                amount: number;
-                                /** @description ISO 4217 code, e.g. USD */
-                                currency: string;
-                                fromAccount: string;
-                                /** @description minor units, after the payment */
-                                fromBalance: number;
-                                paymentId: string;
-                                toAccount: string;
-                                /** @description minor units, after the payment */
-                                toBalance: number;
-                            };
-                            status: "queued" | "processing" | "succeeded" | "failed";
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`. */
-                202: {
-                    headers: {
-                        /** @description `true` when this answers a retry of an earlier request with the same key. */
-                        "Idempotent-Replayed"?: string;
-                        /** @description The request's status URL, `/v1/requests/{id}`. */
-                        Location?: string;
-                        /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
-                        "Preference-Applied"?: string;
-                        /** @description Present while the request is unfinished: seconds to wait before polling again. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @description present once failed */
-                            error?: {
-                                code: string;
-                                message: string;
-                                /** @description forward routes: the upstream's answer that decided the failure */
-                                upstream?: {
-                                    body: unknown;
-                                    headers: {
-                                        [key: string]: string;
-                                    };
-                                    status: number;
-                                    truncated?: boolean;
-                                };
-                            };
-                            /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
-                            expiresAt: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            operation: string;
-                            result?: {
-                                amount: number;
-                                /** @description ISO 4217 code, e.g. USD */
-                                currency: string;
-                                fromAccount: string;
-                                /** @description minor units, after the payment */
-                                fromBalance: number;
-                                paymentId: string;
-                                toAccount: string;
-                                /** @description minor units, after the payment */
-                                toBalance: number;
-                            };
-                            status: "queued" | "processing" | "succeeded" | "failed";
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
-                400: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Missing or invalid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
-                403: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
-                413: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
-                415: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
-                422: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description A backing service is unavailable (`…/service-unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/accounts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/requests/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    get?: never;
+    put?: never;
+    /** Open an account with an opening balance */
+    post: {
+      parameters: {
+        query?: never;
+        header: {
+          /** @description 1 to 255 printable ASCII characters, bare or as a quoted structured-field string; a retry sends the same key */
+          'idempotency-key': string;
+          /** @description RFC 7240, e.g. `wait=10`: answer 200 with the outcome if it is ready within 10 s */
+          prefer?: string;
         };
-        /** A request's state; with ?wait=N, held until terminal or N seconds */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description hold up to this many seconds until the request is terminal */
-                    wait?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Another client error, with its problem type. */
-                "4XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description An unexpected error (`…/internal-error`); it has been logged. */
-                "5XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description The request's state; with `?wait=N`, once terminal or after N seconds. */
-                200: {
-                    headers: {
-                        /** @description The request's status URL, `/v1/requests/{id}`. */
-                        Location?: string;
-                        /** @description Present while the request is unfinished: seconds to wait before polling again. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @description present once failed */
-                            error?: {
-                                code: string;
-                                message: string;
-                                /** @description forward routes: the upstream's answer that decided the failure */
-                                upstream?: {
-                                    body: unknown;
-                                    headers: {
-                                        [key: string]: string;
-                                    };
-                                    status: number;
-                                    truncated?: boolean;
-                                };
-                            };
-                            /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
-                            expiresAt: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            operation: string;
-                            /** @description present once succeeded */
-                            result?: unknown;
-                            status: "queued" | "processing" | "succeeded" | "failed";
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description `wait` is not a whole number of seconds from 0 to 60 (`…/invalid-request`). */
-                400: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Missing or invalid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
-                404: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description A backing service is unavailable (`…/service-unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description ISO 4217 code, e.g. USD */
+            currency: string;
+            name?: string;
+            /** @description minor units, e.g. cents */
+            openingBalance: number;
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
+      responses: {
+        /** @description Another client error, with its problem type. */
+        '4XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description An unexpected error (`…/internal-error`); it has been logged. */
+        '5XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once. */
+        200: {
+          headers: {
+            /** @description `true` when this answers a retry of an earlier request with the same key. */
+            'Idempotent-Replayed'?: string;
+            /** @description The request's status URL, `/v1/requests/{id}`. */
+            Location?: string;
+            /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
+            'Preference-Applied'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              createdAt: string;
+              /** @description present once failed */
+              error?: {
+                code: string;
+                message: string;
+                /** @description forward routes: the upstream's answer that decided the failure */
+                upstream?: {
+                  body: unknown;
+                  headers: {
+                    [key: string]: string;
+                  };
+                  status: number;
+                  truncated?: boolean;
+                };
+              };
+              /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
+              expiresAt: string | null;
+              /** Format: uuid */
+              id: string;
+              operation: string;
+              result?: {
+                accountId: string;
+                /** @description minor units */
+                balance: number;
+                /** @description ISO 4217 code, e.g. USD */
+                currency: string;
+                name: string | null;
+              };
+              status: 'queued' | 'processing' | 'succeeded' | 'failed';
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`. */
+        202: {
+          headers: {
+            /** @description `true` when this answers a retry of an earlier request with the same key. */
+            'Idempotent-Replayed'?: string;
+            /** @description The request's status URL, `/v1/requests/{id}`. */
+            Location?: string;
+            /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
+            'Preference-Applied'?: string;
+            /** @description Present while the request is unfinished: seconds to wait before polling again. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              createdAt: string;
+              /** @description present once failed */
+              error?: {
+                code: string;
+                message: string;
+                /** @description forward routes: the upstream's answer that decided the failure */
+                upstream?: {
+                  body: unknown;
+                  headers: {
+                    [key: string]: string;
+                  };
+                  status: number;
+                  truncated?: boolean;
+                };
+              };
+              /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
+              expiresAt: string | null;
+              /** Format: uuid */
+              id: string;
+              operation: string;
+              result?: {
+                accountId: string;
+                /** @description minor units */
+                balance: number;
+                /** @description ISO 4217 code, e.g. USD */
+                currency: string;
+                name: string | null;
+              };
+              status: 'queued' | 'processing' | 'succeeded' | 'failed';
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
+        400: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Missing or invalid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
+        403: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
+        413: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
+        415: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
+        422: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description A backing service is unavailable (`…/service-unavailable`). */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
     };
-    "/v1/requests/{id}/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Server-Sent Events: each status change of a request, until terminal */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description the `id:` of the last event received: resume after that version */
-                    "last-event-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Another client error, with its problem type. */
-                "4XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description An unexpected error (`…/internal-error`); it has been logged. */
-                "5XX": {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description One `status` event per change (`id:` the request's version, `data:` the request's state as JSON), comments as keep-alives; ends after the terminal state. */
-                200: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": string;
-                    };
-                };
-                /** @description The request was already terminal at `Last-Event-ID`: nothing more will come (EventSource stops). */
-                204: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing or invalid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
-                404: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description A backing service is unavailable (`…/service-unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/accounts/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/ws": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** An account of the tenant, with its current balance */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
         };
-        /**
-         * WebSocket: subscribe to requests and receive each status change
-         * @description The messages, error codes and close codes are described by the AsyncAPI document at `/docs/asyncapi.json`.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Another client error, with its problem type. */
+        '4XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it. */
-                101: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`). */
-                401: {
-                    headers: {
-                        /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
-                        "WWW-Authenticate"?: string;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Not a WebSocket upgrade request. */
-                404: {
-                    headers: {
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`). */
-                429: {
-                    headers: {
-                        /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
-                        RateLimit?: string;
-                        /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
-                        "RateLimit-Policy"?: string;
-                        /** @description Seconds until the budget allows another call. */
-                        "Retry-After"?: number;
-                        /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
-                        "x-request-id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            detail?: string;
-                            errors?: {
-                                detail: string;
-                                pointer: string;
-                            }[];
-                            instance?: string;
-                            status: number;
-                            title: string;
-                            type: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+        /** @description An unexpected error (`…/internal-error`); it has been logged. */
+        '5XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The account. */
+        200: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description minor units */
+              balance: number;
+              /** Format: date-time */
+              createdAt: string;
+              currency: string;
+              /** Format: uuid */
+              id: string;
+              name: string | null;
+            };
+          };
+        };
+        /** @description Missing or invalid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
+        404: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description A backing service is unavailable (`…/service-unavailable`). */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
     };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/payments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move money between two accounts of the tenant */
+    post: {
+      parameters: {
+        query?: never;
+        header: {
+          /** @description 1 to 255 printable ASCII characters, bare or as a quoted structured-field string; a retry sends the same key */
+          'idempotency-key': string;
+          /** @description RFC 7240, e.g. `wait=10`: answer 200 with the outcome if it is ready within 10 s */
+          prefer?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            amount: number;
+            /** @description ISO 4217 code, e.g. USD */
+            currency: string;
+            description?: string;
+            fromAccount: string;
+            toAccount: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Another client error, with its problem type. */
+        '4XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description An unexpected error (`…/internal-error`); it has been logged. */
+        '5XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Finished within `Prefer: wait`: the outcome (`result` or `error`). A retry of a finished request with `Prefer: wait` answers so at once. */
+        200: {
+          headers: {
+            /** @description `true` when this answers a retry of an earlier request with the same key. */
+            'Idempotent-Replayed'?: string;
+            /** @description The request's status URL, `/v1/requests/{id}`. */
+            Location?: string;
+            /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
+            'Preference-Applied'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              createdAt: string;
+              /** @description present once failed */
+              error?: {
+                code: string;
+                message: string;
+                /** @description forward routes: the upstream's answer that decided the failure */
+                upstream?: {
+                  body: unknown;
+                  headers: {
+                    [key: string]: string;
+                  };
+                  status: number;
+                  truncated?: boolean;
+                };
+              };
+              /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
+              expiresAt: string | null;
+              /** Format: uuid */
+              id: string;
+              operation: string;
+              result?: {
+                amount: number;
+                /** @description ISO 4217 code, e.g. USD */
+                currency: string;
+                fromAccount: string;
+                /** @description minor units, after the payment */
+                fromBalance: number;
+                paymentId: string;
+                toAccount: string;
+                /** @description minor units, after the payment */
+                toBalance: number;
+              };
+              status: 'queued' | 'processing' | 'succeeded' | 'failed';
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description Accepted: recorded durably and queued; or a retry with the same key and body (`Idempotent-Replayed: true`), with the result once finished; or still unfinished after `Prefer: wait`. */
+        202: {
+          headers: {
+            /** @description `true` when this answers a retry of an earlier request with the same key. */
+            'Idempotent-Replayed'?: string;
+            /** @description The request's status URL, `/v1/requests/{id}`. */
+            Location?: string;
+            /** @description Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`. */
+            'Preference-Applied'?: string;
+            /** @description Present while the request is unfinished: seconds to wait before polling again. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              createdAt: string;
+              /** @description present once failed */
+              error?: {
+                code: string;
+                message: string;
+                /** @description forward routes: the upstream's answer that decided the failure */
+                upstream?: {
+                  body: unknown;
+                  headers: {
+                    [key: string]: string;
+                  };
+                  status: number;
+                  truncated?: boolean;
+                };
+              };
+              /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
+              expiresAt: string | null;
+              /** Format: uuid */
+              id: string;
+              operation: string;
+              result?: {
+                amount: number;
+                /** @description ISO 4217 code, e.g. USD */
+                currency: string;
+                fromAccount: string;
+                /** @description minor units, after the payment */
+                fromBalance: number;
+                paymentId: string;
+                toAccount: string;
+                /** @description minor units, after the payment */
+                toBalance: number;
+              };
+              status: 'queued' | 'processing' | 'succeeded' | 'failed';
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description Idempotency-Key missing or invalid (`…/idempotency-key-missing`, `…/idempotency-key-invalid`), or a body that fails the schema (`…/invalid-request`, with `errors[]`) or is not JSON (`…/malformed-json`), or holds text Postgres cannot store, a NUL or a lone surrogate (`…/invalid-json-text`, with `errors[]`), or is nested too deep (`…/body-too-deep`), holds too many values (`…/body-too-complex`) or is not I-JSON: a key twice, a number beyond ±(2^53 − 1) (`…/not-i-json`), each with `errors[]`; nothing recorded. */
+        400: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Missing or invalid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded. */
+        403: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Body over 1 MiB (`…/body-too-large`); nothing recorded. */
+        413: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Body not `application/json` (`…/unsupported-media-type`); nothing recorded. */
+        415: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched. */
+        422: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded. */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description A backing service is unavailable (`…/service-unavailable`). */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/requests/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A request's state; with ?wait=N, held until terminal or N seconds */
+    get: {
+      parameters: {
+        query?: {
+          /** @description hold up to this many seconds until the request is terminal */
+          wait?: number;
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Another client error, with its problem type. */
+        '4XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description An unexpected error (`…/internal-error`); it has been logged. */
+        '5XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description The request's state; with `?wait=N`, once terminal or after N seconds. */
+        200: {
+          headers: {
+            /** @description The request's status URL, `/v1/requests/{id}`. */
+            Location?: string;
+            /** @description Present while the request is unfinished: seconds to wait before polling again. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              createdAt: string;
+              /** @description present once failed */
+              error?: {
+                code: string;
+                message: string;
+                /** @description forward routes: the upstream's answer that decided the failure */
+                upstream?: {
+                  body: unknown;
+                  headers: {
+                    [key: string]: string;
+                  };
+                  status: number;
+                  truncated?: boolean;
+                };
+              };
+              /** @description when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS */
+              expiresAt: string | null;
+              /** Format: uuid */
+              id: string;
+              operation: string;
+              /** @description present once succeeded */
+              result?: unknown;
+              status: 'queued' | 'processing' | 'succeeded' | 'failed';
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description `wait` is not a whole number of seconds from 0 to 60 (`…/invalid-request`). */
+        400: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Missing or invalid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
+        404: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description A backing service is unavailable (`…/service-unavailable`). */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/requests/{id}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Server-Sent Events: each status change of a request, until terminal */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description the `id:` of the last event received: resume after that version */
+          'last-event-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Another client error, with its problem type. */
+        '4XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description An unexpected error (`…/internal-error`); it has been logged. */
+        '5XX': {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description One `status` event per change (`id:` the request's version, `data:` the request's state as JSON), comments as keep-alives; ends after the terminal state. */
+        200: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'text/event-stream': string;
+          };
+        };
+        /** @description The request was already terminal at `Last-Event-ID`: nothing more will come (EventSource stops). */
+        204: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing or invalid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same. */
+        404: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Too many requests (`…/rate-limited`): for this API key, or for this address when the key is missing or wrong; or, for a held wait or stream, the key holds as many as it may. */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description A backing service is unavailable (`…/service-unavailable`). */
+        503: {
+          headers: {
+            /** @description Seconds to wait before retrying (with the same Idempotency-Key for a POST). */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/ws': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * WebSocket: subscribe to requests and receive each status change
+     * @description The messages, error codes and close codes are described by the AsyncAPI document at `/docs/asyncapi.json`.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it. */
+        101: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`). */
+        401: {
+          headers: {
+            /** @description `Bearer realm="idemq"`; on a 403 also `error="insufficient_scope", scope="write"`. */
+            'WWW-Authenticate'?: string;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Not a WebSocket upgrade request. */
+        404: {
+          headers: {
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`). */
+        429: {
+          headers: {
+            /** @description IETF RateLimit field: the policy, calls left (`r`) and seconds to the window's end (`t`), e.g. `"tenant";r=0;t=41`. */
+            RateLimit?: string;
+            /** @description IETF RateLimit-Policy field: the budget (`q` calls per `w` seconds), e.g. `"tenant";q=6000;w=60`. */
+            'RateLimit-Policy'?: string;
+            /** @description Seconds until the budget allows another call. */
+            'Retry-After'?: number;
+            /** @description The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID. */
+            'x-request-id'?: string;
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': {
+              detail?: string;
+              errors?: {
+                detail: string;
+                pointer: string;
+              }[];
+              instance?: string;
+              status: number;
+              title: string;
+              type: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
-    responses: never;
-    parameters: never;
-    requestBodies: never;
-    headers: never;
-    pathItems: never;
+  schemas: never;
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
 }
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

@@ -62,21 +62,31 @@ export function createClient<P extends object = UntypedPaths>(options: ClientOpt
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   const http: HttpDeps = { baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: fetchFn, policy };
-  const Socket = options.WebSocket === undefined ? (globalThis as { WebSocket?: SocketConstructor }).WebSocket : (options.WebSocket ?? undefined);
+  const Socket =
+    options.WebSocket === undefined ? (globalThis as { WebSocket?: SocketConstructor }).WebSocket : (options.WebSocket ?? undefined);
   const wsUrl = new URL('/v1/ws', options.baseUrl);
   wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = Socket ? createOutcomeSocket(wsUrl.toString(), options.apiKey, Socket, { ...DEFAULT_SOCKET_OPTIONS, ...options.socket }) : undefined;
+  const socket = Socket
+    ? createOutcomeSocket(wsUrl.toString(), options.apiKey, Socket, { ...DEFAULT_SOCKET_OPTIONS, ...options.socket })
+    : undefined;
   const closing = new AbortController();
   const awaitDeps = { http, socket, defaultTimeoutMs: options.outcomeTimeoutMs ?? 120_000, closing: closing.signal };
 
   return {
     // the service answers a route with its operation's result (SubmitResult), which the schema of GET /v1/requests/{id} cannot say
     submit: (route, body, opts) => submit(http, route, body, opts) as Promise<TypedSubmission<P, typeof route>>,
-    awaitOutcome: ((target: string | RequestView, opts?: AwaitOptions) => awaitOutcome(awaitDeps, target, opts)) as IdemqClient<P>['awaitOutcome'],
+    awaitOutcome: ((target: string | RequestView, opts?: AwaitOptions) =>
+      awaitOutcome(awaitDeps, target, opts)) as IdemqClient<P>['awaitOutcome'],
     async run(route, body, opts = {}) {
       const submission = await submit(http, route, body, opts);
       const outcome = await awaitOutcome(awaitDeps, submission, opts);
-      return { ...outcome, route, location: submission.location, replayed: submission.replayed, idempotencyKey: submission.idempotencyKey } as RunResult<P, typeof route>;
+      return {
+        ...outcome,
+        route,
+        location: submission.location,
+        replayed: submission.replayed,
+        idempotencyKey: submission.idempotencyKey,
+      } as RunResult<P, typeof route>;
     },
     close() {
       closing.abort(new Error('the idemq client was closed'));

@@ -1,4 +1,12 @@
-export { createClient, type ClientOptions, type IdemqClient, type RunOptions, type RunResult, type TypedOutcome, type TypedSubmission } from './client.ts';
+export {
+  createClient,
+  type ClientOptions,
+  type IdemqClient,
+  type RunOptions,
+  type RunResult,
+  type TypedOutcome,
+  type TypedSubmission,
+} from './client.ts';
 export type { AwaitOptions } from './await-outcome.ts';
 export type { SubmitOptions } from './submit.ts';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
@@ -15,4 +23,16 @@ export {
   Unauthorized,
   ValidationError,
 } from './errors.ts';
-export { isTerminal, type Outcome, type ProblemDetails, type RequestStatus, type RequestView, type Submission, type SubmitBody, type SubmitResult, type SubmitRoute, type UntypedPaths, type WithResult } from './types.ts';
+export {
+  isTerminal,
+  type Outcome,
+  type ProblemDetails,
+  type RequestStatus,
+  type RequestView,
+  type Submission,
+  type SubmitBody,
+  type SubmitResult,
+  type SubmitRoute,
+  type UntypedPaths,
+  type WithResult,
+} from './types.ts';

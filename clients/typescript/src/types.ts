@@ -43,7 +43,9 @@ export type Outcome = RequestView & { status: 'succeeded' | 'failed' };
 export type ProblemDetails = CorePaths['/v1/requests/{id}']['get']['responses'][404]['content']['application/problem+json'];
 
 /** `V` (a request's state) with its `result` typed as route `R`'s of `P`. */
-export type WithResult<V extends RequestView, P extends object, R extends SubmitRoute<P>> = Omit<V, 'result'> & { result?: SubmitResult<P, R> };
+export type WithResult<V extends RequestView, P extends object, R extends SubmitRoute<P>> = Omit<V, 'result'> & {
+  result?: SubmitResult<P, R>;
+};
 
 /** The answer to a submit: the request's state, where to read it again, and whether the key had been seen. */
 export interface Submission<R extends string = string> extends RequestView {
