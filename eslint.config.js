@@ -14,6 +14,8 @@ export default defineConfig(
       'bench/results/',
       // generated from the served OpenAPI document by `npm run client:types`
       'clients/typescript/src/generated/',
+      'clients/typescript/examples/ledger-paths.ts',
+      'test/fixtures/app/client-paths.ts',
     ],
   },
   {
