@@ -11,6 +11,7 @@ import { findRequestByKey } from '../idempotency/request.repository.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
 import { audit as auditAction } from './admin-audit.ts';
 import { toAdminRequestView } from './admin-request-view.ts';
+import { requeueRedriven } from './redrive-requeue.ts';
 import { followAsEvents } from './request-events.ts';
 import type { FollowDeps } from '../status/follow-request.ts';
 
@@ -90,14 +91,7 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
       audit(request, 'redrive-refused', current, { status: current.status });
       throw conflict('not-redrivable', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
     }
-    // queued in Postgres already: if Redis is away now, the reconciler adds the job later
-    const enqueued = await deps.requeue({ id: row.id, operation: row.operation }).then(
-      () => true,
-      (err: unknown) => {
-        request.log.warn({ err, requestId: row.id }, 're-driven request not enqueued; the reconciler will');
-        return false;
-      },
-    );
+    const enqueued = await requeueRedriven(deps.requeue, request, row);
     audit(request, 'redrive', row, { enqueued });
     return { request: toAdminRequestView(row), enqueued };
   });
