@@ -36,18 +36,10 @@ export interface RequestListRow {
 const ISO_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
 /**
- * One page of requests of any tenant, newest first, ordered by (created_at, id) descending and
- * starting strictly after `after` (a keyset: a row inserted meanwhile never shifts a page, so
- * paging neither skips nor repeats a row). Returns at most `limit` rows and the position the next
- * page starts from, or null when none is left. Each filter has an index ending in
- * (created_at, id) (migration 006h), so a page reads about `limit` index entries.
+ * The statement of one page (`limit` + 1 rows, the extra one telling whether a next page exists),
+ * not yet run: listRequests runs it, and scripts/console-list-plan.ts explains it.
  */
-export async function listRequests(
-  db: Kysely<Database>,
-  filter: RequestListFilter,
-  after: ListPosition | undefined,
-  limit: number,
-): Promise<{ rows: RequestListRow[]; next: ListPosition | null }> {
+export function listRequestsQuery(db: Kysely<Database>, filter: RequestListFilter, after: ListPosition | undefined, limit: number) {
   let query = db
     .selectFrom('idemq.requests')
     .select([
@@ -69,7 +61,23 @@ export async function listRequests(
   if (filter.from !== undefined) query = query.where('created_at', '>=', sql<Date>`${filter.from}::timestamptz`);
   if (filter.to !== undefined) query = query.where('created_at', '<', sql<Date>`${filter.to}::timestamptz`);
   if (after) query = query.where(sql<boolean>`(created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`);
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+}
+
+/**
+ * One page of requests of any tenant, newest first, ordered by (created_at, id) descending and
+ * starting strictly after `after` (a keyset: a row inserted meanwhile never shifts a page, so
+ * paging neither skips nor repeats a row). Returns at most `limit` rows and the position the next
+ * page starts from, or null when none is left. Each filter has an index ending in
+ * (created_at, id) (migration 006h), so a page reads about `limit` index entries.
+ */
+export async function listRequests(
+  db: Kysely<Database>,
+  filter: RequestListFilter,
+  after: ListPosition | undefined,
+  limit: number,
+): Promise<{ rows: RequestListRow[]; next: ListPosition | null }> {
+  const rows = await listRequestsQuery(db, filter, after, limit).execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { rows: page, next: rows.length > limit && last ? { createdAt: last.created_at_text, id: last.id } : null };
