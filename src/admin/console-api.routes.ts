@@ -12,6 +12,7 @@ import type { QueuedRequest } from '../queue/request-queue.ts';
 import { audit as auditAction } from './admin-audit.ts';
 import { toAdminRequestView } from './admin-request-view.ts';
 import { requeueRedriven } from './redrive-requeue.ts';
+import { NO_NUL } from './list-filter.ts';
 import { followAsEvents } from './request-events.ts';
 import type { FollowDeps } from '../status/follow-request.ts';
 
@@ -23,9 +24,10 @@ export interface ConsoleApiDeps extends FollowDeps {
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
+const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }), key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }) });
 
-const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false });
+// something other than blanks, and no NUL
+const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^(?=[\\s\\S]*\\S)[^\\x00]*$' }) }, { additionalProperties: false });
 
 const conflict = (slug: ProblemSlug, detail: string) => new ProblemError(problem(slug, detail));
 

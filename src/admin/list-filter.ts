@@ -5,7 +5,9 @@ import type { RequestListFilter } from '../idempotency/request-list.repository.t
 /** An instant with its zone (Z or ±hh:mm), to the microsecond at most. */
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-const Name = Type.String({ minLength: 1, maxLength: 255 });
+/** Postgres text cannot hold NUL: a value holding one is refused by the schema, not by Postgres (a 500). */
+export const NO_NUL = '^[^\\x00]*$';
+const Name = Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL });
 const Instant = Type.String({ minLength: 1, maxLength: 40 });
 
 /** The filters of the console's list and of its bulk re-drive, as query or body fields. */
@@ -19,7 +21,7 @@ export const ListFilterFields = {
 };
 
 export const StatusField = Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('failed')]);
-export const ErrorCodeField = Type.String({ minLength: 1, maxLength: 100 });
+export const ErrorCodeField = Type.String({ minLength: 1, maxLength: 100, pattern: NO_NUL });
 
 const invalid = (detail: string) => new ProblemError(problem('invalid-request', detail));
 

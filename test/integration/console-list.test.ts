@@ -141,6 +141,9 @@ describe('the list of requests', () => {
       { cursor: Buffer.from('["2026-11-01T00:00:00.000000Z","x"]').toString('base64url') },
       { cursor: Buffer.from(`["2026-11-01'","${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}"]`).toString('base64url') },
       { cursor: 'c'.repeat(201) },
+      { tenant: 'acme\u0000' },
+      { operation: '\u0000' },
+      { errorCode: 'processing_failed\u0000' },
     ];
     for (const query of bad) {
       const res = await list(query);
