@@ -8,7 +8,7 @@ export const OPENING_BALANCE = 1_000_000_000_000;
  * with `Prefer: wait` until the worker has run it), so set-up also proves the pipeline works.
  */
 export async function createAccounts(target: Target, secret: string, count: number, keyPrefix: string): Promise<string[]> {
-  const ids: string[] = new Array(count);
+  const ids = new Array<string>(count);
   let next = 0;
   const one = async (i: number) => {
     const res = await fetch(`http://${target.host}:${target.port}/v1/accounts`, {

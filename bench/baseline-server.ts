@@ -16,7 +16,7 @@ const close = async () => {
   await app.close();
   process.exit(0);
 };
-process.once('SIGTERM', close);
-process.once('SIGINT', close);
+process.once('SIGTERM', () => void close());
+process.once('SIGINT', () => void close());
 
 await app.listen({ host: '127.0.0.1', port });

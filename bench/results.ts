@@ -93,7 +93,7 @@ export function machineMeta(opts: Options): Omit<BenchResults['meta'], 'startedA
 /** Writes the run as bench/results/latest.json and, for a standard run, bench/results/<form>.json. */
 export function writeResults(results: BenchResults, opts: { partial: boolean }): string[] {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const json = `${JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2)}\n`;
+  const json = `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2)}\n`;
   const files = [`${RESULTS_DIR}/latest.json`, ...(opts.partial ? [] : [`${RESULTS_DIR}/${results.meta.form}.json`])];
   for (const f of files) writeFileSync(f, json);
   return files;
@@ -102,7 +102,10 @@ export function writeResults(results: BenchResults, opts: { partial: boolean }):
 /** The scale scenario's run, whatever else ran with it, as bench/results/scale.json (docs/scaling.md quotes it). */
 export function writeScaleResults(results: BenchResults): string {
   const file = `${RESULTS_DIR}/scale.json`;
-  writeFileSync(file, `${JSON.stringify({ meta: results.meta, scale: results.scale }, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ meta: results.meta, scale: results.scale }, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`,
+  );
   return file;
 }
 

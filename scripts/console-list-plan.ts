@@ -88,8 +88,9 @@ try {
 
   const explain = async (filter: RequestListFilter, after: ListPosition | undefined) => {
     const compiled = listRequestsQuery(db, filter, after, PAGE).compile();
-    const { rows } = await pool.query(`explain (analyze, buffers, format json) ${compiled.sql}`, [...compiled.parameters]);
-    const [plan] = rows[0]['QUERY PLAN'] as [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }];
+    type Explained = { 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }] };
+    const { rows } = await pool.query<Explained>(`explain (analyze, buffers, format json) ${compiled.sql}`, [...compiled.parameters]);
+    const [plan] = rows[0]!['QUERY PLAN'];
     const all = nodes(plan.Plan);
     const scans = all.filter((n) => n['Node Type'].includes('Scan'));
     const read = scans.reduce((sum, n) => sum + n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0), 0);
@@ -109,10 +110,18 @@ try {
 
   for (const [label, filter] of CASES) {
     // how many match, and the position after `skip` of them as a cursor would carry it (neither timed)
-    const matching = await sql<{ n: number }>`select count(*)::int as n from (${listRequestsQuery(db, filter, undefined, ROWS)}) m`.execute(db);
+    const matching = await sql<{ n: number }>`select count(*)::int as n from (${listRequestsQuery(db, filter, undefined, ROWS)}) m`.execute(
+      db,
+    );
     const count = matching.rows[0]!.n;
     const skip = Math.min(DEEP, Math.floor(count / 2));
-    const deepRow = skip > 0 ? await listRequestsQuery(db, filter, undefined, 0).limit(1).offset(skip - 1).executeTakeFirst() : undefined;
+    const deepRow =
+      skip > 0
+        ? await listRequestsQuery(db, filter, undefined, 0)
+            .limit(1)
+            .offset(skip - 1)
+            .executeTakeFirst()
+        : undefined;
     const deep = deepRow && { createdAt: deepRow.created_at_text, id: deepRow.id };
     console.log(`${label}: ${count} rows match`);
     console.log(`  first page: ${await explain(filter, undefined)}; whole call median ${await median(filter, undefined)} ms`);

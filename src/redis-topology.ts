@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import { ConfigError } from './config.ts';
 import { REDIS_PROTOCOL, type RedisTarget } from './redis.ts';
 
-const ASK_TIMEOUT_MS = 1_000;
+// a node that refuses answers at once; this bounds only a node that hangs, and must leave room
+// for a busy machine, where a standalone Redis answering late would otherwise pass for a dead node
+const ASK_TIMEOUT_MS = 3_000;
 
 /**
  * Refuses REDIS_CLUSTER_NODES that name a standalone Redis: the cluster client would retry its

@@ -3,10 +3,10 @@ import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { createBatchScheduler } from '../src/batch-scheduler.ts';
 import type { Database } from '../src/db/database.ts';
-import type { Operation, TransactionalOperation } from '../src/operations/operation.ts';
+import type { Operation } from '../src/operations/operation.ts';
 import { isTransientError } from '../src/retry-policy.ts';
 import { startBatchSpans } from './batch-spans.ts';
-import { MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
+import { type AnyTransactional, MAX_BATCH_SIZE, type ProcessResult, processRequests } from './process-batch.ts';
 
 /**
  * Gathers the jobs a worker runs at the same time into batches of one transaction each
@@ -22,7 +22,7 @@ export function createBatchRunner(
   opts: { maxConcurrentBatches: number; maxBatchSize?: number; onBatch?: (size: number) => void },
 ) {
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
-  const loader = new DataLoader<{ id: string; ctx: Context; operation: TransactionalOperation<any, any> }, ProcessResult>(
+  const loader = new DataLoader<{ id: string; ctx: Context; operation: AnyTransactional }, ProcessResult>(
     (keys) =>
       schedule.run(async () => {
         opts.onBatch?.(keys.length);
@@ -33,7 +33,14 @@ export function createBatchRunner(
         try {
           const results = await processRequests(db, ids, find, spans.traces).catch(async (err: unknown) => {
             if (ids.length === 1 || isTransientError(err)) throw err;
-            return Promise.all(ids.map((id) => processRequests(db, [id], find, spans.traces).then((r) => r[0]!, (e: Error) => e)));
+            return Promise.all(
+              ids.map((id) =>
+                processRequests(db, [id], find, spans.traces).then(
+                  (r) => r[0]!,
+                  (e: Error) => e,
+                ),
+              ),
+            );
           });
           spans.end({ results });
           return results;
@@ -44,5 +51,6 @@ export function createBatchRunner(
       }),
     { cache: false, maxBatchSize: Math.min(opts.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE), batchScheduleFn: schedule.wait },
   );
-  return (requestId: string, operation: TransactionalOperation<any, any>): Promise<ProcessResult> => loader.load({ id: requestId, ctx: context.active(), operation });
+  return (requestId: string, operation: AnyTransactional): Promise<ProcessResult> =>
+    loader.load({ id: requestId, ctx: context.active(), operation });
 }

@@ -38,8 +38,8 @@ export function watchQueueOwner(deps: {
         foreign = true;
       } else if (foreign) {
         foreign = false;
-        for (const w of deps.workers) w.resume();
-        deps.log.info({ queuePrefix: deps.queuePrefix }, 'QUEUE_PREFIX is this deployment\'s again: taking jobs');
+        for (const w of deps.workers) void w.resume();
+        deps.log.info({ queuePrefix: deps.queuePrefix }, "QUEUE_PREFIX is this deployment's again: taking jobs");
       }
       return { more: false };
     },

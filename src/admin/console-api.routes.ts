@@ -24,15 +24,26 @@ export interface ConsoleApiDeps extends FollowDeps {
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }), key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }) });
+const KeyQuery = Type.Object({
+  tenant: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
+  key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
+});
 
 // something other than blanks, and no NUL
-const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^(?=[\\s\\S]*\\S)[^\\x00]*$' }) }, { additionalProperties: false });
+const FailBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^(?=[\\s\\S]*\\S)[^\\x00]*$' }) },
+  { additionalProperties: false },
+);
 
 const conflict = (slug: ProblemSlug, detail: string) => new ProblemError(problem(slug, detail));
 
 /** Logs what an operator did, to which request: never the token, never a payload. */
-function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>> | undefined, extra: Record<string, unknown> = {}) {
+function audit(
+  request: FastifyRequest,
+  action: string,
+  row: (Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>>) | undefined,
+  extra: Record<string, unknown> = {},
+) {
   auditAction(request, action, { requestId: row?.id, tenantId: row?.tenant_id, ...extra });
 }
 
@@ -91,7 +102,10 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
     if (!row) {
       const current = await found(request, 'redrive', id);
       audit(request, 'redrive-refused', current, { status: current.status });
-      throw conflict('not-redrivable', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
+      throw conflict(
+        'not-redrivable',
+        `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`,
+      );
     }
     const enqueued = await requeueRedriven(deps.requeue, request, row);
     audit(request, 'redrive', row, { enqueued });
@@ -108,7 +122,9 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
       const running = current.status === 'processing';
       throw conflict(
         'request-not-failable',
-        running ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).` : `Request ${id} is ${current.status} already.`,
+        running
+          ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).`
+          : `Request ${id} is ${current.status} already.`,
       );
     }
     audit(request, 'fail', row, { reason });

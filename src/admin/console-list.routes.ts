@@ -63,7 +63,12 @@ export const consoleListRoutes: FastifyPluginAsyncTypebox<ConsoleListDeps> = asy
    */
   app.post('/api/requests/redrive', { schema: { body: BulkRedriveBody } }, async (request) => {
     const { limit, ...filter } = request.body;
-    const { rows, next } = await listRequests(deps.db, { ...checkWindow(filter), status: 'failed', errorCode: 'processing_failed' }, undefined, limit);
+    const { rows, next } = await listRequests(
+      deps.db,
+      { ...checkWindow(filter), status: 'failed', errorCode: 'processing_failed' },
+      undefined,
+      limit,
+    );
     const redriven: { id: string; tenantId: string; enqueued: boolean }[] = [];
     for (const candidate of rows) {
       const row = await redriveRequest(deps.db, candidate.id);

@@ -19,7 +19,19 @@ export function decodeCursor(cursor: string): ListPosition {
   }
   if (Array.isArray(parsed) && parsed.length === 2) {
     const [createdAt, id] = parsed as unknown[];
-    if (typeof createdAt === 'string' && MICROS_UTC.test(createdAt) && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && isUuid(id)) return { createdAt, id };
+    if (
+      typeof createdAt === 'string' &&
+      MICROS_UTC.test(createdAt) &&
+      !Number.isNaN(Date.parse(createdAt)) &&
+      typeof id === 'string' &&
+      isUuid(id)
+    )
+      return { createdAt, id };
   }
-  throw new ProblemError(problem('invalid-request', 'The cursor is not one this list gave: pass `nextCursor` of the previous page as it is, or none for the first page.'));
+  throw new ProblemError(
+    problem(
+      'invalid-request',
+      'The cursor is not one this list gave: pass `nextCursor` of the previous page as it is, or none for the first page.',
+    ),
+  );
 }

@@ -20,7 +20,12 @@ export const ListFilterFields = {
   to: Type.Optional(Instant),
 };
 
-export const StatusField = Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('failed')]);
+export const StatusField = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('processing'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+]);
 export const ErrorCodeField = Type.String({ minLength: 1, maxLength: 100, pattern: NO_NUL });
 
 const invalid = (detail: string) => new ProblemError(problem('invalid-request', detail));
@@ -30,7 +35,8 @@ function checkInstant(name: string, value: string | undefined): void {
   const parts = INSTANT.exec(value);
   const [year, month, day] = (parts ?? []).slice(1).map(Number);
   // Date.parse rolls 2026-02-31 over to March; Postgres refuses it: check the day against its month
-  const valid = parts && !Number.isNaN(Date.parse(value)) && new Date(Date.UTC(year!, month! - 1, day!)).getUTCDate() === day && month! <= 12;
+  const valid =
+    parts && !Number.isNaN(Date.parse(value)) && new Date(Date.UTC(year!, month! - 1, day!)).getUTCDate() === day && month! <= 12;
   if (!valid) throw invalid(`${name} ${JSON.stringify(value)} is not an instant: give ISO 8601 with a zone, e.g. 2026-12-08T09:30:00Z.`);
 }
 

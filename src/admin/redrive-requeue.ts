@@ -7,7 +7,11 @@ import type { QueuedRequest } from '../queue/request-queue.ts';
  * away) is logged and answered false: the request is queued in Postgres already, and the
  * reconciler adds its job later.
  */
-export function requeueRedriven(requeue: (request: QueuedRequest) => Promise<void>, request: FastifyRequest, row: RequestRow): Promise<boolean> {
+export function requeueRedriven(
+  requeue: (request: QueuedRequest) => Promise<void>,
+  request: FastifyRequest,
+  row: RequestRow,
+): Promise<boolean> {
   return requeue({ id: row.id, operation: row.operation }).then(
     () => true,
     (err: unknown) => {

@@ -24,7 +24,7 @@ export interface RequestTable {
   operation: string;
   payload: Json<unknown>;
   status: ColumnType<RequestStatus, RequestStatus | undefined, RequestStatus>;
-  result: Json<unknown | null> | null;
+  result: Json<unknown> | null;
   error: Json<RequestError | null> | null;
   /** bumped on every observable change; the event id of pushes */
   version: ColumnType<number, never, number>;

@@ -57,11 +57,15 @@ export function listRequestsQuery(db: Kysely<Database>, filter: RequestListFilte
   if (filter.operation !== undefined) query = query.where('operation', '=', filter.operation);
   if (filter.tenant !== undefined) query = query.where('tenant_id', '=', filter.tenant);
   // `error is not null` lets the planner use the partial index on the code
-  if (filter.errorCode !== undefined) query = query.where('error', 'is not', null).where(sql<string>`error ->> 'code'`, '=', filter.errorCode);
+  if (filter.errorCode !== undefined)
+    query = query.where('error', 'is not', null).where(sql<string>`error ->> 'code'`, '=', filter.errorCode);
   if (filter.from !== undefined) query = query.where('created_at', '>=', sql<Date>`${filter.from}::timestamptz`);
   if (filter.to !== undefined) query = query.where('created_at', '<', sql<Date>`${filter.to}::timestamptz`);
   if (after) query = query.where(sql<boolean>`(created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`);
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
 }
 
 /**

@@ -14,7 +14,7 @@ export function findUnstorableText(value: unknown): string | undefined {
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], pointer: `${pointer}/${i}` });
     } else if (v !== null && typeof v === 'object') {
-      const entries = Object.entries(v);
+      const entries = Object.entries(v as Record<string, unknown>);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
         const childPointer = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;

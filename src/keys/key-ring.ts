@@ -89,7 +89,7 @@ export function createKeyRing(db: Kysely<Database>, opts: KeyRingOptions): KeyRi
     };
     let timer: NodeJS.Timeout;
     const schedule = () => {
-      timer = setTimeout(tick, everyMs);
+      timer = setTimeout(() => void tick(), everyMs);
       timer.unref();
       timers.add(timer);
     };

@@ -73,6 +73,7 @@ export interface ForwardOperation extends OperationSpec {
  * (`any`: a list holds operations of many input schemas and app databases; each runner recovers
  * the input's type by checking the stored payload against `input`.)
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds operations of every input and output type
 export type Operation = TransactionalOperation<any, any> | ForwardOperation;
 
 export type OperationKind = Operation['kind'];

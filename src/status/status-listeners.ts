@@ -54,7 +54,7 @@ export function createStatusListeners(opts: {
     dispatch(message: string) {
       let events: StatusEvent[];
       try {
-        events = JSON.parse(message);
+        events = JSON.parse(message) as StatusEvent[];
       } catch (err) {
         opts.onError(new Error('malformed status message', { cause: err }));
         return;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterAll } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { buildAdminApp } from '../../src/admin/admin-app.ts';
 import { buildApp, openapiDocument } from '../../src/app.ts';
 import { appMigrations, type IdemqApp } from '../../src/app-definition.ts';
@@ -15,7 +15,7 @@ import { fixture } from '../fixtures/app/app.ts';
 import { type PgbouncerOptions, startPgbouncer } from './pgbouncer.ts';
 import { createTestDatabase } from './postgres.ts';
 import { testRedisEnv } from './redis-target.ts';
-import { type ReplicaServers, startReplicaServers } from './replica.ts';
+import { createReplicaDatabase, type ReplicaServers, startReplicaServers } from './replica.ts';
 import { TEST_SERVICES } from './services.ts';
 
 export const TENANTS = {
@@ -47,30 +47,31 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-let pgbouncer: PgbouncerOptions | undefined;
-
 /**
- * From now on, in this test file, every context's API and workers reach Postgres through a private
- * pgbouncer of its own in transaction pooling mode, and so does `ctx.db`. A file
- * calls it at its top level, then imports the test files whose bodies it runs that way.
+ * In the pgbouncer project, every context's API and workers (and ctx.db) reach Postgres through a
+ * private pgbouncer of its own in transaction pooling mode: 3 server connections for an API pool of
+ * 10, a worker's pool of 10 and the test's 5, so consecutive transactions of one client land on
+ * different server connections.
  */
-export function routeThroughPgbouncer(opts: PgbouncerOptions = {}): void {
-  pgbouncer = opts;
-}
+const pgbouncer: PgbouncerOptions | undefined = TEST_SERVICES.target === 'pgbouncer' ? { poolSize: 3, maxClientConn: 100 } : undefined;
 
 let replicaServers: Promise<ReplicaServers> | undefined;
 let routeToReplica = false;
 
 /**
  * From now on, in this test file, every context's database lives on a private primary with a
- * streaming standby (one pair for the file, started by the first context, stopped after the file),
- * and its API instances read request states there (DATABASE_READ_URL). A file calls it at its top
- * level, then imports the test files whose bodies it runs that way.
+ * streaming standby of the file's own (one pair for the file, started by the first context,
+ * stopped after the file), and its API instances read request states there (DATABASE_READ_URL):
+ * for a file that stops or pauses the standby. A file calls it at its top level. (The read-replica
+ * project runs every context this way on one pair shared by the project's files.)
  */
 export function routeReadsToReplica(): void {
   routeToReplica = true;
   afterAll(async () => {
     const servers = await replicaServers?.catch(() => undefined);
+    // the next file in this worker (isolate: false) starts on the tests' server again
+    routeToReplica = false;
+    replicaServers = undefined;
     await servers?.destroy();
   });
 }
@@ -82,31 +83,40 @@ export function replicaServersOfFile(): Promise<ReplicaServers> {
   return replicaServers;
 }
 
+/** The context's database: on the file's or the project's primary with a standby, or on the tests' server. */
+async function createContextDatabase(): Promise<{ url: string; drop(): Promise<void>; readUrl?: string }> {
+  if (routeToReplica) return (await replicaServersOfFile()).createDatabase();
+  if (TEST_SERVICES.target === 'read-replica') return createReplicaDatabase(inject('replicaServers'));
+  return createTestDatabase();
+}
+
 /**
- * Real Postgres and Redis (the ones `TEST_SERVICES` names, or the file's cluster: routeThroughRedisCluster), isolated by naming: a database cloned from the migrated template and a
+ * Real Postgres and Redis (the ones `TEST_SERVICES` names, or the project's or file's private servers: see vitest.config.ts), isolated by naming: a database cloned from the migrated template and a
  * queue prefix of its own. `env` overrides configuration (e.g. a short TTL); as a function it gets
  * the URL the processes use (the cloned database's, or its pgbouncer's), so a test can route the
- * processes through a proxy. `db` connects directly (through the pgbouncer under
- * routeThroughPgbouncer, so the repository calls a test makes on it run there too). The template
- * holds the core's tables, every example app's and the fixture's, so `app` may be any of them.
+ * processes through a proxy. `db` connects directly (through the pgbouncer in the pgbouncer
+ * project, so the repository calls a test makes on it run there too). The template holds the
+ * core's tables, every example app's and the fixture's, so `app` may be any of them.
  */
 export async function createTestContext(
   env: Record<string, string> | ((database: { url: string }) => Record<string, string>) = {},
   app: IdemqApp = fixture,
 ): Promise<TestContext> {
-  const database: { url: string; drop(): Promise<void>; readUrl?: string } = routeToReplica
-    ? await (await replicaServersOfFile()).createDatabase()
-    : await createTestDatabase();
-  const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
-    await database.drop();
-    throw err;
-  }));
+  const database = await createContextDatabase();
+  const bouncer =
+    pgbouncer &&
+    (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
+      await database.drop();
+      throw err;
+    }));
   const processUrl = bouncer ? bouncer.urlOf(database.url) : database.url;
   const baseEnv = {
     DATABASE_URL: processUrl,
     ...testRedisEnv(),
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
-    API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
+    API_KEYS: Object.values(TENANTS)
+      .map((t) => `${t.id}:${t.secret}`)
+      .join(','),
     RATE_LIMIT_PER_MINUTE: '1000000',
     ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000000',
     RECONCILE_INTERVAL_MS: '500',

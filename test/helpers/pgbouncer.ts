@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { join } from 'node:path';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { addressOf } from './services.ts';
 
 export interface PrivatePgbouncer {

@@ -10,7 +10,16 @@ import { sql } from 'kysely';
 
 // Debian's chromium package; .ci/run installs it when it is missing
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** set SCREENSHOT=<path> to look at the console as the test leaves it */
 const SCREENSHOT = process.env.SCREENSHOT;
 
@@ -41,7 +50,10 @@ describe('the request console in a browser', () => {
     page.on('pageerror', (err) => failures.push(String(err)));
     let loggedIn = false;
     // the wrong login answers 401 on purpose; after login, nothing the page asks for may fail
-    page.on('response', (r) => void (loggedIn && r.status() >= 400 && !r.url().endsWith('/favicon.ico') && failures.push(`${r.status()} ${r.url()}`)));
+    page.on(
+      'response',
+      (r) => void (loggedIn && r.status() >= 400 && !r.url().endsWith('/favicon.ico') && failures.push(`${r.status()} ${r.url()}`)),
+    );
 
     await page.goto(`${base}/console/`);
     expect(new URL(page.url()).pathname).toBe('/login');
@@ -79,7 +91,11 @@ describe('the request console in a browser', () => {
     await page.waitForSelector('#status[data-status="succeeded"]', { timeout: 15_000 });
     expect(await page.evaluate('window.marker')).toBe('same page');
     expect(await page.textContent('#result')).toContain('itemId');
-    expect(await page.$$eval('#history tr td:first-child', (cells) => cells.map((c) => c.textContent))).toEqual(['queued', 'processing', 'succeeded']);
+    expect(await page.$$eval('#history tr td:first-child', (cells) => cells.map((c) => c.textContent))).toEqual([
+      'queued',
+      'processing',
+      'succeeded',
+    ]);
     expect(await page.evaluate('window.injected')).toBeUndefined();
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
@@ -111,8 +127,14 @@ describe('the request console in a browser', () => {
     await page.click('#fail');
     await page.waitForSelector('#status[data-status="failed"]');
     expect(dialogs).toEqual([expect.stringContaining(`Fail request ${strandedId}`)]);
-    expect(await page.$$eval('#history tr td:last-child', (cells) => cells.map((c) => c.textContent))).toContain('failed by an operator: its route was removed');
-    const row = await ctx.db.selectFrom('idemq.requests').select(['status', 'error']).where('id', '=', strandedId).executeTakeFirstOrThrow();
+    expect(await page.$$eval('#history tr td:last-child', (cells) => cells.map((c) => c.textContent))).toContain(
+      'failed by an operator: its route was removed',
+    );
+    const row = await ctx.db
+      .selectFrom('idemq.requests')
+      .select(['status', 'error'])
+      .where('id', '=', strandedId)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'failed', error: { code: 'failed_by_operator', message: 'its route was removed' } });
     expect(failures).toEqual([]);
   }, 60_000);
@@ -127,7 +149,13 @@ describe('the request console in a browser', () => {
              now() + make_interval(secs => i), 3600
         from generate_series(0, 59) i`.execute(ctx.db);
     const newest = (tenant?: string) =>
-      ctx.db.selectFrom('idemq.requests').select('id').$if(tenant !== undefined, (q) => q.where('tenant_id', '=', tenant!)).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+      ctx.db
+        .selectFrom('idemq.requests')
+        .select('id')
+        .$if(tenant !== undefined, (q) => q.where('tenant_id', '=', tenant!))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
     const page = await browser.newPage();
     const failures: string[] = [];
     page.on('pageerror', (err) => failures.push(String(err)));
@@ -153,7 +181,9 @@ describe('the request console in a browser', () => {
     expect(await listed()).toEqual(first);
 
     // a bulk re-drive asks first: dismissed, nothing changes; accepted, the 15 failed ones are queued again
-    const failedIds = async () => (await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-b').where('status', '=', 'failed').execute()).length;
+    const failedIds = async () =>
+      (await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-b').where('status', '=', 'failed').execute())
+        .length;
     expect(await failedIds()).toBe(15);
     const dialogs: string[] = [];
     page.once('dialog', (dialog) => {
@@ -168,7 +198,9 @@ describe('the request console in a browser', () => {
     await page.click('#bulk-redrive');
     await page.locator('#message', { hasText: 'Re-driven: 15 request(s) queued again' }).waitFor();
     expect(await failedIds()).toBe(0);
-    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-a').where('status', '<>', 'succeeded').execute()).toHaveLength(0);
+    expect(
+      await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-a').where('status', '<>', 'succeeded').execute(),
+    ).toHaveLength(0);
     expect(failures).toEqual([]);
   }, 60_000);
 });

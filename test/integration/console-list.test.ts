@@ -38,7 +38,10 @@ beforeAll(async () => {
 afterAll(() => ctx?.close());
 
 const list = (query: Record<string, string | number> = {}) =>
-  admin.inject({ url: `/api/requests/recent?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, headers: adminAuth });
+  admin.inject({
+    url: `/api/requests/recent?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`,
+    headers: adminAuth,
+  });
 const audits = (action: string) => logged.filter((l) => l.audit?.action === action).map((l) => l.audit);
 
 /** every page of `query`, following nextCursor; `between` runs after each page */
@@ -59,7 +62,10 @@ async function allPages(query: Record<string, string | number>, between: (page: 
 
 /** the rows the database holds for a filter, newest first: what the list must show */
 async function expected(where: (q: any) => any) {
-  const rows = await where(ctx.db.selectFrom('idemq.requests').select(['id'])).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+  const rows = await where(ctx.db.selectFrom('idemq.requests').select(['id']))
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
   return rows.map((r: { id: string }) => r.id);
 }
 
@@ -71,7 +77,17 @@ describe('the list of requests', () => {
     expect(requests).toHaveLength(50);
     expect(typeof nextCursor).toBe('string');
     expect(requests.map((r: any) => r.id)).toEqual((await expected((q) => q)).slice(0, 50));
-    expect(Object.keys(requests[0]).sort()).toEqual(['attempts', 'createdAt', 'errorCode', 'id', 'idempotencyKey', 'operation', 'status', 'tenantId', 'updatedAt']);
+    expect(Object.keys(requests[0]).sort()).toEqual([
+      'attempts',
+      'createdAt',
+      'errorCode',
+      'id',
+      'idempotencyKey',
+      'operation',
+      'status',
+      'tenantId',
+      'updatedAt',
+    ]);
     expect(requests[0].createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     expect(requests.find((r: any) => r.status === 'failed').errorCode).toMatch(/processing_failed|insufficient_quantity/);
   });
@@ -82,20 +98,36 @@ describe('the list of requests', () => {
       [{ operation: 'orders.place' }, (q) => q.where('operation', '=', 'orders.place')],
       [{ tenant: 'globex' }, (q) => q.where('tenant_id', '=', 'globex')],
       [{ errorCode: 'processing_failed' }, (q) => q.where(sql`error ->> 'code'`, '=', 'processing_failed')],
-      [{ from: '2026-11-01T00:00:10Z', to: '2026-11-01T00:00:20Z' }, (q) => q.where('created_at', '>=', new Date('2026-11-01T00:00:10Z')).where('created_at', '<', new Date('2026-11-01T00:00:20Z'))],
+      [
+        { from: '2026-11-01T00:00:10Z', to: '2026-11-01T00:00:20Z' },
+        (q) => q.where('created_at', '>=', new Date('2026-11-01T00:00:10Z')).where('created_at', '<', new Date('2026-11-01T00:00:20Z')),
+      ],
       [{ from: '2026-11-01T01:00:30+01:00' }, (q) => q.where('created_at', '>=', new Date('2026-11-01T00:00:30Z'))],
       [
         { tenant: 'acme', status: 'failed', operation: 'orders.place', to: '2026-11-01T00:00:50.5Z' },
-        (q) => q.where('tenant_id', '=', 'acme').where('status', '=', 'failed').where('operation', '=', 'orders.place').where('created_at', '<', new Date('2026-11-01T00:00:50.5Z')),
+        (q) =>
+          q
+            .where('tenant_id', '=', 'acme')
+            .where('status', '=', 'failed')
+            .where('operation', '=', 'orders.place')
+            .where('created_at', '<', new Date('2026-11-01T00:00:50.5Z')),
       ],
     ];
     for (const [query, where] of cases) {
       const want = await expected(where);
       expect(want.length, JSON.stringify(query)).toBeGreaterThan(0);
-      expect((await allPages({ ...query, limit: 4 })).map((r) => r.id), JSON.stringify(query)).toEqual(want);
+      expect(
+        (await allPages({ ...query, limit: 4 })).map((r) => r.id),
+        JSON.stringify(query),
+      ).toEqual(want);
     }
     // hostile or unknown values are values: they match nothing
-    const hostile: Record<string, string>[] = [{ tenant: "acme' or '1'='1" }, { operation: 'items.%' }, { errorCode: 'processing_failed"' }, { tenant: 'ACME' }];
+    const hostile: Record<string, string>[] = [
+      { tenant: "acme' or '1'='1" },
+      { operation: 'items.%' },
+      { errorCode: 'processing_failed"' },
+      { tenant: 'ACME' },
+    ];
     for (const query of hostile) {
       const res = await list(query);
       expect(res.statusCode, JSON.stringify(query)).toBe(200);
@@ -159,28 +191,67 @@ describe('bulk re-drive', () => {
   it('re-drives the newest processing_failed requests of the filter, capped per call, with an audit line per request', async () => {
     const candidates = await expected((q) => q.where('tenant_id', '=', 'acme').where(sql`error ->> 'code'`, '=', 'processing_failed'));
     expect(candidates.length).toBeGreaterThan(2);
-    const others = await ctx.db.selectFrom('idemq.requests').select(['id', 'status', 'version']).where('tenant_id', '<>', 'acme').orderBy('id').execute();
+    const others = await ctx.db
+      .selectFrom('idemq.requests')
+      .select(['id', 'status', 'version'])
+      .where('tenant_id', '<>', 'acme')
+      .orderBy('id')
+      .execute();
 
-    const res = await admin.inject({ method: 'POST', url: '/api/requests/redrive', headers: adminAuth, payload: { tenant: 'acme', limit: 2 } });
+    const res = await admin.inject({
+      method: 'POST',
+      url: '/api/requests/redrive',
+      headers: adminAuth,
+      payload: { tenant: 'acme', limit: 2 },
+    });
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ skipped: 0, more: true });
     expect(body.redriven.map((r: any) => r.id)).toEqual(candidates.slice(0, 2));
     expect(body.redriven.every((r: any) => r.tenantId === 'acme' && r.enqueued === true)).toBe(true);
     const rows = await ctx.db.selectFrom('idemq.requests').select(['id', 'status', 'error']).where('id', 'in', candidates).execute();
-    expect(rows.filter((r) => r.status === 'queued').map((r) => r.id).sort()).toEqual(candidates.slice(0, 2).sort());
+    expect(
+      rows
+        .filter((r) => r.status === 'queued')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(candidates.slice(0, 2).sort());
     // other tenants' requests, and acme's other failures, are as they were
-    expect(await ctx.db.selectFrom('idemq.requests').select(['id', 'status', 'version']).where('tenant_id', '<>', 'acme').orderBy('id').execute()).toEqual(others);
+    expect(
+      await ctx.db
+        .selectFrom('idemq.requests')
+        .select(['id', 'status', 'version'])
+        .where('tenant_id', '<>', 'acme')
+        .orderBy('id')
+        .execute(),
+    ).toEqual(others);
     const perRequest = audits('redrive').filter((a) => a.bulk);
     expect(perRequest.map((a) => a.requestId)).toEqual(candidates.slice(0, 2));
-    expect(perRequest[0]).toEqual({ action: 'redrive', who: 'token', requestId: candidates[0], tenantId: 'acme', enqueued: true, bulk: true });
+    expect(perRequest[0]).toEqual({
+      action: 'redrive',
+      who: 'token',
+      requestId: candidates[0],
+      tenantId: 'acme',
+      enqueued: true,
+      bulk: true,
+    });
     expect(audits('bulk-redrive').at(-1)).toMatchObject({ filter: { tenant: 'acme' }, limit: 2, redriven: 2, skipped: 0 });
 
     // the rest, then nothing is left
-    const rest = await admin.inject({ method: 'POST', url: '/api/requests/redrive', headers: adminAuth, payload: { tenant: 'acme', limit: 100 } });
+    const rest = await admin.inject({
+      method: 'POST',
+      url: '/api/requests/redrive',
+      headers: adminAuth,
+      payload: { tenant: 'acme', limit: 100 },
+    });
     expect(rest.json()).toMatchObject({ more: false, skipped: 0 });
     expect(rest.json().redriven.map((r: any) => r.id)).toEqual(candidates.slice(2));
-    const none = await admin.inject({ method: 'POST', url: '/api/requests/redrive', headers: adminAuth, payload: { tenant: 'acme', limit: 100 } });
+    const none = await admin.inject({
+      method: 'POST',
+      url: '/api/requests/redrive',
+      headers: adminAuth,
+      payload: { tenant: 'acme', limit: 100 },
+    });
     expect(none.json()).toEqual({ redriven: [], skipped: 0, more: false });
   });
 
@@ -190,18 +261,33 @@ describe('bulk re-drive', () => {
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.json().type).toBe('https://idemq.dev/problems/invalid-request');
     }
-    const login = await admin.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+    const login = await admin.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     const failed = await expected((q) => q.where(sql`error ->> 'code'`, '=', 'processing_failed'));
     for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'same-site' }]) {
-      const res = await admin.inject({ method: 'POST', url: '/api/requests/redrive', headers: { cookie, ...headers }, payload: { limit: 100 } });
+      const res = await admin.inject({
+        method: 'POST',
+        url: '/api/requests/redrive',
+        headers: { cookie, ...headers },
+        payload: { limit: 100 },
+      });
       expect(res.statusCode).toBe(403);
       expect(res.json().type).toBe('https://idemq.dev/problems/cross-origin-refused');
     }
     expect((await admin.inject({ method: 'POST', url: '/api/requests/redrive', payload: { limit: 100 } })).statusCode).toBe(401);
     expect(await expected((q) => q.where(sql`error ->> 'code'`, '=', 'processing_failed'))).toEqual(failed);
     // the same call from the console's own page goes through
-    const own = await admin.inject({ method: 'POST', url: '/api/requests/redrive', headers: { cookie, origin: 'http://localhost:80', 'sec-fetch-site': 'same-origin' }, payload: { limit: 100 } });
+    const own = await admin.inject({
+      method: 'POST',
+      url: '/api/requests/redrive',
+      headers: { cookie, origin: 'http://localhost:80', 'sec-fetch-site': 'same-origin' },
+      payload: { limit: 100 },
+    });
     expect(own.statusCode, own.body).toBe(200);
     expect(own.json().redriven.length).toBe(failed.length);
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RedisClient } from '../../src/redis.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueues, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, jobIdFor, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
 import { insertItem, itemsOf, madeBy, quantityOf } from '../helpers/items.ts';

@@ -3,7 +3,7 @@ import type { RedisClient } from '../../src/redis.ts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
-import { createRequestQueues, enqueueRequests, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import { createRequestQueues, enqueueRequests, jobIdFor, type RequestQueues } from '../../src/queue/request-queue.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { connectTestRedis } from '../helpers/redis-target.ts';
 import { fixtureDb, insertItem, itemsOf } from '../helpers/items.ts';
@@ -56,7 +56,10 @@ describe('the job processor', () => {
 
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');
-    expect(row.error).toEqual({ code: 'processing_failed', message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.` });
+    expect(row.error).toEqual({
+      code: 'processing_failed',
+      message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.`,
+    });
     const job = await queue.getJob(id);
     // two attempts failed and were retried; the third stored the outcome and completed the job
     expect(job?.attemptsMade).toBe(MAX_ATTEMPTS);

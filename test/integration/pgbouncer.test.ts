@@ -1,30 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, routeThroughPgbouncer, type TestContext } from '../helpers/context.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { type PrivatePgbouncer, pgbouncerClients, startPgbouncer } from '../helpers/pgbouncer.ts';
 import { adminQuery, TEST_PG_URL } from '../helpers/postgres.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
-// The contract, delivery and worker paths, each file's own tests, run again with every process
-// (and ctx.db) reaching Postgres through a private pgbouncer in transaction pooling mode: 3 server
-// connections for an API pool of 10, a worker's pool of 10 and the test's 5, so consecutive
-// transactions of one client land on different server connections.
-routeThroughPgbouncer({ poolSize: 3, maxClientConn: 100 });
-
-await import('./submit-idempotency.test.ts');
-await import('./concurrency.test.ts');
-await import('./process-batch.test.ts');
-await import('./job-processor.test.ts');
-await import('./completion-delivery.test.ts');
-await import('./outbox-relay.test.ts');
-await import('./reconciler.test.ts');
-await import('./expiry.test.ts');
-await import('./key-ring.test.ts');
-await import('./request-lease.test.ts');
-await import('./forward-routes.test.ts');
-
+// Runs in the pgbouncer project only (vitest.config.ts), where every context reaches Postgres
+// through a private pgbouncer in transaction pooling mode with 3 server connections.
 describe('many clients on 3 server connections', () => {
   let ctx: TestContext;
   beforeAll(async () => {
@@ -49,7 +33,9 @@ describe('many clients on 3 server connections', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/items', { name: 'item', quantity: i })));
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/items', { name: 'item', quantity: i })),
+    );
     expect(answers.map((r) => r.statusCode)).toEqual(Array(200).fill(202));
     const done = await Promise.all(answers.map((r, i) => awaitTerminal(i % 2 ? a : b, r.json().id)));
     sampling = false;
@@ -98,6 +84,8 @@ describe('a PgBouncer with no server connection to spare', () => {
     expect(retried.statusCode, retried.body).toBe(202);
     const again = await submit(app, '/v1/items', body, { key: 'squeezed' });
     expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([{ id: retried.json().id }]);
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([
+      { id: retried.json().id },
+    ]);
   });
 });

@@ -7,23 +7,12 @@ import { MAX_QUEUE_SHARDS, shardQueueNames } from '../../src/queue/queue-shards.
 import { adminAuth, auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { awaitTerminal, submit } from '../helpers/submit.ts';
 import { parseSamples } from '../helpers/prometheus-text.ts';
-import { routeThroughRedisCluster } from '../helpers/redis-target.ts';
+import { projectRedisCluster } from '../helpers/redis-target.ts';
 import { spyOnStatusEvents } from '../helpers/status-spy.ts';
 
-// The contract, delivery and worker paths, each file's own tests, run again on a private Redis
+// Runs in the redis-cluster project only (vitest.config.ts): on the project's private Redis
 // Cluster (3 masters, a replica each) with the request queue in 3 shards and sharded pub/sub.
-const cluster = await routeThroughRedisCluster({ queueShards: 3 });
-
-await import('./submit-idempotency.test.ts');
-await import('./concurrency.test.ts');
-await import('./queue-contract.test.ts');
-await import('./process-batch.test.ts');
-await import('./job-processor.test.ts');
-await import('./completion-delivery.test.ts');
-await import('./outbox-relay.test.ts');
-await import('./reconciler.test.ts');
-await import('./expiry.test.ts');
-await import('./replay-cache-coherence.test.ts');
+const cluster = projectRedisCluster();
 
 describe('the layout on a Redis Cluster', () => {
   it('puts every key of one queue shard in one slot, and each shard in a slot of its own', async () => {
@@ -43,7 +32,8 @@ describe('the layout on a Redis Cluster', () => {
 
   it('spreads the status channels over every master', async () => {
     const masters = new Set<number>();
-    for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) masters.add(await cluster.masterOf(await cluster.slotOf(statusBucketChannel('idemq', bucket))));
+    for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++)
+      masters.add(await cluster.masterOf(await cluster.slotOf(statusBucketChannel('idemq', bucket))));
     expect(masters).toEqual(new Set(await cluster.masters()));
   });
 });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { fingerprintRequest } from '../../src/idempotency/fingerprint.ts';
 import { createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 
@@ -103,7 +103,8 @@ describe('the replay cache under a small heap', () => {
       // a few clients at once, as an attacker would
       await Promise.all(
         Array.from({ length: CLIENTS }, async () => {
-          for (let key = keys.shift(); key !== undefined && api!.alive(); key = keys.shift()) statuses.push(await replay(key).catch(() => 0));
+          for (let key = keys.shift(); key !== undefined && api!.alive(); key = keys.shift())
+            statuses.push(await replay(key).catch(() => 0));
         }),
       );
       expect(api.alive(), api.output).toBe(true);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type PrivateRedis, startPrivateRedis } from '../../scripts/chaos/private-services.ts';
+import { type PrivateRedis, startPrivateRedis } from '../infra/private-services.ts';
 import { REDIS_PROTOCOL } from '../../src/redis.ts';
 import { TEST_SERVICES } from '../helpers/services.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/private-services.ts';
+import { freePort } from '../infra/free-port.ts';
 import { ATTACKER, type RawClient, rawClientFrom } from '../helpers/bound-client.ts';
 import { ADMIN_TOKEN, adminAuth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { expectProblem } from '../helpers/problem.ts';
@@ -16,10 +16,15 @@ const asInjected = async (res: Response) => {
   return { statusCode: res.status, body, headers: Object.fromEntries(res.headers), json: () => JSON.parse(body) };
 };
 
-describe('a worker\'s metrics port', () => {
-  it('binds WORKER_METRICS_HOST (loopback by default, whatever HOST), demands the admin token and has the API\'s socket limits', async () => {
+describe("a worker's metrics port", () => {
+  it("binds WORKER_METRICS_HOST (loopback by default, whatever HOST), demands the admin token and has the API's socket limits", async () => {
     const port = await freePort();
-    ctx = await createTestContext({ HOST: '0.0.0.0', HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '2' });
+    ctx = await createTestContext({
+      HOST: '0.0.0.0',
+      HTTP_HEADERS_TIMEOUT_MS: '400',
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '2',
+    });
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
     const url = `http://127.0.0.1:${port}/metrics`;
 

@@ -71,7 +71,7 @@ describe('WebSocket session', () => {
 
     // the same key again is refused too, and the socket stays open and acme's
     socket.send({ type: 'auth', token: TENANTS.acme.secret });
-    await socket.next((m) => socket.messages.filter((x) => x.code === 'already_authenticated').length === 2);
+    await socket.next(() => socket.messages.filter((x) => x.code === 'already_authenticated').length === 2);
     expect(socket.ws.readyState).toBe(socket.ws.OPEN);
   });
 

@@ -43,14 +43,15 @@ describe("the README's layout map", () => {
         .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
         .map((e) => `${dir}${e.name}/`);
     const named = new Set(paths);
-    const missing = [...folders('src/'), ...folders('examples/'), ...folders('')].filter(
+    const missing = [...folders('src/'), ...folders('examples/'), ...folders('test/'), ...folders('')].filter(
       (f) => !named.has(f) && ![...named].some((p) => p.startsWith(f)),
     );
     expect(missing).toEqual([]);
   });
 
   it('resolves nested names against their parents and catches a path that is gone', () => {
-    const readme = '## Layout\n\n```\nsrc/     core\n  http/  routes\n    gone.ts  x\n  app.ts  the app\n                       a continuation line.ts\nworkers/  wing\n```\n';
+    const readme =
+      '## Layout\n\n```\nsrc/     core\n  http/  routes\n    gone.ts  x\n  app.ts  the app\n                       a continuation line.ts\nworkers/  wing\n```\n';
     expect(layoutPaths(readme)).toEqual(['src/', 'src/http/', 'src/http/gone.ts', 'src/app.ts', 'workers/']);
     expect(layoutPaths(readme).filter((p) => !existsSync(join(ROOT, p)))).toEqual(['src/http/gone.ts']);
   });

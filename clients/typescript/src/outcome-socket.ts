@@ -10,10 +10,12 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any -- any WebSocket's handlers fit, whatever its event types */
   onopen: ((event: any) => void) | null;
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 export type SocketConstructor = new (url: string) => SocketLike;
 
@@ -143,7 +145,7 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     lastHeard = Date.now();
     let msg: { type?: unknown; requestId?: unknown; version?: unknown; code?: unknown; message?: unknown };
     try {
-      msg = JSON.parse(String(data));
+      msg = JSON.parse(String(data)) as typeof msg;
     } catch {
       return; // not the protocol: nothing to act on, and the socket's other messages still count
     }
@@ -186,7 +188,10 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     const ws = socket;
     // at least half the backoff: retries spread out, and never come straight back into the same spent budget
     const ceiling = Math.min(options.maxReconnectDelayMs, options.baseReconnectDelayMs * 2 ** refused);
-    const timer = setTimeout(() => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }), ceiling / 2 + Math.random() * (ceiling / 2));
+    const timer = setTimeout(
+      () => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }),
+      ceiling / 2 + Math.random() * (ceiling / 2),
+    );
     unref(timer);
   }
 
@@ -197,7 +202,12 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     socket = undefined;
     ready = false;
     if (code === CLOSE_UNAUTHORIZED) {
-      const err = new Unauthorized({ type: `${PROBLEM_BASE}unauthorized`, title: 'Unauthorized', status: 401, detail: 'The WebSocket refused the API key (4401).' });
+      const err = new Unauthorized({
+        type: `${PROBLEM_BASE}unauthorized`,
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'The WebSocket refused the API key (4401).',
+      });
       for (const requestId of [...watches.keys()]) each(requestId, (w) => w.onError(err));
       return;
     }

@@ -120,7 +120,10 @@ $('redrive').addEventListener('click', async () => {
 });
 
 $('delete').addEventListener('click', async () => {
-  if (!window.confirm(`Delete request ${current.id}? Key ${current.idempotencyKey} of tenant ${current.tenantId} then starts a new request.`)) return;
+  if (
+    !window.confirm(`Delete request ${current.id}? Key ${current.idempotencyKey} of tenant ${current.tenantId} then starts a new request.`)
+  )
+    return;
   try {
     const { deleted } = await call('DELETE', `/api/requests/${encodeURIComponent(current.id)}`);
     if (events) events.close();
@@ -155,12 +158,20 @@ let filter = {};
 
 function readFilter() {
   const picked = {};
-  for (const [name, field] of [['status', 'list-status'], ['operation', 'list-operation'], ['tenant', 'list-tenant'], ['errorCode', 'list-error']]) {
+  for (const [name, field] of [
+    ['status', 'list-status'],
+    ['operation', 'list-operation'],
+    ['tenant', 'list-tenant'],
+    ['errorCode', 'list-error'],
+  ]) {
     const value = $(field).value.trim();
     if (value) picked[name] = value;
   }
   // datetime-local is the browser's local time: sent as an instant
-  for (const [name, field] of [['from', 'list-from'], ['to', 'list-to']]) {
+  for (const [name, field] of [
+    ['from', 'list-from'],
+    ['to', 'list-to'],
+  ]) {
     if ($(field).value) picked[name] = new Date($(field).value).toISOString();
   }
   return picked;
@@ -187,7 +198,15 @@ async function loadPage(index) {
       open.addEventListener('click', () => show(() => call('GET', `/api/requests/${encodeURIComponent(request.id)}`)));
       const last = document.createElement('td');
       last.append(open);
-      tr.append(cell(request.createdAt.replace('T', ' ').replace('Z', '')), cell(request.tenantId), cell(request.idempotencyKey), cell(request.operation), cell(request.status, request.status), cell(request.errorCode ?? ''), last);
+      tr.append(
+        cell(request.createdAt.replace('T', ' ').replace('Z', '')),
+        cell(request.tenantId),
+        cell(request.idempotencyKey),
+        cell(request.operation),
+        cell(request.status, request.status),
+        cell(request.errorCode ?? ''),
+        last,
+      );
       return tr;
     });
     $('list-rows').replaceChildren(...rows);
@@ -215,16 +234,23 @@ const BULK_MAX = 100;
 
 $('bulk-redrive').addEventListener('click', async () => {
   try {
-    const scope = readFilter();
-    const { status: _status, errorCode: _code, ...where } = scope;
+    // the bulk re-drive narrows by tenant, operation and window; status and error code are its own
+    const where = readFilter();
+    delete where.status;
+    delete where.errorCode;
     const query = new URLSearchParams({ ...where, status: 'failed', errorCode: 'processing_failed', limit: String(BULK_MAX) });
     const { requests, nextCursor } = await call('GET', `/api/requests/recent?${query}`);
     if (requests.length === 0) return say('No request failed with processing_failed in this tenant, operation and time window.');
-    const described = Object.entries(where).map(([name, value]) => `${name} ${value}`).join(', ') || 'all tenants and operations';
+    const described =
+      Object.entries(where)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ') || 'all tenants and operations';
     const count = nextCursor ? `the newest ${requests.length} (more are left)` : String(requests.length);
     if (!window.confirm(`Re-drive ${count} request(s) that failed with processing_failed (${described})? Each runs again.`)) return;
     const { redriven, skipped, more } = await call('POST', '/api/requests/redrive', { ...where, limit: requests.length });
-    say(`Re-driven: ${redriven.length} request(s) queued again${skipped ? `, ${skipped} changed meanwhile and left` : ''}${more ? '; more are left for another click' : ''}.`);
+    say(
+      `Re-driven: ${redriven.length} request(s) queued again${skipped ? `, ${skipped} changed meanwhile and left` : ''}${more ? '; more are left for another click' : ''}.`,
+    );
     loadPage(Number($('list-page').dataset.page ?? 0));
   } catch (err) {
     say(err.message, true);

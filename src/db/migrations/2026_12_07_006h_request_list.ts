@@ -12,11 +12,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index if not exists requests_tenant_created_idx on idemq.requests (tenant_id, created_at, id)`.execute(db);
   await sql`create index if not exists requests_operation_created_idx on idemq.requests (operation, created_at, id)`.execute(db);
   await sql`create index if not exists requests_status_created_idx on idemq.requests (status, created_at, id)`.execute(db);
-  await sql`create index if not exists requests_error_code_created_idx on idemq.requests ((error ->> 'code'), created_at, id) where error is not null`.execute(db);
+  await sql`create index if not exists requests_error_code_created_idx on idemq.requests ((error ->> 'code'), created_at, id) where error is not null`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const name of ['requests_created_idx', 'requests_tenant_created_idx', 'requests_operation_created_idx', 'requests_status_created_idx', 'requests_error_code_created_idx']) {
+  for (const name of [
+    'requests_created_idx',
+    'requests_tenant_created_idx',
+    'requests_operation_created_idx',
+    'requests_status_created_idx',
+    'requests_error_code_created_idx',
+  ]) {
     await sql`drop index if exists ${sql.id('idemq', name)}`.execute(db);
   }
 }

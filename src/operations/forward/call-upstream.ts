@@ -74,7 +74,7 @@ export async function callUpstream(call: UpstreamCall): Promise<CallOutcome> {
 /** Reads at most `limit` bytes of the body, then stops reading (the rest is never buffered). */
 async function readBounded(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
   if (!response.body) return { text: '', truncated: false };
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let truncated = false;

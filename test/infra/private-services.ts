@@ -1,29 +1,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port.ts';
 
 /**
- * The chaos run's own Postgres cluster and Redis server: loopback only, on free ports, with their
- * data in the run's temporary folder. Stopping, crashing and wiping them disturbs nobody else;
- * the shared services on 5432 and 6379 are never touched.
+ * A Postgres cluster and a Redis server of one's own (for a test, the chaos run or a benchmark):
+ * loopback only, on free ports, with their data in the caller's temporary folder. Stopping,
+ * crashing and wiping them disturbs nobody else; the shared services on 5432 and 6379 are never
+ * touched.
  */
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A port nothing listens on right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The newest installed Postgres's binaries (Debian layout), or the ones on PATH. */
 function postgresBinDir(): string {
@@ -57,7 +46,9 @@ export async function postgresCommands(): Promise<{
 }> {
   const bin = postgresBinDir();
   const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) } : undefined;
+  const owner = asRoot
+    ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) }
+    : undefined;
   return {
     pgRun: (cmd, args, timeout = 60_000) =>
       asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout }) : run(join(bin, cmd), args, { timeout }),
@@ -132,7 +123,10 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
     const current = child;
     exited = new Promise((resolve) => current.once('exit', () => resolve()));
     for (let i = 0; ; i++) {
-      const pong = await cli('ping').then((r) => r.stdout.trim(), () => '');
+      const pong = await cli('ping').then(
+        (r) => r.stdout.trim(),
+        () => '',
+      );
       if (pong === 'PONG') return;
       if (current.exitCode !== null || i > 100) throw new Error(`redis-server on port ${port} did not start (see ${dir}/redis.log)`);
       await sleep(100);

@@ -1,7 +1,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, postgresCommands, type PrivatePostgres, serverOptions, startPrivatePostgres } from './private-services.ts';
+import { freePort } from './free-port.ts';
+import { postgresCommands, type PrivatePostgres, serverOptions, startPrivatePostgres } from './private-services.ts';
 
 /**
  * A private primary and its streaming standby, both on free loopback ports under one folder, for
@@ -49,7 +50,20 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
     mkdirSync(standbyDir, { recursive: true });
     own(standbyDir);
     const data = join(standbyDir, 'data');
-    await pgRun('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync']);
+    await pgRun('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
     const port = await freePort();
     const options = serverOptions(port, standbyDir, { hot_standby: 'on' });
     const start = async () => {
@@ -63,16 +77,7 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
       urlOf,
       pauseReplay: () => onStandby('select pg_wal_replay_pause()').then(() => undefined),
       resumeReplay: () => onStandby('select pg_wal_replay_resume()').then(() => undefined),
-      async caughtUp(primaryUrl, timeoutMs = 10_000) {
-        const [{ lsn }] = (await query(primaryUrl, 'select pg_current_wal_lsn()::text as lsn')) as [{ lsn: string }];
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const [{ done }] = (await query(urlOf('postgres'), `select pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn as done`)) as [{ done: boolean }];
-          if (done) return;
-          if (Date.now() > deadline) throw new Error(`the standby on port ${port} has not replayed up to ${lsn} within ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      },
+      caughtUp: (primaryUrl, timeoutMs) => standbyCaughtUp(urlOf('postgres'), primaryUrl, timeoutMs),
       start,
       async stop(mode) {
         await pgRun('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
@@ -95,11 +100,27 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
   }
 }
 
+/**
+ * Resolves once the standby of `standbyUrl` (any of its databases) has replayed everything the
+ * primary of `primaryUrl` had written when called; throws after `timeoutMs`.
+ */
+export async function standbyCaughtUp(standbyUrl: string, primaryUrl: string, timeoutMs = 10_000): Promise<void> {
+  const [{ lsn }] = (await query(primaryUrl, 'select pg_current_wal_lsn()::text as lsn')) as [{ lsn: string }];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [{ done }] = (await query(standbyUrl, `select pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn as done`)) as [{ done: boolean }];
+    if (done) return;
+    if (Date.now() > deadline)
+      throw new Error(`the standby of ${new URL(standbyUrl).host} has not replayed up to ${lsn} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function query(url: string, text: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(text)).rows;
+    return (await client.query<Record<string, unknown>>(text)).rows;
   } finally {
     await client.end();
   }

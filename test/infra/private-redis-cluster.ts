@@ -3,7 +3,8 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './private-services.ts';
+import { freePort } from './free-port.ts';
+import { type RedisClusterView, redisClusterView } from './redis-cluster-view.ts';
 
 /**
  * A private Redis Cluster for tests and the chaos run: 3 masters with a replica each, every node a
@@ -24,17 +25,11 @@ export interface ClusterNode {
   exited: Promise<void>;
 }
 
-export interface PrivateRedisCluster {
+export interface PrivateRedisCluster extends Omit<RedisClusterView, 'slots'> {
   /** every node, as REDIS_CLUSTER_NODES lists them (any one would do) */
   nodes: { host: string; port: number }[];
   /** `127.0.0.1:p1,127.0.0.1:p2,…`, the REDIS_CLUSTER_NODES value */
   nodesEnv: string;
-  /** the port of the master that serves `slot` now */
-  masterOf(slot: number): Promise<number>;
-  /** ports of the masters now */
-  masters(): Promise<number[]>;
-  /** CLUSTER KEYSLOT of `key` */
-  slotOf(key: string): Promise<number>;
   /**
    * SIGKILLs the master on `port`, then waits until a replica serves its slots and the cluster is
    * ok again; returns that replica's port and how long the promotion took from the kill. With
@@ -58,7 +53,14 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
   const cli = async (port: number, ...args: string[]): Promise<string> => {
     let redis = admins.get(port);
     if (!redis) {
-      redis = new Redis({ host: '127.0.0.1', port, protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 100 });
+      redis = new Redis({
+        host: '127.0.0.1',
+        port,
+        protocol: 2,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => 100,
+      });
       redis.on('error', () => undefined);
       admins.set(port, redis);
       await new Promise<void>((resolve) => redis!.once('ready', resolve).once('error', () => resolve()));
@@ -73,11 +75,34 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     const child = spawn(
       'redis-server',
       [
-        '--port', String(node.port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(node.busPort),
-        '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
+        '--port',
+        String(node.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        nodeDir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        'nodes.conf',
+        '--cluster-port',
+        String(node.busPort),
+        '--cluster-node-timeout',
+        String(NODE_TIMEOUT_MS),
         // the shards whose master is alive keep serving while one fails over
-        '--cluster-require-full-coverage', 'no',
+        '--cluster-require-full-coverage',
+        'no',
+        // a replica's full sync starts at once instead of after the default 5 s wait for more
+        // replicas, and CLUSTER SLOTS lists it once its master's first ping gave it an offset (the
+        // default period is 10 s): the cluster is whole in about a second, not ten
+        '--repl-diskless-sync-delay',
+        '0',
+        '--repl-ping-replica-period',
+        '1',
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -89,31 +114,15 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
       await sleep(100);
     }
   };
-  const admin = async <T>(fn: (redis: Redis) => Promise<T>): Promise<T> => {
-    let last: unknown;
-    for (const node of nodes) {
-      if (!node.child || node.child.exitCode !== null || node.child.signalCode !== null) continue;
-      const redis = new Redis({ host: '127.0.0.1', port: node.port, protocol: 2, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
-      redis.on('error', () => undefined);
-      try {
-        await redis.connect();
-        return await fn(redis);
-      } catch (err) {
-        last = err;
-      } finally {
-        redis.disconnect();
-      }
-    }
-    throw new Error('no cluster node answers', { cause: last });
-  };
-  type SlotRange = [number, number, [string, number, ...unknown[]], ...unknown[]];
-  const slots = () => admin(async (r) => (await r.call('cluster', 'slots')) as SlotRange[]);
-  const masterOf = async (slot: number) => {
-    const range = (await slots()).find(([from, to]) => from <= slot && slot <= to);
-    if (!range) throw new Error(`no master serves slot ${slot}`);
-    return range[2][1];
-  };
-  const clusterOk = (port: number) => cli(port, 'cluster', 'info').then((info) => info.includes('cluster_state:ok'), () => false);
+  const view = redisClusterView(() =>
+    nodes.filter((n) => n.child && n.child.exitCode === null && n.child.signalCode === null).map((n) => n.port),
+  );
+  const { slots, masterOf } = view;
+  const clusterOk = (port: number) =>
+    cli(port, 'cluster', 'info').then(
+      (info) => info.includes('cluster_state:ok'),
+      () => false,
+    );
   /** every slot served, and each master has a replica whose link is up */
   const healthy = async () => {
     const ranges = await slots().catch(() => []);
@@ -136,7 +145,11 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
 
   try {
     await Promise.all(nodes.map(start));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { timeout: 60_000 },
+    );
     await waitFor('all slots served with a replica each', healthy);
   } catch (err) {
     for (const node of nodes) node.child?.kill('SIGKILL');
@@ -153,8 +166,8 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
     nodesEnv: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     masterOf,
-    slotOf: (key) => admin(async (r) => Number(await r.call('cluster', 'keyslot', key))),
-    masters: async () => [...new Set((await slots()).map((r) => r[2][1]))],
+    slotOf: view.slotOf,
+    masters: view.masters,
     async killMaster(port, opts = {}) {
       const node = nodeOn(port);
       const owned = (await slots()).filter((r) => r[2][1] === port).map(([from]) => from);
@@ -186,7 +199,8 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     },
     async destroy() {
       for (const redis of admins.values()) redis.disconnect();
-      for (const node of nodes) if (node.child && node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+      for (const node of nodes)
+        if (node.child && node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
       await Promise.all(nodes.map((n) => n.exited));
     },
   };
