@@ -179,6 +179,9 @@ describe('the request console in a browser', () => {
     await page.click('#list-newer');
     await page.waitForSelector('#list-page[data-page="0"]');
     expect(await listed()).toEqual(first);
+    // a row opens the request
+    await page.click(`#list-rows tr[data-id="${first[0]}"] button`);
+    await page.locator('#request-id', { hasText: first[0]! }).waitFor();
 
     // a bulk re-drive asks first: dismissed, nothing changes; accepted, the 15 failed ones are queued again
     const failedIds = async () =>
