@@ -1,0 +1,200 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../bin/commands/index.ts';
+import { USAGE as KEYS_USAGE } from '../../src/keys/keys-command.ts';
+import { commandHelp, mainHelp } from '../../bin/help-text.ts';
+import { parseInvocation, runCli } from '../../bin/run-cli.ts';
+import { freePort } from '../../scripts/chaos/private-services.ts';
+import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
+import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { adminQuery, databaseUrl } from '../helpers/postgres.ts';
+import { testRedisEnv } from '../helpers/redis-target.ts';
+import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
+
+/** `idemq <args>` as a user runs it, from the repository's root, with only `env` and PATH set. */
+function idemq(args: string[], env: Record<string, string> = {}) {
+  const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = { child, output: '', stdout: '', exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
+  child.stdout!.on('data', (c: Buffer) => ((run.output += c.toString()), (run.stdout += c.toString())));
+  child.stderr!.on('data', (c: Buffer) => (run.output += c.toString()));
+  return run;
+}
+
+/** Captures what runCli prints. */
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const flagsNamedIn = (text: string) => new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => m[1]!));
+
+describe('idemq --help and each command\'s help', () => {
+  it('lists every command, and each command\'s help says what it does, its flags, its environment and an example', async () => {
+    const main = await cli(['--help']);
+    expect(main.code).toBe(0);
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['api', 'client-types', 'dev', 'init', 'keys', 'migrate', 'start', 'worker']);
+    for (const command of COMMANDS) {
+      expect(main.out).toMatch(new RegExp(`^ {2}${command.name} +\\S`, 'm'));
+      const { code, out } = await cli([command.name, '--help']);
+      expect(code, command.name).toBe(0);
+      expect(out).toBe(commandHelp(command));
+      expect(out).toContain(`Usage: idemq ${command.name}`);
+      expect(command.description.length, command.name).toBeGreaterThan(40);
+      for (const name of Object.keys(command.flags)) expect(out, `${command.name} --${name}`).toMatch(new RegExp(`--${name}\\b`));
+      for (const [variable] of command.environment) expect(out).toContain(variable);
+      expect(command.examples.length, command.name).toBeGreaterThan(0);
+      for (const example of command.examples) expect(example).toMatch(new RegExp(`idemq ${command.name}\\b`));
+      // every flag the help names, in its usage, description or examples, is one the command takes
+      const named = flagsNamedIn(out);
+      for (const flag of named) expect(Object.keys(command.flags), `${command.name}'s help names --${flag}`).toContain(flag);
+    }
+    expect((await cli(['help', 'start'])).out).toBe(commandHelp(COMMANDS.find((c) => c.name === 'start')!));
+  });
+
+  it('every documented flag is one the command line accepts', () => {
+    for (const command of COMMANDS) {
+      for (const [name, flag] of Object.entries(command.flags)) {
+        if (command.ownParsing) {
+          // keys parses its own: its usage names each flag it takes
+          if (name !== 'help') expect(KEYS_USAGE).toContain(`--${name}`);
+          continue;
+        }
+        const args = flag.type === 'string' ? [`--${name}`, 'x'] : [`--${name}`];
+        expect(parseInvocation(command, args).values[name], `${command.name} --${name}`).toBeDefined();
+        if (flag.short) expect(parseInvocation(command, [`-${flag.short}`]).values[name]).toBe(true);
+      }
+    }
+    // and the main help's examples use only flags of the commands they call
+    for (const line of mainHelp(COMMANDS).split('\n').filter((l) => /^\s+idemq \w/.test(l))) {
+      for (const part of line.split('&&')) {
+        const name = /idemq ([a-z-]+)/.exec(part)![1]!;
+        const command = COMMANDS.find((c) => c.name === name)!;
+        for (const flag of flagsNamedIn(part)) expect(Object.keys(command.flags)).toContain(flag);
+      }
+    }
+  });
+
+  it('refuses an unknown command or flag with what is wrong and the usage, exit code 2, as the real command', async () => {
+    const unknown = idemq(['frobnicate']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.output).toMatch(/^idemq: unknown command "frobnicate"\./);
+    expect(unknown.output).toContain('Usage: idemq <command>');
+    const flag = idemq(['start', '--rotues', 'x.json']);
+    expect(await flag.exited).toBe(2);
+    expect(flag.output).toMatch(/^idemq start: Unknown option '--rotues'/);
+    expect(flag.output).toContain('Usage: idemq start [--app <module>]');
+    expect((await cli(['migrate', 'extra'])).code).toBe(2);
+    expect((await cli(['keys', 'frobnicate'])).code).toBe(2);
+    expect((await cli([])).code).toBe(2);
+    // a value that could be a secret is not printed back
+    const secret = await cli([`sk_${randomBytes(16).toString('hex')}`]);
+    expect(secret.code).toBe(2);
+    expect(secret.err).not.toMatch(/sk_[0-9a-f]{32}/);
+    const help = idemq(['--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.stdout).toBe(`${mainHelp(COMMANDS)}\n`);
+  });
+
+  it('says what is wrong with --app, exit code 1', async () => {
+    const missing = await cli(['migrate', '--app', 'no/such/app.ts']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--app no\/such\/app\.ts: no such file/);
+    const notAnApp = await cli(['migrate', '--app', 'test/fixtures/app/forward-route.ts']);
+    expect(notAnApp.code).toBe(1);
+    expect(notAnApp.err).toMatch(/exports no app.*default export or as `app`/);
+  });
+});
+
+// independent (a database and a queue prefix each), so they run at once
+describe.concurrent('idemq start, migrate: real processes on the real Postgres and Redis', () => {
+  let ctx: TestContext;
+  let upstream: UpstreamServer;
+  beforeAll(async () => {
+    [ctx, upstream] = await Promise.all([createTestContext(), startUpstreamServer()]);
+  });
+  afterAll(async () => {
+    await upstream?.close();
+    await ctx?.close();
+  });
+
+  /** `idemq start …` on `databaseUrl`, its own queue prefix, the API on a free port; resolves once it listens. */
+  async function start(args: string[], database: string) {
+    const port = await freePort();
+    const run = idemq(['start', ...args], {
+      DATABASE_URL: database,
+      ...testRedisEnv(),
+      QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+      API_KEYS: `${TENANTS.acme.id}:${TENANTS.acme.secret}`,
+      PORT: String(port),
+      ADMIN_PORT: '0',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      await waitUntil('idemq start to answer /readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 30_000 });
+    } catch (err) {
+      run.child.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\n${run.output}`, { cause: err });
+    }
+    return { ...run, base: `http://127.0.0.1:${port}` };
+  }
+
+  /** One request through HTTP, waiting for its outcome. */
+  async function submit(url: string, body: unknown) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': randomBytes(8).toString('hex'), prefer: 'wait=10' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as { status: string; result?: unknown } };
+  }
+
+  it('idemq start --routes: the API and a worker forward one request to the upstream, then stop on SIGTERM with exit code 0', async () => {
+    const routes = await writeRoutesFile([fixtureForwardRoute(upstream.url)]);
+    try {
+      const run = await start(['--routes', routes.path], ctx.config.databaseUrl);
+      try {
+        const { status, body } = await submit(`${run.base}/v1/relayed-items`, { name: 'forwarded' });
+        expect(status, JSON.stringify(body)).toBe(200);
+        expect(body.status).toBe('succeeded');
+        expect(upstream.attempts.map((a) => a.body)).toContainEqual({ name: 'forwarded' });
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect(await run.exited, run.output).toBe(0);
+    } finally {
+      await routes.remove();
+    }
+  });
+
+  it('idemq migrate --app creates and migrates a database, and idemq start --app runs the app\'s operation on it', async () => {
+    const name = `idemq_test_cli_${randomBytes(5).toString('hex')}`;
+    const database = databaseUrl(name, ctx.config.databaseUrl);
+    try {
+      const migrate = idemq(['migrate', '--app', 'test/fixtures/app/app.ts'], { DATABASE_URL: database });
+      expect(await migrate.exited, migrate.output).toBe(0);
+      expect(migrate.output).toContain('created the database');
+      expect(migrate.output).toContain('fixture/2026_12_08_001_fixture_items');
+      const run = await start(['--app', 'test/fixtures/app/app.ts'], database);
+      try {
+        const { status, body } = await submit(`${run.base}/v1/items`, { name: 'made by the CLI', quantity: 3 });
+        expect(status, JSON.stringify(body)).toBe(200);
+        expect(body).toMatchObject({ status: 'succeeded', result: { name: 'made by the CLI', quantity: 3, left: null } });
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect(await run.exited, run.output).toBe(0);
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+});
