@@ -1,16 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, type Command, type Invocation, UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { commandHelp, mainHelp } from './help-text.ts';
+import { ownPackage } from './own-package.ts';
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line is wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** Short words only: anything that could be a secret is never printed back. */
 const safe = (arg: string) => (/^[A-Za-z0-9._-]{1,30}$/.test(arg) ? `"${arg}"` : 'given');
@@ -46,7 +42,7 @@ export async function runCli(argv: string[], io = { out: console.log, err: conso
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-v') {
-    io.out(version());
+    io.out(ownPackage().version);
     return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);

@@ -15,7 +15,7 @@ export const migrate: Command = {
   environment: [['DATABASE_URL', 'the database to create and migrate (default postgres://postgres@127.0.0.1:5432/idemq)']],
   examples: ['idemq migrate --app ./src/app.ts', 'DATABASE_URL=postgres://app@db/idemq idemq migrate'],
   async run(invocation) {
-    const { runMigrateProcess } = await import('../../src/index.ts');
+    const { runMigrateProcess } = await import('../../src/db/run-migrate.ts');
     await runMigrateProcess(await loadApp(appFlag(invocation)));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   },

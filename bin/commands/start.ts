@@ -18,7 +18,7 @@ export async function startApiAndWorker(invocation: Invocation, opts: { migrate:
   const app = await loadApp(module);
   passOnRoutes(invocation);
   if (opts.migrate) {
-    const { runMigrateProcess } = await import('../../src/index.ts');
+    const { runMigrateProcess } = await import('../../src/db/run-migrate.ts');
     await runMigrateProcess(app);
     if (process.exitCode) return Number(process.exitCode);
   }

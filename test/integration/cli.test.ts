@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../bin/commands/index.ts';
@@ -10,12 +13,14 @@ import { freePort } from '../../scripts/chaos/private-services.ts';
 import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
 import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
+import { linkScaffoldToRepository } from '../helpers/scaffold-links.ts';
 import { adminQuery, databaseUrl } from '../helpers/postgres.ts';
 import { testRedisEnv } from '../helpers/redis-target.ts';
 import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-server.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OWN_PACKAGE = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
 
 /** `idemq <args>` as a user runs it, from the repository's root, with only `env` and PATH set. */
@@ -195,6 +200,45 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       expect(await run.exited, run.output).toBe(0);
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('idemq init writes a project outside the repository whose app idemq migrate loads, and refuses a directory in use', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'idemq-init-'));
+    try {
+      const dir = join(parent, 'Shop Notes');
+      const init = idemq(['init', dir]);
+      expect(await init.exited, init.output).toBe(0);
+      expect(init.output).toContain('Created shop-notes');
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+      expect(pkg).toMatchObject({
+        name: 'shop-notes',
+        type: 'module',
+        scripts: { test: 'vitest run', dev: 'idemq dev --app src/app.ts' },
+        dependencies: { idemq: `^${OWN_PACKAGE.version}`, kysely: OWN_PACKAGE.dependencies.kysely, typebox: OWN_PACKAGE.dependencies.typebox },
+        devDependencies: { vitest: OWN_PACKAGE.devDependencies.vitest, node: OWN_PACKAGE.devDependencies.node },
+      });
+      for (const file of ['README.md', 'routes.json', '.gitignore', 'src/app.ts', 'src/notes.create.ts', 'src/migrations/index.ts', 'test/notes.test.ts', 'tsconfig.json']) {
+        expect((await readFile(join(dir, file), 'utf8')).length, file).toBeGreaterThan(10);
+      }
+      // no placeholder is left, and the app keeps to a schema of its own
+      const sources = await Promise.all(['src/notes.create.ts', 'src/migrations/001_notes.ts', 'README.md', 'test/notes.test.ts'].map((f) => readFile(join(dir, f), 'utf8')));
+      for (const text of sources) expect(text).not.toContain('{{');
+      expect(sources[1]).toContain('create table shop_notes.notes');
+      expect(JSON.parse(await readFile(join(dir, 'routes.json'), 'utf8'))[0]).toMatchObject({ route: '/v1/orders' });
+      // the app imports `idemq` by its package name, as from an installed package: here the repository's sources
+      linkScaffoldToRepository(dir);
+      const migrate = idemq(['migrate', '--app', join(dir, 'src/app.ts')], { DATABASE_URL: ctx.config.databaseUrl });
+      expect(await migrate.exited, migrate.output).toBe(0);
+      expect(migrate.output).toContain('applied: shop_notes/001_notes');
+      // a directory in use is left alone
+      await writeFile(join(parent, 'notes.txt'), 'mine');
+      const refused = idemq(['init', parent]);
+      expect(await refused.exited).toBe(1);
+      expect(refused.output).toMatch(/is not empty/);
+      expect(await readFile(join(parent, 'notes.txt'), 'utf8')).toBe('mine');
+    } finally {
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });
