@@ -11,7 +11,7 @@ import { commandHelp, mainHelp } from '../../bin/help-text.ts';
 import { parseInvocation, runCli } from '../../bin/run-cli.ts';
 import { freePort } from '../../scripts/chaos/private-services.ts';
 import { fixtureForwardRoute } from '../fixtures/app/forward-route.ts';
-import { auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
+import { ADMIN_TOKEN, auth, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { linkScaffoldToRepository } from '../helpers/scaffold-links.ts';
 import { adminQuery, databaseUrl } from '../helpers/postgres.ts';
@@ -133,14 +133,15 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
 
   /** `idemq start …` on `databaseUrl`, its own queue prefix, the API on a free port; resolves once it listens. */
   async function start(args: string[], database: string) {
-    const port = await freePort();
+    const [port, adminPort] = await Promise.all([freePort(), freePort()]);
     const run = idemq(['start', ...args], {
       DATABASE_URL: database,
       ...testRedisEnv(),
       QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
       API_KEYS: `${TENANTS.acme.id}:${TENANTS.acme.secret}`,
       PORT: String(port),
-      ADMIN_PORT: '0',
+      ADMIN_PORT: String(adminPort),
+      ADMIN_TOKEN,
       SHUTDOWN_TIMEOUT_MS: '2000',
       LOG_LEVEL: 'warn',
     });
@@ -150,7 +151,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       run.child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\n${run.output}`, { cause: err });
     }
-    return { ...run, base: `http://127.0.0.1:${port}` };
+    return { ...run, base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` };
   }
 
   /** One request through HTTP, waiting for its outcome. */
@@ -172,6 +173,15 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
         expect(status, JSON.stringify(body)).toBe(200);
         expect(body.status).toBe('succeeded');
         expect(upstream.attempts.map((a) => a.body)).toContainEqual({ name: 'forwarded' });
+        // the running service's own types, from its admin server
+        const types = idemq(['client-types', '--url', run.admin], { ADMIN_TOKEN });
+        expect(await types.exited, types.output).toBe(0);
+        expect(types.stdout).toMatch(/^export interface paths \{/m);
+        expect(types.stdout).toContain('"/v1/relayed-items": {');
+        const refused = idemq(['client-types', '--url', run.admin], { ADMIN_TOKEN: 'adm_not_the_token_0123456789' });
+        expect(await refused.exited).toBe(1);
+        expect(refused.output).toMatch(/refused ADMIN_TOKEN/);
+        expect(refused.output).not.toContain('adm_not_the_token');
       } finally {
         run.child.kill('SIGTERM');
       }
