@@ -131,10 +131,10 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     await ctx?.close();
   });
 
-  /** `idemq start …` on `databaseUrl`, its own queue prefix, the API on a free port; resolves once it listens. */
-  async function start(args: string[], database: string) {
+  /** `idemq start …` (or `dev`) on `databaseUrl`, its own queue prefix, the API on a free port; resolves once it listens. */
+  async function start(args: string[], database: string, command: 'start' | 'dev' = 'start') {
     const [port, adminPort] = await Promise.all([freePort(), freePort()]);
-    const run = idemq(['start', ...args], {
+    const run = idemq([command, ...args], {
       DATABASE_URL: database,
       ...testRedisEnv(),
       QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
@@ -146,7 +146,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       LOG_LEVEL: 'warn',
     });
     try {
-      await waitUntil('idemq start to answer /readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 30_000 });
+      await waitUntil(`idemq ${command} to answer /readyz`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 30_000 });
     } catch (err) {
       run.child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\n${run.output}`, { cause: err });
@@ -211,6 +211,25 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
+  });
+
+  it('idemq dev says first what it runs against, migrates and starts, then stops on SIGTERM', async () => {
+    const run = await start([], ctx.config.databaseUrl, 'dev');
+    run.child.kill('SIGTERM');
+    expect(await run.exited, run.output).toBe(0);
+    expect(run.output.split('\n')[0]).toMatch(/^idemq dev: migrating, then starting the API and a worker against the configured Postgres \(DATABASE_URL\) and Redis \(REDIS_URL\)/);
+    expect(run.output).toContain('schema is up to date');
+  });
+
+  it('idemq keys creates a key that the list shows by its prefix, never its secret', async () => {
+    const create = idemq(['keys', 'create', '--tenant', 'cli-tenant', '--scope', 'read'], { DATABASE_URL: ctx.config.databaseUrl });
+    expect(await create.exited, create.output).toBe(0);
+    const secret = create.stdout.trim();
+    expect(secret).toMatch(/^sk_live_[a-z0-9]{12}_/);
+    const list = idemq(['keys', 'list', '--tenant', 'cli-tenant', '--json'], { DATABASE_URL: ctx.config.databaseUrl });
+    expect(await list.exited, list.output).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ tenant: 'cli-tenant', scopes: ['read'], prefix: secret.split('_')[2] })]);
+    expect(list.output).not.toContain(secret);
   });
 
   it('idemq init writes a project outside the repository whose app idemq migrate loads, and refuses a directory in use', async () => {
