@@ -17,6 +17,9 @@ export async function startApiAndWorker(invocation: Invocation, opts: { migrate:
   // loaded here first, so a wrong --app is said once, before any process starts
   const app = await loadApp(module);
   passOnRoutes(invocation);
+  // the environment and the routes file checked once here: a problem is listed once, not by each process
+  const { loadProcessConfigOrExit } = await import('../../src/load-config-or-exit.ts');
+  loadProcessConfigOrExit({ operations: app.operations });
   if (opts.migrate) {
     const { runMigrateProcess } = await import('../../src/db/run-migrate.ts');
     await runMigrateProcess(app);

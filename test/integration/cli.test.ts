@@ -109,6 +109,19 @@ describe('idemq --help and each command\'s help', () => {
     expect(help.stdout).toBe(`${mainHelp(COMMANDS)}\n`);
   });
 
+  it('idemq start checks the environment and the routes file once, before it starts any process', async () => {
+    const routes = await writeRoutesFile([{ name: 'no-upstream', route: '/v1/x' }]);
+    try {
+      const run = idemq(['start', '--routes', routes.path], { PORT: 'abc' });
+      expect(await run.exited).toBe(1);
+      expect(run.output.match(/^ {2}- PORT: must be an integer/gm)).toHaveLength(1);
+      expect(run.output.match(/^ {2}- FORWARD_ROUTES_FILE .*must have required properties? .*upstream/gm)).toHaveLength(1);
+      expect(run.output).not.toMatch(/^\s+at /m);
+    } finally {
+      await routes.remove();
+    }
+  });
+
   it('says what is wrong with --app, exit code 1', async () => {
     const missing = await cli(['migrate', '--app', 'no/such/app.ts']);
     expect(missing.code).toBe(1);
