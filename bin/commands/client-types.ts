@@ -64,7 +64,9 @@ export const clientTypes: Command = {
     if (typeof url === 'string' && (app !== undefined || routes !== undefined)) throw new UsageError('give either --url or --app/--routes, not both.');
     if (url === undefined && app === undefined && routes === undefined) throw new UsageError('give --url, --app or --routes.');
     const document = typeof url === 'string' ? await fetchDocument(url) : await appDocument(invocation);
-    const { documentText, generateTypes } = await import('../../clients/typescript/scripts/generate-types.ts');
+    const { documentText, generateTypes } = await import('../../clients/typescript/scripts/generate-types.ts').catch((err: Error) => {
+      throw new CliError(`the type generator (openapi-typescript) could not be loaded: ${err.message}. Install it beside idemq: npm install --save-dev openapi-typescript`, { cause: err });
+    });
     const types = await generateTypes(document);
     if (typeof openapi === 'string') writeFileSync(openapi, documentText(document));
     if (typeof out === 'string') {
