@@ -245,7 +245,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     expect(list.output).not.toContain(secret);
   });
 
-  it('idemq init writes a project outside the repository whose app idemq migrate loads, and refuses a directory in use', async () => {
+  it('idemq init writes a project outside the repository whose app idemq migrate and client-types load, and refuses a directory in use', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'idemq-init-'));
     try {
       const dir = join(parent, 'Shop Notes');
@@ -273,6 +273,16 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       const migrate = idemq(['migrate', '--app', join(dir, 'src/app.ts')], { DATABASE_URL: ctx.config.databaseUrl });
       expect(await migrate.exited, migrate.output).toBe(0);
       expect(migrate.output).toContain('applied: shop_notes/001_notes');
+      // the types of the app's own API, its result typed from the operation's output schema
+      const types = idemq(['client-types', '--app', join(dir, 'src/app.ts'), '--out', join(dir, 'api-types.ts')], {
+        DATABASE_URL: ctx.config.databaseUrl,
+        ...testRedisEnv(),
+        QUEUE_PREFIX: ctx.config.queuePrefix,
+      });
+      expect(await types.exited, types.output).toBe(0);
+      const written = await readFile(join(dir, 'api-types.ts'), 'utf8');
+      expect(written).toContain('"/v1/notes": {');
+      expect(written).toMatch(/noteId: string;\s+text: string;/);
       // a directory in use is left alone
       await writeFile(join(parent, 'notes.txt'), 'mine');
       const refused = idemq(['init', parent]);
