@@ -7,7 +7,6 @@ import { ownPackage } from './own-package.ts';
 /** Exit codes: 0 done, 1 the command failed, 2 the command line is wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-
 /** Short words only: anything that could be a secret is never printed back. */
 const safe = (arg: string) => (/^[A-Za-z0-9._-]{1,30}$/.test(arg) ? `"${arg}"` : 'given');
 

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const EXIT_WITH_PARENT = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
+// beside this module, with its extension: the sources' .ts, or a build's .js
+const EXIT_WITH_PARENT = fileURLToPath(new URL(`./exit-with-parent${extname(import.meta.url)}`, import.meta.url));
 
 /**
  * Runs each of `processes` (the arguments of a Node.js process: a script and its own arguments)

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_ENVIRONMENT, APP_FLAGS, appFlag, passOnRoutes, SERVICE_ENVIRONMENT, WORKER_ENVIRONMENT } from '../app-flags.ts';
 import { type Command, HELP_FLAG, type Invocation } from '../command.ts';
@@ -6,7 +6,8 @@ import { loadApp } from '../load-app.ts';
 import { passOnDefault } from '../process-env.ts';
 import { superviseProcesses } from '../supervise.ts';
 
-const IDEMQ = fileURLToPath(new URL('../idemq.ts', import.meta.url));
+// beside this module, with its extension: the sources' .ts, or a build's .js
+const IDEMQ = fileURLToPath(new URL(`../idemq${extname(import.meta.url)}`, import.meta.url));
 
 /**
  * The API and one worker as two child processes of this one (superviseProcesses), after the
