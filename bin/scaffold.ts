@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { ownPackage, packageRoot } from './own-package.ts';
+import { fileURLToPath } from 'node:url';
+import { ownPackage } from './own-package.ts';
 
-/** The templates, kept as files in the package (its `files` must hold bin/templates). */
-const templatesDir = () => join(packageRoot(), 'bin', 'templates', 'app');
+/** The templates, files beside this module: in the sources, and copied beside it by a build. */
+const templatesDir = () => fileURLToPath(new URL('./templates/app/', import.meta.url));
 
 export interface ScaffoldOptions {
   /** the project's npm name; by default the directory's name, made valid */
