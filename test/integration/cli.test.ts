@@ -23,9 +23,12 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OWN_PACKAGE = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
 
-/** `idemq <args>` as a user runs it, from the repository's root, with only `env` and PATH set. */
-function idemq(args: string[], env: Record<string, string> = {}) {
-  const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `idemq <args>` as a user runs it, from the repository's root, with only `env` and PATH set;
+ * `detached`: leading a process group of its own, as a shell's foreground job (for Ctrl-C).
+ */
+function idemq(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) {
+  const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true });
   const run = { child, output: '', stdout: '', exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
   child.stdout!.on('data', (c: Buffer) => ((run.output += c.toString()), (run.stdout += c.toString())));
   child.stderr!.on('data', (c: Buffer) => (run.output += c.toString()));
@@ -157,7 +160,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       ADMIN_TOKEN,
       SHUTDOWN_TIMEOUT_MS: '2000',
       LOG_LEVEL: 'warn',
-    });
+    }, { detached: true });
     try {
       await waitUntil(`idemq ${command} to answer /readyz`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 30_000 });
     } catch (err) {
@@ -204,7 +207,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     }
   });
 
-  it('idemq migrate --app creates and migrates a database, and idemq start --app runs the app\'s operation on it', async () => {
+  it('idemq migrate --app creates and migrates a database, and idemq start --app runs the app\'s operation on it, then stops on Ctrl-C with exit code 0', async () => {
     const name = `idemq_test_cli_${randomBytes(5).toString('hex')}`;
     const database = databaseUrl(name, ctx.config.databaseUrl);
     try {
@@ -218,9 +221,11 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
         expect(status, JSON.stringify(body)).toBe(200);
         expect(body).toMatchObject({ status: 'succeeded', result: { name: 'made by the CLI', quantity: 3, left: null } });
       } finally {
-        run.child.kill('SIGTERM');
+        // Ctrl-C: the terminal's SIGINT reaches the whole foreground group
+        process.kill(-run.child.pid!, 'SIGINT');
       }
       expect(await run.exited, run.output).toBe(0);
+      expect(run.output).not.toMatch(/"level":(50|60)/);
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
