@@ -4,8 +4,17 @@ import { passOn } from './process-env.ts';
 
 /** The flags of every command that runs a process of the service. */
 export const APP_FLAGS: Record<string, Flag> = {
-  app: { type: 'string', value: '<module>', description: "your app's module (default export or `app`: an IdemqApp with operations, migrations, routes), relative to the current directory" },
-  routes: { type: 'string', value: '<file>', description: 'a JSON file of forward routes to your own service (sets FORWARD_ROUTES_FILE); no app needed' },
+  app: {
+    type: 'string',
+    value: '<module>',
+    description:
+      "your app's module (default export or `app`: an IdemqApp with operations, migrations, routes), relative to the current directory",
+  },
+  routes: {
+    type: 'string',
+    value: '<file>',
+    description: 'a JSON file of forward routes to your own service (sets FORWARD_ROUTES_FILE); no app needed',
+  },
 };
 
 /** The environment every process of the service reads. */
@@ -37,4 +46,5 @@ export function passOnRoutes(invocation: Invocation): void {
 }
 
 /** `--app` as given, if any. */
-export const appFlag = (invocation: Invocation): string | undefined => (typeof invocation.values.app === 'string' ? invocation.values.app : undefined);
+export const appFlag = (invocation: Invocation): string | undefined =>
+  typeof invocation.values.app === 'string' ? invocation.values.app : undefined;

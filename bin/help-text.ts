@@ -16,7 +16,9 @@ export function commandHelp(command: Command): string {
     '',
     'Flags:',
     ...columns(flags),
-    ...(command.environment.length ? ['', 'Environment (README.md, "Configuration", lists every variable):', ...columns(command.environment)] : []),
+    ...(command.environment.length
+      ? ['', 'Environment (README.md, "Configuration", lists every variable):', ...columns(command.environment)]
+      : []),
     '',
     'Examples:',
     ...command.examples.map((e) => `  ${e}`),

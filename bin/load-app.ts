@@ -19,10 +19,11 @@ const isApp = (value: unknown): value is IdemqApp =>
 export async function loadApp(module: string | undefined): Promise<IdemqApp> {
   if (module === undefined) return NO_APP;
   const path = resolve(module);
-  if (!existsSync(path)) throw new CliError(`--app ${module}: no such file (${path}). Give the path of your app's module, relative to the current directory.`);
+  if (!existsSync(path))
+    throw new CliError(`--app ${module}: no such file (${path}). Give the path of your app's module, relative to the current directory.`);
   let exports: Record<string, unknown>;
   try {
-    exports = await import(pathToFileURL(path).href);
+    exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
     throw new CliError(`--app ${module}: the module failed to load: ${(err as Error).message}`, { cause: err });
   }

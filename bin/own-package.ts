@@ -16,7 +16,8 @@ export function packageRoot(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'idemq') return dir;
-    if (dirname(dir) === dir) throw new Error("idemq's package.json was not found above the idemq command: the installation is damaged; install idemq again.");
+    if (dirname(dir) === dir)
+      throw new Error("idemq's package.json was not found above the idemq command: the installation is damaged; install idemq again.");
   }
 }
 

@@ -14,7 +14,10 @@ const safe = (arg: string) => (/^[A-Za-z0-9._-]{1,30}$/.test(arg) ? `"${arg}"` :
 export function parseInvocation(command: Command, argv: string[]): Invocation {
   if (command.ownParsing) return { values: { help: argv.includes('--help') || argv.includes('-h') }, positionals: [], argv };
   const options = Object.fromEntries(
-    Object.entries(command.flags).map(([name, f]) => [name, { type: f.type, multiple: f.multiple === true, ...(f.short ? { short: f.short } : {}) }]),
+    Object.entries(command.flags).map(([name, f]) => [
+      name,
+      { type: f.type, multiple: f.multiple === true, ...(f.short ? { short: f.short } : {}) },
+    ]),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

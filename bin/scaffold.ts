@@ -15,13 +15,22 @@ export interface ScaffoldOptions {
 
 /** An npm package name from a directory's name: lowercase, letters, digits, "-", "." and "_". */
 export function packageNameOf(dir: string): string {
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '').slice(0, 100);
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+/, '')
+    .slice(0, 100);
   return name || 'idemq-app';
 }
 
 /** The app's Postgres schema from its name: a plain identifier, never idemq's own. */
 export function schemaNameOf(name: string): string {
-  const schema = name.replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  const schema = name
+    .replace(/^@[^/]+\//, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
   if (schema === '' || schema === 'idemq' || schema === 'public' || /^pg_/.test(schema)) return `app_${schema || 'main'}`;
   return /^[0-9]/.test(schema) ? `app_${schema}` : schema;
 }
@@ -72,7 +81,12 @@ export function scaffoldProject(dir: string, opts: ScaffoldOptions = {}): { name
     },
     dependencies: { idemq: opts.idemqSpec ?? `^${own.version}`, kysely: versionOf('kysely'), typebox: versionOf('typebox') },
     // `node`: Node.js 26, which runs TypeScript as it is, installed into the project for its scripts
-    devDependencies: { '@types/node': versionOf('@types/node'), node: versionOf('node'), typescript: versionOf('typescript'), vitest: versionOf('vitest') },
+    devDependencies: {
+      '@types/node': versionOf('@types/node'),
+      node: versionOf('node'),
+      typescript: versionOf('typescript'),
+      vitest: versionOf('vitest'),
+    },
     allowScripts: { node: true },
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);

@@ -9,9 +9,13 @@ async function fetchDocument(base: string): Promise<object> {
   const { admin } = loadConfigOrExit({ servesApi: false });
   const url = new URL('docs/json', base.endsWith('/') ? base : `${base}/`);
   const res = await fetch(url, { headers: { authorization: `Bearer ${admin.token}` } }).catch((err: Error) => {
-    throw new CliError(`${url}: no answer (${err.message}). --url is the admin server's address (ADMIN_HOST:ADMIN_PORT, default http://127.0.0.1:9090).`, { cause: err });
+    throw new CliError(
+      `${url}: no answer (${err.message}). --url is the admin server's address (ADMIN_HOST:ADMIN_PORT, default http://127.0.0.1:9090).`,
+      { cause: err },
+    );
   });
-  if (res.status === 401 || res.status === 403) throw new CliError(`${url}: ${res.status}: the admin server refused ADMIN_TOKEN; set the token it runs with.`);
+  if (res.status === 401 || res.status === 403)
+    throw new CliError(`${url}: ${res.status}: the admin server refused ADMIN_TOKEN; set the token it runs with.`);
   if (!res.ok) throw new CliError(`${url}: ${res.status} ${res.statusText}`);
   return (await res.json()) as object;
 }
@@ -44,7 +48,7 @@ export const clientTypes: Command = {
     'Generates `paths`, `components` and `operations` types (openapi-typescript) from the OpenAPI',
     "document of your service: fetched from a running service's admin server (--url, with",
     'ADMIN_TOKEN), or built in-process from your app and routes (--app, --routes; this needs the',
-    'migrated database of DATABASE_URL). Each operation\'s `result` is typed from its output schema.',
+    "migrated database of DATABASE_URL). Each operation's `result` is typed from its output schema.",
     'The types go to --out, or to standard output.',
   ].join('\n'),
   flags: {
@@ -58,14 +62,21 @@ export const clientTypes: Command = {
     ['ADMIN_TOKEN', "with --url: the admin server's token"],
     ['DATABASE_URL, REDIS_URL', 'with --app: the migrated database and the Redis the app is built against'],
   ],
-  examples: ['idemq client-types --app ./src/app.ts --out src/api-types.ts', 'ADMIN_TOKEN=... idemq client-types --url http://127.0.0.1:9090 --out api-types.ts'],
+  examples: [
+    'idemq client-types --app ./src/app.ts --out src/api-types.ts',
+    'ADMIN_TOKEN=... idemq client-types --url http://127.0.0.1:9090 --out api-types.ts',
+  ],
   async run(invocation) {
     const { url, app, routes, out, openapi } = invocation.values;
-    if (typeof url === 'string' && (app !== undefined || routes !== undefined)) throw new UsageError('give either --url or --app/--routes, not both.');
+    if (typeof url === 'string' && (app !== undefined || routes !== undefined))
+      throw new UsageError('give either --url or --app/--routes, not both.');
     if (url === undefined && app === undefined && routes === undefined) throw new UsageError('give --url, --app or --routes.');
     const document = typeof url === 'string' ? await fetchDocument(url) : await appDocument(invocation);
     const { documentText, generateTypes } = await import('../../clients/typescript/scripts/generate-types.ts').catch((err: Error) => {
-      throw new CliError(`the type generator (openapi-typescript) could not be loaded: ${err.message}. Install it beside idemq: npm install --save-dev openapi-typescript`, { cause: err });
+      throw new CliError(
+        `the type generator (openapi-typescript) could not be loaded: ${err.message}. Install it beside idemq: npm install --save-dev openapi-typescript`,
+        { cause: err },
+      );
     });
     const types = await generateTypes(document);
     if (typeof openapi === 'string') writeFileSync(openapi, documentText(document));

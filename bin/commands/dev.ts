@@ -15,7 +15,9 @@ export const dev: Command = {
   environment: [...SERVICE_ENVIRONMENT, ['PORT, ADMIN_PORT', 'the API (default 3000) and the admin server (default 9090)']],
   examples: ['idemq dev --app ./src/app.ts', 'idemq dev --routes ./routes.json'],
   async run(invocation) {
-    console.log('idemq dev: migrating, then starting the API and a worker against the configured Postgres (DATABASE_URL) and Redis (REDIS_URL); no embedded database yet');
+    console.log(
+      'idemq dev: migrating, then starting the API and a worker against the configured Postgres (DATABASE_URL) and Redis (REDIS_URL); no embedded database yet',
+    );
     return startApiAndWorker(invocation, { migrate: true });
   },
 };

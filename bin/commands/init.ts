@@ -13,8 +13,16 @@ export const init: Command = {
     'example forward routes file and a short README. Then `npm install && npm test` in it.',
   ].join('\n'),
   flags: {
-    name: { type: 'string', value: '<name>', description: "the project's npm name (default: the directory's name); its schema is derived from it" },
-    dependency: { type: 'string', value: '<spec>', description: 'what package.json names for idemq (default: ^ this version; a tarball path works too)' },
+    name: {
+      type: 'string',
+      value: '<name>',
+      description: "the project's npm name (default: the directory's name); its schema is derived from it",
+    },
+    dependency: {
+      type: 'string',
+      value: '<spec>',
+      description: 'what package.json names for idemq (default: ^ this version; a tarball path works too)',
+    },
     help: HELP_FLAG,
   },
   maxPositionals: 1,
@@ -23,7 +31,8 @@ export const init: Command = {
   async run({ positionals, values }) {
     const dir = resolve(positionals[0] ?? '.');
     const name = typeof values.name === 'string' ? values.name : undefined;
-    if (name !== undefined && !/^(@[a-z0-9._-]+\/)?[a-z0-9][a-z0-9._-]*$/.test(name)) throw new CliError('--name: an npm name is lowercase letters, digits, "-", "." and "_".');
+    if (name !== undefined && !/^(@[a-z0-9._-]+\/)?[a-z0-9][a-z0-9._-]*$/.test(name))
+      throw new CliError('--name: an npm name is lowercase letters, digits, "-", "." and "_".');
     let made: ReturnType<typeof scaffoldProject>;
     try {
       made = scaffoldProject(dir, { name, idemqSpec: typeof values.dependency === 'string' ? values.dependency : undefined });
@@ -32,7 +41,16 @@ export const init: Command = {
     }
     console.log(`Created ${made.name} in ${dir} (its tables in schema ${made.schema}):`);
     for (const file of made.files) console.log(`  ${file}`);
-    console.log(['', 'Next:', `  cd ${positionals[0] ?? '.'}`, '  npm install', '  npm test        # the operation through the real service (local Postgres and Redis)', '  npm run dev     # migrate, then the API on :3000 and a worker'].join('\n'));
+    console.log(
+      [
+        '',
+        'Next:',
+        `  cd ${positionals[0] ?? '.'}`,
+        '  npm install',
+        '  npm test        # the operation through the real service (local Postgres and Redis)',
+        '  npm run dev     # migrate, then the API on :3000 and a worker',
+      ].join('\n'),
+    );
     return 0;
   },
 };

@@ -14,7 +14,7 @@ export const keys: Command = {
     'Exit codes: 0 done, 1 the command failed (no such key, Postgres away), 2 the command line is wrong.',
   ].join('\n'),
   flags: {
-    tenant: { type: 'string', value: '<tenant>', description: 'create: the key\'s tenant; list: only that tenant\'s keys' },
+    tenant: { type: 'string', value: '<tenant>', description: "create: the key's tenant; list: only that tenant's keys" },
     scope: { type: 'string', multiple: true, value: 'read|write', description: 'create: what the key may do (default both)' },
     json: { type: 'boolean', description: 'list: as JSON' },
     help: HELP_FLAG,
@@ -25,7 +25,8 @@ export const keys: Command = {
   examples: ['idemq keys create --tenant acme', 'idemq keys list --json', 'idemq keys revoke k3x9q2m7p1ab'],
   async run({ argv }) {
     // a wrong command line is said before any connection is tried
-    if (!SUBCOMMANDS.includes(argv[0] ?? '')) throw new CliUsageError(argv[0] === undefined ? 'give a command: create, list or revoke.' : 'the command is create, list or revoke.');
+    if (!SUBCOMMANDS.includes(argv[0] ?? ''))
+      throw new CliUsageError(argv[0] === undefined ? 'give a command: create, list or revoke.' : 'the command is create, list or revoke.');
     const { assertMigrated } = await import('../../src/db/check-migrations.ts');
     const { createDb } = await import('../../src/db/create-db.ts');
     const { CommandError, EXIT, runKeysCommand, UsageError } = await import('../../src/keys/keys-command.ts');

@@ -13,7 +13,11 @@ export const worker: Command = {
     'jobs it holds, exits 0.',
   ].join('\n'),
   flags: { ...APP_FLAGS, help: HELP_FLAG },
-  environment: [...SERVICE_ENVIRONMENT, ...WORKER_ENVIRONMENT, ['HEARTBEAT_FILE', 'rewritten every 5 s while the worker takes jobs (a liveness probe)']],
+  environment: [
+    ...SERVICE_ENVIRONMENT,
+    ...WORKER_ENVIRONMENT,
+    ['HEARTBEAT_FILE', 'rewritten every 5 s while the worker takes jobs (a liveness probe)'],
+  ],
   examples: ['idemq worker --app ./src/app.ts', 'WORKER_CONCURRENCY=64 idemq worker --routes ./routes.json'],
   async run(invocation) {
     passOnRoutes(invocation);

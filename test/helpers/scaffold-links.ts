@@ -14,6 +14,7 @@ export function linkScaffoldToRepository(dir: string): void {
   mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
   symlinkSync(ROOT, join(dir, 'node_modules', 'idemq'));
-  for (const pkg of ['kysely', 'typebox', 'vitest', 'typescript', '@types/node']) symlinkSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg));
+  for (const pkg of ['kysely', 'typebox', 'vitest', 'typescript', '@types/node'])
+    symlinkSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg));
   symlinkSync(join('..', 'idemq', 'bin', 'idemq.ts'), join(dir, 'node_modules', '.bin', 'idemq'));
 }

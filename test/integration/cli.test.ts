@@ -20,7 +20,11 @@ import { startUpstreamServer, type UpstreamServer } from '../helpers/upstream-se
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OWN_PACKAGE = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const OWN_PACKAGE = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
 
 /**
@@ -28,8 +32,18 @@ const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
  * `detached`: leading a process group of its own, as a shell's foreground job (for Ctrl-C).
  */
 function idemq(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) {
-  const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true });
-  const run = { child, output: '', stdout: '', exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
+  const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached === true,
+  });
+  const run = {
+    child,
+    output: '',
+    stdout: '',
+    exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))),
+  };
   child.stdout!.on('data', (c: Buffer) => ((run.output += c.toString()), (run.stdout += c.toString())));
   child.stderr!.on('data', (c: Buffer) => (run.output += c.toString()));
   return run;
@@ -45,8 +59,8 @@ async function cli(args: string[]) {
 
 const flagsNamedIn = (text: string) => new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => m[1]!));
 
-describe('idemq --help and each command\'s help', () => {
-  it('lists every command, and each command\'s help says what it does, its flags, its environment and an example', async () => {
+describe("idemq --help and each command's help", () => {
+  it("lists every command, and each command's help says what it does, its flags, its environment and an example", async () => {
     const main = await cli(['--help']);
     expect(main.code).toBe(0);
     expect(COMMANDS.map((c) => c.name).sort()).toEqual(['api', 'client-types', 'dev', 'init', 'keys', 'migrate', 'start', 'worker']);
@@ -82,7 +96,9 @@ describe('idemq --help and each command\'s help', () => {
       }
     }
     // and the main help's examples use only flags of the commands they call
-    for (const line of mainHelp(COMMANDS).split('\n').filter((l) => /^\s+idemq \w/.test(l))) {
+    for (const line of mainHelp(COMMANDS)
+      .split('\n')
+      .filter((l) => /^\s+idemq \w/.test(l))) {
       for (const part of line.split('&&')) {
         const name = /idemq ([a-z-]+)/.exec(part)![1]!;
         const command = COMMANDS.find((c) => c.name === name)!;
@@ -150,19 +166,27 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
   /** `idemq start …` (or `dev`) on `databaseUrl`, its own queue prefix, the API on a free port; resolves once it listens. */
   async function start(args: string[], database: string, command: 'start' | 'dev' = 'start') {
     const [port, adminPort] = await Promise.all([freePort(), freePort()]);
-    const run = idemq([command, ...args], {
-      DATABASE_URL: database,
-      ...testRedisEnv(),
-      QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
-      API_KEYS: `${TENANTS.acme.id}:${TENANTS.acme.secret}`,
-      PORT: String(port),
-      ADMIN_PORT: String(adminPort),
-      ADMIN_TOKEN,
-      SHUTDOWN_TIMEOUT_MS: '2000',
-      LOG_LEVEL: 'warn',
-    }, { detached: true });
+    const run = idemq(
+      [command, ...args],
+      {
+        DATABASE_URL: database,
+        ...testRedisEnv(),
+        QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+        API_KEYS: `${TENANTS.acme.id}:${TENANTS.acme.secret}`,
+        PORT: String(port),
+        ADMIN_PORT: String(adminPort),
+        ADMIN_TOKEN,
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        LOG_LEVEL: 'warn',
+      },
+      { detached: true },
+    );
     try {
-      await waitUntil(`idemq ${command} to answer /readyz`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 30_000 });
+      await waitUntil(
+        `idemq ${command} to answer /readyz`,
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        { timeoutMs: 30_000 },
+      );
     } catch (err) {
       run.child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\n${run.output}`, { cause: err });
@@ -207,7 +231,7 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     }
   });
 
-  it('idemq migrate --app creates and migrates a database, and idemq start --app runs the app\'s operation on it, then stops on Ctrl-C with exit code 0', async () => {
+  it("idemq migrate --app creates and migrates a database, and idemq start --app runs the app's operation on it, then stops on Ctrl-C with exit code 0", async () => {
     const name = `idemq_test_cli_${randomBytes(5).toString('hex')}`;
     const database = databaseUrl(name, ctx.config.databaseUrl);
     try {
@@ -235,7 +259,9 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     const run = await start([], ctx.config.databaseUrl, 'dev');
     run.child.kill('SIGTERM');
     expect(await run.exited, run.output).toBe(0);
-    expect(run.output.split('\n')[0]).toMatch(/^idemq dev: migrating, then starting the API and a worker against the configured Postgres \(DATABASE_URL\) and Redis \(REDIS_URL\)/);
+    expect(run.output.split('\n')[0]).toMatch(
+      /^idemq dev: migrating, then starting the API and a worker against the configured Postgres \(DATABASE_URL\) and Redis \(REDIS_URL\)/,
+    );
     expect(run.output).toContain('schema is up to date');
   });
 
@@ -246,7 +272,9 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
     expect(secret).toMatch(/^sk_live_[a-z0-9]{12}_/);
     const list = idemq(['keys', 'list', '--tenant', 'cli-tenant', '--json'], { DATABASE_URL: ctx.config.databaseUrl });
     expect(await list.exited, list.output).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ tenant: 'cli-tenant', scopes: ['read'], prefix: secret.split('_')[2] })]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ tenant: 'cli-tenant', scopes: ['read'], prefix: secret.split('_')[2] }),
+    ]);
     expect(list.output).not.toContain(secret);
   });
 
@@ -262,14 +290,31 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
         name: 'shop-notes',
         type: 'module',
         scripts: { test: 'vitest run', dev: 'idemq dev --app src/app.ts' },
-        dependencies: { idemq: `^${OWN_PACKAGE.version}`, kysely: OWN_PACKAGE.dependencies.kysely, typebox: OWN_PACKAGE.dependencies.typebox },
+        dependencies: {
+          idemq: `^${OWN_PACKAGE.version}`,
+          kysely: OWN_PACKAGE.dependencies.kysely,
+          typebox: OWN_PACKAGE.dependencies.typebox,
+        },
         devDependencies: { vitest: OWN_PACKAGE.devDependencies.vitest, node: OWN_PACKAGE.devDependencies.node },
       });
-      for (const file of ['README.md', 'routes.json', '.gitignore', 'src/app.ts', 'src/notes.create.ts', 'src/migrations/index.ts', 'test/notes.test.ts', 'tsconfig.json']) {
+      for (const file of [
+        'README.md',
+        'routes.json',
+        '.gitignore',
+        'src/app.ts',
+        'src/notes.create.ts',
+        'src/migrations/index.ts',
+        'test/notes.test.ts',
+        'tsconfig.json',
+      ]) {
         expect((await readFile(join(dir, file), 'utf8')).length, file).toBeGreaterThan(10);
       }
       // no placeholder is left, and the app keeps to a schema of its own
-      const sources = await Promise.all(['src/notes.create.ts', 'src/migrations/001_notes.ts', 'README.md', 'test/notes.test.ts'].map((f) => readFile(join(dir, f), 'utf8')));
+      const sources = await Promise.all(
+        ['src/notes.create.ts', 'src/migrations/001_notes.ts', 'README.md', 'test/notes.test.ts'].map((f) =>
+          readFile(join(dir, f), 'utf8'),
+        ),
+      );
       for (const text of sources) expect(text).not.toContain('{{');
       expect(sources[1]).toContain('create table shop_notes.notes');
       expect(JSON.parse(await readFile(join(dir, 'routes.json'), 'utf8'))[0]).toMatchObject({ route: '/v1/orders' });
