@@ -9,8 +9,8 @@ import { loadProcessConfig } from '../process-config.ts';
 import { documentText, loadOpenapiTypescript, type OpenapiTypescript, typesHeader, typesOf } from './generate-types.ts';
 
 export interface ClientTypesOptions {
-  /** the file to write the types to (`paths`, `components`, `operations`), for `createClient<paths>()` */
-  out: string;
+  /** the file to write the types to (`paths`, `components`, `operations`), for `createClient<paths>()`; without it, nothing is written and the caller takes `types` */
+  out?: string;
   /** a running service's admin server (e.g. `http://localhost:3001`): its document is fetched from `/docs/json` */
   url?: string;
   /** the admin token for `url`; default: `env.ADMIN_TOKEN` */
@@ -38,7 +38,9 @@ export interface ClientTypesOptions {
  * (`url`), or the one an app's API builds in-process (`app`: this connects to the database and
  * Redis of `env`, as the API would, and needs the database migrated). Resolves with the document.
  */
-export async function writeClientTypes(opts: ClientTypesOptions): Promise<{ out: string; document: Record<string, unknown> }> {
+export async function writeClientTypes(
+  opts: ClientTypesOptions,
+): Promise<{ out: string | undefined; types: string; document: Record<string, unknown> }> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? {};
   if (opts.url !== undefined && opts.app !== undefined)
@@ -48,11 +50,14 @@ export async function writeClientTypes(opts: ClientTypesOptions): Promise<{ out:
     opts.url !== undefined
       ? await fetchDocument(opts.url, opts.adminToken ?? env.ADMIN_TOKEN)
       : await buildDocument(await appOf(opts.app, cwd), env);
-  const out = resolve(cwd, opts.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, await typesOf(generator, document, typesHeader(opts.command ?? 'idemq client-types')));
+  const types = await typesOf(generator, document, typesHeader(opts.command ?? 'idemq client-types'));
+  const out = opts.out === undefined ? undefined : resolve(cwd, opts.out);
+  if (out !== undefined) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, types);
+  }
   if (opts.documentOut !== undefined) writeFileSync(resolve(cwd, opts.documentOut), documentText(document));
-  return { out, document };
+  return { out, types, document };
 }
 
 /** The document a running service's admin server serves at /docs/json. */

@@ -96,7 +96,7 @@ describe('the client README quick start, run as written', () => {
     await expect(writeClientTypes({ url: base, adminToken: ADMIN_TOKEN, out: 'api.ts', cwd: project, generator })).rejects.toThrow(
       /answered 40\d: give the admin server's address/,
     );
-    const { out } = await writeClientTypes({
+    const { types } = await writeClientTypes({
       url: adminBase,
       env: { ADMIN_TOKEN },
       out: 'idemq-paths.ts',
@@ -104,7 +104,7 @@ describe('the client README quick start, run as written', () => {
       generator,
       command: 'npm run client:types',
     });
-    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
+    expect(types).toBe(readFileSync(join(ROOT, 'test/fixtures/app/client-paths.ts'), 'utf8'));
   });
 
   it("the quick start type-checks against the tarball's declarations; a route or body the service lacks does not", async () => {
