@@ -1,0 +1,4 @@
+import { runMigrateProcess } from 'idemq';
+import { notes } from './app.js';
+
+await runMigrateProcess(notes);
