@@ -6,8 +6,11 @@
  * (scripts/package-check/consumer/: one operation, its table and migration, importing `idemq` and
  * `idemq/worker`) with the TypeScript 5 compiler, migrates a fresh database, starts the app's API
  * and worker with a forward route to an upstream this script serves, completes one request of each
- * kind through HTTP, and stops both processes with SIGTERM. One line per step; exits 1 on the first
- * failure, after removing its processes, database, queue keys and temporary directories.
+ * kind through HTTP, and stops both processes with SIGTERM. When the package has its `idemq`
+ * command (package.json `bin`), it does the same through `idemq start --app … --routes …`, then
+ * scaffolds a project with `idemq init` and runs its `npm install && npm test`. One line per step;
+ * exits 1 on the first failure, after removing its processes, databases, queue keys and (on
+ * success) temporary directories.
  *
  * TEST_DATABASE_URL (a server where the user may create databases) and TEST_REDIS_URL, as for
  * `npm test`; PACKAGE_CHECK_NODE: the Node.js binary the installed app runs on (default: this one).
@@ -36,6 +39,7 @@ const secret = `sk_check_${randomBytes(24).toString('hex')}`;
 const adminToken = randomBytes(24).toString('hex');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
 
 async function step(title: string, fn: () => Promise<string | void> | string | void): Promise<void> {
   const started = performance.now();
@@ -106,7 +110,6 @@ async function main(): Promise<void> {
     return others === 0 ? 'no error' : `no error in idemq's (${others} in other packages' declarations)`;
   });
 
-  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   cleanups.push(() => admin.end());
   await step('a fresh database', async () => {
@@ -146,19 +149,10 @@ async function main(): Promise<void> {
     return rows.map((r) => `${r.n} tables in ${r.schema}`).join(', ');
   });
 
-  const processes: Started[] = [];
-  cleanups.push(() => Promise.all(processes.map((p) => p.kill())));
   const base = `http://127.0.0.1:${port}`;
-  await step('start the API (runApiProcess) and the worker (runWorkerProcess)', async () => {
-    processes.push(startProcess('api', NODE, ['build/api.js'], { cwd: project, env, logDir: work }));
-    processes.push(startProcess('worker', NODE, ['build/worker.js'], { cwd: project, env, logDir: work }));
-    await waitFor(30_000, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, processes);
-    return `${base}, admin on ${adminPort}`;
-  });
-
   const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
-  const complete = async (route: string, body: unknown) => {
-    const res = await fetch(`${base}${route}`, { method: 'POST', headers: { ...headers, 'idempotency-key': `check-${route}` }, body: JSON.stringify(body) });
+  const complete = async (route: string, key: string, body: unknown) => {
+    const res = await fetch(`${base}${route}`, { method: 'POST', headers: { ...headers, 'idempotency-key': key }, body: JSON.stringify(body) });
     const accepted = (await res.json()) as { id?: string };
     if (res.status !== 202 || !accepted.id) throw new Error(`POST ${route}: ${res.status} ${JSON.stringify(accepted)}`);
     const done = await fetch(`${base}/v1/requests/${accepted.id}?wait=20`, { headers });
@@ -167,33 +161,87 @@ async function main(): Promise<void> {
     return { id: accepted.id, result: view.result! };
   };
 
-  await step('an operation request: 202, then succeeded', async () => {
-    const { id: requestId, result } = await complete('/v1/notes', { text: 'hello from a package' });
-    const { rows } = await appDb.query('select text from notes.notes where id = $1', [result.noteId]);
-    if (result.length !== 20 || rows[0]?.text !== 'hello from a package') throw new Error(`result ${JSON.stringify(result)}, rows ${JSON.stringify(rows)}`);
-    return `request ${requestId}, note ${result.noteId}`;
-  });
+  /** Starts the service as `how` says, completes one request of each kind, and stops it with SIGTERM. */
+  const serve = async (how: string, start: () => Started[]) => {
+    const processes: Started[] = [];
+    cleanups.push(() => Promise.all(processes.map((p) => p.kill())));
+    await step(`start ${how}`, async () => {
+      processes.push(...start());
+      await waitFor(30_000, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, processes);
+      return `${base}, admin on ${adminPort}`;
+    });
 
-  await step('a forwarded request: 202, then succeeded with the upstream answer', async () => {
-    const { id: requestId, result } = await complete('/v1/echo', { hello: 'upstream' });
-    const seen = upstream.received.at(-1);
-    if (result.status !== 201 || !seen?.idempotencyKey || seen.body !== '{"hello":"upstream"}') {
-      throw new Error(`result ${JSON.stringify(result)}, upstream saw ${JSON.stringify(seen)}`);
-    }
-    return `request ${requestId}, upstream answered ${result.status}`;
-  });
+    await step('  an operation request: 202, then succeeded', async () => {
+      const text = `hello from ${how}`;
+      const { id: requestId, result } = await complete('/v1/notes', `note-${how}`, { text });
+      const { rows } = await appDb.query('select text from notes.notes where id = $1', [result.noteId]);
+      if (result.length !== text.length || rows[0]?.text !== text) throw new Error(`result ${JSON.stringify(result)}, rows ${JSON.stringify(rows)}`);
+      return `request ${requestId}, note ${result.noteId}`;
+    });
 
-  await step("the admin console's assets are served from dist/", async () => {
-    const res = await fetch(`http://127.0.0.1:${adminPort}/console/console.js`, { headers: { authorization: `Bearer ${adminToken}` } });
-    const text = await res.text();
-    if (res.status !== 200 || text.length < 100) throw new Error(`GET /console/console.js: ${res.status}`);
-    return `console.js, ${text.length} bytes`;
-  });
+    await step('  a forwarded request: 202, then succeeded with the upstream answer', async () => {
+      const { id: requestId, result } = await complete('/v1/echo', `echo-${how}`, { hello: how });
+      const seen = upstream.received.at(-1);
+      if (result.status !== 201 || !seen?.idempotencyKey || seen.body !== JSON.stringify({ hello: how })) {
+        throw new Error(`result ${JSON.stringify(result)}, upstream saw ${JSON.stringify(seen)}`);
+      }
+      return `request ${requestId}, upstream answered ${result.status}`;
+    });
 
-  await step('SIGTERM: both processes stop gracefully', async () => {
-    const codes = await Promise.all(processes.map((p) => p.stop(20_000)));
-    if (codes.some((code) => code !== 0)) throw new Error(`exit codes ${JSON.stringify(codes)}`);
-    return 'exit codes 0 and 0';
+    await step("  the admin console's assets are served from dist/", async () => {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/console/console.js`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const text = await res.text();
+      if (res.status !== 200 || text.length < 100) throw new Error(`GET /console/console.js: ${res.status}`);
+      return `console.js, ${text.length} bytes`;
+    });
+
+    await step('  SIGTERM: every process stops gracefully', async () => {
+      const codes = await Promise.all(processes.map((p) => p.stop(20_000)));
+      if (codes.some((code) => code !== 0)) throw new Error(`exit codes ${JSON.stringify(codes)}`);
+      return `exit code${codes.length > 1 ? 's' : ''} ${codes.join(' and ')}`;
+    });
+  };
+
+  await serve('the API (runApiProcess) and the worker (runWorkerProcess)', () => [
+    startProcess('api', NODE, ['build/api.js'], { cwd: project, env, logDir: work }),
+    startProcess('worker', NODE, ['build/worker.js'], { cwd: project, env, logDir: work }),
+  ]);
+  if (!cli) return;
+
+  // the command, as `npx idemq start` runs it, but on the Node.js under test
+  const cliEnv = { ...env, FORWARD_ROUTES_FILE: '' };
+  await serve('idemq start --app build/app.js --routes routes.json', () => [
+    startProcess('idemq-start', NODE, [cli!, 'start', '--app', 'build/app.js', '--routes', 'routes.json'], { cwd: project, env: cliEnv, logDir: work }),
+  ]);
+
+  await scaffold(cli, tarball);
+}
+
+/**
+ * `idemq init` in a new directory beside the project, then its own `npm install && npm test`
+ * (against a fresh database of its own), with idemq from the tarball.
+ */
+async function scaffold(cli: string, tarball: string): Promise<void> {
+  const dir = join(work, 'my-app');
+  await step('idemq init my-app', async () => {
+    await run(NODE, [cli, 'init', dir, '--dependency', tarball], { cwd: work });
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    if (!manifest.dependencies?.idemq) throw new Error(`its package.json has no dependency on idemq: ${JSON.stringify(manifest)}`);
+    return `${dir}, idemq: ${manifest.dependencies.idemq}`;
+  });
+  await step('  npm install', () => run('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir }).then(() => undefined));
+  const testDatabase = `${database}_init`;
+  await step('  npm test (its test runs the operation through the real service)', async () => {
+    await admin.query(`create database ${testDatabase}`);
+    cleanups.push(() => admin.query(`drop database if exists ${testDatabase} with (force)`));
+    const env = {
+      ...process.env,
+      TEST_DATABASE_URL: Object.assign(new URL(ADMIN_DATABASE_URL), { pathname: `/${testDatabase}` }).href,
+      TEST_QUEUE_PREFIX: `${queuePrefix}_init`,
+      REDIS_URL,
+    };
+    const out = await run('npm', ['test'], { cwd: dir, env });
+    return out.split('\n').find((line) => /Tests\s+\d+ passed/.test(line))?.replace(/\x1b\[[0-9;]*m/g, '').trim();
   });
 }
 

@@ -13,6 +13,7 @@ type Manifest = {
   version: string;
   private?: boolean;
   types?: string;
+  bin?: Record<string, string>;
   files: string[];
   engines?: { node?: string };
   exports: Record<string, string | { types: string; default: string }>;
@@ -66,9 +67,16 @@ describe('the package manifest', () => {
     expect(targets.filter((t) => sourceOf(t) === undefined)).toEqual([]);
   });
 
-  it('ships only the build and the changelog, never tests, examples, bench or scripts', () => {
-    expect(pkg.files).toEqual(['dist/', 'CHANGELOG.md']);
+  it('ships the build and the changelog, never sources, tests, examples, bench or scripts', () => {
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist/', 'CHANGELOG.md']));
+    expect(pkg.files.filter((f) => /^(src|workers|test|examples|bench|scripts|clients|docs|deploy)(\/|$)/.test(f))).toEqual([]);
     expect(build.include.filter((dir) => ['test', 'examples', 'bench', 'scripts'].includes(dir))).toEqual([]);
+  });
+
+  it('runs its commands (bin) from the build, never from TypeScript sources', () => {
+    // Node.js strips no types under node_modules: a bin pointing at a .ts file fails once installed
+    const bins = Object.values(pkg.bin ?? {});
+    expect(bins.filter((target) => !target.endsWith('.js') || sourceOf(target) === undefined)).toEqual([]);
   });
 
   it('lists every package the built code imports in dependencies, with types for those that lack their own', () => {

@@ -1,4 +1,4 @@
 import { runApiProcess } from 'idemq';
-import { notes } from './app.js';
+import { app } from './app.js';
 
-await runApiProcess(notes, { name: 'notes-api' });
+await runApiProcess(app, { name: 'notes-api' });

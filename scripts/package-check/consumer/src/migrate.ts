@@ -1,4 +1,4 @@
 import { runMigrateProcess } from 'idemq';
-import { notes } from './app.js';
+import { app } from './app.js';
 
-await runMigrateProcess(notes);
+await runMigrateProcess(app);

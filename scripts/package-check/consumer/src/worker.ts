@@ -1,4 +1,4 @@
 import { runWorkerProcess } from 'idemq/worker';
-import { notes } from './app.js';
+import { app } from './app.js';
 
-await runWorkerProcess(notes, { name: 'notes-worker' });
+await runWorkerProcess(app, { name: 'notes-worker' });
