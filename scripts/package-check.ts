@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const serve = async (how: string, start: () => Started[]) => {
     const processes: Started[] = [];
     cleanups.push(() => Promise.all(processes.map((p) => p.kill())));
-    await step(`start ${how}`, async () => {
+    await step(`serve: ${how}`, async () => {
       processes.push(...start());
       await waitFor(30_000, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, processes);
       return `${base}, admin on ${adminPort}`;
@@ -240,8 +240,10 @@ async function scaffold(cli: string, tarball: string): Promise<void> {
       TEST_QUEUE_PREFIX: `${queuePrefix}_init`,
       REDIS_URL,
     };
-    const out = await run('npm', ['test'], { cwd: dir, env });
-    return out.split('\n').find((line) => /Tests\s+\d+ passed/.test(line))?.replace(/\x1b\[[0-9;]*m/g, '').trim();
+    const out = (await run('npm', ['test'], { cwd: dir, env })).replace(/\x1b\[[0-9;]*m/g, '');
+    const passed = out.split('\n').find((line) => /^\s*Tests\s+\d+ passed/.test(line));
+    if (!passed) throw new Error(`npm test exited 0 but no test passed:\n${out.trim().split('\n').slice(-20).join('\n')}`);
+    return passed.trim();
   });
 }
 
