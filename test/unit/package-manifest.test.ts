@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -97,6 +97,23 @@ describe('the package manifest', () => {
       return typesOf(name) in pkg.dependencies ? [] : [`${name} has no types of its own and ${typesOf(name)} is not in dependencies`];
     });
     expect(problems).toEqual([]);
+  });
+
+  it("imports nothing outside the build's folders (the compiler would pull it into dist/ without its dependencies)", () => {
+    const outside = build.include.flatMap(sourceFiles).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/(?:\sfrom\s+|import\()\s*'(\.\.?\/[^']+)'/g)]
+        .map((m) => relative(ROOT, resolve(dirname(file), m[1]!)))
+        .filter((target) => !build.include.some((dir) => target.startsWith(`${dir}/`)))
+        .map((target) => `${relative(ROOT, file)} imports ${target}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it('finds no module by its .ts name at run time (in dist/ it is .js): only imports are rewritten', () => {
+    const byName = build.include.flatMap(sourceFiles).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/new URL\(\s*['`](\.\.?\/[^'`]*\.ts)['`]/g)].map((m) => `${relative(ROOT, file)}: ${m[1]}`),
+    );
+    expect(byName).toEqual([]);
   });
 
   it('finds value and type-only imports, multi-line ones too, and leaves out relative and built-in modules', () => {
