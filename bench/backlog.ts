@@ -50,7 +50,10 @@ export function startBacklogSampler(probe: Probe, intervalMs = 500) {
 }
 
 /** Waits until nothing is unfinished, at most `maxMs`; reports the pace at which the backlog fell. */
-export async function waitForDrain(probe: Probe, maxMs: number): Promise<{ drainMs: number; drained: boolean; left: number; drainRate: number }> {
+export async function waitForDrain(
+  probe: Probe,
+  maxMs: number,
+): Promise<{ drainMs: number; drained: boolean; left: number; drainRate: number }> {
   const t0 = Date.now();
   const first = await probe.unfinished();
   let left = first;

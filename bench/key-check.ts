@@ -42,7 +42,12 @@ const viaProxy = new URL(databaseUrl(SERVER, NAME));
 viaProxy.hostname = '127.0.0.1';
 viaProxy.port = String((proxy.address() as { port: number }).port);
 
-const config = loadConfig({ DATABASE_URL: viaProxy.toString(), API_KEYS: `bench:${ENV_SECRET}`, RATE_LIMIT_PER_MINUTE: '100000000', QUEUE_PREFIX: 'benchkeys' });
+const config = loadConfig({
+  DATABASE_URL: viaProxy.toString(),
+  API_KEYS: `bench:${ENV_SECRET}`,
+  RATE_LIMIT_PER_MINUTE: '100000000',
+  QUEUE_PREFIX: 'benchkeys',
+});
 const { deps, close } = await createApiDeps(config, pino({ level: 'warn' }), appMigrations(ledger));
 const app = await buildApp(deps, { operations: ledger.operations });
 await app.listen({ host: '127.0.0.1', port: 0 });
@@ -53,7 +58,14 @@ const body = JSON.stringify({ currency: 'USD', openingBalance: 1 });
 const post = (secret: string) =>
   new Promise<number>((resolve, reject) => {
     const req = request(
-      { agent, port, host: '127.0.0.1', method: 'POST', path: '/v1/accounts', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': 'bench-replay' } },
+      {
+        agent,
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/v1/accounts',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': 'bench-replay' },
+      },
       (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0)),
     );
     req.on('error', reject);
@@ -61,7 +73,11 @@ const post = (secret: string) =>
   });
 
 const first = await post(ENV_SECRET);
-const { rows } = await db.selectFrom('idemq.requests').select('id').execute().then((r) => ({ rows: r }));
+const { rows } = await db
+  .selectFrom('idemq.requests')
+  .select('id')
+  .execute()
+  .then((r) => ({ rows: r }));
 await processRequest(db, rows[0]!.id, createRegistry(ledger.operations).find);
 if (first !== 202 || (await post(storedSecret)) !== 202) throw new Error('the first submit or a replay was not accepted');
 
@@ -90,13 +106,20 @@ for (let i = 0; i < ROUNDS; i++) {
 for (const [kind, rounds] of Object.entries(results)) {
   const rates = rounds.map((r) => Math.round(r.perSecond));
   const messages = rounds.reduce((n, r) => n + r.pgMessagesPerReplay, 0) / rounds.length;
-  console.log(`${kind.padEnd(8)} replays/s per round: ${rates.join(', ')}; median ${rates.sort((a, b) => a - b)[rates.length >> 1]}; Postgres messages per replay: ${messages.toFixed(4)}`);
+  console.log(
+    `${kind.padEnd(8)} replays/s per round: ${rates.join(', ')}; median ${rates.sort((a, b) => a - b)[rates.length >> 1]}; Postgres messages per replay: ${messages.toFixed(4)}`,
+  );
 }
 
 // the check alone, in process: what each request pays for it, the digest included
 const authenticator = createAuthenticator(config.apiKeys, deps.keys);
 const CHECKS = 500_000;
-for (const [kind, secret] of [['API_KEYS', ENV_SECRET], ['stored', storedSecret], ['API_KEYS', ENV_SECRET], ['stored', storedSecret]] as const) {
+for (const [kind, secret] of [
+  ['API_KEYS', ENV_SECRET],
+  ['stored', storedSecret],
+  ['API_KEYS', ENV_SECRET],
+  ['stored', storedSecret],
+] as const) {
   const started = process.hrtime.bigint();
   for (let i = 0; i < CHECKS; i++) if (!authenticator.grantOf(secret)) throw new Error('the key was refused');
   console.log(`${kind.padEnd(8)} key check: ${(Number(process.hrtime.bigint() - started) / CHECKS / 1000).toFixed(2)} µs`);

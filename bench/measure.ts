@@ -81,7 +81,11 @@ export async function measurePoint(ctx: BenchContext, o: PointOptions): Promise<
     processes,
     {
       onRun() {
-        meter = startCpuMeter({ mine: (pid, ppid) => ownProcess(ctx, pid, ppid), database: ctx.database, ...(ctx.databases ? { databases: ctx.databases } : {}) });
+        meter = startCpuMeter({
+          mine: (pid, ppid) => ownProcess(ctx, pid, ppid),
+          database: ctx.database,
+          ...(ctx.databases ? { databases: ctx.databases } : {}),
+        });
         o.onRun?.();
       },
       onDone() {
@@ -129,7 +133,12 @@ export const foreignCores = (p: Point) => (p.cpu.foreign ?? 0) / 100;
  * contention on two shared cores comes in bursts, and a second try often misses them. The second
  * result stands either way; `repeated` says it happened.
  */
-export async function repeatIfContended<T>(ctx: BenchContext, label: string, run: () => Promise<T>, pointOf: (t: T) => Point): Promise<{ result: T; repeated: boolean }> {
+export async function repeatIfContended<T>(
+  ctx: BenchContext,
+  label: string,
+  run: () => Promise<T>,
+  pointOf: (t: T) => Point,
+): Promise<{ result: T; repeated: boolean }> {
   const first = await run();
   const foreign = foreignCores(pointOf(first));
   if (foreign <= CONTENDED_CORES || !ctx.profile.repeatContended) return { result: first, repeated: false };

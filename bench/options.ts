@@ -11,7 +11,15 @@ export interface Profile {
    * fractions of the workers' drain pace), then bisections, and one probe above the grid when
    * everything passed; each point `reps` times.
    */
-  ladder: { fractions: number[]; drainFractions: number[]; refinements: number; probeAbove: boolean; ms: number; reps: number; connections: number };
+  ladder: {
+    fractions: number[];
+    drainFractions: number[];
+    refinements: number;
+    probeAbove: boolean;
+    ms: number;
+    reps: number;
+    connections: number;
+  };
   /** longest wait for the workers to catch up between ingest points */
   drainMaxMs: number;
   connections: { count: number; wave: number; processes: number; ms: number; reps: number };
@@ -49,7 +57,15 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'full',
     accounts: 200,
     saturation: { connections: 100, ms: 5_000 },
-    ladder: { fractions: [0.5, 0.7, 0.85, 1], drainFractions: [0.6, 0.8, 1], refinements: 2, probeAbove: true, ms: 10_000, reps: 3, connections: 256 },
+    ladder: {
+      fractions: [0.5, 0.7, 0.85, 1],
+      drainFractions: [0.6, 0.8, 1],
+      refinements: 2,
+      probeAbove: true,
+      ms: 10_000,
+      reps: 3,
+      connections: 256,
+    },
     drainMaxMs: 30_000,
     connections: { count: 10_000, wave: 500, processes: 2, ms: 15_000, reps: 3 },
     storm: { total: 10_000, connections: 1_000, reps: 3 },
@@ -62,7 +78,19 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
 };
 
-export const SCENARIOS = ['baseline', 'ingest', 'naive', 'replay', 'connections', 'storm', 'e2e', 'gateway', 'work', 'memory', 'scale'] as const;
+export const SCENARIOS = [
+  'baseline',
+  'ingest',
+  'naive',
+  'replay',
+  'connections',
+  'storm',
+  'e2e',
+  'gateway',
+  'work',
+  'memory',
+  'scale',
+] as const;
 /** run only when asked for by --only: not part of either standard form */
 const OPT_IN: readonly ScenarioName[] = ['scale'];
 export type ScenarioName = (typeof SCENARIOS)[number];

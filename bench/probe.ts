@@ -11,7 +11,15 @@ export function createProbe(url: string) {
       return Number(r.n);
     },
     /** Ledger facts: payments really moved, money neither created nor lost, no request failed. */
-    async ledger(): Promise<{ requests: number; succeeded: number; failed: number; unfinished: number; payments: number; balanceSum: number; accounts: number }> {
+    async ledger(): Promise<{
+      requests: number;
+      succeeded: number;
+      failed: number;
+      unfinished: number;
+      payments: number;
+      balanceSum: number;
+      accounts: number;
+    }> {
       const r = await one<Record<string, string>>(`
         select (select count(*) from idemq.requests where operation = 'payments.create') as requests,
                (select count(*) from idemq.requests where operation = 'payments.create' and status = 'succeeded') as succeeded,
@@ -41,7 +49,9 @@ export function createProbe(url: string) {
     },
     /** Transactions committed or rolled back in this database so far (Postgres flushes these counters about once a second). */
     async transactions(): Promise<number> {
-      const r = await one<{ n: string }>(`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
+      const r = await one<{ n: string }>(
+        `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
+      );
       return Number(r.n);
     },
     /** Pids of this database's Postgres backends, for CPU accounting. */

@@ -102,7 +102,10 @@ export function writeResults(results: BenchResults, opts: { partial: boolean }):
 /** The scale scenario's run, whatever else ran with it, as bench/results/scale.json (docs/scaling.md quotes it). */
 export function writeScaleResults(results: BenchResults): string {
   const file = `${RESULTS_DIR}/scale.json`;
-  writeFileSync(file, `${JSON.stringify({ meta: results.meta, scale: results.scale }, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ meta: results.meta, scale: results.scale }, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`,
+  );
   return file;
 }
 

@@ -65,8 +65,12 @@ results.baseline = await scenario('baseline', () => runBaseline(ctx));
 results.ingest = await scenario('ingest', () => runIngest(ctx));
 results.naive = await scenario('naive', () => runNaive(ctx, { pgServer: opts.pgServer, redisUrl: opts.redisUrl }));
 const sustained = opts.rate ?? results.ingest?.sustainedWithBacklog ?? results.ingest?.steps[0]?.offered;
-const halfRate = { rate: Math.max(10, Math.round((sustained ?? 400) / 2)), from: opts.rate ? '--rate' : results.ingest ? 'ingest' : 'default 400/s' };
-if (want('connections') || want('e2e') || want('memory')) log(`half the sustained end-to-end rate: ${halfRate.rate}/s (from ${halfRate.from})`);
+const halfRate = {
+  rate: Math.max(10, Math.round((sustained ?? 400) / 2)),
+  from: opts.rate ? '--rate' : results.ingest ? 'ingest' : 'default 400/s',
+};
+if (want('connections') || want('e2e') || want('memory'))
+  log(`half the sustained end-to-end rate: ${halfRate.rate}/s (from ${halfRate.from})`);
 results.replay = await scenario('replay', () => runReplay(ctx));
 results.connections = await scenario('connections', () => runConnections(ctx, halfRate.rate));
 results.storm = await scenario('storm', async () => [await runStorm(ctx, 1), await runStorm(ctx, 100)]);
@@ -80,7 +84,9 @@ if (results.baseline) {
   const start = results.baseline.saturation.achieved;
   const end = (await measureSaturation(ctx, 'baseline', paymentPlan(ctx, 'baseline-again', { mode: 'fresh' }))).achieved;
   results.baselineDrift = { start, end };
-  log(`bare route again: ${end.toFixed(0)}/s closed loop (${start.toFixed(0)}/s at the start, ${(((end - start) / start) * 100).toFixed(0)}%)`);
+  log(
+    `bare route again: ${end.toFixed(0)}/s closed loop (${start.toFixed(0)}/s at the start, ${(((end - start) / start) * 100).toFixed(0)}%)`,
+  );
 }
 
 await ctx.probe.close();
@@ -89,7 +95,11 @@ if (opts.cpuProfile) results.cpuProfiles = await summarizeCpuProfiles(PROFILE_DI
 
 const points = Object.values(pointsByScenario(results)).flat();
 const workPasses = results.work ? [results.work.submit, results.work.replay] : [];
-const foreign = [...points.map((p) => (p.cpu.foreign ?? 0) / 100), ...workPasses.map((w) => w.foreignCores), ...(results.scale?.points.map((p) => p.cores.foreign) ?? [])];
+const foreign = [
+  ...points.map((p) => (p.cpu.foreign ?? 0) / 100),
+  ...workPasses.map((w) => w.foreignCores),
+  ...(results.scale?.points.map((p) => p.cores.foreign) ?? []),
+];
 const full: BenchResults = {
   meta: {
     ...machineMeta(opts),
@@ -107,14 +117,29 @@ const files = writeResults(full, { partial: opts.partial });
 const history = opts.partial ? undefined : appendWorkHistory(full);
 if (history) files.push(history);
 if (full.scale) files.push(writeScaleResults(full));
-console.log(`\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`);
-if (full.scale) console.log(`\nSaturation by configuration (a Postgres and a Redis of their own, closed loop at ${full.scale.connections} connections):\n${formatScaleTable(full.scale)}`);
+console.log(
+  `\n${formatTable(resultRows(full))}\n\nPerformance targets (ratios to the bare route in this run):\n${formatTargets(full.targets)}`,
+);
+if (full.scale)
+  console.log(
+    `\nSaturation by configuration (a Postgres and a Redis of their own, closed loop at ${full.scale.connections} connections):\n${formatScaleTable(full.scale)}`,
+  );
 if (full.work) console.log(`\nWork per request (a Postgres and a Redis of their own):\n${formatWorkTable(full.work)}`);
-if (full.baselineDrift) console.log(`\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`);
-console.log(`\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`);
-for (const p of full.cpuProfiles ?? []) console.log(`\nCPU profile ${p.file}:\n${p.top.slice(0, 12).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}${calledFrom(f)}`).join('\n')}`);
+if (full.baselineDrift)
+  console.log(
+    `\nbare route closed loop: ${full.baselineDrift.start.toFixed(0)}/s at the start of the run, ${full.baselineDrift.end.toFixed(0)}/s at the end`,
+  );
+console.log(
+  `\nother processes used ${full.meta.contention.medianForeignCores.toFixed(2)} cores (median; max ${full.meta.contention.maxForeignCores.toFixed(2)}) of ${full.meta.cpus} while measuring`,
+);
+for (const p of full.cpuProfiles ?? [])
+  console.log(
+    `\nCPU profile ${p.file}:\n${p.top
+      .slice(0, 12)
+      .map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}${calledFrom(f)}`)
+      .join('\n')}`,
+  );
 if (results.failures.length) console.log(`\nFAILED scenarios: ${results.failures.map((f) => f.scenario).join(', ')}`);
 console.log(`\nwrote ${files.join(', ')}`);
 if (opts.docs) console.log(`wrote ${writeDocs().join(', ')}`);
 process.exit(results.failures.length ? 1 : 0);
-

@@ -44,7 +44,10 @@ export async function waitHttpReady(service: Service, url: string, timeoutMs = 3
   void exited(service.child).then(() => (gone = true));
   while (Date.now() < deadline) {
     if (gone) throw new Error(`${service.name} exited during start-up; see ${join(LOG_DIR, `${service.name}.log`)}`);
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -68,7 +68,9 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
   const stop = async () => {
     await vacuum.stop();
     await stopServices(services);
-    const deleted = await deletePrefixedKeys(opts.redisUrl, queuePrefix).catch((err: Error) => (log(`could not clean Redis: ${err.message}`), 0));
+    const deleted = await deletePrefixedKeys(opts.redisUrl, queuePrefix).catch(
+      (err: Error) => (log(`could not clean Redis: ${err.message}`), 0),
+    );
     log(`stopped ${services.length} processes, deleted ${deleted} Redis keys under ${queuePrefix}`);
   };
   try {
@@ -104,7 +106,12 @@ export async function startBench(opts: Options, log: (line: string) => void): Pr
       accounts,
       targets,
       probe: createProbe(databaseUrl),
-      pids: { api: api.pid, workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid), baseline: baseline.pid, ...(upstream && { upstream: upstream.service.pid }) },
+      pids: {
+        api: api.pid,
+        workers: services.filter((s) => s.name.startsWith('worker')).map((s) => s.pid),
+        baseline: baseline.pid,
+        ...(upstream && { upstream: upstream.service.pid }),
+      },
       database: opts.database,
       stageSources: {
         api: { url: `http://127.0.0.1:${adminPort}/metrics`, token: adminToken },

@@ -11,7 +11,10 @@ const EVERY_MS = 10_000;
  * VACUUM (ANALYZE) of the churned tables every 10 s, on its own connection, for the whole run.
  * Returns what it did, for the results, and a stop function.
  */
-export async function emulateAutovacuum(databaseUrl: string, log: (line: string) => void): Promise<{ autovacuum: string; stop(): Promise<void> }> {
+export async function emulateAutovacuum(
+  databaseUrl: string,
+  log: (line: string) => void,
+): Promise<{ autovacuum: string; stop(): Promise<void> }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const { rows } = await client.query<{ autovacuum: string }>('show autovacuum');

@@ -59,7 +59,25 @@ const PROFILES = {
     orders: 3_000,
     ordersPerSec: 10,
     workers: 3,
-    faults: [K, 'redis-loss', K, 'postgres-restart', K, 'api-kill', K, 'redis-loss', 'kill-all-workers', K, 'postgres-restart', K, 'api-kill', K, 'redis-loss', K, K] as FaultKind[],
+    faults: [
+      K,
+      'redis-loss',
+      K,
+      'postgres-restart',
+      K,
+      'api-kill',
+      K,
+      'redis-loss',
+      'kill-all-workers',
+      K,
+      'postgres-restart',
+      K,
+      'api-kill',
+      K,
+      'redis-loss',
+      K,
+      K,
+    ] as FaultKind[],
     firstFaultMs: 8_000,
     faultSpacingMs: 19_000,
     drainMs: 240_000,
@@ -114,7 +132,10 @@ process.once('SIGINT', () => void abort('interrupted; stopping everything it sta
 process.once('SIGTERM', () => void abort('terminated; stopping everything it started', 143));
 process.on('uncaughtException', (err) => void abort(`failed: ${err.stack ?? err}`, 1));
 process.on('unhandledRejection', (err) => void abort(`failed: ${(err as Error)?.stack ?? err}`, 1));
-setTimeout(() => void abort(`gave up: the ${profileName} run exceeded its hard limit of ${profile.hardLimitMs / 1000} s`, 1), profile.hardLimitMs).unref();
+setTimeout(
+  () => void abort(`gave up: the ${profileName} run exceeded its hard limit of ${profile.hardLimitMs / 1000} s`, 1),
+  profile.hardLimitMs,
+).unref();
 
 const runStarted = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), 'idemq-chaos-'));
@@ -147,10 +168,29 @@ if (onCluster) {
 const upstream = await startCountingUpstream({ failShare: 0.1, slowShare: 0.05, slowMs: 1_500 });
 cleanups.push(() => upstream.close());
 const routesFile = join(tmp, 'routes.json');
-writeFileSync(routesFile, JSON.stringify([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 1_000, maxAttempts: 100, retryBaseMs: 100, retryMaxMs: 2_000 }]));
+writeFileSync(
+  routesFile,
+  JSON.stringify([
+    {
+      name: 'orders.create',
+      route: '/v1/orders',
+      upstream: `${upstream.url}/orders`,
+      timeoutMs: 1_000,
+      maxAttempts: 100,
+      retryBaseMs: 100,
+      retryMaxMs: 2_000,
+    },
+  ]),
+);
 
 const secret = `sk_chaos_${randomBytes(12).toString('hex')}`;
-const common = { DATABASE_URL: postgres.url, ...redisEnv, QUEUE_PREFIX: 'chaos', API_KEYS: `chaos:${secret}`, FORWARD_ROUTES_FILE: routesFile };
+const common = {
+  DATABASE_URL: postgres.url,
+  ...redisEnv,
+  QUEUE_PREFIX: 'chaos',
+  API_KEYS: `chaos:${secret}`,
+  FORWARD_ROUTES_FILE: routesFile,
+};
 const apiPort = await freePort();
 await migrate({ ...common, LOG_LEVEL: 'warn' }, logDir);
 
@@ -187,10 +227,21 @@ async function openAccounts(openings: number[]): Promise<OpenedAccount[]> {
   const deadline = Date.now() + 60_000;
   return Promise.all(
     openings.map(async (opening, i) => {
-      const answer = await submitUntilAccepted(api, '/v1/accounts', { currency: CURRENCY, openingBalance: opening, name: `chaos-${i}` }, `account-${i}`, stats, deadline, { prefer: 'wait=10' });
+      const answer = await submitUntilAccepted(
+        api,
+        '/v1/accounts',
+        { currency: CURRENCY, openingBalance: opening, name: `chaos-${i}` },
+        `account-${i}`,
+        stats,
+        deadline,
+        { prefer: 'wait=10' },
+      );
       if (!answer) throw new Error(`could not open account ${i}`);
       for (;;) {
-        const { rows } = await pool.query<{ status: string; result: { accountId: string } | null }>('select status, result from idemq.requests where id = $1', [answer.id]);
+        const { rows } = await pool.query<{ status: string; result: { accountId: string } | null }>(
+          'select status, result from idemq.requests where id = $1',
+          [answer.id],
+        );
         if (rows[0]?.status === 'succeeded') return { id: rows[0].result!.accountId, opening };
         if (rows[0]?.status === 'failed' || Date.now() > deadline) throw new Error(`account ${i} did not open: ${JSON.stringify(rows[0])}`);
         await sleep(100);
@@ -211,30 +262,67 @@ const plans: PaymentPlan[] = Array.from({ length: profile.payments }, (_, i) => 
   const doomed = Math.random() < 0.04;
   return {
     key: `pay-${i}`,
-    body: { fromAccount: from.id, toAccount: to.id, amount: doomed ? allMoney + 1 : 1 + Math.floor(Math.random() * 5_000), currency: CURRENCY },
+    body: {
+      fromAccount: from.id,
+      toAccount: to.id,
+      amount: doomed ? allMoney + 1 : 1 + Math.floor(Math.random() * 5_000),
+      currency: CURRENCY,
+    },
     doomed,
     ids: new Set<string>(),
   };
 });
 const probePlans: PaymentPlan[] = [];
 
-log(`${accounts.length} accounts open; ${profile.payments} payments at ${profile.ratePerSec}/s, ${profile.faults.length} faults, ${profile.workers} workers`);
+log(
+  `${accounts.length} accounts open; ${profile.payments} payments at ${profile.ratePerSec}/s, ${profile.faults.length} faults, ${profile.workers} workers`,
+);
 const tracker = startRecoveryTracker(pool);
 const loadStarted = Date.now();
 const deadline = runStarted + profile.hardLimitMs - profile.drainMs - 30_000;
-const load = runPaymentLoad({ api, plans, ratePerSec: profile.ratePerSec, maxInFlight: 200, concurrentCopies: 0.1, replays: 0.2, deadline, stats });
-const orderPlans: OrderPlan[] = Array.from({ length: profile.orders }, (_, i) => ({ key: `order-${i}`, body: { sku: `sku-${i % 50}`, quantity: 1 + (i % 3) }, ids: new Set<string>() }));
+const load = runPaymentLoad({
+  api,
+  plans,
+  ratePerSec: profile.ratePerSec,
+  maxInFlight: 200,
+  concurrentCopies: 0.1,
+  replays: 0.2,
+  deadline,
+  stats,
+});
+const orderPlans: OrderPlan[] = Array.from({ length: profile.orders }, (_, i) => ({
+  key: `order-${i}`,
+  body: { sku: `sku-${i % 50}`, quantity: 1 + (i % 3) },
+  ids: new Set<string>(),
+}));
 const orderStats = newLoadStats();
-const orderLoad = runPaymentLoad({ api, path: '/v1/orders', plans: orderPlans, ratePerSec: profile.ordersPerSec, maxInFlight: 50, concurrentCopies: 0.1, replays: 0.2, deadline, stats: orderStats });
+const orderLoad = runPaymentLoad({
+  api,
+  path: '/v1/orders',
+  plans: orderPlans,
+  ratePerSec: profile.ordersPerSec,
+  maxInFlight: 50,
+  concurrentCopies: 0.1,
+  replays: 0.2,
+  deadline,
+  stats: orderStats,
+});
 const faults: FaultRecord[] = [];
 for (const [i, kind] of profile.faults.entries()) {
   const due = loadStarted + profile.firstFaultMs + i * profile.faultSpacingMs;
   if (due > Date.now()) await sleep(due - Date.now());
   const ordinal = profile.faults.slice(0, i).filter((k) => k === kind).length;
-  const fault = await injectFault(kind, fleet, { api, from: probeFrom!.id, to: probeTo!.id, currency: CURRENCY, plans: probePlans, stats }, ordinal);
+  const fault = await injectFault(
+    kind,
+    fleet,
+    { api, from: probeFrom!.id, to: probeTo!.id, currency: CURRENCY, plans: probePlans, stats },
+    ordinal,
+  );
   faults.push(fault);
   tracker.track(fault);
-  log(`fault ${i + 1}/${profile.faults.length} at ${Math.round((fault.startedAt - loadStarted) / 1000)} s: ${kind} (${fault.detail}), back after ${fault.endedAt - fault.startedAt} ms`);
+  log(
+    `fault ${i + 1}/${profile.faults.length} at ${Math.round((fault.startedAt - loadStarted) / 1000)} s: ${kind} (${fault.detail}), back after ${fault.endedAt - fault.startedAt} ms`,
+  );
 }
 await Promise.all([load, orderLoad]);
 log(`load done after ${Math.round((Date.now() - loadStarted) / 1000)} s; waiting for every request to finish`);
@@ -243,7 +331,10 @@ const drainDeadline = Date.now() + profile.drainMs;
 for (;;) {
   const unfinished = await pool
     .query<{ n: string }>(`select count(*) as n from idemq.requests where status in ('queued', 'processing')`)
-    .then((r) => Number(r.rows[0]!.n), () => -1);
+    .then(
+      (r) => Number(r.rows[0]!.n),
+      () => -1,
+    );
   if (unfinished === 0 || Date.now() > drainDeadline) break;
   await sleep(250);
 }
@@ -252,7 +343,9 @@ await tracker.stop();
 const resumes = (await Promise.all(faults.map((f) => f.resumeMs))).filter((ms): ms is number => ms !== undefined);
 const byKind = new Map<FaultKind, number[]>();
 for (const r of tracker.recoveries) byKind.set(r.fault.kind, [...(byKind.get(r.fault.kind) ?? []), r.completeAfterMs ?? NaN]);
-log(`all requests accepted before a fault were finished after (ms): ${[...byKind].map(([kind, ms]) => `${kind} ${ms.join('/')}`).join(', ')}`);
+log(
+  `all requests accepted before a fault were finished after (ms): ${[...byKind].map(([kind, ms]) => `${kind} ${ms.join('/')}`).join(', ')}`,
+);
 
 // graceful shutdown of every process, within its bound and with exit code 0
 const violations: string[] = [];
@@ -267,7 +360,9 @@ violations.push(...(await checkLedger(pool, [...plans, ...probePlans], accounts)
 violations.push(...stats.anomalies, ...orderStats.anomalies);
 const forward = await checkForward(pool, 'chaos', orderPlans, upstream);
 violations.push(...forward.violations);
-for (const f of tracker.recoveries) if (f.completeAfterMs === undefined) violations.push(`requests accepted before the ${f.fault.kind} at ${new Date(f.fault.startedAt).toISOString()} never all finished`);
+for (const f of tracker.recoveries)
+  if (f.completeAfterMs === undefined)
+    violations.push(`requests accepted before the ${f.fault.kind} at ${new Date(f.fault.startedAt).toISOString()} never all finished`);
 for (const v of violations.slice(0, 30)) log(`violation: ${v}`);
 if (violations.length > 30) log(`… and ${violations.length - 30} more violations`);
 

@@ -17,7 +17,10 @@ const pinned: Record<string, string> = Object.assign({}, ...manifests.flatMap((m
 /** Rows of the first Markdown table whose first cell is a `package` in backticks. */
 const rows = new Map<string, { version: string; why: string }>();
 for (const line of readFileSync(new URL('docs/dependencies.md', root), 'utf8').split('\n')) {
-  const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+  const cells = line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   const name = /^`([^`]+)`$/.exec(cells[0] ?? '')?.[1];
   if (name && cells.length >= 4) rows.set(name, { version: cells[1]!.replaceAll('`', ''), why: cells[2]! });
 }
@@ -45,7 +48,8 @@ await Promise.all(
     const latest = stdout.trim();
     const behind = major(latest) !== major(version) && compare(latest, version) > 0;
     report.push(`${name.padEnd(32)} ${version.padEnd(10)} latest ${latest.padEnd(10)}${behind ? ' a major behind' : ''}`);
-    if (behind && !/a major behind/i.test(row.why)) problems.push(`${name}: ${version} is a major behind ${latest}; update it, or say why in its row ("a major behind: …")`);
+    if (behind && !/a major behind/i.test(row.why))
+      problems.push(`${name}: ${version} is a major behind ${latest}; update it, or say why in its row ("a major behind: …")`);
   }),
 );
 for (const name of rows.keys()) if (!(name in pinned)) problems.push(`${name}: listed in docs/dependencies.md but not a dependency`);

@@ -61,11 +61,23 @@ async function main(): Promise<void> {
     const out = await run('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: ROOT, stdoutOnly: true });
     const [packed] = JSON.parse(out.slice(out.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
-    const required = ['package.json', 'README.md', 'CHANGELOG.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/index.js',
-      'dist/workers/index.d.ts', 'dist/src/admin/console/index.html', 'dist/src/admin/console/console.js'];
+    const required = [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/workers/index.js',
+      'dist/workers/index.d.ts',
+      'dist/src/admin/console/index.html',
+      'dist/src/admin/console/console.js',
+    ];
     const missing = required.filter((f) => !files.includes(f));
-    const unwanted = files.filter((f) => /^(src|workers|test|examples|bench|scripts|clients|docs|deploy)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
-    if (missing.length > 0 || unwanted.length > 0) throw new Error(`missing ${JSON.stringify(missing)}, unwanted ${JSON.stringify(unwanted.slice(0, 10))}`);
+    const unwanted = files.filter(
+      (f) => /^(src|workers|test|examples|bench|scripts|clients|docs|deploy)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+    );
+    if (missing.length > 0 || unwanted.length > 0)
+      throw new Error(`missing ${JSON.stringify(missing)}, unwanted ${JSON.stringify(unwanted.slice(0, 10))}`);
     tarball = join(packDir, packed!.filename);
     return `${packed!.filename}, ${files.length} files`;
   });
@@ -124,9 +136,20 @@ async function main(): Promise<void> {
   writeFileSync(routesFile, JSON.stringify([{ name: 'echo.create', route: '/v1/echo', upstream: upstream.url, maxAttempts: 2 }], null, 2));
   const [port, adminPort] = [await freePort(), await freePort()];
   const env = {
-    ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, REDIS_URL, QUEUE_PREFIX: queuePrefix,
-    API_KEYS: `check:${secret}`, HOST: '127.0.0.1', PORT: String(port), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort), ADMIN_TOKEN: adminToken,
-    FORWARD_ROUTES_FILE: routesFile, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0',
+    ...process.env,
+    NODE_ENV: 'development',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    API_KEYS: `check:${secret}`,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: String(adminPort),
+    ADMIN_TOKEN: adminToken,
+    FORWARD_ROUTES_FILE: routesFile,
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_DRAIN_MS: '0',
   };
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   cleanups.push(async () => {
@@ -152,7 +175,11 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
   const complete = async (route: string, key: string, body: unknown) => {
-    const res = await fetch(`${base}${route}`, { method: 'POST', headers: { ...headers, 'idempotency-key': key }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}${route}`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': key },
+      body: JSON.stringify(body),
+    });
     const accepted = (await res.json()) as { id?: string };
     if (res.status !== 202 || !accepted.id) throw new Error(`POST ${route}: ${res.status} ${JSON.stringify(accepted)}`);
     const done = await fetch(`${base}/v1/requests/${accepted.id}?wait=20`, { headers });
@@ -175,7 +202,8 @@ async function main(): Promise<void> {
       const text = `hello from ${how}`;
       const { id: requestId, result } = await complete('/v1/notes', `note-${how}`, { text });
       const { rows } = await appDb.query('select text from notes.notes where id = $1', [result.noteId]);
-      if (result.length !== text.length || rows[0]?.text !== text) throw new Error(`result ${JSON.stringify(result)}, rows ${JSON.stringify(rows)}`);
+      if (result.length !== text.length || rows[0]?.text !== text)
+        throw new Error(`result ${JSON.stringify(result)}, rows ${JSON.stringify(rows)}`);
       return `request ${requestId}, note ${result.noteId}`;
     });
 
@@ -211,7 +239,11 @@ async function main(): Promise<void> {
   // the command, as `npx idemq start` runs it, but on the Node.js under test
   const cliEnv = { ...env, FORWARD_ROUTES_FILE: '' };
   await serve('idemq start --app build/app.js --routes routes.json', () => [
-    startProcess('idemq-start', NODE, [cli!, 'start', '--app', 'build/app.js', '--routes', 'routes.json'], { cwd: project, env: cliEnv, logDir: work }),
+    startProcess('idemq-start', NODE, [cli!, 'start', '--app', 'build/app.js', '--routes', 'routes.json'], {
+      cwd: project,
+      env: cliEnv,
+      logDir: work,
+    }),
   ]);
 
   await scaffold(cli, tarball);

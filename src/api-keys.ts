@@ -32,13 +32,14 @@ function entryFault(entry: string): string | undefined {
   if (parts.length === 1) return 'has no ":"';
   if (parts.length > 2) return 'has more than one ":"';
   const [tenant, secret] = parts as [string, string];
-  if (!TENANT_PATTERN.test(tenant)) return tenant === '' ? 'has no tenant' : 'has a tenant with characters other than letters, digits, "_", "." and "-"';
+  if (!TENANT_PATTERN.test(tenant))
+    return tenant === '' ? 'has no tenant' : 'has a tenant with characters other than letters, digits, "_", "." and "-"';
   if (/\s/.test(secret)) return 'has white space in its secret';
   if (secret.length < MIN_SECRET_LENGTH) return `has a ${secret.length}-character secret`;
   return undefined;
 }
 
 function ordinal(n: number): string {
-  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th');
   return `${n}${suffix}`;
 }

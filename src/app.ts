@@ -36,7 +36,10 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  * registers the plugin behind a proxy sets its own `trustProxy` (buildApp takes TRUSTED_PROXIES).
  * The host app's unknown routes are its own: buildApp limits them with refuseUnknownRoutes.
  */
-export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (app, { deps, operations, routes = [], limits: given }) => {
+export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = async (
+  app,
+  { deps, operations, routes = [], limits: given },
+) => {
   assertDistinct(operations);
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
@@ -73,7 +76,14 @@ export const idemqPlugin: FastifyPluginAsync<{ deps: AppDeps } & ApiOptions> = a
     await v1.register(eventRoutes, { ...deps, held, holds });
     for (const register of routes) await v1.register(register, { db: deps.db });
   });
-  await app.register(wsRoutes, { deps, auth, guard, sockets: createTenantSlots(deps.config.maxSocketsPerTenant), holds, subscribeAllowed: limits.subscribe });
+  await app.register(wsRoutes, {
+    deps,
+    auth,
+    guard,
+    sockets: createTenantSlots(deps.config.maxSocketsPerTenant),
+    holds,
+    subscribeAllowed: limits.subscribe,
+  });
 };
 
 function rateLimitsOf(deps: AppDeps, log: FastifyBaseLogger): RateLimits {

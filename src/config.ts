@@ -6,8 +6,7 @@ import { MAX_QUEUE_SHARDS } from './queue/queue-shards.ts';
 import { parseClusterNodes } from './redis-cluster-nodes.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
 
-const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  Type.Integer({ default: def, minimum: min, maximum: max });
+const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ default: def, minimum: min, maximum: max });
 
 /** Every environment variable the processes read, with its default for the local services. */
 export const EnvSchema = Type.Object({
@@ -260,7 +259,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const production = isProduction(String(value.NODE_ENV));
   // in production the public demo key is no default: keys live in Postgres (npm run keys)
   const apiKeysSet = env.API_KEYS !== undefined && env.API_KEYS !== '';
-  const { apiKeys, problems: keyProblems } = production && !apiKeysSet ? { apiKeys: new Map<string, string>(), problems: [] } : parseApiKeys(String(value.API_KEYS));
+  const { apiKeys, problems: keyProblems } =
+    production && !apiKeysSet ? { apiKeys: new Map<string, string>(), problems: [] } : parseApiKeys(String(value.API_KEYS));
   problems.push(...keyProblems);
   // a worker or a migration holds no API credential and listens for no client but a worker's metrics port
   if (opts.servesApi ?? true) {
@@ -300,7 +300,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   // Node refuses a headers deadline beyond the whole request's
   if ((value.HTTP_HEADERS_TIMEOUT_MS as number) > (value.HTTP_REQUEST_TIMEOUT_MS as number)) {
-    problems.push(`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`);
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${value.HTTP_HEADERS_TIMEOUT_MS} > ${value.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
   }
   const clusterNodes = parseClusterNodes(String(value.REDIS_CLUSTER_NODES));
   problems.push(...clusterNodes.problems);
@@ -387,7 +389,10 @@ export function forwardRoutesFileOf(env: Record<string, string | undefined> = pr
 /** `k1=v1,k2=v2` (values URL-encoded, as the OpenTelemetry specification has them); undefined if malformed. */
 function parseOtlpHeaders(text: string): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) return undefined;
     try {

@@ -41,7 +41,14 @@ export interface CredentialInput {
 export function credentialProblems(c: CredentialInput): string[] {
   const problems: string[] = [];
   const [hostVariable, adminHostVariable] = c.hostVariables ?? ['HOST', 'ADMIN_HOST'];
-  const exposed = [...new Map([[hostVariable, c.host], [adminHostVariable, c.adminHost]])].filter(([, h]) => !isLoopbackHost(h!)).map(([name, h]) => `${name}=${h}`);
+  const exposed = [
+    ...new Map([
+      [hostVariable, c.host],
+      [adminHostVariable, c.adminHost],
+    ]),
+  ]
+    .filter(([, h]) => !isLoopbackHost(h!))
+    .map(([name, h]) => `${name}=${h}`);
   const where = c.production ? 'in production (NODE_ENV)' : `while a server listens beyond loopback (${exposed.join(', ')})`;
   const refuseDemo = c.production || exposed.length > 0;
   const bindLoopback = c.production ? '' : ', or bind HOST and ADMIN_HOST to 127.0.0.1';
@@ -56,22 +63,31 @@ export function credentialProblems(c: CredentialInput): string[] {
   if (c.production) {
     for (const [i, [secret, tenant]] of [...c.apiKeys].entries()) {
       const weakness = secret === DEMO_SECRET ? undefined : secretWeakness(secret);
-      if (weakness) problems.push(`API_KEYS: the secret of tenant ${tenant} (entry ${i + 1}) ${weakness}; or, better, create stored keys with \`npm run keys -- create --tenant ${tenant}\``);
+      if (weakness)
+        problems.push(
+          `API_KEYS: the secret of tenant ${tenant} (entry ${i + 1}) ${weakness}; or, better, create stored keys with \`npm run keys -- create --tenant ${tenant}\``,
+        );
     }
   }
 
   if (c.production && !c.adminTokenSet) {
-    problems.push('ADMIN_TOKEN: required in production (NODE_ENV): set a long random token of your own (e.g. `openssl rand -hex 24`); the default is public');
+    problems.push(
+      'ADMIN_TOKEN: required in production (NODE_ENV): set a long random token of your own (e.g. `openssl rand -hex 24`); the default is public',
+    );
   } else if (refuseDemo && c.adminToken === DEMO_ADMIN_TOKEN) {
     const origin = c.adminTokenSet ? '' : ' (the default of ADMIN_TOKEN)';
-    problems.push(`ADMIN_TOKEN: the public demo token${origin} is refused ${where}: set a long random token of your own (e.g. \`openssl rand -hex 24\`)${bindLoopback}`);
+    problems.push(
+      `ADMIN_TOKEN: the public demo token${origin} is refused ${where}: set a long random token of your own (e.g. \`openssl rand -hex 24\`)${bindLoopback}`,
+    );
   } else if (c.production) {
     const weakness = secretWeakness(c.adminToken);
     if (weakness) problems.push(`ADMIN_TOKEN: ${weakness} (e.g. \`openssl rand -hex 24\`)`);
   }
 
   if (c.port !== 0 && c.port === c.adminPort && hostsOverlap(c.host, c.adminHost)) {
-    problems.push(`ADMIN_PORT: must differ from PORT (both ${c.port}): the admin server and the API each need a port of their own; set ADMIN_PORT to another, e.g. 9090`);
+    problems.push(
+      `ADMIN_PORT: must differ from PORT (both ${c.port}): the admin server and the API each need a port of their own; set ADMIN_PORT to another, e.g. 9090`,
+    );
   }
   return problems;
 }

@@ -64,7 +64,12 @@ export async function createApiDeps(
   });
   // the read replica (DATABASE_READ_URL): status reads only, never a write or anything in a transaction
   const replica = config.databaseReadUrl
-    ? createDb({ connectionString: config.databaseReadUrl, poolSize: config.pgReadPoolSize, applicationName: 'idemq-api-reads', onIdleError: onError('postgres replica') }).db
+    ? createDb({
+        connectionString: config.databaseReadUrl,
+        poolSize: config.pgReadPoolSize,
+        applicationName: 'idemq-api-reads',
+        onIdleError: onError('postgres replica'),
+      }).db
     : undefined;
   const closeDbs = async () => {
     await replica?.destroy();
@@ -79,7 +84,11 @@ export async function createApiDeps(
     refreshMs: config.apiKeysRefreshMs,
     flushMs: KEY_USES_FLUSH_MS,
     envHashes: [...config.apiKeys.keys()].map(hashSecret),
-    onError: (what, err) => log.warn({ err }, what === 'refresh' ? 'API keys not refreshed: the last known keys stay in force' : 'API key last-used times not written yet'),
+    onError: (what, err) =>
+      log.warn(
+        { err },
+        what === 'refresh' ? 'API keys not refreshed: the last known keys stay in force' : 'API key last-used times not written yet',
+      ),
     onRecovered: (what) => log.info(`API key ${what} works again`),
   });
   // the stored keys are known before the first request
@@ -137,7 +146,9 @@ export async function createApiDeps(
     accept,
     enqueue: (requests) => {
       // with tracing on, each job continues the trace its caller is in (the POST's enqueue span)
-      const traced = telemetry ? requests.map((r) => ({ ...r, traceMetadata: telemetry.contextManager.getMetadata(context.active()) })) : requests;
+      const traced = telemetry
+        ? requests.map((r) => ({ ...r, traceMetadata: telemetry.contextManager.getMetadata(context.active()) }))
+        : requests;
       return withTimeout(enqueue(traced), ENQUEUE_TIMEOUT_MS, 'enqueue').catch((err) => {
         metrics.enqueueFailures.inc(requests.length);
         throw err;
@@ -209,8 +220,14 @@ const notStandby = (role: ReplicaRole) => (role === 'standby' ? undefined : role
 function warnOfReplicaRole(db: Kysely<Database>, replica: Kysely<Database>, log: Logger): void {
   void replicaRole(db, replica).then(
     (role) => {
-      if (role === 'is the primary') log.warn('DATABASE_READ_URL names the primary itself (not in recovery, same system identifier): status reads take no load off it, and the replica lag reads 0; point it at a streaming standby, or unset it');
-      else if (role !== 'standby') log.warn('DATABASE_READ_URL names another database cluster, not a replica of DATABASE_URL (another system identifier): status reads there are wrong; point it at a streaming standby of DATABASE_URL, or unset it');
+      if (role === 'is the primary')
+        log.warn(
+          'DATABASE_READ_URL names the primary itself (not in recovery, same system identifier): status reads take no load off it, and the replica lag reads 0; point it at a streaming standby, or unset it',
+        );
+      else if (role !== 'standby')
+        log.warn(
+          'DATABASE_READ_URL names another database cluster, not a replica of DATABASE_URL (another system identifier): status reads there are wrong; point it at a streaming standby of DATABASE_URL, or unset it',
+        );
     },
     (err: unknown) => log.warn({ err }, 'could not tell whether DATABASE_READ_URL is a standby of DATABASE_URL'),
   );

@@ -10,7 +10,8 @@ const STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
  * the first). Registered with `prefix`, as collectDefaultMetrics was.
  */
 export function guardEventLoopLag(registry: Registry, prefix: string): void {
-  const gauge = (suffix: string) => registry.getSingleMetric(`${prefix}nodejs_eventloop_lag${suffix}_seconds`) as (Gauge & { collect?: () => unknown }) | undefined;
+  const gauge = (suffix: string) =>
+    registry.getSingleMetric(`${prefix}nodejs_eventloop_lag${suffix}_seconds`) as (Gauge & { collect?: () => unknown }) | undefined;
   // the plain lag gauge's collect sets all the others (prom-client's eventLoopLag.js)
   const carrier = gauge('');
   const stats = STATS.map((s) => gauge(`_${s}`));

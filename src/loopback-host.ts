@@ -11,7 +11,10 @@ LOOPBACK.addAddress('::1', 'ipv6');
  * the network: what it resolves to is not known here, and a wildcard (0.0.0.0, ::) is everything.
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost') return true;
   const family = isIP(h);
   if (family === 0) return false;

@@ -16,7 +16,13 @@ const SOURCE_TIMEOUT_MS = 2_000;
  * The API process's Prometheus metrics, served at GET /metrics. With `replica` (DATABASE_READ_URL)
  * its lag behind `db` too, measured at each scrape.
  */
-export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<Database>; queue: RequestQueues; watched: () => number; replayCacheBytes: () => number }) {
+export function createApiMetrics(deps: {
+  db: Kysely<Database>;
+  replica?: Kysely<Database>;
+  queue: RequestQueues;
+  watched: () => number;
+  replayCacheBytes: () => number;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'idemq_api_' });
   guardEventLoopLag(registry, 'idemq_api_');
@@ -49,7 +55,7 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
   });
   const collectFailures = new Counter({
     name: 'idemq_metrics_source_failures_total',
-    help: 'Scrapes that left out a source\'s series because it failed or did not answer in time',
+    help: "Scrapes that left out a source's series because it failed or did not answer in time",
     labelNames: ['source'] as const,
     registers: [registry],
   });
@@ -112,11 +118,18 @@ export function createApiMetrics(deps: { db: Kysely<Database>; replica?: Kysely<
   return { registry, accepted, enqueueFailures, acceptSeconds, statusEvents, wakeups, statusReads, pushed };
 }
 
-function replicaLagGauges(registry: Registry, primary: Kysely<Database>, replica: Kysely<Database>, collectFailures: Counter<'source'>): void {
+function replicaLagGauges(
+  registry: Registry,
+  primary: Kysely<Database>,
+  replica: Kysely<Database>,
+  collectFailures: Counter<'source'>,
+): void {
   let measuring: ReturnType<typeof measureReplicaLag> | undefined;
   // the three gauges of one scrape share one measurement
   const measure = () => {
-    measuring ??= withTimeout(measureReplicaLag(primary, replica), SOURCE_TIMEOUT_MS, 'replica lag').finally(() => setImmediate(() => (measuring = undefined)));
+    measuring ??= withTimeout(measureReplicaLag(primary, replica), SOURCE_TIMEOUT_MS, 'replica lag').finally(() =>
+      setImmediate(() => (measuring = undefined)),
+    );
     return measuring;
   };
   const gauge = (name: string, help: string, pick: (lag: Awaited<ReturnType<typeof measureReplicaLag>>) => number, counts: boolean) =>
@@ -133,9 +146,14 @@ function replicaLagGauges(registry: Registry, primary: Kysely<Database>, replica
         }
       },
     });
-  gauge('idemq_replica_lag_seconds', 'Since the last transaction the read replica replayed, while it has WAL left to replay (0: caught up)', (l) => l.seconds, true);
+  gauge(
+    'idemq_replica_lag_seconds',
+    'Since the last transaction the read replica replayed, while it has WAL left to replay (0: caught up)',
+    (l) => l.seconds,
+    true,
+  );
   gauge('idemq_replica_lag_bytes', 'WAL the primary has written that the read replica has not replayed', (l) => l.bytes, false);
-  gauge('idemq_replica_replay_paused', '1 while the read replica\'s replay is paused (pg_wal_replay_pause)', (l) => Number(l.paused), false);
+  gauge('idemq_replica_replay_paused', "1 while the read replica's replay is paused (pg_wal_replay_pause)", (l) => Number(l.paused), false);
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

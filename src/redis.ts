@@ -41,13 +41,16 @@ const retryStrategy = (times: number) => Math.min(50 * 2 ** times, 2_000);
 
 /** Opens a connection for `role` to the standalone Redis or the cluster `target` names. */
 export function createRedis(target: RedisTarget, role: RedisRole, onError: (err: Error) => void): RedisClient {
-  const redis = target.redisClusterNodes.length > 0 ? createCluster(target, role) : new Redis(target.redisUrl, {
-    ...REDIS_PROTOCOL,
-    ...ROLE_OPTIONS[role],
-    // names the connection in CLIENT LIST, for operators (and the protocol test)
-    connectionName: `idemq-${role}`,
-    retryStrategy,
-  });
+  const redis =
+    target.redisClusterNodes.length > 0
+      ? createCluster(target, role)
+      : new Redis(target.redisUrl, {
+          ...REDIS_PROTOCOL,
+          ...ROLE_OPTIONS[role],
+          // names the connection in CLIENT LIST, for operators (and the protocol test)
+          connectionName: `idemq-${role}`,
+          retryStrategy,
+        });
   redis.on('error', onError);
   return redis;
 }
@@ -79,7 +82,10 @@ function createCluster(target: RedisTarget, role: RedisRole): Cluster {
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
   };
-  return new Cluster(target.redisClusterNodes.map((n) => ({ ...n })), options);
+  return new Cluster(
+    target.redisClusterNodes.map((n) => ({ ...n })),
+    options,
+  );
 }
 
 /** Resolves once `redis` is ready, or after `ms` in any case (true if it is ready). */

@@ -25,14 +25,18 @@ import { startTracing } from './tracing/start-tracing.ts';
 export async function runApiProcess(app: IdemqApp, opts: { name?: string } = {}): Promise<void> {
   const { config, operations } = loadProcessConfigOrExit({ operations: app.operations });
   const log = createLogger(config.logLevel, opts.name ?? 'idemq-api');
-  await startApiProcess({ ...app, operations }, config, log, opts.name ?? 'idemq-api').catch((err) => exitOnStartFailure(err, (e) => log.debug({ err: e }, 'start-up failed')));
+  await startApiProcess({ ...app, operations }, config, log, opts.name ?? 'idemq-api').catch((err) =>
+    exitOnStartFailure(err, (e) => log.debug({ err: e }, 'start-up failed')),
+  );
 }
 
 async function startApiProcess(app: IdemqApp, config: Config, log: Logger, name: string): Promise<void> {
   const tracing = startTracing(config.tracing, name);
   const { deps, admin, close } = await createApiDeps(config, log, appMigrations(app));
   if (config.apiKeys.size === 0 && !(await hasLiveKey(deps.db))) {
-    log.warn('no API key exists: every request will be refused (401) until one does; create one with `npm run keys -- create --tenant <tenant>` (it works within API_KEYS_REFRESH_MS, without a restart)');
+    log.warn(
+      'no API key exists: every request will be refused (401) until one does; create one with `npm run keys -- create --tenant <tenant>` (it works within API_KEYS_REFRESH_MS, without a restart)',
+    );
   }
   const draining = new AbortController();
   const server = await buildApp({ ...deps, draining: draining.signal }, { operations: app.operations, routes: app.routes, logger: log });
@@ -56,5 +60,10 @@ async function startApiProcess(app: IdemqApp, config: Config, log: Logger, name:
     host: config.admin.host,
     port: config.admin.port,
   });
-  await listenOrExplain(() => server.listen({ host: config.host, port: config.port }), { hostVariable: 'HOST', portVariable: 'PORT', host: config.host, port: config.port });
+  await listenOrExplain(() => server.listen({ host: config.host, port: config.port }), {
+    hostVariable: 'HOST',
+    portVariable: 'PORT',
+    host: config.host,
+    port: config.port,
+  });
 }

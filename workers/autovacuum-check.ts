@@ -11,7 +11,8 @@ export function warnIfAutovacuumOff(db: Kysely<Database>, log: Logger): void {
   void sql<{ autovacuum: string }>`show autovacuum`
     .execute(db)
     .then(({ rows }) => {
-      if (rows[0]?.autovacuum !== 'on') log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
+      if (rows[0]?.autovacuum !== 'on')
+        log.warn('Postgres runs with autovacuum off: the outbox, requests and hot ledger rows will bloat and slow down; turn it on');
     })
     .catch((err) => log.debug({ err }, 'could not read the autovacuum setting'));
 }

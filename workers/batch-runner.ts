@@ -33,7 +33,14 @@ export function createBatchRunner(
         try {
           const results = await processRequests(db, ids, find, spans.traces).catch(async (err: unknown) => {
             if (ids.length === 1 || isTransientError(err)) throw err;
-            return Promise.all(ids.map((id) => processRequests(db, [id], find, spans.traces).then((r) => r[0]!, (e: Error) => e)));
+            return Promise.all(
+              ids.map((id) =>
+                processRequests(db, [id], find, spans.traces).then(
+                  (r) => r[0]!,
+                  (e: Error) => e,
+                ),
+              ),
+            );
           });
           spans.end({ results });
           return results;
@@ -44,5 +51,6 @@ export function createBatchRunner(
       }),
     { cache: false, maxBatchSize: Math.min(opts.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE), batchScheduleFn: schedule.wait },
   );
-  return (requestId: string, operation: TransactionalOperation<any, any>): Promise<ProcessResult> => loader.load({ id: requestId, ctx: context.active(), operation });
+  return (requestId: string, operation: TransactionalOperation<any, any>): Promise<ProcessResult> =>
+    loader.load({ id: requestId, ctx: context.active(), operation });
 }

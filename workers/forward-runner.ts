@@ -61,8 +61,14 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
         return { kind: 'delayed', delayMs: claim.leftMs };
       case 'exhausted': {
         const { row } = claim;
-        deps.log.warn({ requestId, attempts: row.attempts }, 'the last upstream attempt ended without an outcome (its worker was lost); failing the request');
-        const error = { code: PROCESSING_FAILED, message: `The last of ${row.attempts} attempts ended without an answer being recorded (its worker stopped).` };
+        deps.log.warn(
+          { requestId, attempts: row.attempts },
+          'the last upstream attempt ended without an outcome (its worker was lost); failing the request',
+        );
+        const error = {
+          code: PROCESSING_FAILED,
+          message: `The last of ${row.attempts} attempts ended without an answer being recorded (its worker stopped).`,
+        };
         const done = await completeAttempt(deps.db, requestId, row.attempts, { ok: false, error });
         return done ? { kind: 'completed', row: done } : { kind: 'fenced' };
       }
@@ -73,7 +79,13 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
       'idemq.upstream_call',
       { kind: SpanKind.CLIENT, attributes: { 'idemq.request_id': requestId, 'idemq.operation': route.name, 'idemq.attempt': attempt } },
       async (span) => {
-        const outcome = await call({ route, key: upstreamKeyFor(row.tenant_id, row.idempotency_key), requestId, tenantId: row.tenant_id, body: row.payload });
+        const outcome = await call({
+          route,
+          key: upstreamKeyFor(row.tenant_id, row.idempotency_key),
+          requestId,
+          tenantId: row.tenant_id,
+          body: row.payload,
+        });
         const decision = decide(outcome, { route, attempt, now: Date.now(), random });
         span.setAttribute('idemq.decision', decision.kind);
         return { decision, trace: currentTraceCarrier() };
@@ -81,8 +93,13 @@ export function createForwardRunner(deps: ForwardRunnerDeps) {
     );
     deps.onAttempt?.(route.name, decision.kind === 'retry' ? 'retried' : decision.kind === 'succeeded' ? 'succeeded' : decision.error.code);
     if (decision.kind === 'retry') {
-      deps.log.info({ requestId, operation: route.name, attempt, reason: decision.reason, delayMs: decision.delayMs }, 'upstream attempt will be retried');
-      return (await releaseAttempt(deps.db, requestId, attempt, decision.delayMs)) ? { kind: 'delayed', delayMs: decision.delayMs } : { kind: 'fenced' };
+      deps.log.info(
+        { requestId, operation: route.name, attempt, reason: decision.reason, delayMs: decision.delayMs },
+        'upstream attempt will be retried',
+      );
+      return (await releaseAttempt(deps.db, requestId, attempt, decision.delayMs))
+        ? { kind: 'delayed', delayMs: decision.delayMs }
+        : { kind: 'fenced' };
     }
     const done = await completeAttempt(
       deps.db,

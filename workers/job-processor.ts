@@ -61,7 +61,10 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       result = await deps.run(job.data);
     } catch (err) {
       if (err instanceof UnknownOperation) {
-        deps.log.warn({ requestId, operation: err.operation, attempt: job.attemptsMade + 1 }, 'operation unknown to this worker (deployed ahead of it?); will retry');
+        deps.log.warn(
+          { requestId, operation: err.operation, attempt: job.attemptsMade + 1 },
+          'operation unknown to this worker (deployed ahead of it?); will retry',
+        );
         deps.onUnknownOperation?.(err.operation);
         deps.onRetry?.('unknown_operation');
         throw err;

@@ -46,15 +46,13 @@ export async function startMetricsServer(registry: Registry, options: MetricsSer
 }
 
 function unauthorized(res: ServerResponse, sent: boolean): void {
-  res
-    .writeHead(401, { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="idemq-worker"' })
-    .end(
-      JSON.stringify({
-        type: `${PROBLEM_BASE}unauthorized`,
-        title: 'Unauthorized',
-        status: 401,
-        detail: sent ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>` (ADMIN_TOKEN).',
-        instance: '/metrics',
-      }),
-    );
+  res.writeHead(401, { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="idemq-worker"' }).end(
+    JSON.stringify({
+      type: `${PROBLEM_BASE}unauthorized`,
+      title: 'Unauthorized',
+      status: 401,
+      detail: sent ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>` (ADMIN_TOKEN).',
+      instance: '/metrics',
+    }),
+  );
 }

@@ -40,8 +40,10 @@ export function startPeriodicTasks(deps: WorkerDeps, opts: { foreignQueues(): bo
     },
     log,
   );
-  const census = watchShardCensus(createShardCensus(deps.queueConnection, config.queuePrefix, config.queueShards), config.queueShards, (others, message) =>
-    log.warn({ queueShards: config.queueShards, others }, message),
+  const census = watchShardCensus(
+    createShardCensus(deps.queueConnection, config.queuePrefix, config.queueShards),
+    config.queueShards,
+    (others, message) => log.warn({ queueShards: config.queueShards, others }, message),
   );
   shardMismatchGauge(metrics.registry, 'idemq_worker_queue_shards_mismatch', () => census.mismatched);
   const shardCensus = startPeriodicTask(

@@ -11,12 +11,7 @@ export interface PeriodicTask {
  * Runs `run` every `intervalMs` (and on `nudge`), one run at a time. When a run reports that it
  * filled a whole batch it goes again at once. A failing run is logged and retried next interval.
  */
-export function startPeriodicTask(
-  name: string,
-  intervalMs: number,
-  run: () => Promise<{ more: boolean }>,
-  log: Logger,
-): PeriodicTask {
+export function startPeriodicTask(name: string, intervalMs: number, run: () => Promise<{ more: boolean }>, log: Logger): PeriodicTask {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;

@@ -94,7 +94,10 @@ function runTransaction(
     const appTrx = appTransaction<unknown>(trx);
     // each operation locks the shared rows its requests will touch, operations in name order: one global order
     for (const [operation, calls] of [...groups].sort(([a], [b]) => a.name.localeCompare(b.name))) {
-      await operation.lockForBatch?.(appTrx, calls.map((c) => c.input));
+      await operation.lockForBatch?.(
+        appTrx,
+        calls.map((c) => c.input),
+      );
     }
     const savepoint = { taken: false };
     for (const [operation, calls] of groups) {
@@ -118,7 +121,12 @@ function runTransaction(
  * (released together with taking the next, in one round trip), so savepoints never nest deeper
  * than one: past 64 subtransactions in one transaction every snapshot in Postgres slows down.
  */
-async function runOperation(trx: Transaction<unknown>, operation: AnyTransactional, call: Call, savepoint: { taken: boolean }): Promise<Outcome | Error> {
+async function runOperation(
+  trx: Transaction<unknown>,
+  operation: AnyTransactional,
+  call: Call,
+  savepoint: { taken: boolean },
+): Promise<Outcome | Error> {
   // no parameters: pg sends it as a simple query, which may hold two statements
   await sql.raw(savepoint.taken ? 'release savepoint request; savepoint request' : 'savepoint request').execute(trx);
   savepoint.taken = true;
@@ -141,7 +149,10 @@ class BatchCallFailed extends Error {}
  */
 async function runBatch(trx: Transaction<unknown>, operation: AnyTransactional, calls: Call[]): Promise<Outcome[]> {
   try {
-    const results = await operation.handleBatch!(trx, calls.map(({ ctx, input }) => ({ ctx, input })));
+    const results = await operation.handleBatch!(
+      trx,
+      calls.map(({ ctx, input }) => ({ ctx, input })),
+    );
     return results.map((result): Outcome => (result instanceof BusinessError ? refused(result) : { ok: true, result }));
   } catch (err) {
     if (isTransientError(err)) throw err; // the whole batch is retried, as for any statement

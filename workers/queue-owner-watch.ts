@@ -39,7 +39,7 @@ export function watchQueueOwner(deps: {
       } else if (foreign) {
         foreign = false;
         for (const w of deps.workers) w.resume();
-        deps.log.info({ queuePrefix: deps.queuePrefix }, 'QUEUE_PREFIX is this deployment\'s again: taking jobs');
+        deps.log.info({ queuePrefix: deps.queuePrefix }, "QUEUE_PREFIX is this deployment's again: taking jobs");
       }
       return { more: false };
     },

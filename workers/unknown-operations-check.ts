@@ -10,11 +10,18 @@ import { countUnfinishedByOperation } from '../src/idempotency/request-maintenan
  * or an operator fails them (admin console, `POST /api/requests/{id}/fail`). Resolves with what it
  * found; a failed query is logged, not thrown: the worker runs either way.
  */
-export async function warnOfUnknownOperations(db: Kysely<Database>, known: (name: string) => boolean, log: Logger): Promise<{ operation: string; unfinished: number }[]> {
+export async function warnOfUnknownOperations(
+  db: Kysely<Database>,
+  known: (name: string) => boolean,
+  log: Logger,
+): Promise<{ operation: string; unfinished: number }[]> {
   try {
     const unknown = (await countUnfinishedByOperation(db)).filter((r) => !known(r.operation));
     for (const r of unknown) {
-      log.warn(r, `${r.unfinished} unfinished request(s) of operation ${r.operation}, which this worker does not run: they wait for a worker that does; if it was removed, fail them in the admin console`);
+      log.warn(
+        r,
+        `${r.unfinished} unfinished request(s) of operation ${r.operation}, which this worker does not run: they wait for a worker that does; if it was removed, fail them in the admin console`,
+      );
     }
     return unknown;
   } catch (err) {

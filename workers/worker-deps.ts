@@ -89,14 +89,40 @@ export async function createWorkerDeps(
   const metrics = createWorkerMetrics({ db, queue });
   const metricsServer = config.workerMetricsPort
     ? await listenOrExplain(
-        () => startMetricsServer(metrics.registry, { host: config.workerMetricsHost, port: config.workerMetricsPort, http: config.http, token: config.admin.token }),
-        { hostVariable: 'WORKER_METRICS_HOST', portVariable: 'WORKER_METRICS_PORT', host: config.workerMetricsHost, port: config.workerMetricsPort },
+        () =>
+          startMetricsServer(metrics.registry, {
+            host: config.workerMetricsHost,
+            port: config.workerMetricsPort,
+            http: config.http,
+            token: config.admin.token,
+          }),
+        {
+          hostVariable: 'WORKER_METRICS_HOST',
+          portVariable: 'WORKER_METRICS_PORT',
+          host: config.workerMetricsHost,
+          port: config.workerMetricsPort,
+        },
       )
     : undefined;
   const stages = createStageTimings(metrics.observeStage);
   const publish = createStatusPublisher(publisher, config.queuePrefix, stages.stamp);
   const blocking = createRedis(config, 'blocking', onError('redis worker'));
-  const deps: WorkerDeps = { config, log, registry, db, deploymentId, publisher, queueConnection, blocking, queue, telemetry, metrics, stages, publish, onError };
+  const deps: WorkerDeps = {
+    config,
+    log,
+    registry,
+    db,
+    deploymentId,
+    publisher,
+    queueConnection,
+    blocking,
+    queue,
+    telemetry,
+    metrics,
+    stages,
+    publish,
+    onError,
+  };
   return {
     deps,
     async close(workersStopped = Promise.resolve()) {

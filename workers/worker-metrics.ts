@@ -30,9 +30,13 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   const queuePrefixConflicts = counter(
     'idemq_worker_queue_prefix_conflicts_total',
-    "Checks that found QUEUE_PREFIX owned by another deployment (another database) on this Redis; the worker takes no job meanwhile",
+    'Checks that found QUEUE_PREFIX owned by another deployment (another database) on this Redis; the worker takes no job meanwhile',
   );
-  const unknownOperation = counter('idemq_worker_unknown_operation_total', 'Runs of requests whose operation this worker does not know (API deployed ahead of workers); each waits and is retried', ['operation']);
+  const unknownOperation = counter(
+    'idemq_worker_unknown_operation_total',
+    'Runs of requests whose operation this worker does not know (API deployed ahead of workers); each waits and is retried',
+    ['operation'],
+  );
   const upstreamAttempts = counter(
     'idemq_worker_upstream_attempts_total',
     'Attempts of forward routes by what their answer decided: succeeded, upstream_rejected, retried, processing_failed',
@@ -43,10 +47,23 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     'Job runs handed back to BullMQ to run again, by cause: transient (infrastructure, not counted against MAX_ATTEMPTS), failure (counted), unknown_operation',
     ['cause'],
   );
-  const processingFailed = counter('idemq_worker_processing_failed_total', 'Requests ended failed with processing_failed after MAX_ATTEMPTS failures');
-  const reconcilerReadded = counter('idemq_worker_reconciler_readded_total', 'Jobs the reconciler added again because Redis had lost them or they had ended without finishing their request');
-  const stalled = counter('idemq_worker_stalled_jobs_total', "Jobs this worker's stalled-job check found without a live lock (their worker died) and moved back to wait");
-  const sourceFailures = counter('idemq_worker_metrics_source_failures_total', "Scrapes that left out a source's series because it failed or did not answer in time", ['source']);
+  const processingFailed = counter(
+    'idemq_worker_processing_failed_total',
+    'Requests ended failed with processing_failed after MAX_ATTEMPTS failures',
+  );
+  const reconcilerReadded = counter(
+    'idemq_worker_reconciler_readded_total',
+    'Jobs the reconciler added again because Redis had lost them or they had ended without finishing their request',
+  );
+  const stalled = counter(
+    'idemq_worker_stalled_jobs_total',
+    "Jobs this worker's stalled-job check found without a live lock (their worker died) and moved back to wait",
+  );
+  const sourceFailures = counter(
+    'idemq_worker_metrics_source_failures_total',
+    "Scrapes that left out a source's series because it failed or did not answer in time",
+    ['source'],
+  );
   const jobSeconds = new Histogram({
     name: 'idemq_worker_job_duration_seconds',
     help: 'Time one job run took in this worker, by result: completed, already-terminal, missing, delayed, fenced, failed (processing_failed stored), retried',
@@ -100,7 +117,19 @@ export function createWorkerMetrics(sources: { db: Kysely<Database>; queue: Requ
     });
   outboxGauge('idemq_worker_outbox_lag_seconds', 'Age of the oldest unpublished outbox event (0 when there is none)', (o) => o.age);
   outboxGauge('idemq_worker_outbox_events', 'Outbox events not yet published', (o) => o.events);
-  return { registry, queuePrefixConflicts, unknownOperation, upstreamAttempts, retries, processingFailed, reconcilerReadded, stalled, jobSeconds, batchSize, observeStage };
+  return {
+    registry,
+    queuePrefixConflicts,
+    unknownOperation,
+    upstreamAttempts,
+    retries,
+    processingFailed,
+    reconcilerReadded,
+    stalled,
+    jobSeconds,
+    batchSize,
+    observeStage,
+  };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

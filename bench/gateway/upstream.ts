@@ -15,10 +15,19 @@ export const GATEWAY_ROUTE = '/v1/forward';
  */
 export async function startUpstream(): Promise<{ service: Service; target: Target; routesFile: string }> {
   const port = await freePort();
-  const service = startScript('upstream', 'bench/gateway/upstream-server.ts', { env: { PATH: process.env.PATH }, args: [String(port), String(UPSTREAM_WORK_ROUNDS)] });
+  const service = startScript('upstream', 'bench/gateway/upstream-server.ts', {
+    env: { PATH: process.env.PATH },
+    args: [String(port), String(UPSTREAM_WORK_ROUNDS)],
+  });
   await waitHttpReady(service, `http://127.0.0.1:${port}/healthz`);
   const routesFile = join(LOG_DIR, 'gateway-routes.json');
-  const route = { name: 'bench.forward', route: GATEWAY_ROUTE, upstream: `http://127.0.0.1:${port}/work`, timeoutMs: 10_000, maxAttempts: 3 };
+  const route = {
+    name: 'bench.forward',
+    route: GATEWAY_ROUTE,
+    upstream: `http://127.0.0.1:${port}/work`,
+    timeoutMs: 10_000,
+    maxAttempts: 3,
+  };
   writeFileSync(routesFile, `${JSON.stringify([route], null, 2)}\n`);
   return { service, target: { host: '127.0.0.1', port }, routesFile };
 }

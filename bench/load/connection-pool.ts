@@ -39,7 +39,10 @@ const OPEN_TIMEOUT_MS = 15_000;
  * overflowing accept queue the TCP handshake completes client-side while the server never saw it,
  * so only the first answer tells. Resolves undefined on failure or after OPEN_TIMEOUT_MS.
  */
-export function openConnection(target: Target, keepBodies: boolean): Promise<{ conn: Conn; connectMs: number; firstMs: number } | undefined> {
+export function openConnection(
+  target: Target,
+  keepBodies: boolean,
+): Promise<{ conn: Conn; connectMs: number; firstMs: number } | undefined> {
   return new Promise((resolve) => {
     const started = performance.now();
     let connectMs = NaN;
@@ -83,7 +86,12 @@ export function openConnection(target: Target, keepBodies: boolean): Promise<{ c
 }
 
 /** Opens `count` connections in waves of `wave`, each wave accepted by the server before the next. */
-export async function openPool(target: Target, count: number, wave: number, keepBodies: boolean): Promise<{ conns: Conn[]; ramp: RampReport }> {
+export async function openPool(
+  target: Target,
+  count: number,
+  wave: number,
+  keepBodies: boolean,
+): Promise<{ conns: Conn[]; ramp: RampReport }> {
   const started = performance.now();
   const conns: Conn[] = [];
   const ramp: RampReport = { requested: count, opened: 0, failed: 0, wave, durationMs: 0, connectMs: [], firstResponseMs: [] };

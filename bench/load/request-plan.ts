@@ -41,7 +41,9 @@ export function paymentBody(plan: RequestPlan, k: number): string {
 
 /** Builds request i of a shard; shards of one plan never share a fresh key. */
 export function createRequestSource(plan: RequestPlan, shard: Shard, host: string): (i: number) => BuiltRequest {
-  const extra = Object.entries(plan.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(plan.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   const head = `POST ${plan.path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${plan.secret}\r\ncontent-type: application/json\r\n${extra}`;
   const keys = plan.keys;
   return (i) => {

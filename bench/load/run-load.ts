@@ -40,7 +40,12 @@ export async function runLoadProcesses(
         connections: part(spec.connections),
         wave: Math.max(1, part(spec.wave)),
         shard: { index, count: processes },
-        mode: mode.kind === 'rate' ? { ...mode, rate: mode.rate / processes } : mode.kind === 'burst' ? { ...mode, total: part(mode.total) } : mode,
+        mode:
+          mode.kind === 'rate'
+            ? { ...mode, rate: mode.rate / processes }
+            : mode.kind === 'burst'
+              ? { ...mode, total: part(mode.total) }
+              : mode,
       };
     });
     const ready = shards.map((s, i) => {
@@ -66,7 +71,10 @@ export async function runLoadProcesses(
       if (m.type !== 'result') throw new Error(`generator failed: ${m.type === 'failed' ? m.error : m.type}`);
       return m.result;
     });
-    return merge(loads, ramps.map((m) => (m as { ramp: RampReport }).ramp));
+    return merge(
+      loads,
+      ramps.map((m) => (m as { ramp: RampReport }).ramp),
+    );
   } finally {
     await Promise.all(children.map((c) => stopChild(c, 2_000)));
   }

@@ -10,7 +10,10 @@ import pg from 'pg';
 // same tables as the service (its own database), the same requests from the same generator.
 const port = Number(process.argv[2] ?? 0);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-const queue = new Queue('requests', { connection: new Redis(process.env.REDIS_URL!, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null }), prefix: process.env.QUEUE_PREFIX });
+const queue = new Queue('requests', {
+  connection: new Redis(process.env.REDIS_URL!, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null }),
+  prefix: process.env.QUEUE_PREFIX,
+});
 const app = Fastify({ logger: false });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
@@ -25,7 +28,13 @@ app.post('/v1/payments', async (request, reply) => {
   );
   let row = inserted.rows[0];
   if (row) await queue.add('process', { requestId: row.id }, { jobId: `req-${row.id}`, removeOnComplete: true });
-  else row = (await pool.query<{ id: string; status: string }>(`select id, status from idemq.requests where tenant_id = 'bench' and idempotency_key = $1`, [key])).rows[0]!;
+  else
+    row = (
+      await pool.query<{ id: string; status: string }>(
+        `select id, status from idemq.requests where tenant_id = 'bench' and idempotency_key = $1`,
+        [key],
+      )
+    ).rows[0]!;
   reply.code(202);
   return { id: row.id, status: row.status };
 });

@@ -21,5 +21,7 @@ export function pointsByScenario(r: Omit<BenchResults, 'meta' | 'targets'>): Rec
 
 /** Cores used by processes that are not this run's (other engineers' tests), median per scenario. */
 export function foreignCoresByScenario(r: Omit<BenchResults, 'meta' | 'targets'>): Record<string, number> {
-  return Object.fromEntries(Object.entries(pointsByScenario(r)).map(([k, points]) => [k, median(points.map((p) => (p.cpu.foreign ?? 0) / 100))]));
+  return Object.fromEntries(
+    Object.entries(pointsByScenario(r)).map(([k, points]) => [k, median(points.map((p) => (p.cpu.foreign ?? 0) / 100))]),
+  );
 }

@@ -113,7 +113,14 @@ export function summarizeProfile(file: string, p: CpuProfile): CpuProfileSummary
         where: f.where,
         selfPct: pct(f.us),
         ...(f.callers.size
-          ? { calledFrom: Object.fromEntries([...f.callers].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([a, us]) => [a, Math.round((us / f.us) * 100)])) }
+          ? {
+              calledFrom: Object.fromEntries(
+                [...f.callers]
+                  .sort((a, b) => b[1] - a[1])
+                  .slice(0, 4)
+                  .map(([a, us]) => [a, Math.round((us / f.us) * 100)]),
+              ),
+            }
           : {}),
       })),
     areas: [...areaSelf.keys()]
@@ -132,7 +139,11 @@ export async function summarizeCpuProfiles(dir: string): Promise<CpuProfileSumma
 }
 
 export const calledFrom = (f: CpuProfileSummary['top'][number]) =>
-  f.calledFrom ? `  (called from ${Object.entries(f.calledFrom).map(([a, p]) => `${a} ${p}%`).join(', ')})` : '';
+  f.calledFrom
+    ? `  (called from ${Object.entries(f.calledFrom)
+        .map(([a, p]) => `${a} ${p}%`)
+        .join(', ')})`
+    : '';
 
 // `node bench/report/cpu-profile-summary.ts <file.cpuprofile>`: the same summary for any profile.
 if (import.meta.main) {

@@ -18,7 +18,11 @@ function series(c: Capacity | undefined, label: string, color: string): Series[]
   if (!c) return [];
   const pts = (f: (s: Capacity['steps'][number]) => number) =>
     c.steps
-      .map((s) => ({ x: s.offered, y: f(s), verdict: s.reasons.length ? ('no' as const) : s.backlogReasons.length ? ('accepted' as const) : ('sustained' as const) }))
+      .map((s) => ({
+        x: s.offered,
+        y: f(s),
+        verdict: s.reasons.length ? ('no' as const) : s.backlogReasons.length ? ('accepted' as const) : ('sustained' as const),
+      }))
       .filter((p) => p.y > 0);
   return [
     { label: `${label} p99`, color, dashed: false, points: pts((s) => s.summary.p99) },
@@ -27,13 +31,19 @@ function series(c: Capacity | undefined, label: string, color: string): Series[]
 }
 
 function marker(x: number, y: number, verdict: Series['points'][number]['verdict'], color: string): string {
-  if (verdict === 'accepted') return `<rect x="${(x - 3.5).toFixed(1)}" y="${(y - 3.5).toFixed(1)}" width="7" height="7" fill="#fff" stroke="${color}" stroke-width="1.5"/>`;
+  if (verdict === 'accepted')
+    return `<rect x="${(x - 3.5).toFixed(1)}" y="${(y - 3.5).toFixed(1)}" width="7" height="7" fill="#fff" stroke="${color}" stroke-width="1.5"/>`;
   return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3.5" fill="${verdict === 'sustained' ? color : '#fff'}" stroke="${color}" stroke-width="1.5"/>`;
 }
 
 /** Log-log: p50 and p99 latency against the offered rate of every open-loop ladder point. */
 export function latencyChart(r: BenchResults): string {
-  const all = [...series(r.baseline, 'bare route', '#6b7280'), ...series(r.ingest, 'ingest', '#2563eb'), ...series(r.naive, 'ingest, naive path', '#dc2626'), ...series(r.replay, 'replay', '#16a34a')];
+  const all = [
+    ...series(r.baseline, 'bare route', '#6b7280'),
+    ...series(r.ingest, 'ingest', '#2563eb'),
+    ...series(r.naive, 'ingest, naive path', '#dc2626'),
+    ...series(r.replay, 'replay', '#16a34a'),
+  ];
   const xs = all.flatMap((s) => s.points.map((p) => p.x));
   const ys = all.flatMap((s) => s.points.map((p) => p.y));
   const lx0 = Math.floor(Math.log10(Math.min(...xs, 100)));
@@ -73,7 +83,9 @@ export function latencyChart(r: BenchResults): string {
     for (const p of s.points) out.push(marker(sx(p.x), sy(p.y), p.verdict, s.color));
     const ly = M.top + 10 + i * 20;
     const lx = M.left + pw + 14;
-    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     out.push(`<text x="${lx + 32}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   const lx = M.left + pw + 14;
@@ -87,7 +99,9 @@ export function latencyChart(r: BenchResults): string {
     out.push(marker(lx + 13, noteY + i * 18 - 4, v, '#374151'));
     out.push(`<text x="${lx + 32}" y="${noteY + i * 18}" fill="#374151">${text}</text>`);
   });
-  out.push(`<text x="${lx}" y="${noteY + 3 * 18 + 6}" fill="#374151">medians of ${r.ingest?.steps[0]?.summary.runs ?? r.baseline?.steps[0]?.summary.runs ?? 1} run(s) per point</text>`);
+  out.push(
+    `<text x="${lx}" y="${noteY + 3 * 18 + 6}" fill="#374151">medians of ${r.ingest?.steps[0]?.summary.runs ?? r.baseline?.steps[0]?.summary.runs ?? 1} run(s) per point</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -23,9 +23,18 @@ export const COLUMNS: [string, (r: Row) => string][] = [
 export function formatTable(rows: readonly Row[]): string {
   const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
   const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((v, i) => (i < 2 || i === c.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((c) =>
+      c
+        .map((v, i) => (i < 2 || i === c.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatTargets(targets: readonly TargetCheck[]): string {
-  return targets.map((t) => `${t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS'}  ${t.target}\n      ${t.measured}${t.note ? `  (${t.note})` : ''}`).join('\n');
+  return targets
+    .map((t) => `${t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS'}  ${t.target}\n      ${t.measured}${t.note ? `  (${t.note})` : ''}`)
+    .join('\n');
 }

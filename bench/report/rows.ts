@@ -62,7 +62,14 @@ function fromSummary(scenario: string, load: string, s: PointSummary, vsBare: st
 }
 
 function capacityRows(name: string, c: Capacity, bare: Capacity | undefined): Row[] {
-  const rows = [fromPoint(name, `closed, ${c.saturation.connections} conn`, c.saturation, x(c.saturation.achieved / (bare?.saturation.achieved ?? NaN)))];
+  const rows = [
+    fromPoint(
+      name,
+      `closed, ${c.saturation.connections} conn`,
+      c.saturation,
+      x(c.saturation.achieved / (bare?.saturation.achieved ?? NaN)),
+    ),
+  ];
   for (const s of c.steps) {
     const verdict = s.reasons.length ? 'not sustained' : s.backlogReasons.length ? 'accepted; backlog grew' : 'sustained';
     rows.push(fromSummary(name, 'open loop', s.summary, x(s.summary.achieved / (bare?.sustained ?? NaN)), verdict));
@@ -82,7 +89,15 @@ export function resultRows(r: BenchResults): Row[] {
   if (r.connections) {
     const c = r.connections;
     const ratio = c.service.summary.p99 / c.baseline.summary.p99;
-    rows.push(fromSummary('10k connections', `${c.connections} conn`, c.service.summary, `p99 ${x(ratio)}`, c.service.reasons.length ? 'p99/rate missed' : 'p99 < 200 ms'));
+    rows.push(
+      fromSummary(
+        '10k connections',
+        `${c.connections} conn`,
+        c.service.summary,
+        `p99 ${x(ratio)}`,
+        c.service.reasons.length ? 'p99/rate missed' : 'p99 < 200 ms',
+      ),
+    );
     rows.push(fromSummary('10k connections (bare)', `${c.connections} conn`, c.baseline.summary, '1.00x', ''));
   }
   for (const v of r.storm ?? []) {
@@ -92,7 +107,12 @@ export function resultRows(r: BenchResults): Row[] {
       if (!p) continue;
       const ms = target === 'service' ? v.serviceMs : v.baselineMs;
       rows.push({
-        ...fromPoint(`storm ${v.keys}x${v.retriesPerKey}${target === 'baseline' ? ' (bare)' : ''}`, `burst, ${p.connections} conn, ${ms.toFixed(0)} ms`, p, target === 'service' ? `time ${x(v.ratio)}` : '1.00x'),
+        ...fromPoint(
+          `storm ${v.keys}x${v.retriesPerKey}${target === 'baseline' ? ' (bare)' : ''}`,
+          `burst, ${p.connections} conn, ${ms.toFixed(0)} ms`,
+          p,
+          target === 'service' ? `time ${x(v.ratio)}` : '1.00x',
+        ),
         runs: runs.length,
         verdict: target === 'service' ? (v.oneEffect ? 'one effect per key' : 'EFFECTS WRONG') : '',
       });
@@ -121,10 +141,36 @@ export function resultRows(r: BenchResults): Row[] {
     const g = r.gateway;
     const terminal = (p: Point) => `${outcomes(p)} outcomes`;
     rows.push(fromPoint('gateway: upstream direct', `closed, ${g.direct.saturation.connections} conn`, g.direct.saturation, '-'));
-    rows.push({ ...fromPoint('gateway: forwarded', `closed, ${g.forwarded.saturation.connections} conn`, g.forwarded.saturation, '-', terminal(g.forwarded.saturation)), achieved: g.forwarded.throughput });
+    rows.push({
+      ...fromPoint(
+        'gateway: forwarded',
+        `closed, ${g.forwarded.saturation.connections} conn`,
+        g.forwarded.saturation,
+        '-',
+        terminal(g.forwarded.saturation),
+      ),
+      achieved: g.forwarded.throughput,
+    });
     rows.push(fromPoint('gateway: upstream direct', 'open loop', g.direct.open, '-'));
-    rows.push(fromPoint('gateway: forwarded', 'open loop', g.forwarded.open, '-', `${terminal(g.forwarded.open)}; +${g.added.p50.toFixed(1)} / +${g.added.p99.toFixed(1)} ms p50/p99`));
+    rows.push(
+      fromPoint(
+        'gateway: forwarded',
+        'open loop',
+        g.forwarded.open,
+        '-',
+        `${terminal(g.forwarded.open)}; +${g.added.p50.toFixed(1)} / +${g.added.p99.toFixed(1)} ms p50/p99`,
+      ),
+    );
   }
-  if (r.memory) rows.push(fromPoint('memory run', `${(r.memory.point.elapsedMs / 60000).toFixed(1)} min`, r.memory.point, '-', r.memory.flat ? 'RSS flat' : 'RSS grew'));
+  if (r.memory)
+    rows.push(
+      fromPoint(
+        'memory run',
+        `${(r.memory.point.elapsedMs / 60000).toFixed(1)} min`,
+        r.memory.point,
+        '-',
+        r.memory.flat ? 'RSS flat' : 'RSS grew',
+      ),
+    );
   return rows;
 }

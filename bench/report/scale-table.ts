@@ -14,7 +14,10 @@ const COLUMNS: [string, (p: ScaleResult['points'][number]) => string][] = [
   ['generator', (p) => p.cores.generator.toFixed(2)],
   ['foreign', (p) => p.cores.foreign.toFixed(2)],
   ['machine busy', (p) => p.cores.machine.toFixed(2)],
-  ['service CPU ms per request', (p) => (((p.cores.api + p.cores.worker + p.cores.postgres + p.cores.redis) * 1000) / p.accepted).toFixed(2)],
+  [
+    'service CPU ms per request',
+    (p) => (((p.cores.api + p.cores.worker + p.cores.postgres + p.cores.redis) * 1000) / p.accepted).toFixed(2),
+  ],
   ['drain s', (p) => p.drainSeconds.toFixed(1)],
 ];
 

@@ -16,8 +16,16 @@ export function slowestStep(stages: Record<string, StageQuantiles>): { step: str
 }
 
 /** One load point of the end-to-end scenario: the client's 202 -> push, then the service's steps. */
-function pointTable(rate: number, push: { p50: number; p99: number }, stages: Record<string, StageQuantiles>, foreignCores: number): string {
-  const rows = [...STEPS, TOTAL].map((s) => `| ${s === TOTAL ? '**key recorded -> pushed (whole)**' : s.replace(/_/g, ' ')} | ${stages[s]?.count ?? 0} | ${ms(stages[s]?.p50)} | ${ms(stages[s]?.p99)} |`);
+function pointTable(
+  rate: number,
+  push: { p50: number; p99: number },
+  stages: Record<string, StageQuantiles>,
+  foreignCores: number,
+): string {
+  const rows = [...STEPS, TOTAL].map(
+    (s) =>
+      `| ${s === TOTAL ? '**key recorded -> pushed (whole)**' : s.replace(/_/g, ' ')} | ${stages[s]?.count ?? 0} | ${ms(stages[s]?.p50)} | ${ms(stages[s]?.p99)} |`,
+  );
   const slowest = slowestStep(stages);
   const verdict =
     push.p99 < PUSH_BUDGET_MS
@@ -38,7 +46,7 @@ function ingestTable(r: BenchResults): string | undefined {
   if (steps.length === 0) return undefined;
   const worker = STEPS.slice(0, 4);
   return [
-    'The ingest ladder (no follower, so no push steps; counted until each point\'s backlog drained), p50 / p99 ms:',
+    "The ingest ladder (no follower, so no push steps; counted until each point's backlog drained), p50 / p99 ms:",
     '',
     `| offered | POST p99 ms | ${worker.map((s) => s.replace(/_/g, ' ')).join(' | ')} |`,
     `| ---: | ---: | ${worker.map(() => '---:').join(' | ')} |`,
@@ -60,7 +68,13 @@ export function stagesSection(r: BenchResults | undefined): string {
   const ingest = ingestTable(r);
   return `## Latency per stage
 
-From the ${r.meta.form} run started ${r.meta.startedAt} (commit \`${r.meta.commit}\`, scenarios ${r.meta.scenarios.join(', ')}${Object.keys(r.meta.serviceEnv).length ? `, env ${Object.entries(r.meta.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}).
+From the ${r.meta.form} run started ${r.meta.startedAt} (commit \`${r.meta.commit}\`, scenarios ${r.meta.scenarios.join(', ')}${
+    Object.keys(r.meta.serviceEnv).length
+      ? `, env ${Object.entries(r.meta.serviceEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : ''
+  }).
 The service's own histograms (\`idemq_worker_stage_duration_seconds\` and \`idemq_stage_duration_seconds\`, from the worker's and the API's
 /metrics, scraped before and after each load point; quantiles interpolated within buckets as
 Prometheus does, so a figure is as fine as its bucket) split each request's way from its key's record to the push of its

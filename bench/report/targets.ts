@@ -21,7 +21,9 @@ export function checkTargets(r: Omit<BenchResults, 'targets' | 'meta'>): TargetC
   const ratioTo = (v: number | null | undefined) => (v && bare ? v / bare : NaN);
   /** the same figure for the naive path measured in this run, and how many times faster the service is */
   const naiveNote = (ours: number | null, naive: number | null | undefined) =>
-    naive === undefined ? '' : `; naive path in this run: ${perS(naive)} = ${pct(ratioTo(naive))}, so ${ours && naive ? (ours / naive).toFixed(1) : '?'}x the naive path`;
+    naive === undefined
+      ? ''
+      : `; naive path in this run: ${perS(naive)} = ${pct(ratioTo(naive))}, so ${ours && naive ? (ours / naive).toFixed(1) : '?'}x the naive path`;
 
   const t1 = 'Accept rate of new payments, workers running: >= 35% of the bare route';
   if (r.ingest && bare) {

@@ -31,7 +31,10 @@ export const WORK_ROWS: [string, (f: WorkFigures) => string][] = [
 
 /** Console: both passes of one run side by side. */
 export function formatWorkTable(w: WorkResult): string {
-  const rows = [['per request', `first requests (${w.submit.requests} at ${w.submit.rate}/s)`, `replays (${w.replay.requests})`], ...WORK_ROWS.map(([label, f]) => [label, f(w.submit), f(w.replay)])];
+  const rows = [
+    ['per request', `first requests (${w.submit.requests} at ${w.submit.rate}/s)`, `replays (${w.replay.requests})`],
+    ...WORK_ROWS.map(([label, f]) => [label, f(w.submit), f(w.replay)]),
+  ];
   const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ')).join('\n');
 }
@@ -48,12 +51,22 @@ export function workHistoryTable(history: readonly WorkHistoryEntry[], pass: 'su
 
 /** Markdown: what the latest run adds beyond the history's rows. */
 export function workDetails(w: WorkResult): string {
-  const fmt = (r: Record<string, number>, digits = 2) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(', ');
+  const fmt = (r: Record<string, number>, digits = 2) =>
+    Object.entries(r)
+      .map(([k, v]) => `${k} ${v.toFixed(digits)}`)
+      .join(', ');
   const tables = (f: WorkFigures) =>
     Object.entries(f.pg.tables)
       .map(([t, d]) => `${t} +${d.ins.toFixed(2)} ~${d.upd.toFixed(2)} (HOT ${d.hot.toFixed(2)}) -${d.del.toFixed(2)}`)
       .join('; ');
-  const top = (f: WorkFigures) => fmt(Object.fromEntries(Object.entries(f.redis.commands).filter(([, n]) => n >= 0.005).slice(0, 10)));
+  const top = (f: WorkFigures) =>
+    fmt(
+      Object.fromEntries(
+        Object.entries(f.redis.commands)
+          .filter(([, n]) => n >= 0.005)
+          .slice(0, 10),
+      ),
+    );
   const i = w.idle;
   return [
     ...(i

@@ -29,7 +29,10 @@ function targetsTable(r: BenchResults): string {
   return [
     '| target | measured | met | notes |',
     '| --- | --- | --- | --- |',
-    ...r.targets.map((t) => `| ${cell(t.target)} | ${cell(t.measured)} | ${t.met === null ? 'not measured' : t.met ? '**yes**' : '**no**'} | ${cell(t.note)} |`),
+    ...r.targets.map(
+      (t) =>
+        `| ${cell(t.target)} | ${cell(t.measured)} | ${t.met === null ? 'not measured' : t.met ? '**yes**' : '**no**'} | ${cell(t.note)} |`,
+    ),
   ].join('\n');
 }
 
@@ -39,12 +42,20 @@ function runFacts(r: BenchResults): string {
   const contended = c.medianForeignCores > 0.2 || c.maxForeignCores > 0.5;
   const lines = [
     `- ${m.form} form, started ${m.startedAt}, ${Math.round(m.durationS / 60)} min, commit \`${m.commit}\`, Node ${m.node}, ${m.cpus} x ${m.cpuModel}, ${m.memGb} GiB, somaxconn ${m.somaxconn}`,
-    `- service: 1 API process, ${m.workers} worker process(es)${Object.keys(m.serviceEnv).length ? `, env ${Object.entries(m.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ', default pool and concurrency settings'}`,
+    `- service: 1 API process, ${m.workers} worker process(es)${
+      Object.keys(m.serviceEnv).length
+        ? `, env ${Object.entries(m.serviceEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+        : ', default pool and concurrency settings'
+    }`,
     `- Postgres autovacuum: ${m.autovacuum ?? 'not recorded (runs before bench/vacuum.ts)'}`,
     `- other processes on the machine used **${c.medianForeignCores.toFixed(2)} cores** (median over ${c.points} measured loads; max ${c.maxForeignCores.toFixed(2)}) of ${m.cpus}: ${contended ? '**measured under contention**: absolute rates are lower and noisier than on an idle machine' : 'little contention'}`,
   ];
   const byScenario = Object.entries(foreignCoresByScenario(r)).map(([k, v]) => `${k} ${v.toFixed(2)}`);
-  lines.push(`- foreign cores by scenario (median): ${byScenario.join(', ')}; a ratio whose two sides saw different contention is skewed accordingly`);
+  lines.push(
+    `- foreign cores by scenario (median): ${byScenario.join(', ')}; a ratio whose two sides saw different contention is skewed accordingly`,
+  );
   if (r.baselineDrift) {
     const { start, end } = r.baselineDrift;
     lines.push(
@@ -57,21 +68,33 @@ function runFacts(r: BenchResults): string {
 }
 
 const cores = (cpu: Record<string, number>, keys: string[]) =>
-  keys.filter((k) => cpu[k] !== undefined).map((k) => `${k} ${((cpu[k] ?? 0) / 100).toFixed(2)}`).join(', ');
+  keys
+    .filter((k) => cpu[k] !== undefined)
+    .map((k) => `${k} ${((cpu[k] ?? 0) / 100).toFixed(2)}`)
+    .join(', ');
 
 function extras(r: BenchResults): string {
   const out: string[] = [];
-  for (const [name, c] of [['bare route', r.baseline], ['ingest', r.ingest], ['ingest, naive path', r.naive], ['replay', r.replay]] as const) {
+  for (const [name, c] of [
+    ['bare route', r.baseline],
+    ['ingest', r.ingest],
+    ['ingest, naive path', r.naive],
+    ['replay', r.replay],
+  ] as const) {
     if (!c) continue;
     out.push(
       `- ${name} at saturation (${Math.round(c.saturation.achieved)}/s): cores used by ${cores(c.saturation.cpu, ['baseline', 'api', 'workers', 'naive', 'postgres', 'infra', 'generator', 'foreign'])} (machine ${c.saturation.cpu.machineBusyCores.toFixed(2)} of ${r.meta.cpus} busy).`,
     );
   }
   if (r.ingest) {
-    out.push(`- ingest: the workers drained a backlog at ${Math.round(r.ingest.workerDrainRate)}/s; ${r.ingest.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request (API and worker together); ledger after the ingest: ${r.ingest.ledger.payments} payments for ${r.ingest.ledger.succeeded} succeeded requests, ${r.ingest.ledger.failed} failed, total balance ${r.ingest.ledger.ok ? 'intact' : 'WRONG'}.`);
+    out.push(
+      `- ingest: the workers drained a backlog at ${Math.round(r.ingest.workerDrainRate)}/s; ${r.ingest.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request (API and worker together); ledger after the ingest: ${r.ingest.ledger.payments} payments for ${r.ingest.ledger.succeeded} succeeded requests, ${r.ingest.ledger.failed} failed, total balance ${r.ingest.ledger.ok ? 'intact' : 'WRONG'}.`,
+    );
   }
   if (r.naive) {
-    out.push(`- naive path: its worker (one transaction per job, 10 at a time) drained a backlog at ${Math.round(r.naive.workerDrainRate)}/s; ${r.naive.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request; ledger: ${r.naive.ledger.payments} payments for ${r.naive.ledger.succeeded} succeeded requests, total balance ${r.naive.ledger.ok ? 'intact' : 'WRONG'}.`);
+    out.push(
+      `- naive path: its worker (one transaction per job, 10 at a time) drained a backlog at ${Math.round(r.naive.workerDrainRate)}/s; ${r.naive.transactionsPerRequest?.toFixed(1)} Postgres transactions per payment request; ledger: ${r.naive.ledger.payments} payments for ${r.naive.ledger.succeeded} succeeded requests, total balance ${r.naive.ledger.ok ? 'intact' : 'WRONG'}.`,
+    );
   }
   if (r.connections) {
     for (const t of ['service', 'baseline'] as const) {
@@ -82,10 +105,21 @@ function extras(r: BenchResults): string {
       );
     }
   }
-  if (r.e2e?.runs[0]) out.push(`- e2e: subscribe to first WebSocket message (current state read from Postgres) p50 ${r.e2e.runs[0].firstMessage.p50.toFixed(1)} ms, p99 ${r.e2e.runs[0].firstMessage.p99.toFixed(1)} ms.`);
-  if (r.apiRssOverRun) out.push(`- API RSS over the whole run: ${r.apiRssOverRun.startMb.toFixed(0)} -> ${r.apiRssOverRun.endMb.toFixed(0)} MB, max ${r.apiRssOverRun.maxMb.toFixed(0)} MB.`);
+  if (r.e2e?.runs[0])
+    out.push(
+      `- e2e: subscribe to first WebSocket message (current state read from Postgres) p50 ${r.e2e.runs[0].firstMessage.p50.toFixed(1)} ms, p99 ${r.e2e.runs[0].firstMessage.p99.toFixed(1)} ms.`,
+    );
+  if (r.apiRssOverRun)
+    out.push(
+      `- API RSS over the whole run: ${r.apiRssOverRun.startMb.toFixed(0)} -> ${r.apiRssOverRun.endMb.toFixed(0)} MB, max ${r.apiRssOverRun.maxMb.toFixed(0)} MB.`,
+    );
   for (const p of r.cpuProfiles ?? []) {
-    out.push(`- CPU profile \`${p.file}\` (${p.durationS.toFixed(0)} s, idle ${p.idlePct.toFixed(0)}%), top self time in % of busy time: ${p.top.slice(0, 6).map((f) => `${f.name} ${f.selfPct.toFixed(1)}%${calledFrom(f)}`).join(', ')}.`);
+    out.push(
+      `- CPU profile \`${p.file}\` (${p.durationS.toFixed(0)} s, idle ${p.idlePct.toFixed(0)}%), top self time in % of busy time: ${p.top
+        .slice(0, 6)
+        .map((f) => `${f.name} ${f.selfPct.toFixed(1)}%${calledFrom(f)}`)
+        .join(', ')}.`,
+    );
   }
   return out.join('\n');
 }

@@ -44,12 +44,13 @@ export interface CapacityOptions {
   /** offered rates to try besides the fractions of the saturation throughput */
   extraRates?(saturation: Point): Promise<number[]> | number[];
   /** wraps every ladder run to watch the backlog; a reason says why the workers fell behind */
-  around?(run: (hooks: Hooks) => Promise<Point>): Promise<{ point: Point; backlog: BacklogReport; reason?: string; stages?: Record<string, StageQuantiles> }>;
+  around?(
+    run: (hooks: Hooks) => Promise<Point>,
+  ): Promise<{ point: Point; backlog: BacklogReport; reason?: string; stages?: Record<string, StageQuantiles> }>;
 }
 
 /** Rates closer than this ratio are measured once; refinement stops at this resolution too. */
 const RESOLUTION = 1.07;
-
 
 const accepted = (s: LadderStep) => s.reasons.length === 0;
 const endToEnd = (s: LadderStep) => s.reasons.length === 0 && s.backlogReasons.length === 0;
@@ -63,7 +64,9 @@ const endToEnd = (s: LadderStep) => s.reasons.length === 0 && s.backlogReasons.l
 export async function measureCapacity(ctx: BenchContext, o: CapacityOptions): Promise<Capacity> {
   const p = ctx.profile;
   const saturation = await measureSaturation(ctx, o.target, o.plan('saturation'));
-  ctx.log(`${o.target}: saturation ${saturation.achieved.toFixed(0)}/s at ${p.saturation.connections} connections, p99 ${saturation.latency.p99.toFixed(1)} ms`);
+  ctx.log(
+    `${o.target}: saturation ${saturation.achieved.toFixed(0)}/s at ${p.saturation.connections} connections, p99 ${saturation.latency.p99.toFixed(1)} ms`,
+  );
   const grid = [...p.ladder.fractions.map((f) => f * saturation.achieved), ...((await o.extraRates?.(saturation)) ?? [])]
     .map((r) => Math.max(10, Math.round(r)))
     .sort((a, b) => a - b)
@@ -151,5 +154,15 @@ async function measureStep(ctx: BenchContext, o: CapacityOptions, offered: numbe
       (all.length ? `  NOT sustained: ${all.join('; ')}` : '  sustained') +
       (contended ? ` (contended: other processes used ${((summary.cpu.foreign ?? 0) / 100).toFixed(2)} cores)` : ''),
   );
-  return { offered, summary, reasons, backlogReasons, runs, contended, repeated, ...(backlog.length ? { backlog } : {}), ...(stages.length ? { stages } : {}) };
+  return {
+    offered,
+    summary,
+    reasons,
+    backlogReasons,
+    runs,
+    contended,
+    repeated,
+    ...(backlog.length ? { backlog } : {}),
+    ...(stages.length ? { stages } : {}),
+  };
 }

@@ -9,7 +9,15 @@ const RETRANSMIT_LIKE_MS = 900;
 
 export interface ConnectionsRun {
   point: Point;
-  ramp: { opened: number; failed: number; wave: number; durationMs: number; connectMs: LatencySummary; firstResponseMs: LatencySummary; slowFirstResponses: number };
+  ramp: {
+    opened: number;
+    failed: number;
+    wave: number;
+    durationMs: number;
+    connectMs: LatencySummary;
+    firstResponseMs: LatencySummary;
+    slowFirstResponses: number;
+  };
   /** machine-wide kernel counters over the ramp and the run */
   tcp: TcpCounters;
 }
@@ -64,7 +72,16 @@ export async function runConnections(ctx: BenchContext, rate: number): Promise<C
     const runs: ConnectionsRun[] = [];
     for (let rep = 0; rep < c.reps; rep++) {
       let attempt = 0;
-      runs.push((await repeatIfContended(ctx, `${target} at ${c.count} connections`, () => one(target, `${rep}-${attempt++}`), (r) => r.point)).result);
+      runs.push(
+        (
+          await repeatIfContended(
+            ctx,
+            `${target} at ${c.count} connections`,
+            () => one(target, `${rep}-${attempt++}`),
+            (r) => r.point,
+          )
+        ).result,
+      );
     }
     const summary = summarizeRuns(runs.map((r) => r.point));
     const reasons = judgeAccept(summary);

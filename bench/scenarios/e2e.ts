@@ -42,7 +42,12 @@ export async function runE2e(ctx: BenchContext, rate: number): Promise<E2eResult
       let attempt = 0;
       const once = async (): Promise<E2eRun> => {
         const before = await scrapeStages(ctx.stageSources).catch((err: Error) => void ctx.log(`stage metrics not read: ${err.message}`));
-        const options: E2eOptions = { url: `ws://${ctx.targets.service.host}:${ctx.targets.service.port}/v1/ws`, secret: ctx.secret, sockets: e.sockets, tailMs: 10_000 };
+        const options: E2eOptions = {
+          url: `ws://${ctx.targets.service.host}:${ctx.targets.service.port}/v1/ws`,
+          secret: ctx.secret,
+          sockets: e.sockets,
+          tailMs: 10_000,
+        };
         const { point, load } = await measurePoint(ctx, {
           target: 'service',
           mode: { kind: 'rate', rate, durationMs: e.ms },
@@ -52,7 +57,8 @@ export async function runE2e(ctx: BenchContext, rate: number): Promise<E2eResult
           custom: { script: SCRIPT, options },
         });
         const push = load.extras[0] as PushReport;
-        const after = before && (await scrapeStages(ctx.stageSources).catch((err: Error) => void ctx.log(`stage metrics not read: ${err.message}`)));
+        const after =
+          before && (await scrapeStages(ctx.stageSources).catch((err: Error) => void ctx.log(`stage metrics not read: ${err.message}`)));
         return {
           ...(before && after && { stages: stageQuantiles(before, after) }),
           point,
@@ -66,8 +72,15 @@ export async function runE2e(ctx: BenchContext, rate: number): Promise<E2eResult
       };
       const { result: run } = await repeatIfContended(ctx, `e2e ${rate}/s`, once, (r) => r.point);
       runs.push(run);
-      ctx.log(`e2e ${rate}/s: push after 202 p50 ${run.push.p50.toFixed(1)} p99 ${run.push.p99.toFixed(1)} ms; ${run.missing} of ${run.accepted} never pushed`);
-      if (run.stages) ctx.log(`e2e ${rate}/s by stage (p50/p99 ms): ${Object.entries(run.stages).map(([s, q]) => `${s} ${q.p50.toFixed(1)}/${q.p99.toFixed(1)}`).join(', ')}`);
+      ctx.log(
+        `e2e ${rate}/s: push after 202 p50 ${run.push.p50.toFixed(1)} p99 ${run.push.p99.toFixed(1)} ms; ${run.missing} of ${run.accepted} never pushed`,
+      );
+      if (run.stages)
+        ctx.log(
+          `e2e ${rate}/s by stage (p50/p99 ms): ${Object.entries(run.stages)
+            .map(([s, q]) => `${s} ${q.p50.toFixed(1)}/${q.p99.toFixed(1)}`)
+            .join(', ')}`,
+        );
     }
   } catch (err) {
     return { rate, runs, pushP50: NaN, pushP99: NaN, missing: NaN, error: String((err as Error).message ?? err) };

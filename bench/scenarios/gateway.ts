@@ -49,20 +49,27 @@ export async function runGateway(ctx: BenchContext): Promise<GatewayResult> {
   const connections = ctx.profile.saturation.connections;
 
   const directSat = (await measurePoint(ctx, { target: 'upstream', mode: closed, plan: direct('saturation'), connections })).point;
-  ctx.log(`gateway: upstream direct ${directSat.achieved.toFixed(0)}/s at ${connections} connections, p99 ${directSat.latency.p99.toFixed(1)} ms`);
+  ctx.log(
+    `gateway: upstream direct ${directSat.achieved.toFixed(0)}/s at ${connections} connections, p99 ${directSat.latency.p99.toFixed(1)} ms`,
+  );
   const fwdSat = (await measurePoint(ctx, { target: 'service', mode: closed, plan: forwarded('saturation'), connections })).point;
   const throughput = outcomes(fwdSat) / (Math.max(fwdSat.elapsedMs, closed.durationMs) / 1000);
-  ctx.log(`gateway: forwarded end to end ${throughput.toFixed(0)}/s at ${connections} connections, p99 ${fwdSat.latency.p99.toFixed(1)} ms`);
+  ctx.log(
+    `gateway: forwarded end to end ${throughput.toFixed(0)}/s at ${connections} connections, p99 ${fwdSat.latency.p99.toFixed(1)} ms`,
+  );
 
   const rate = Math.max(10, Math.round(throughput / 2));
   const open = { kind: 'rate' as const, rate, durationMs: ctx.profile.ladder.ms };
   const openConnections = ctx.profile.ladder.connections;
-  const directOpen = (await measurePoint(ctx, { target: 'upstream', mode: open, plan: direct('open'), connections: openConnections })).point;
+  const directOpen = (await measurePoint(ctx, { target: 'upstream', mode: open, plan: direct('open'), connections: openConnections }))
+    .point;
   const before = await scrapeStages(ctx.stageSources).catch(() => undefined);
   const fwdOpen = (await measurePoint(ctx, { target: 'service', mode: open, plan: forwarded('open'), connections: openConnections })).point;
   const after = before && (await scrapeStages(ctx.stageSources).catch(() => undefined));
   const added = { p50: fwdOpen.latency.p50 - directOpen.latency.p50, p99: fwdOpen.latency.p99 - directOpen.latency.p99 };
-  ctx.log(`gateway at ${rate}/s: direct p50 ${directOpen.latency.p50.toFixed(1)} p99 ${directOpen.latency.p99.toFixed(1)} ms, forwarded p50 ${fwdOpen.latency.p50.toFixed(1)} p99 ${fwdOpen.latency.p99.toFixed(1)} ms`);
+  ctx.log(
+    `gateway at ${rate}/s: direct p50 ${directOpen.latency.p50.toFixed(1)} p99 ${directOpen.latency.p99.toFixed(1)} ms, forwarded p50 ${fwdOpen.latency.p50.toFixed(1)} p99 ${fwdOpen.latency.p99.toFixed(1)} ms`,
+  );
   return {
     upstreamWork: `SHA-256 of the body chained ${UPSTREAM_WORK_ROUNDS} times, deduped by Idempotency-Key`,
     rate,

@@ -25,7 +25,10 @@ const BACKLOG_SLACK_S = 0.5;
  * p99 under 200 ms) and the end-to-end capacity (also accepted = completed: the backlog in Postgres
  * stays flat), then a check that the money really moved, once and only once per request.
  */
-export async function runIngest(ctx: BenchContext, sut: { target: TargetName; probe: Probe } = { target: 'service', probe: ctx.probe }): Promise<IngestResult> {
+export async function runIngest(
+  ctx: BenchContext,
+  sut: { target: TargetName; probe: Probe } = { target: 'service', probe: ctx.probe },
+): Promise<IngestResult> {
   const { target, probe } = sut;
   let workerDrainRate = NaN;
   const before = { xacts: await probe.transactions(), requests: (await probe.ledger()).requests };
@@ -35,7 +38,9 @@ export async function runIngest(ctx: BenchContext, sut: { target: TargetName; pr
     async extraRates(saturation) {
       const drain = await waitForDrain(probe, ctx.profile.drainMaxMs * 2);
       workerDrainRate = drain.drainRate;
-      ctx.log(`${target}: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`);
+      ctx.log(
+        `${target}: workers drained the saturation backlog at ${workerDrainRate.toFixed(0)}/s${drain.drained ? '' : ` (${drain.left} still unfinished)`}`,
+      );
       // the end-to-end knee is near the workers' pace: measure around it too
       return workerDrainRate < 0.95 * saturation.achieved ? ctx.profile.ladder.drainFractions.map((f) => f * workerDrainRate) : [];
     },
@@ -59,7 +64,12 @@ export async function runIngest(ctx: BenchContext, sut: { target: TargetName; pr
         during.slopePerS > BACKLOG_GROWTH_LIMIT * offered && during.end - during.start > BACKLOG_SLACK_S * offered
           ? `backlog grew ${during.slopePerS.toFixed(0)}/s (${during.start} -> ${during.end} unfinished)`
           : undefined;
-      return { point, backlog, ...(reason ? { reason } : {}), ...(stagesBefore && stagesAfter && { stages: stageQuantiles(stagesBefore, stagesAfter) }) };
+      return {
+        point,
+        backlog,
+        ...(reason ? { reason } : {}),
+        ...(stagesBefore && stagesAfter && { stages: stageQuantiles(stagesBefore, stagesAfter) }),
+      };
     },
   });
   await waitForDrain(probe, ctx.profile.drainMaxMs * 3);

@@ -82,7 +82,12 @@ export async function runMemory(ctx: BenchContext, rate: number, durationMs: num
     workers: workers.map((w) => rssTrend(w.stop())),
     heap: heapSamples.length
       ? {
-          samples: heapSamples.map((h) => ({ ...h, heapUsedMb: Math.round(h.heapUsedMb), heapTotalMb: Math.round(h.heapTotalMb), externalMb: Math.round(h.externalMb) })),
+          samples: heapSamples.map((h) => ({
+            ...h,
+            heapUsedMb: Math.round(h.heapUsedMb),
+            heapTotalMb: Math.round(h.heapTotalMb),
+            externalMb: Math.round(h.externalMb),
+          })),
           floorSlopeMbPerMin: slope(floors.map((h) => ({ x: h.s, y: h.heapUsedMb }))) * 60,
           floorsMb: floors.map((h) => Math.round(h.heapUsedMb)),
           watchedAtEnd: heapSamples.at(-1)!.watched,

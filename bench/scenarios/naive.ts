@@ -20,13 +20,20 @@ export async function runNaive(ctx: BenchContext, infra: { pgServer: string; red
   const url = await recreateDatabase(infra.pgServer, database);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  await admin.query(`insert into ledger.accounts (id, tenant_id, currency, balance) select unnest($1::uuid[]), $2, 'USD', $3`, [ctx.accounts, ctx.tenant, OPENING_BALANCE]);
+  await admin.query(`insert into ledger.accounts (id, tenant_id, currency, balance) select unnest($1::uuid[]), $2, 'USD', $3`, [
+    ctx.accounts,
+    ctx.tenant,
+    OPENING_BALANCE,
+  ]);
   await admin.end();
 
   const queuePrefix = `bench-${ctx.runId}-naive`;
   const port = await freePort();
   const env = { PATH: process.env.PATH, DATABASE_URL: url, REDIS_URL: infra.redisUrl, QUEUE_PREFIX: queuePrefix };
-  const services = [startScript('naive-server', 'bench/naive/server.ts', { env, args: [String(port)] }), startScript('naive-worker', 'bench/naive/worker.ts', { env })];
+  const services = [
+    startScript('naive-server', 'bench/naive/server.ts', { env, args: [String(port)] }),
+    startScript('naive-worker', 'bench/naive/worker.ts', { env }),
+  ];
   const probe = createProbe(url);
   const vacuum = await emulateAutovacuum(url, () => undefined);
   try {

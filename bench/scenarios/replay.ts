@@ -19,7 +19,12 @@ export interface ReplayResult extends Capacity {
 export async function runReplay(ctx: BenchContext): Promise<ReplayResult> {
   const keys = ctx.profile.replay.keys;
   const plan = paymentPlan(ctx, 'replay', { mode: 'cycle', count: keys });
-  const { point: firstRequests } = await measurePoint(ctx, { target: 'service', mode: { kind: 'burst', total: keys }, plan, connections: 100 });
+  const { point: firstRequests } = await measurePoint(ctx, {
+    target: 'service',
+    mode: { kind: 'burst', total: keys },
+    plan,
+    connections: 100,
+  });
   const drain = await waitForDrain(ctx.probe, 60_000);
   if (!drain.drained) throw new Error(`replay: ${drain.left} of the first requests still unfinished after 60 s`);
   ctx.log(`replay: ${keys} keys sent once and completed`);

@@ -56,7 +56,11 @@ export async function runScale(opts: { windowMs: number; configs: [number, numbe
       }
       accounts ??= await createAccounts(stack.targets[0]!, stack.secret, ACCOUNTS, 'scale');
       const plan = (prefix: string) => stackPlan(stack.secret, accounts!, prefix, { mode: 'fresh' });
-      await loadAcross(stack.targets, { plan: plan(`scale-${apis}-${workers}-warm`), connections: CONNECTIONS, mode: { kind: 'closed', durationMs: 1_500 } });
+      await loadAcross(stack.targets, {
+        plan: plan(`scale-${apis}-${workers}-warm`),
+        connections: CONNECTIONS,
+        mode: { kind: 'closed', durationMs: 1_500 },
+      });
       await stack.untilTerminal(await allRequests(stack));
       const point = await saturate(stack, { apis, workers, windowMs: opts.windowMs, plan: plan(`scale-${apis}-${workers}`) });
       const drainStart = Date.now();
@@ -83,10 +87,14 @@ async function allRequests(stack: PrivateStack): Promise<number> {
   return Number(r!.n);
 }
 
-async function saturate(stack: PrivateStack, o: { apis: number; workers: number; windowMs: number; plan: ReturnType<typeof stackPlan> }): Promise<ScalePoint> {
+async function saturate(
+  stack: PrivateStack,
+  o: { apis: number; workers: number; windowMs: number; plan: ReturnType<typeof stackPlan> },
+): Promise<ScalePoint> {
   const servicePids = new Set([...stack.pids, stack.redis.pid() ?? -1]);
   const meter = startCpuMeter({
-    mine: (pid, ppid) => (servicePids.has(pid) ? 'service' : pid === process.pid ? 'harness' : ppid === process.pid ? 'generator' : undefined),
+    mine: (pid, ppid) =>
+      servicePids.has(pid) ? 'service' : pid === process.pid ? 'harness' : ppid === process.pid ? 'generator' : undefined,
     database: STACK_DATABASE,
   });
   const [cpu0, busy0, done0, t0] = [stack.cpu(), stack.perProcess(), await stack.probe.terminal(), performance.now()];

@@ -58,7 +58,13 @@ export async function runStorm(ctx: BenchContext, keys: number): Promise<StormVa
             timeoutMs: 30_000,
           });
           const r: StormRun = { target, point, burstMs: point.elapsedMs };
-          if (target === 'service') r.check = await checkStorm(ctx, Array.from({ length: keys }, (_, k) => keyFor(plan, k)), load.ids, point);
+          if (target === 'service')
+            r.check = await checkStorm(
+              ctx,
+              Array.from({ length: keys }, (_, k) => keyFor(plan, k)),
+              load.ids,
+              point,
+            );
           return r;
         },
         (r) => r.point,

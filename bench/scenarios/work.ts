@@ -41,11 +41,19 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
     const accounts = await createAccounts(stack.targets[0]!, stack.secret, ACCOUNTS, 'work');
     const plan = (prefix: string, keys: RequestPlan['keys']) => stackPlan(stack.secret, accounts, prefix, keys);
     const load = async (p: RequestPlan, count: number) => {
-      const res = await loadAcross(stack.targets, { plan: p, connections: 32, mode: { kind: 'rate', rate: profile.rate, durationMs: (count / profile.rate) * 1000 } });
+      const res = await loadAcross(stack.targets, {
+        plan: p,
+        connections: 32,
+        mode: { kind: 'rate', rate: profile.rate, durationMs: (count / profile.rate) * 1000 },
+      });
       if (res.ok !== count) throw new Error(`work: ${res.ok} of ${count} requests answered 2xx (${JSON.stringify(res.status)})`);
     };
     // everything of this run (the stack, the harness, its generators) is "mine": the rest is foreign
-    const foreignMeter = () => startCpuMeter({ mine: (pid, ppid) => (stack.pids.includes(pid) || pid === process.pid || ppid === process.pid ? 'mine' : undefined), database: STACK_DATABASE });
+    const foreignMeter = () =>
+      startCpuMeter({
+        mine: (pid, ppid) => (stack.pids.includes(pid) || pid === process.pid || ppid === process.pid ? 'mine' : undefined),
+        database: STACK_DATABASE,
+      });
     let finished = ACCOUNTS;
     const pass = async (name: string, p: RequestPlan, terminal: boolean): Promise<{ figures: WorkFigures; a: Snapshot; b: Snapshot }> => {
       const a = await stack.snapshot();
@@ -55,12 +63,23 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
       if (terminal) await stack.untilTerminal((finished += profile.requests));
       await sleep(SETTLE_MS);
       const b = await stack.snapshot();
-      const figures = withoutIdle(workFigures(a, b, { requests: profile.requests, rate: profile.rate, seconds: (performance.now() - started) / 1000, cpu: meter.stop(), roles: ROLES }), idle);
+      const figures = withoutIdle(
+        workFigures(a, b, {
+          requests: profile.requests,
+          rate: profile.rate,
+          seconds: (performance.now() - started) / 1000,
+          cpu: meter.stop(),
+          roles: ROLES,
+        }),
+        idle,
+      );
       log(`work, ${name}: ${describe(figures)}`);
       return { figures, a, b };
     };
 
-    log(`work: warm-up, ${profile.warmup} payments at ${profile.rate}/s on a private Postgres (port ${stack.postgres.port}) and Redis (port ${stack.redis.port})`);
+    log(
+      `work: warm-up, ${profile.warmup} payments at ${profile.rate}/s on a private Postgres (port ${stack.postgres.port}) and Redis (port ${stack.redis.port})`,
+    );
     await load(plan('work-warm', { mode: 'fresh' }), profile.warmup);
     await stack.untilTerminal((finished += profile.warmup));
     await sleep(SETTLE_MS);
@@ -69,7 +88,13 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
     const idleStarted = performance.now();
     await sleep(SETTLE_MS);
     const idleSeconds = (performance.now() - idleStarted) / 1000;
-    const idle = workFigures(i0, await stack.snapshot(), { requests: idleSeconds, rate: 0, seconds: idleSeconds, cpu: idleMeter.stop(), roles: ROLES });
+    const idle = workFigures(i0, await stack.snapshot(), {
+      requests: idleSeconds,
+      rate: 0,
+      seconds: idleSeconds,
+      cpu: idleMeter.stop(),
+      roles: ROLES,
+    });
     log(`work, idle per second: ${describe(idle)}`);
     const submit = await pass('first requests', plan('work-pay', { mode: 'fresh' }), true);
     const replay = await pass('replays', plan('work-pay', { mode: 'cycle', count: profile.requests }), false);
@@ -92,7 +117,11 @@ export async function runWork(profile: Profile['work'], log: (line: string) => v
       submit: submit.figures,
       replay: replay.figures,
       bytesPerKey,
-      redisMemory: { waitingPerJob, waitingJobs, completedPerJob: (submit.b.redis.usedMemory - submit.a.redis.usedMemory) / profile.requests },
+      redisMemory: {
+        waitingPerJob,
+        waitingJobs,
+        completedPerJob: (submit.b.redis.usedMemory - submit.a.redis.usedMemory) / profile.requests,
+      },
       connections,
     };
   } finally {

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { readProcTimes, TICKS_PER_SECOND as TICKS } from './proc-ticks.ts';
 
-
 /** Who a process belongs to, as far as the bench can tell. */
 export interface Classifier {
   /** this run's own processes by pid: api, workers, baseline, generators */

@@ -19,7 +19,10 @@ export function readProcTimes(pid: number): ProcTimes | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name may hold spaces: fields are counted after its closing parenthesis
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return { ppid: f[1]!, own: f[11]! + f[12]!, reaped: f[13]! + f[14]!, start: f[19]! };
   } catch {
     return undefined;

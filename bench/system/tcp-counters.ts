@@ -9,7 +9,9 @@ export interface TcpCounters {
 }
 
 function table(file: string, prefix: string): Record<string, number> {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(`${prefix}:`));
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith(`${prefix}:`));
   const names = lines[0]?.split(/\s+/).slice(1) ?? [];
   const values = lines[1]?.split(/\s+/).slice(1).map(Number) ?? [];
   return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0]));

@@ -48,7 +48,11 @@ export interface WorkFigures {
 }
 
 /** The difference of two snapshots, per request. */
-export function workFigures(a: Snapshot, b: Snapshot, o: { requests: number; rate: number; seconds: number; cpu: CpuReport; roles: { api: string; worker: string } }): WorkFigures {
+export function workFigures(
+  a: Snapshot,
+  b: Snapshot,
+  o: { requests: number; rate: number; seconds: number; cpu: CpuReport; roles: { api: string; worker: string } },
+): WorkFigures {
   const n = o.requests;
   const per = (x: number) => x / n;
   const tables: WorkFigures['pg']['tables'] = {};

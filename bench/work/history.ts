@@ -31,11 +31,21 @@ export function appendWorkHistory(r: BenchResults): string | undefined {
   if (!r.work) return undefined;
   let codeCommit = 'unknown';
   try {
-    codeCommit = execFileSync('git', ['log', '-1', '--format=%h', '--', ':/src', ':/workers', ':/examples'], { cwd: RESULTS_DIR, encoding: 'utf8' }).trim();
+    codeCommit = execFileSync('git', ['log', '-1', '--format=%h', '--', ':/src', ':/workers', ':/examples'], {
+      cwd: RESULTS_DIR,
+      encoding: 'utf8',
+    }).trim();
   } catch {
     // not a git checkout: the entry still carries the run's commit field
   }
-  const entry: WorkHistoryEntry = { codeCommit: r.meta.commit.includes('modified') ? `${codeCommit}+` : codeCommit, commit: r.meta.commit, date: r.meta.startedAt, form: r.meta.form, submit: r.work.submit, replay: r.work.replay };
+  const entry: WorkHistoryEntry = {
+    codeCommit: r.meta.commit.includes('modified') ? `${codeCommit}+` : codeCommit,
+    commit: r.meta.commit,
+    date: r.meta.startedAt,
+    form: r.meta.form,
+    submit: r.work.submit,
+    replay: r.work.replay,
+  };
   const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   writeFileSync(FILE, `${JSON.stringify([...readWorkHistory(), entry], round, 2)}\n`);
   return FILE;

@@ -44,19 +44,25 @@ export async function createPgCounterProbe(url: string) {
       // the probe's own counters reach pg_stat_database once it is idle after forcing the flush
       await query('select pg_stat_force_next_flush()');
       const probeQueries = sent;
-      const [db] = await query<{ n: string }>(`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
+      const [db] = await query<{ n: string }>(
+        `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
+      );
       const tables = await query<{ name: string; ins: string; upd: string; hot: string; del: string; bytes: string }>(
         `select schemaname || '.' || relname as name, n_tup_ins as ins, n_tup_upd as upd, n_tup_hot_upd as hot, n_tup_del as del,
                 pg_total_relation_size(relid) as bytes
            from pg_stat_user_tables order by 1`,
       );
-      const [wal] = await query<{ records: string; bytes: string; fpi: string }>(`select wal_records as records, wal_bytes as bytes, wal_fpi as fpi from pg_stat_wal`);
+      const [wal] = await query<{ records: string; bytes: string; fpi: string }>(
+        `select wal_records as records, wal_bytes as bytes, wal_fpi as fpi from pg_stat_wal`,
+      );
       const roles = await query<{ role: string; calls: string }>(
         `select r.rolname as role, sum(s.calls) as calls from pg_stat_statements s join pg_roles r on r.oid = s.userid
           where s.dbid = (select oid from pg_database where datname = current_database()) group by 1`,
       );
       return {
-        tables: Object.fromEntries(tables.map((t) => [t.name, { ins: Number(t.ins), upd: Number(t.upd), hot: Number(t.hot), del: Number(t.del) }])),
+        tables: Object.fromEntries(
+          tables.map((t) => [t.name, { ins: Number(t.ins), upd: Number(t.upd), hot: Number(t.hot), del: Number(t.del) }]),
+        ),
         walRecords: Number(wal!.records),
         walBytes: Number(wal!.bytes),
         walFpi: Number(wal!.fpi),

@@ -85,7 +85,9 @@ export async function createPrivateStack(opts: { env?: Record<string, string> } 
       async start(counts: { apis: number; workers: number }): Promise<void> {
         const ports = await Promise.all(Array.from({ length: counts.apis }, () => freePort()));
         apis = ports.map((port, i) => startScript(`work-api-${i + 1}`, 'examples/ledger/api.ts', { env: env(ROLES.api, port) }));
-        workers = Array.from({ length: counts.workers }, (_, i) => startScript(`work-worker-${i + 1}`, 'examples/ledger/worker.ts', { env: env(ROLES.worker, 0) }));
+        workers = Array.from({ length: counts.workers }, (_, i) =>
+          startScript(`work-worker-${i + 1}`, 'examples/ledger/worker.ts', { env: env(ROLES.worker, 0) }),
+        );
         stack.targets = ports.map((port) => ({ host: '127.0.0.1', port }));
         // generous: on a shared machine under load, four API processes can take long to start
         await Promise.all(apis.map((api, i) => waitHttpReady(api, `http://127.0.0.1:${ports[i]}/readyz`, 120_000)));

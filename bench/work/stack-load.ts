@@ -13,7 +13,10 @@ export function stackPlan(secret: string, accounts: readonly string[], keyPrefix
  * share of the connections and of the rate and keys of its own (the plan's prefix and the port's
  * index), all at once.
  */
-export async function loadAcross(targets: readonly Target[], o: { plan: RequestPlan; mode: LoadMode; connections: number }): Promise<{ ok: number; answered: number; status: Record<string, number> }> {
+export async function loadAcross(
+  targets: readonly Target[],
+  o: { plan: RequestPlan; mode: LoadMode; connections: number },
+): Promise<{ ok: number; answered: number; status: Record<string, number> }> {
   const n = targets.length;
   const loads: MergedLoad[] = await Promise.all(
     targets.map((target, index) =>
@@ -31,6 +34,8 @@ export async function loadAcross(targets: readonly Target[], o: { plan: RequestP
   );
   const status: Record<string, number> = {};
   for (const l of loads) for (const [code, k] of Object.entries(l.status)) status[code] = (status[code] ?? 0) + k;
-  const ok = Object.entries(status).filter(([code]) => code.startsWith('2')).reduce((t, [, k]) => t + k, 0);
+  const ok = Object.entries(status)
+    .filter(([code]) => code.startsWith('2'))
+    .reduce((t, [, k]) => t + k, 0);
   return { ok, answered: loads.reduce((t, l) => t + l.answered, 0), status };
 }

@@ -10,7 +10,14 @@ export interface StorageResult {
   columns: Record<string, number>;
   outboxRowsLeft: number;
   /** Redis: used_memory per completed job kept, and the parts of a job measured with MEMORY USAGE */
-  redis: { completedKept: number; usedMemoryPerKept: number; jobHash: number; completedSetPerEntry: number; eventsPerEntry: number; eventsEntries: number };
+  redis: {
+    completedKept: number;
+    usedMemoryPerKept: number;
+    jobHash: number;
+    completedSetPerEntry: number;
+    eventsPerEntry: number;
+    eventsEntries: number;
+  };
 }
 
 /**
@@ -19,7 +26,9 @@ export interface StorageResult {
  * Redis (the job hash, its entry in the completed set, the events stream).
  */
 export async function measureStorage(stack: PrivateStack): Promise<StorageResult> {
-  const [{ n }] = (await stack.probe.query<{ n: string }>(`select count(*) as n from idemq.requests where status in ('succeeded', 'failed')`)) as [{ n: string }];
+  const [{ n }] = (await stack.probe.query<{ n: string }>(
+    `select count(*) as n from idemq.requests where status in ('succeeded', 'failed')`,
+  )) as [{ n: string }];
   const keys = Number(n);
   const sizes = async () => {
     const rows = await stack.probe.query<{ rel: string; bytes: string }>(

@@ -35,7 +35,13 @@ export const accountRoutes: AppRoutes = async (app, deps) => {
             .executeTakeFirst()
         : undefined;
       if (!account) throw new ProblemError(notFound(`Account ${id}`));
-      return { id: account.id, currency: account.currency, balance: account.balance, name: account.name, createdAt: account.created_at.toISOString() };
+      return {
+        id: account.id,
+        currency: account.currency,
+        balance: account.balance,
+        name: account.name,
+        createdAt: account.created_at.toISOString(),
+      };
     },
   );
 };

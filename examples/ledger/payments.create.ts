@@ -59,7 +59,10 @@ export interface PaymentResult {
  * after lockForBatch has locked their accounts. Each refused payment wrote nothing and comes back
  * as the BusinessError that says why.
  */
-async function applyPayments(trx: Transaction<LedgerDatabase>, calls: { ctx: OperationContext; input: PaymentInput }[]): Promise<(PaymentResult | BusinessError)[]> {
+async function applyPayments(
+  trx: Transaction<LedgerDatabase>,
+  calls: { ctx: OperationContext; input: PaymentInput }[],
+): Promise<(PaymentResult | BusinessError)[]> {
   if (calls.length === 0) return [];
   const items = calls.map(({ ctx, input }) => ({
     request_id: ctx.requestId,
@@ -70,8 +73,16 @@ async function applyPayments(trx: Transaction<LedgerDatabase>, calls: { ctx: Ope
     currency: input.currency,
     description: input.description ?? null,
   }));
-  const { rows } = await sql<{ ord: string; payment_id: string | null; from_balance: string | null; to_balance: string | null; refusal: string | null }>`
-    select ord, payment_id, from_balance, to_balance, refusal from ledger.apply_payments(${JSON.stringify(items)}::jsonb) order by ord`.execute(trx);
+  const { rows } = await sql<{
+    ord: string;
+    payment_id: string | null;
+    from_balance: string | null;
+    to_balance: string | null;
+    refusal: string | null;
+  }>`
+    select ord, payment_id, from_balance, to_balance, refusal from ledger.apply_payments(${JSON.stringify(items)}::jsonb) order by ord`.execute(
+    trx,
+  );
   if (rows.length !== calls.length) throw new Error(`apply_payments returned ${rows.length} rows for ${calls.length} payments`);
   return rows.map((row, i) => {
     const item = items[i]!;
@@ -103,7 +114,10 @@ function refusal(code: string, input: PaymentInput): BusinessError {
     case 'insufficient_funds':
       return new BusinessError('insufficient_funds', `Account ${input.fromAccount} holds less than ${input.amount}.`);
     case 'balance_limit_exceeded':
-      return new BusinessError('balance_limit_exceeded', `Account ${input.toAccount} would hold more than ${Number.MAX_SAFE_INTEGER}, the most a balance may hold.`);
+      return new BusinessError(
+        'balance_limit_exceeded',
+        `Account ${input.toAccount} would hold more than ${Number.MAX_SAFE_INTEGER}, the most a balance may hold.`,
+      );
     default:
       throw new Error(`apply_payments refused a payment with an unknown code: ${code}`);
   }

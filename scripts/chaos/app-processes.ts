@@ -58,19 +58,27 @@ export async function waitFor(what: string, probe: () => Promise<boolean> | bool
 
 /** Resolves once a worker process has logged that it started. */
 export function workerReady(p: AppProcess, timeoutMs = 30_000): Promise<void> {
-  return waitFor(`${p.name} to start`, () => {
-    if (!p.alive()) throw new Error(`${p.name} exited before starting:\n${readFileSync(p.logFile, 'utf8').slice(-3_000)}`);
-    return readFileSync(p.logFile, 'utf8').includes('worker started');
-  }, timeoutMs);
+  return waitFor(
+    `${p.name} to start`,
+    () => {
+      if (!p.alive()) throw new Error(`${p.name} exited before starting:\n${readFileSync(p.logFile, 'utf8').slice(-3_000)}`);
+      return readFileSync(p.logFile, 'utf8').includes('worker started');
+    },
+    timeoutMs,
+  );
 }
 
 /** Resolves once the API answers /readyz with 200. */
 export function apiReady(p: AppProcess, baseUrl: string, timeoutMs = 30_000): Promise<void> {
-  return waitFor(`${p.name} to be ready`, async () => {
-    if (!p.alive()) throw new Error(`${p.name} exited before it was ready:\n${readFileSync(p.logFile, 'utf8').slice(-3_000)}`);
-    const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    return res?.status === 200;
-  }, timeoutMs);
+  return waitFor(
+    `${p.name} to be ready`,
+    async () => {
+      if (!p.alive()) throw new Error(`${p.name} exited before it was ready:\n${readFileSync(p.logFile, 'utf8').slice(-3_000)}`);
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      return res?.status === 200;
+    },
+    timeoutMs,
+  );
 }
 
 /**

@@ -65,9 +65,10 @@ export async function startCountingUpstream(opts: { failShare: number; slowShare
     get deduped() {
       return state.deduped;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

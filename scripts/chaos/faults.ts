@@ -75,7 +75,9 @@ async function killWorkerMidJob(fleet: Fleet, probe: ProbeContext): Promise<Faul
   try {
     await lock.query('begin');
     await lock.query('select 1 from ledger.accounts where id = $1 for update', [probe.from]);
-    const { rows: [me] } = await lock.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const {
+      rows: [me],
+    } = await lock.query<{ pid: number }>('select pg_backend_pid() as pid');
     const plan: PaymentPlan = {
       key: `probe-${probe.plans.length + 1}`,
       body: { fromAccount: probe.from, toAccount: probe.to, amount: 1, currency: probe.currency },
@@ -102,7 +104,13 @@ async function killWorkerMidJob(fleet: Fleet, probe: ProbeContext): Promise<Faul
     const endedAt = Date.now();
     await lock.query('rollback');
     const resumeMs = caught && answer ? timeToTerminal(fleet.pg.url, answer.id, startedAt) : Promise.resolve(undefined);
-    return { kind: 'worker-kill', detail: `${victim.name}${caught ? ' mid-job' : ' (probe not caught: random kill)'}`, startedAt, endedAt, resumeMs };
+    return {
+      kind: 'worker-kill',
+      detail: `${victim.name}${caught ? ' mid-job' : ' (probe not caught: random kill)'}`,
+      startedAt,
+      endedAt,
+      resumeMs,
+    };
   } finally {
     await lock.end().catch(() => undefined);
   }
@@ -157,7 +165,12 @@ export async function injectFault(kind: FaultKind, fleet: Fleet, probe: ProbeCon
       const { promoted, promotionMs } = await cluster.killMaster(victim, { replicaLagMs: 300, onKilled: () => (startedAt = Date.now()) });
       const endedAt = Date.now();
       await cluster.restart(victim);
-      return { kind, detail: `SIGKILL master :${victim}, replica :${promoted} promoted after ${promotionMs} ms, killed node back as a replica`, startedAt, endedAt };
+      return {
+        kind,
+        detail: `SIGKILL master :${victim}, replica :${promoted} promoted after ${promotionMs} ms, killed node back as a replica`,
+        startedAt,
+        endedAt,
+      };
     }
     case 'postgres-restart': {
       // alternate a clean fast shutdown and a crash (immediate: recovery from WAL on start)

@@ -26,13 +26,21 @@ export interface ForwardFigures {
  * it (none lost), and none under any other key (a duplicate would need a second key); no two
  * attempts of a key were open at once.
  */
-export async function checkForward(pool: pg.Pool, tenant: string, plans: OrderPlan[], upstream: CountingUpstream): Promise<{ violations: string[]; figures: ForwardFigures }> {
+export async function checkForward(
+  pool: pg.Pool,
+  tenant: string,
+  plans: OrderPlan[],
+  upstream: CountingUpstream,
+): Promise<{ violations: string[]; figures: ForwardFigures }> {
   const violations: string[] = [];
   const ids = plans.flatMap((p) => [...p.ids]);
-  const { rows } = await pool.query<{ id: string; idempotency_key: string; status: string; error: { code: string } | null; attempts: number }>(
-    'select id, idempotency_key, status, error, attempts from idemq.requests where id = any($1::uuid[])',
-    [ids],
-  );
+  const { rows } = await pool.query<{
+    id: string;
+    idempotency_key: string;
+    status: string;
+    error: { code: string } | null;
+    attempts: number;
+  }>('select id, idempotency_key, status, error, attempts from idemq.requests where id = any($1::uuid[])', [ids]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const expected = new Set<string>();
   for (const plan of plans) {

@@ -49,7 +49,14 @@ export type Answer = { id: string; [field: string]: unknown };
 
 type Attempt = { kind: 'accepted'; id: string; body: Answer } | { kind: 'retry'; waitMs: number } | { kind: 'refused' };
 
-async function postOnce(api: ApiClient, path: string, body: unknown, key: string, stats: LoadStats, headers: Record<string, string>): Promise<Attempt> {
+async function postOnce(
+  api: ApiClient,
+  path: string,
+  body: unknown,
+  key: string,
+  stats: LoadStats,
+  headers: Record<string, string>,
+): Promise<Attempt> {
   stats.sent++;
   let res: Response;
   try {

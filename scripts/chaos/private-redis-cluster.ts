@@ -58,7 +58,14 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
   const cli = async (port: number, ...args: string[]): Promise<string> => {
     let redis = admins.get(port);
     if (!redis) {
-      redis = new Redis({ host: '127.0.0.1', port, protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 100 });
+      redis = new Redis({
+        host: '127.0.0.1',
+        port,
+        protocol: 2,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => 100,
+      });
       redis.on('error', () => undefined);
       admins.set(port, redis);
       await new Promise<void>((resolve) => redis!.once('ready', resolve).once('error', () => resolve()));
@@ -73,11 +80,27 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     const child = spawn(
       'redis-server',
       [
-        '--port', String(node.port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(node.busPort),
-        '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
+        '--port',
+        String(node.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        nodeDir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        'nodes.conf',
+        '--cluster-port',
+        String(node.busPort),
+        '--cluster-node-timeout',
+        String(NODE_TIMEOUT_MS),
         // the shards whose master is alive keep serving while one fails over
-        '--cluster-require-full-coverage', 'no',
+        '--cluster-require-full-coverage',
+        'no',
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -93,7 +116,14 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     let last: unknown;
     for (const node of nodes) {
       if (!node.child || node.child.exitCode !== null || node.child.signalCode !== null) continue;
-      const redis = new Redis({ host: '127.0.0.1', port: node.port, protocol: 2, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+      const redis = new Redis({
+        host: '127.0.0.1',
+        port: node.port,
+        protocol: 2,
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
       redis.on('error', () => undefined);
       try {
         await redis.connect();
@@ -113,7 +143,11 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     if (!range) throw new Error(`no master serves slot ${slot}`);
     return range[2][1];
   };
-  const clusterOk = (port: number) => cli(port, 'cluster', 'info').then((info) => info.includes('cluster_state:ok'), () => false);
+  const clusterOk = (port: number) =>
+    cli(port, 'cluster', 'info').then(
+      (info) => info.includes('cluster_state:ok'),
+      () => false,
+    );
   /** every slot served, and each master has a replica whose link is up */
   const healthy = async () => {
     const ranges = await slots().catch(() => []);
@@ -136,7 +170,11 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
 
   try {
     await Promise.all(nodes.map(start));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { timeout: 60_000 },
+    );
     await waitFor('all slots served with a replica each', healthy);
   } catch (err) {
     for (const node of nodes) node.child?.kill('SIGKILL');
@@ -186,7 +224,8 @@ export async function startPrivateRedisCluster(dir: string): Promise<PrivateRedi
     },
     async destroy() {
       for (const redis of admins.values()) redis.disconnect();
-      for (const node of nodes) if (node.child && node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+      for (const node of nodes)
+        if (node.child && node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
       await Promise.all(nodes.map((n) => n.exited));
     },
   };

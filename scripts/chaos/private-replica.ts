@@ -49,7 +49,20 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
     mkdirSync(standbyDir, { recursive: true });
     own(standbyDir);
     const data = join(standbyDir, 'data');
-    await pgRun('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync']);
+    await pgRun('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
     const port = await freePort();
     const options = serverOptions(port, standbyDir, { hot_standby: 'on' });
     const start = async () => {
@@ -67,7 +80,9 @@ export async function startPrimaryWithStandby(dir: string, database: string): Pr
         const [{ lsn }] = (await query(primaryUrl, 'select pg_current_wal_lsn()::text as lsn')) as [{ lsn: string }];
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const [{ done }] = (await query(urlOf('postgres'), `select pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn as done`)) as [{ done: boolean }];
+          const [{ done }] = (await query(urlOf('postgres'), `select pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn as done`)) as [
+            { done: boolean },
+          ];
           if (done) return;
           if (Date.now() > deadline) throw new Error(`the standby on port ${port} has not replayed up to ${lsn} within ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 20));

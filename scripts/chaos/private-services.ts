@@ -57,7 +57,9 @@ export async function postgresCommands(): Promise<{
 }> {
   const bin = postgresBinDir();
   const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) } : undefined;
+  const owner = asRoot
+    ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) }
+    : undefined;
   return {
     pgRun: (cmd, args, timeout = 60_000) =>
       asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout }) : run(join(bin, cmd), args, { timeout }),
@@ -132,7 +134,10 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
     const current = child;
     exited = new Promise((resolve) => current.once('exit', () => resolve()));
     for (let i = 0; ; i++) {
-      const pong = await cli('ping').then((r) => r.stdout.trim(), () => '');
+      const pong = await cli('ping').then(
+        (r) => r.stdout.trim(),
+        () => '',
+      );
       if (pong === 'PONG') return;
       if (current.exitCode !== null || i > 100) throw new Error(`redis-server on port ${port} did not start (see ${dir}/redis.log)`);
       await sleep(100);

@@ -22,7 +22,10 @@ export function startRecoveryTracker(pool: pg.Pool) {
       if (open.length === 0) continue;
       const oldest = await pool
         .query<{ oldest: Date | null }>(`select min(created_at) as oldest from idemq.requests where status in ('queued', 'processing')`)
-        .then((r) => r.rows[0]!.oldest?.getTime() ?? Infinity, () => undefined);
+        .then(
+          (r) => r.rows[0]!.oldest?.getTime() ?? Infinity,
+          () => undefined,
+        );
       if (oldest === undefined) continue;
       const now = Date.now();
       for (const r of open) if (oldest > r.fault.endedAt) r.completeAfterMs = now - r.fault.startedAt;

@@ -16,7 +16,12 @@ export function run(
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const out = `${stdout}${stderr}`;
-      if (err && !opts.allowFailure) reject(new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}):\n${out.trim().split('\n').slice(-30).join('\n')}`, { cause: err }));
+      if (err && !opts.allowFailure)
+        reject(
+          new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}):\n${out.trim().split('\n').slice(-30).join('\n')}`, {
+            cause: err,
+          }),
+        );
       else resolve(opts.stdoutOnly ? stdout : out);
     });
   });
@@ -34,7 +39,12 @@ export interface Started {
 }
 
 /** Starts a long-running process, its output into `<logDir>/<name>.log`. */
-export function startProcess(name: string, command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; logDir: string }): Started {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; logDir: string },
+): Started {
   const logFile = join(opts.logDir, `${name}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,10 +79,15 @@ export async function waitFor(ms: number, ready: () => Promise<boolean>, process
   const deadline = Date.now() + ms;
   for (;;) {
     const ended = processes.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (ended) throw new Error(`${ended.name} exited (${ended.child.exitCode ?? ended.child.signalCode}):\n${ended.output().trim().split('\n').slice(-30).join('\n')}`);
+    if (ended)
+      throw new Error(
+        `${ended.name} exited (${ended.child.exitCode ?? ended.child.signalCode}):\n${ended.output().trim().split('\n').slice(-30).join('\n')}`,
+      );
     if (await ready()) return;
     if (Date.now() > deadline) {
-      throw new Error(`not ready within ${ms} ms:\n${processes.map((p) => `--- ${p.name}\n${p.output().trim().split('\n').slice(-15).join('\n')}`).join('\n')}`);
+      throw new Error(
+        `not ready within ${ms} ms:\n${processes.map((p) => `--- ${p.name}\n${p.output().trim().split('\n').slice(-15).join('\n')}`).join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -91,7 +106,11 @@ export function freePort(): Promise<number> {
 }
 
 /** An upstream service for a forward route: answers every POST 201 and records what it got. */
-export async function startUpstream(): Promise<{ url: string; received: { idempotencyKey?: string; body: string }[]; close(): Promise<void> }> {
+export async function startUpstream(): Promise<{
+  url: string;
+  received: { idempotencyKey?: string; body: string }[];
+  close(): Promise<void>;
+}> {
   const received: { idempotencyKey?: string; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';

@@ -96,7 +96,12 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
     try {
       const crossOrigin = crossOriginRefusal(request);
       if (crossOrigin) {
-        audit(request, 'cross-origin-refused', { method: request.method, path, origin: request.headers.origin, site: request.headers['sec-fetch-site'] });
+        audit(request, 'cross-origin-refused', {
+          method: request.method,
+          path,
+          origin: request.headers.origin,
+          site: request.headers['sec-fetch-site'],
+        });
         return sendProblem(reply, crossOrigin, path);
       }
       if (request.headers.authorization === undefined) {

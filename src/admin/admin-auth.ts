@@ -33,7 +33,8 @@ export function createAdminAuth(db: Kysely<Database>, options: Pick<Config['admi
   const { token } = options;
   const macOf = (id: string) => createHmac('sha256', token).update(id).digest();
   const whoOf = (mac: Buffer) => `session:${mac.toString('hex').slice(0, 12)}`;
-  const secure = (request: FastifyRequest) => options.cookieSecure === 'true' || (options.cookieSecure === 'auto' && request.protocol === 'https');
+  const secure = (request: FastifyRequest) =>
+    options.cookieSecure === 'true' || (options.cookieSecure === 'auto' && request.protocol === 'https');
   const attributes = (request: FastifyRequest) => `Path=/; HttpOnly; SameSite=Strict${secure(request) ? '; Secure' : ''}`;
   const sessionMac = (request: FastifyRequest) => {
     const id = cookie(request.headers.cookie, SESSION_COOKIE);
@@ -74,6 +75,10 @@ export function createAdminAuth(db: Kysely<Database>, options: Pick<Config['admi
 export type AdminAuth = ReturnType<typeof createAdminAuth>;
 
 export const adminUnauthorized = (request: FastifyRequest): Problem =>
-  problem('unauthorized', request.headers.authorization ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>`, or log in at /login.', {
-    headers: { 'www-authenticate': 'Bearer realm="idemq-admin"' },
-  });
+  problem(
+    'unauthorized',
+    request.headers.authorization ? 'The admin token is not valid.' : 'Send `Authorization: Bearer <admin token>`, or log in at /login.',
+    {
+      headers: { 'www-authenticate': 'Bearer realm="idemq-admin"' },
+    },
+  );

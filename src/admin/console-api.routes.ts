@@ -29,7 +29,12 @@ const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 50
 const conflict = (slug: ProblemSlug, detail: string) => new ProblemError(problem(slug, detail));
 
 /** Logs what an operator did, to which request: never the token, never a payload. */
-function audit(request: FastifyRequest, action: string, row: Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>> | undefined, extra: Record<string, unknown> = {}) {
+function audit(
+  request: FastifyRequest,
+  action: string,
+  row: (Pick<RequestRow, 'id'> & Partial<Pick<RequestRow, 'tenant_id'>>) | undefined,
+  extra: Record<string, unknown> = {},
+) {
   auditAction(request, action, { requestId: row?.id, tenantId: row?.tenant_id, ...extra });
 }
 
@@ -88,7 +93,10 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
     if (!row) {
       const current = await found(request, 'redrive', id);
       audit(request, 'redrive-refused', current, { status: current.status });
-      throw conflict('not-redrivable', `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`);
+      throw conflict(
+        'not-redrivable',
+        `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`,
+      );
     }
     // queued in Postgres already: if Redis is away now, the reconciler adds the job later
     const enqueued = await deps.requeue({ id: row.id, operation: row.operation }).then(
@@ -112,7 +120,9 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
       const running = current.status === 'processing';
       throw conflict(
         'request-not-failable',
-        running ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).` : `Request ${id} is ${current.status} already.`,
+        running
+          ? `Request ${id} is processing and a worker holds its lease: retry once the lease ends (${current.lease_until?.toISOString()}).`
+          : `Request ${id} is ${current.status} already.`,
       );
     }
     audit(request, 'fail', row, { reason });

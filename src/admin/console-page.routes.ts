@@ -10,10 +10,15 @@ export const consolePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const headers = {
     'cache-control': 'no-store',
     // the page runs only its own script and talks only to this server
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
   };
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/', 302));
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/', 302));
-  app.get('/console/', { schema: { hide: true } }, async (_request, reply) => reply.headers(headers).type('text/html; charset=utf-8').send(html));
-  app.get('/console/console.js', { schema: { hide: true } }, async (_request, reply) => reply.headers(headers).type('text/javascript; charset=utf-8').send(script));
+  app.get('/console/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.headers(headers).type('text/html; charset=utf-8').send(html),
+  );
+  app.get('/console/console.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply.headers(headers).type('text/javascript; charset=utf-8').send(script),
+  );
 };

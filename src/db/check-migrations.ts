@@ -14,7 +14,11 @@ export async function assertMigrated(db: Kysely<any>, appSets: readonly Migratio
   try {
     for (const set of migrationSets(appSets)) {
       const applied = await appliedMigrations(db, set.schema);
-      missing.push(...Object.keys(set.migrations).filter((name) => !applied.has(name)).map((name) => `${set.schema}/${name}`));
+      missing.push(
+        ...Object.keys(set.migrations)
+          .filter((name) => !applied.has(name))
+          .map((name) => `${set.schema}/${name}`),
+      );
     }
   } catch (err) {
     const problem = databaseUrl === undefined ? undefined : describeConnectFailure(err, databaseUrl);
@@ -29,7 +33,9 @@ export async function assertMigrated(db: Kysely<any>, appSets: readonly Migratio
 }
 
 async function appliedMigrations(db: Kysely<any>, schema: string): Promise<Set<string>> {
-  const { rows: found } = await sql<{ found: boolean }>`select to_regclass(${`"${schema.replaceAll('"', '""')}".kysely_migration`}) is not null as found`.execute(db);
+  const { rows: found } = await sql<{
+    found: boolean;
+  }>`select to_regclass(${`"${schema.replaceAll('"', '""')}".kysely_migration`}) is not null as found`.execute(db);
   // no such table: no migration of this set has ever run here
   if (found[0]?.found !== true) return new Set();
   const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${schema}.kysely_migration`)}`.execute(db);

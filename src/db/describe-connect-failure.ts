@@ -31,11 +31,14 @@ export function describeConnectFailure(err: unknown, url: string, variable = 'DA
   if (code === '28P01' || code === '28000') {
     return `${variable}: Postgres at ${target.address} refused user "${target.user}" (${code === '28P01' ? 'wrong password' : 'not allowed by pg_hba.conf'}): check the user and password in ${variable}`;
   }
-  if (code === '57P03') return `${variable}: Postgres at ${target.address} is starting up or shutting down: start again once it accepts connections`;
+  if (code === '57P03')
+    return `${variable}: Postgres at ${target.address} is starting up or shutting down: start again once it accepts connections`;
   if (code && UNREACHABLE[code]) {
     return `${variable}: cannot reach Postgres at ${target.address} (${UNREACHABLE[code]}): check that Postgres runs there and accepts connections from this machine, and that ${variable} names it`;
   }
-  if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(String((err as ErrnoLike)?.message))) {
+  if (
+    /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(String((err as ErrnoLike)?.message))
+  ) {
     return `${variable}: Postgres at ${target.address} did not answer within 5 s: check that it runs there and that no firewall drops the connection`;
   }
   return undefined;

@@ -6,7 +6,9 @@
 export function parseInt8(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) {
-    throw new RangeError(`Postgres returned the int8 ${text}, beyond the exact range of a JS number (±${Number.MAX_SAFE_INTEGER}); cast it to text or numeric in the query, or keep the value within the range`);
+    throw new RangeError(
+      `Postgres returned the int8 ${text}, beyond the exact range of a JS number (±${Number.MAX_SAFE_INTEGER}); cast it to text or numeric in the query, or keep the value within the range`,
+    );
   }
   return n;
 }

@@ -20,7 +20,9 @@ export const CORE_MIGRATIONS: MigrationSet = { schema: 'idemq', migrations: core
 /** The sets a process needs, in the order they run: always the core's first, then the app's. */
 export function migrationSets(appSets: readonly MigrationSet[] = []): MigrationSet[] {
   if (appSets.some((s) => s.schema === CORE_MIGRATIONS.schema)) {
-    throw new Error(`An app's migrations cannot be recorded in the core's schema "${CORE_MIGRATIONS.schema}"; give them the app's own schema.`);
+    throw new Error(
+      `An app's migrations cannot be recorded in the core's schema "${CORE_MIGRATIONS.schema}"; give them the app's own schema.`,
+    );
   }
   return [CORE_MIGRATIONS, ...appSets];
 }

@@ -9,7 +9,10 @@ import type { Database } from './database.ts';
  */
 export type ReplicaRole = 'standby' | 'is the primary' | 'not a replica of the primary';
 
-const identity = sql<{ standby: boolean; system: string }>`select pg_is_in_recovery() as standby, (select system_identifier::text from pg_control_system()) as system`;
+const identity = sql<{
+  standby: boolean;
+  system: string;
+}>`select pg_is_in_recovery() as standby, (select system_identifier::text from pg_control_system()) as system`;
 
 /** One short statement on each server; rejects when either does not answer. */
 export async function replicaRole(primary: Kysely<Database>, replica: Kysely<Database>): Promise<ReplicaRole> {

@@ -17,11 +17,18 @@ const CLOSE_MEANINGS: Record<keyof typeof CLOSE, string> = {
   slowConsumer: `the client does not read: over ${WS_LIMITS.maxBufferedBytes / (1024 * 1024)} MiB unsent`,
   policyViolation: `a message other than \`auth\` before authenticating, or more than ${WS_LIMITS.maxBadMessages} bad messages (not JSON, unknown, a second \`auth\`) within ${WS_LIMITS.badWindowMs / 1000} s`,
   messageFlood: `a flood: more than ${WS_LIMITS.floodCloseAfter} messages over the socket's rate within ${WS_LIMITS.floodWindowMs / 1000} s (WS_MESSAGES_PER_SECOND; each answered \`rate_limited\`)`,
-  tooManySockets: 'the API key already holds as many sockets as it may on this server (MAX_SOCKETS_PER_TENANT): share one socket, or close another',
+  tooManySockets:
+    'the API key already holds as many sockets as it may on this server (MAX_SOCKETS_PER_TENANT): share one socket, or close another',
   goingAway: 'the server is shutting down: reconnect, and subscribe again',
 };
 
-const message = (name: string, summary: string, payload: TSchema) => ({ name, title: name, summary, contentType: 'application/json', payload });
+const message = (name: string, summary: string, payload: TSchema) => ({
+  name,
+  title: name,
+  summary,
+  contentType: 'application/json',
+  payload,
+});
 const ref = (path: string) => ({ $ref: `#/${path}` });
 const channel = ref('channels/session');
 const messages = (...names: string[]) => names.map((name) => ref(`channels/session/messages/${name}`));
@@ -62,7 +69,10 @@ export function asyncapiDocument() {
           'or send an `auth` message first (browsers cannot set headers; never put keys in URLs). ' +
           `Up to ${WS_LIMITS.maxSubscriptions} subscriptions per socket. Close codes are listed under \`x-close-codes\`.`,
         messages: Object.fromEntries(
-          ['auth', 'authenticated', 'subscribe', 'unsubscribe', 'status', 'error'].map((name) => [name, ref(`components/messages/${name}`)]),
+          ['auth', 'authenticated', 'subscribe', 'unsubscribe', 'status', 'error'].map((name) => [
+            name,
+            ref(`components/messages/${name}`),
+          ]),
         ),
         bindings: {
           ws: {
@@ -93,8 +103,18 @@ export function asyncapiDocument() {
         reply: { channel, messages: messages('status', 'error') },
       },
       unsubscribe: { action: 'receive', channel, summary: 'Stop following a request.', messages: messages('unsubscribe') },
-      pushStatus: { action: 'send', channel, summary: 'A request\'s state, on subscribing and on every change.', messages: messages('status') },
-      sendError: { action: 'send', channel, summary: 'A refused message or subscription; the socket stays open.', messages: messages('error') },
+      pushStatus: {
+        action: 'send',
+        channel,
+        summary: "A request's state, on subscribing and on every change.",
+        messages: messages('status'),
+      },
+      sendError: {
+        action: 'send',
+        channel,
+        summary: 'A refused message or subscription; the socket stays open.',
+        messages: messages('error'),
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key, on the upgrade or in the `auth` message' } },
@@ -103,7 +123,11 @@ export function asyncapiDocument() {
         authenticated: message('authenticated', 'The `auth` message was accepted.', AuthenticatedMessage),
         subscribe: message('subscribe', 'Follow a request of the tenant.', SubscribeMessage),
         unsubscribe: message('unsubscribe', 'Stop following a request.', UnsubscribeMessage),
-        status: message('status', 'A request\'s state: the same fields as GET /v1/requests/{id}, plus `requestId` and `version`.', StatusMessage),
+        status: message(
+          'status',
+          "A request's state: the same fields as GET /v1/requests/{id}, plus `requestId` and `version`.",
+          StatusMessage,
+        ),
         error: message('error', `An error, by \`code\`: ${errorCodes}.`, ErrorMessage),
       },
     },

@@ -22,7 +22,9 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** The 401 answer: says what to send when nothing was sent, and never which part of a wrong key was wrong. */
 export function unauthorized(header: string | undefined): ProblemError {
   return new ProblemError(
-    problem('unauthorized', header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.', { headers: { 'www-authenticate': 'Bearer realm="idemq"' } }),
+    problem('unauthorized', header ? 'The API key is not valid.' : 'Send `Authorization: Bearer <api key>`.', {
+      headers: { 'www-authenticate': 'Bearer realm="idemq"' },
+    }),
   );
 }
 
@@ -32,7 +34,9 @@ export function unauthorized(header: string | undefined): ProblemError {
  */
 export function keyRevoked(): ProblemError {
   return new ProblemError(
-    problem('unauthorized', 'The API key was revoked while this request was held.', { headers: { 'www-authenticate': 'Bearer realm="idemq", error="invalid_token"' } }),
+    problem('unauthorized', 'The API key was revoked while this request was held.', {
+      headers: { 'www-authenticate': 'Bearer realm="idemq", error="invalid_token"' },
+    }),
   );
 }
 

@@ -43,7 +43,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   if (isTransientError(error)) {
     request.log.warn({ err: error }, 'infrastructure unavailable');
-    return sendProblem(reply, unavailable('A backing service is unavailable. Retry with the same Idempotency-Key: if the request was recorded after all, the retry replays it and never runs it twice.'), instance);
+    return sendProblem(
+      reply,
+      unavailable(
+        'A backing service is unavailable. Retry with the same Idempotency-Key: if the request was recorded after all, the retry replays it and never runs it twice.',
+      ),
+      instance,
+    );
   }
   if (error instanceof RequestNotRecorded && error.byContent) {
     request.log.warn({ err: error }, 'request body refused by Postgres');
@@ -59,7 +65,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error instanceof RequestNotRecorded) {
     // not the client's doing (the API refuses what it can foresee), and the requests that shared its statement went on
     request.log.error({ err: error }, 'idempotency key not recorded');
-    return sendProblem(reply, unavailable('The request could not be recorded. Retry with the same Idempotency-Key; if it keeps failing, contact the operator.'), instance);
+    return sendProblem(
+      reply,
+      unavailable('The request could not be recorded. Retry with the same Idempotency-Key; if it keeps failing, contact the operator.'),
+      instance,
+    );
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return sendProblem(reply, problem('bad-request', error.message, { status: error.statusCode }), instance);

@@ -34,7 +34,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
         headers: EventHeaders,
         response: {
           200: eventStreamResponse(
-            'One `status` event per change (`id:` the request\'s version, `data:` the request\'s state as JSON), comments as keep-alives; ends after the terminal state.',
+            "One `status` event per change (`id:` the request's version, `data:` the request's state as JSON), comments as keep-alives; ends after the terminal state.",
           ),
           204: emptyResponse('The request was already terminal at `Last-Event-ID`: nothing more will come (EventSource stops).'),
           ...NOT_FOUND,
@@ -53,18 +53,22 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       if (!release) throw tooManyHeld(deps.held.max);
       const hold = deps.holds.hold(request.keyHash);
       try {
-        await streamEvents(request, reply, { limits: deps.config.http, headers: { 'x-request-id': request.id }, endedByError: 'event stream ended by an error' }, (stream) =>
-          followRequest(
-            deps,
-            request.tenantId,
-            id,
-            (row) => {
-              // the follow reads once more after an abort: a key revoked meanwhile gets nothing more
-              if (hold.signal.aborted) return;
-              stream.send(row.version, 'status', toRequestView(row));
-            },
-            { signal: AbortSignal.any([stream.signal, hold.signal]), sinceVersion },
-          ),
+        await streamEvents(
+          request,
+          reply,
+          { limits: deps.config.http, headers: { 'x-request-id': request.id }, endedByError: 'event stream ended by an error' },
+          (stream) =>
+            followRequest(
+              deps,
+              request.tenantId,
+              id,
+              (row) => {
+                // the follow reads once more after an abort: a key revoked meanwhile gets nothing more
+                if (hold.signal.aborted) return;
+                stream.send(row.version, 'status', toRequestView(row));
+              },
+              { signal: AbortSignal.any([stream.signal, hold.signal]), sinceVersion },
+            ),
         );
       } finally {
         release();

@@ -56,9 +56,13 @@ export function problemOf(refusal: JsonShapeRefusal): Problem {
         { extra: errors(`value number ${refusal.limit + 1}`) },
       );
     case 'duplicate-key':
-      return problem('not-i-json', 'An object holds the same key twice; bodies must be I-JSON (RFC 7493), whose objects have unique keys.', {
-        extra: errors('a key repeated in its object'),
-      });
+      return problem(
+        'not-i-json',
+        'An object holds the same key twice; bodies must be I-JSON (RFC 7493), whose objects have unique keys.',
+        {
+          extra: errors('a key repeated in its object'),
+        },
+      );
     case 'number-out-of-range':
       return problem(
         'not-i-json',

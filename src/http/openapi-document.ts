@@ -40,7 +40,10 @@ function documentResponses(response: unknown): unknown {
     Object.entries(response as Record<string, ResponseObject>).map(([status, r]) => {
       if (!r.content) return [status, r];
       const content = Object.fromEntries(
-        Object.entries(r.content).map(([type, media]) => [type, DOCUMENTED_AS.has(media.schema) ? { ...media, schema: DOCUMENTED_AS.get(media.schema) } : media]),
+        Object.entries(r.content).map(([type, media]) => [
+          type,
+          DOCUMENTED_AS.has(media.schema) ? { ...media, schema: DOCUMENTED_AS.get(media.schema) } : media,
+        ]),
       );
       return [status, { ...r, content }];
     }),

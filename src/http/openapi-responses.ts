@@ -16,7 +16,7 @@ const seconds = (description: string): HeaderSchema => ({ type: 'integer', minim
 
 /** Response headers, named as they are documented (HTTP header names are case-insensitive). */
 export const HEADER = {
-  location: { Location: text('The request\'s status URL, `/v1/requests/{id}`.') },
+  location: { Location: text("The request's status URL, `/v1/requests/{id}`.") },
   pollAfter: { 'Retry-After': seconds('Present while the request is unfinished: seconds to wait before polling again.') },
   replayed: { 'Idempotent-Replayed': text('`true` when this answers a retry of an earlier request with the same key.') },
   preferenceApplied: { 'Preference-Applied': text('Echoes an honoured `Prefer: wait=N`, e.g. `wait=10`.') },
@@ -31,7 +31,9 @@ export const HEADER = {
 
 /** Every answer carries the request id it was logged under (the client's own `x-request-id` if it sent a plain one: requestIdOf). */
 const REQUEST_ID: Headers = {
-  'x-request-id': text('The id this request is logged under: the client\'s own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID.'),
+  'x-request-id': text(
+    "The id this request is logged under: the client's own `x-request-id` when it sent one of at most 128 letters, digits, `.`, `_`, `:` and `-`, else a new UUID.",
+  ),
 };
 
 export function jsonResponse(description: string, schema: TSchema, headers: Headers = {}) {
@@ -64,5 +66,5 @@ export const V1_PROBLEMS = {
 };
 
 export const NOT_FOUND = {
-  404: problemResponse('No such resource for this tenant (`…/not-found`); another tenant\'s id and a malformed id answer the same.'),
+  404: problemResponse("No such resource for this tenant (`…/not-found`); another tenant's id and a malformed id answer the same."),
 };

@@ -51,7 +51,9 @@ const SUBMIT_PROBLEMS = {
   413: problemResponse('Body over 1 MiB (`…/body-too-large`); nothing recorded.'),
   415: problemResponse('Body not `application/json` (`…/unsupported-media-type`); nothing recorded.'),
   403: problemResponse('The API key may only read (scope `read`) (`…/insufficient-scope`); nothing recorded.', HEADER.wwwAuthenticate),
-  422: problemResponse('The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched.'),
+  422: problemResponse(
+    'The key was used for another request (other body or endpoint) (`…/idempotency-key-reused`); the original is untouched.',
+  ),
   ...V1_PROBLEMS,
   429: problemResponse(
     'Too many requests (`…/rate-limited`), as on every /v1 route; or too many bytes of bodies submitted this minute with this API key (`…/byte-rate-limited`); nothing recorded.',
@@ -72,7 +74,10 @@ export interface OperationRoutesOptions {
  * map HTTP to the submit story and its outcome back to an answer. Knows only each operation's
  * OperationSpec: whatever kind runs it, submitting it is the same.
  */
-export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = async (app, { deps, operations, held, holds, limits }) => {
+export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = async (
+  app,
+  { deps, operations, held, holds, limits },
+) => {
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
@@ -163,7 +168,8 @@ async function replyPerPreference(
       holdSocketFor(request, wait * 1000, deps.config.http);
       const hold = holds.hold(request.keyHash);
       try {
-        row = (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
+        row =
+          (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
       } finally {
         release();
         hold.release();
@@ -175,7 +181,12 @@ async function replyPerPreference(
       wait = undefined;
     }
   }
-  return replyWithRequest(reply, row, { replayed: outcome.kind === 'replayed', waited: wait, pendingCode: 202, terminalCode: wait !== undefined ? 200 : 202 });
+  return replyWithRequest(reply, row, {
+    replayed: outcome.kind === 'replayed',
+    waited: wait,
+    pendingCode: 202,
+    terminalCode: wait !== undefined ? 200 : 202,
+  });
 }
 
 /** The problem (400) for a missing or invalid Idempotency-Key. */

@@ -8,7 +8,10 @@ export function preferredWaitSeconds(header: string | string[] | undefined): num
   const values = Array.isArray(header) ? header : header ? [header] : [];
   for (const value of values) {
     for (const pref of value.split(',')) {
-      const [name, raw] = pref.split(';')[0]!.split('=').map((s) => s.trim());
+      const [name, raw] = pref
+        .split(';')[0]!
+        .split('=')
+        .map((s) => s.trim());
       if (name?.toLowerCase() !== 'wait' || !raw || !/^\d+$/.test(raw.replaceAll('"', ''))) continue;
       return Math.min(Number(raw.replaceAll('"', '')), MAX_WAIT_SECONDS);
     }

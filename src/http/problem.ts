@@ -72,4 +72,5 @@ export const notFound = (what: string): Problem => problem('not-found', `${what}
 
 export const RETRY_AFTER_UNAVAILABLE_S = 2;
 
-export const unavailable = (detail: string): Problem => problem('service-unavailable', detail, { headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_S) } });
+export const unavailable = (detail: string): Problem =>
+  problem('service-unavailable', detail, { headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_S) } });

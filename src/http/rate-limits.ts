@@ -29,7 +29,10 @@ export interface RateLimits {
 
 const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number, addressCounts?: string) => { slug: ProblemSlug; detail: string }> = {
   tenant: (max, s) => ({ slug: 'rate-limited', detail: `This API key may make ${max} requests a minute; retry in ${s} s.` }),
-  address: (max, s, counts = 'requests without a valid API key') => ({ slug: 'rate-limited', detail: `This address may make ${max} ${counts} a minute; retry in ${s} s.` }),
+  address: (max, s, counts = 'requests without a valid API key') => ({
+    slug: 'rate-limited',
+    detail: `This address may make ${max} ${counts} a minute; retry in ${s} s.`,
+  }),
   bytes: (max, s) => ({
     slug: 'byte-rate-limited',
     detail: `This API key may submit ${max} bytes of request bodies a minute, and this body does not fit in what is left; retry in ${s} s.`,
@@ -51,7 +54,14 @@ const REFUSALS: Record<PolicyName, (max: number, resetSeconds: number, addressCo
 export function createRateLimits(
   redis: RedisClient,
   log: FastifyBaseLogger,
-  options: { keyPrefix: string; perTenant: number; perAddress: number; bytesPerTenant: number; subscribesPerTenant: number; /** what the address budget counts, in the 429's words */ addressCounts?: string },
+  options: {
+    keyPrefix: string;
+    perTenant: number;
+    perAddress: number;
+    bytesPerTenant: number;
+    subscribesPerTenant: number;
+    /** what the address budget counts, in the 429's words */ addressCounts?: string;
+  },
 ): RateLimits {
   let openUntil = 0;
   let failing = false;

@@ -23,9 +23,13 @@ async function requireWholeSecondsWait(request: FastifyRequest): Promise<void> {
   const wait = typeof query === 'object' && query !== null && 'wait' in query ? query.wait : undefined;
   if (wait === undefined || (typeof wait === 'string' && /^\d+$/.test(wait))) return;
   throw new ProblemError(
-    problem('invalid-request', `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`, {
-      extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
-    }),
+    problem(
+      'invalid-request',
+      `The querystring is not valid: wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, once.`,
+      {
+        extra: { errors: [{ pointer: '#/wait', detail: 'must be a whole number of seconds' }] },
+      },
+    ),
   );
 }
 
@@ -37,13 +41,13 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RequestRouteDeps> = async 
     '/v1/requests/:id',
     {
       schema: {
-        summary: 'A request\'s state; with ?wait=N, held until terminal or N seconds',
+        summary: "A request's state; with ?wait=N, held until terminal or N seconds",
         tags: ['requests'],
         security: [{ bearer: [] }],
         params: IdParams,
         querystring: WaitQuery,
         response: {
-          200: jsonResponse('The request\'s state; with `?wait=N`, once terminal or after N seconds.', RequestViewSchema, {
+          200: jsonResponse("The request's state; with `?wait=N`, once terminal or after N seconds.", RequestViewSchema, {
             ...HEADER.location,
             ...HEADER.pollAfter,
           }),

@@ -8,7 +8,8 @@ export const RequestViewSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
-    description: 'when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS',
+    description:
+      'when the idempotency key is forgotten; null while unfinished: the key is kept until the request is terminal, then for IDEMPOTENCY_TTL_SECONDS',
   }),
   result: Type.Optional(Type.Unknown({ description: 'present once succeeded' })),
   error: Type.Optional(
@@ -18,8 +19,13 @@ export const RequestViewSchema = Type.Object({
         message: Type.String(),
         upstream: Type.Optional(
           Type.Object(
-            { status: Type.Integer(), headers: Type.Record(Type.String(), Type.String()), body: Type.Unknown(), truncated: Type.Optional(Type.Boolean()) },
-            { description: 'forward routes: the upstream\'s answer that decided the failure' },
+            {
+              status: Type.Integer(),
+              headers: Type.Record(Type.String(), Type.String()),
+              body: Type.Unknown(),
+              truncated: Type.Optional(Type.Boolean()),
+            },
+            { description: "forward routes: the upstream's answer that decided the failure" },
           ),
         ),
       },

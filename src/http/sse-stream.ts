@@ -39,7 +39,12 @@ export interface EventStreamOptions {
  * settles; then the stream ends. A rejection of `write` is logged, never thrown: the answer has
  * begun. `write` stops when `stream.signal` aborts (client gone, server closing, client too slow).
  */
-export async function streamEvents(request: FastifyRequest, reply: FastifyReply, options: EventStreamOptions, write: (stream: EventStream) => Promise<unknown>): Promise<void> {
+export async function streamEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: EventStreamOptions,
+  write: (stream: EventStream) => Promise<unknown>,
+): Promise<void> {
   const gone = clientGone(reply);
   // the stream is silent between keepalives, which may be longer than the idle timeout
   holdSocketFor(request, SSE_KEEPALIVE_MS * 2, options.limits);

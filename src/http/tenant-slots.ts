@@ -34,7 +34,9 @@ const capReached = (detail: string) =>
   new ProblemError(problem('rate-limited', detail, { headers: { 'retry-after': String(HELD_RETRY_AFTER_S) } }));
 
 /** The 429 for a stream or long-poll beyond the tenant's cap: retry once one of the others ends. */
-export const tooManyHeld = (max: number) => capReached(`This API key holds ${max} event streams and long-polls open on this server already; retry once one ends.`);
+export const tooManyHeld = (max: number) =>
+  capReached(`This API key holds ${max} event streams and long-polls open on this server already; retry once one ends.`);
 
 /** The 429 for a WebSocket upgrade beyond the tenant's cap. */
-export const tooManySockets = (max: number) => capReached(`This API key holds ${max} WebSockets open on this server already; share one, or close another.`);
+export const tooManySockets = (max: number) =>
+  capReached(`This API key holds ${max} WebSockets open on this server already; share one, or close another.`);

@@ -5,7 +5,10 @@ import { RequestViewSchema } from './schemas.ts';
 
 export const AuthMessage = Type.Object({
   type: Type.Literal('auth'),
-  token: Type.String({ description: 'an API key; an invalid one closes the socket with 4401. Before it, nothing else is taken: any other first message closes the socket with 1008' }),
+  token: Type.String({
+    description:
+      'an API key; an invalid one closes the socket with 4401. Before it, nothing else is taken: any other first message closes the socket with 1008',
+  }),
 });
 
 export const SubscribeMessage = Type.Object({
@@ -39,9 +42,11 @@ export type WsErrorCode = Static<typeof WsErrorCode>;
 
 /** What each error code tells the client, as the AsyncAPI document says it. */
 export const WS_ERROR_MEANINGS: Record<WsErrorCode, string> = {
-  bad_message: 'the message is not JSON, or not one of the messages a client sends; a socket that sends more than a few of these is closed with 1008',
-  already_authenticated: 'an auth message on a socket that is already authenticated: a socket keeps its first tenant; open another socket for another key',
-  not_found: 'no such request for this tenant (also another tenant\'s id, or one that is not a uuid)',
+  bad_message:
+    'the message is not JSON, or not one of the messages a client sends; a socket that sends more than a few of these is closed with 1008',
+  already_authenticated:
+    'an auth message on a socket that is already authenticated: a socket keeps its first tenant; open another socket for another key',
+  not_found: "no such request for this tenant (also another tenant's id, or one that is not a uuid)",
   too_many_subscriptions: 'the socket follows as many requests as it may: open another socket',
   unavailable: 'the status could not be read right now: subscribe again shortly',
   rate_limited:

@@ -74,7 +74,8 @@ export function runWsSession(socket: WebSocket, deps: WsSessionDeps, initialTena
     if (socket.bufferedAmount > WS_LIMITS.maxBufferedBytes) return socket.close(CLOSE.slowConsumer, 'slow consumer');
     socket.send(JSON.stringify(message));
   };
-  const error = (code: WsErrorCode, message: string, requestId?: string) => send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
+  const error = (code: WsErrorCode, message: string, requestId?: string) =>
+    send({ type: 'error', code, message, ...(requestId ? { requestId } : {}) });
   const bad = (code: WsErrorCode, message: string) => {
     if (!badAllowance.take()) return socket.close(CLOSE.policyViolation, 'too many bad messages');
     error(code, message);
@@ -91,7 +92,9 @@ export function runWsSession(socket: WebSocket, deps: WsSessionDeps, initialTena
     return true;
   };
   if (initialTenant) claim(initialTenant);
-  const authTimer = initialTenant ? undefined : setTimeout(() => socket.close(CLOSE.unauthorized, 'authenticate first'), WS_LIMITS.authTimeoutMs);
+  const authTimer = initialTenant
+    ? undefined
+    : setTimeout(() => socket.close(CLOSE.unauthorized, 'authenticate first'), WS_LIMITS.authTimeoutMs);
 
   const authenticate = (msg: Received | undefined) => {
     if (msg?.type !== 'auth' || typeof msg.token !== 'string') return socket.close(CLOSE.policyViolation, 'authenticate first');
@@ -104,7 +107,8 @@ export function runWsSession(socket: WebSocket, deps: WsSessionDeps, initialTena
 
   const subscribe = (t: string, requestId: string) => {
     if (follows.has(requestId)) return;
-    if (follows.size >= WS_LIMITS.maxSubscriptions) return error('too_many_subscriptions', `At most ${WS_LIMITS.maxSubscriptions} per socket.`, requestId);
+    if (follows.size >= WS_LIMITS.maxSubscriptions)
+      return error('too_many_subscriptions', `At most ${WS_LIMITS.maxSubscriptions} per socket.`, requestId);
     if (!isUuid(requestId)) return error('not_found', 'No such request.', requestId);
     // registered before the budget answers, so an unsubscribe right behind still cancels it
     const controller = new AbortController();
@@ -116,7 +120,11 @@ export function runWsSession(socket: WebSocket, deps: WsSessionDeps, initialTena
         if (!live()) return;
         if (!allowed) {
           controller.abort();
-          return error('rate_limited', "This API key's subscribe budget is spent for now; this one was not handled: send it again a little later.", requestId);
+          return error(
+            'rate_limited',
+            "This API key's subscribe budget is spent for now; this one was not handled: send it again a little later.",
+            requestId,
+          );
         }
         const row = await followRequest(deps, t, requestId, (r) => live() && send(statusMessage(r)), { signal: controller.signal });
         if (!row && live()) error('not_found', 'No such request.', requestId);
@@ -146,7 +154,8 @@ export function runWsSession(socket: WebSocket, deps: WsSessionDeps, initialTena
     if (msg.type === 'subscribe' && typeof msg.requestId === 'string') return subscribe(tenant, msg.requestId);
     if (msg.type === 'unsubscribe' && typeof msg.requestId === 'string') return unsubscribe(msg.requestId);
     // a socket belongs to one tenant for its life: its subscriptions were checked against it
-    if (msg.type === 'auth') return bad('already_authenticated', 'This socket is already authenticated; open another socket for another key.');
+    if (msg.type === 'auth')
+      return bad('already_authenticated', 'This socket is already authenticated; open another socket for another key.');
     bad('bad_message', 'Expected {"type":"subscribe"|"unsubscribe","requestId":"…"} or {"type":"auth","token":"…"}.');
   });
   socket.on('close', () => {

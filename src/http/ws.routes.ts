@@ -60,8 +60,14 @@ export const wsRoutes: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, o
         security: [{ bearer: [] }, {}],
         response: {
           101: emptyResponse('Switching Protocols: the WebSocket session, as the AsyncAPI document at `/docs/asyncapi.json` describes it.'),
-          401: problemResponse('The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`).', HEADER.wwwAuthenticate),
-          429: problemResponse('Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`).', HEADER.rateLimited),
+          401: problemResponse(
+            'The `Authorization` header on the upgrade is not a valid API key (`…/unauthorized`).',
+            HEADER.wwwAuthenticate,
+          ),
+          429: problemResponse(
+            'Too many requests for this API key or address, or the key holds all its sockets on this server (`…/rate-limited`).',
+            HEADER.rateLimited,
+          ),
           404: emptyResponse('Not a WebSocket upgrade request.'),
         },
       },
@@ -90,7 +96,13 @@ export const wsRoutes: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, o
       };
       runWsSession(
         socket,
-        { ...opts.deps, tenantOf, sockets: opts.sockets, messagesPerSecond: opts.deps.config.wsMessagesPerSecond, subscribeAllowed: opts.subscribeAllowed },
+        {
+          ...opts.deps,
+          tenantOf,
+          sockets: opts.sockets,
+          messagesPerSecond: opts.deps.config.wsMessagesPerSecond,
+          subscribeAllowed: opts.subscribeAllowed,
+        },
         request.tenantId,
       );
     },

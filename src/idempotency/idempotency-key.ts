@@ -2,9 +2,7 @@ import { parseItem } from 'structured-headers';
 
 export const MAX_KEY_LENGTH = 255;
 
-export type KeyParseResult =
-  | { ok: true; key: string }
-  | { ok: false; reason: 'missing' | 'invalid'; detail: string };
+export type KeyParseResult = { ok: true; key: string } | { ok: false; reason: 'missing' | 'invalid'; detail: string };
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 

@@ -62,16 +62,17 @@ export function createReplayCache(opts: {
   /** whether this instance receives the request's status events now (StatusFeed.hears); if not, no fill */
   hears?: (requestId: string) => boolean;
 }): ReplayCache {
-  const byKey = opts.maxBytes > 0
-    ? new LRUCache<string, ReplayRow>({
-        maxSize: opts.maxBytes,
-        maxEntrySize: Math.max(1, Math.floor(opts.maxBytes / MAX_ENTRY_SHARE)),
-        sizeCalculation: replaySize,
-        dispose: (row, key) => {
-          if (keyOfId.get(row.id) === key) keyOfId.delete(row.id);
-        },
-      })
-    : undefined;
+  const byKey =
+    opts.maxBytes > 0
+      ? new LRUCache<string, ReplayRow>({
+          maxSize: opts.maxBytes,
+          maxEntrySize: Math.max(1, Math.floor(opts.maxBytes / MAX_ENTRY_SHARE)),
+          sizeCalculation: replaySize,
+          dispose: (row, key) => {
+            if (keyOfId.get(row.id) === key) keyOfId.delete(row.id);
+          },
+        })
+      : undefined;
   const keyOfId = new Map<string, string>();
   /** the event sequence number at which each recently named request last had an event */
   const recent = new LRUCache<string, number>({ max: RECENT_EVENTS });

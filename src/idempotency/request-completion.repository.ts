@@ -29,8 +29,19 @@ interface Change {
  * the key for the whole retention after it commits). Returns the changed rows
  * (with `idsOnly`, only their ids).
  */
-async function transition(db: Kysely<Database>, changes: Change[], onlyFrom?: RequestStatus, traces?: ReadonlyMap<string, TraceCarrier>): Promise<RequestRow[]>;
-async function transition(db: Kysely<Database>, changes: Change[], onlyFrom: RequestStatus | undefined, traces: ReadonlyMap<string, TraceCarrier> | undefined, idsOnly: true): Promise<Pick<RequestRow, 'id'>[]>;
+async function transition(
+  db: Kysely<Database>,
+  changes: Change[],
+  onlyFrom?: RequestStatus,
+  traces?: ReadonlyMap<string, TraceCarrier>,
+): Promise<RequestRow[]>;
+async function transition(
+  db: Kysely<Database>,
+  changes: Change[],
+  onlyFrom: RequestStatus | undefined,
+  traces: ReadonlyMap<string, TraceCarrier> | undefined,
+  idsOnly: true,
+): Promise<Pick<RequestRow, 'id'>[]>;
 async function transition(
   db: Kysely<Database>,
   changes: Change[],
@@ -64,8 +75,18 @@ async function transition(
  * autocommitted statement; requests already started, finished or gone are left as they are.
  * Returns the ids of the requests it moved.
  */
-export async function markProcessing(db: Kysely<Database>, ids: readonly string[], traces?: ReadonlyMap<string, TraceCarrier>): Promise<string[]> {
-  const rows = await transition(db, ids.map((id) => ({ id, status: 'processing', result: null, error: null })), 'queued', traces, true);
+export async function markProcessing(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  traces?: ReadonlyMap<string, TraceCarrier>,
+): Promise<string[]> {
+  const rows = await transition(
+    db,
+    ids.map((id) => ({ id, status: 'processing', result: null, error: null })),
+    'queued',
+    traces,
+    true,
+  );
   return rows.map((r) => r.id);
 }
 

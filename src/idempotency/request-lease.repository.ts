@@ -79,7 +79,13 @@ export async function claimAttempt(db: Kysely<Database>, id: string, terms: read
  * Returns the completed row, or undefined when fenced off (a later attempt took over, or another
  * one finished it first): then nothing was written. `trace`: the trace context its event carries.
  */
-export async function completeAttempt(db: Kysely<Database>, id: string, attempt: number, outcome: Outcome, trace?: TraceCarrier): Promise<RequestRow | undefined> {
+export async function completeAttempt(
+  db: Kysely<Database>,
+  id: string,
+  attempt: number,
+  outcome: Outcome,
+  trace?: TraceCarrier,
+): Promise<RequestRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const [row] = await lockRequests(trx, [id]);
     if (!row || isTerminal(row.status) || row.attempts !== attempt) return undefined;

@@ -67,6 +67,8 @@ export async function countUnfinishedByOperation(db: Kysely<Database>): Promise<
 
 /** How many requests are unfinished (queued or processing). */
 export async function countUnfinishedRequests(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ unfinished: string }>`select count(*) as unfinished from idemq.requests where status in ('queued', 'processing')`.execute(db);
+  const { rows } = await sql<{
+    unfinished: string;
+  }>`select count(*) as unfinished from idemq.requests where status in ('queued', 'processing')`.execute(db);
   return Number(rows[0]?.unfinished ?? 0);
 }

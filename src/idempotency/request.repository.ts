@@ -49,11 +49,7 @@ export async function insertRequestsIfAbsent(db: Kysely<Database>, batch: readon
 }
 
 /** The tenant's record under a key, with whether it has outlived its retention (see RETENTION_OVER). */
-export async function findRequestByKey(
-  db: Kysely<Database>,
-  tenantId: string,
-  key: string,
-): Promise<KeyedRow | undefined> {
+export async function findRequestByKey(db: Kysely<Database>, tenantId: string, key: string): Promise<KeyedRow | undefined> {
   return db
     .selectFrom('idemq.requests')
     .selectAll()
@@ -69,7 +65,13 @@ export async function findRequestsByKeys(db: Kysely<Database>, keys: readonly Te
     .selectFrom('idemq.requests')
     .selectAll()
     .select(RETENTION_OVER.as('expired'))
-    .where((eb) => eb(eb.refTuple('tenant_id', 'idempotency_key'), 'in', keys.map((k) => eb.tuple(k.tenantId, k.key))))
+    .where((eb) =>
+      eb(
+        eb.refTuple('tenant_id', 'idempotency_key'),
+        'in',
+        keys.map((k) => eb.tuple(k.tenantId, k.key)),
+      ),
+    )
     .execute();
 }
 

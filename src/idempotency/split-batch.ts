@@ -32,7 +32,10 @@ export function refusedForContent(err: unknown): boolean {
  * thrown for the whole batch: it is nobody's fault and every caller may retry. Halving keeps the
  * cost of one bad row at about 2·log2(n) statements instead of n.
  */
-export async function runSplitting<T, R>(batch: readonly T[], run: (part: readonly T[]) => Promise<R[]>): Promise<(R | RequestNotRecorded)[]> {
+export async function runSplitting<T, R>(
+  batch: readonly T[],
+  run: (part: readonly T[]) => Promise<R[]>,
+): Promise<(R | RequestNotRecorded)[]> {
   try {
     return await run(batch);
   } catch (err) {

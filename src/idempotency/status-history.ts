@@ -9,7 +9,11 @@ export const HISTORY_LIMIT = 20;
  * `at` is the statement's clock (see STATEMENT_CLOCK), the same value the statement stamps
  * into `updated_at`.
  */
-export function appendHistory(status: RawBuilder<unknown>, at: RawBuilder<unknown>, extra: Record<string, unknown> = {}): RawBuilder<unknown> {
+export function appendHistory(
+  status: RawBuilder<unknown>,
+  at: RawBuilder<unknown>,
+  extra: Record<string, unknown> = {},
+): RawBuilder<unknown> {
   return sql`(case when jsonb_array_length(r.history) >= ${HISTORY_LIMIT}
                    then r.history - 0 else r.history end)
              || jsonb_build_array(jsonb_build_object('status', ${status}, 'at', ${at}) || ${JSON.stringify(extra)}::jsonb)`;

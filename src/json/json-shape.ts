@@ -100,7 +100,8 @@ export function checkJsonShape(text: string, limits: JsonShapeLimits, { iJson = 
       const literal = text.slice(start, i);
       const value = Number(literal);
       if (Number.isNaN(value)) return undefined;
-      if (iJson && !(Math.abs(value) <= MAX_EXACT)) return { kind: 'number-out-of-range', pointer: here(), text: literal.length > 40 ? `${literal.slice(0, 40)}…` : literal };
+      if (iJson && !(Math.abs(value) <= MAX_EXACT))
+        return { kind: 'number-out-of-range', pointer: here(), text: literal.length > 40 ? `${literal.slice(0, 40)}…` : literal };
     } else {
       // true, false, null, or malformed: the parser decides
       while (i < n && text.charCodeAt(i) >= 0x61 && text.charCodeAt(i) <= 0x7a) i++;

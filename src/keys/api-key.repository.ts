@@ -81,7 +81,13 @@ export async function loadKeys(db: Kysely<Database>, alsoHashes: readonly Buffer
     ? query.where((eb) => eb.or([eb('revoked_at', 'is', null), eb('secret_hash', '=', sql<Buffer>`any(${[...alsoHashes]}::bytea[])`)]))
     : query.where('revoked_at', 'is', null);
   const rows = await query.execute();
-  return rows.map((r) => ({ prefix: r.prefix, tenantId: r.tenant_id, secretHash: r.secret_hash, scopes: r.scopes, revoked: r.revoked_at !== null }));
+  return rows.map((r) => ({
+    prefix: r.prefix,
+    tenantId: r.tenant_id,
+    secretHash: r.secret_hash,
+    scopes: r.scopes,
+    revoked: r.revoked_at !== null,
+  }));
 }
 
 /**

@@ -39,7 +39,9 @@ export async function runKeysCommand(db: Kysely<Database>, argv: readonly string
     const scopes = scopesOf(values.scope);
     const { secret, key } = await createApiKey(db, tenant, scopes);
     io.out(secret);
-    io.info(`Created key ${key.prefix} for tenant ${key.tenant_id} (scopes: ${key.scopes.join(', ')}). The secret above is shown only this once: store it now.`);
+    io.info(
+      `Created key ${key.prefix} for tenant ${key.tenant_id} (scopes: ${key.scopes.join(', ')}). The secret above is shown only this once: store it now.`,
+    );
     return;
   }
   if (command === 'list') {
@@ -51,17 +53,19 @@ export async function runKeysCommand(db: Kysely<Database>, argv: readonly string
     return;
   }
   if (command === 'revoke') {
-    if (values.tenant || values.scope) throw new UsageError('revoke takes only the key\'s prefix.');
+    if (values.tenant || values.scope) throw new UsageError("revoke takes only the key's prefix.");
     const [prefix, ...more] = rest;
     noArguments(more);
-    if (prefix === undefined) throw new UsageError('revoke needs the key\'s prefix (npm run keys -- list shows them).');
+    if (prefix === undefined) throw new UsageError("revoke needs the key's prefix (npm run keys -- list shows them).");
     // someone pasted the whole secret: take its prefix, never print it
     const match = SECRET_PATTERN.exec(prefix);
     const name = match ? match[1]! : prefix;
     if (!isPrefix(name)) throw new UsageError('A prefix is 12 lowercase letters and digits, as `npm run keys -- list` shows it.');
     const key = await revokeApiKey(db, name);
     if (!key) throw new CommandError(`No key has the prefix ${name}.`);
-    io.info(`Revoked key ${key.prefix} of tenant ${key.tenant_id} (at ${key.revoked_at!.toISOString()}); every API refuses it within a few seconds.`);
+    io.info(
+      `Revoked key ${key.prefix} of tenant ${key.tenant_id} (at ${key.revoked_at!.toISOString()}); every API refuses it within a few seconds.`,
+    );
     return;
   }
   throw new UsageError(command === undefined ? 'Give a command.' : `Unknown command${isSafeToEcho(command) ? ` "${command}"` : ''}.`);
@@ -81,7 +85,8 @@ function parseCommandLine(argv: readonly string[]) {
 }
 
 function noArguments(rest: readonly string[]): void {
-  if (rest.length > 0) throw new UsageError(`Unexpected argument${rest.length > 1 ? 's' : ''}${rest.every(isSafeToEcho) ? `: ${rest.join(' ')}` : ''}.`);
+  if (rest.length > 0)
+    throw new UsageError(`Unexpected argument${rest.length > 1 ? 's' : ''}${rest.every(isSafeToEcho) ? `: ${rest.join(' ')}` : ''}.`);
 }
 
 function tenantOf(tenant: string | undefined): string | undefined {
@@ -106,7 +111,14 @@ function isSafeToEcho(arg: string): boolean {
 const when = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-');
 
 function toJson(k: ApiKeyInfo) {
-  return { prefix: k.prefix, tenant: k.tenant_id, scopes: k.scopes, createdAt: k.created_at, lastUsedAt: k.last_used_at, revokedAt: k.revoked_at };
+  return {
+    prefix: k.prefix,
+    tenant: k.tenant_id,
+    scopes: k.scopes,
+    createdAt: k.created_at,
+    lastUsedAt: k.last_used_at,
+    revokedAt: k.revoked_at,
+  };
 }
 
 function table(keys: readonly ApiKeyInfo[]): string[] {
@@ -115,5 +127,10 @@ function table(keys: readonly ApiKeyInfo[]): string[] {
     ...keys.map((k) => [k.prefix, k.tenant_id, k.scopes.join(','), when(k.created_at), when(k.last_used_at), when(k.revoked_at)]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }

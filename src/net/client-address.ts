@@ -22,5 +22,8 @@ export function addressKey(ip: string): string {
     const width = after.length + (after.at(-1)?.includes('.') ? 1 : 0);
     groups.push(...Array<string>(8 - groups.length - width).fill('0'), ...after);
   }
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

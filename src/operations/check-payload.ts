@@ -14,9 +14,18 @@ const ERRORS_SHOWN = 5;
  * the two) or the row been written by other means. On success the payload is typed as the schema
  * says; otherwise the terminal error to store (`invalid_payload`), naming where it fails.
  */
-export function checkPayload<S extends TSchema>(schema: S, payload: unknown): { ok: true; input: Static<S> } | { ok: false; error: RequestError } {
+export function checkPayload<S extends TSchema>(
+  schema: S,
+  payload: unknown,
+): { ok: true; input: Static<S> } | { ok: false; error: RequestError } {
   if (Value.Check(schema, payload)) return { ok: true, input: payload };
   const errors = Value.Errors(schema, payload).slice(0, ERRORS_SHOWN);
   const where = errors.map((e) => `${e.instancePath || '/'}: ${e.message}`).join('; ');
-  return { ok: false, error: { code: INVALID_PAYLOAD, message: `The stored request no longer fits the operation's input schema (${where}); it will not be run.` } };
+  return {
+    ok: false,
+    error: {
+      code: INVALID_PAYLOAD,
+      message: `The stored request no longer fits the operation's input schema (${where}); it will not be run.`,
+    },
+  };
 }

@@ -26,10 +26,16 @@ export function assertDistinct(operations: readonly OperationSpec[]): void {
   const routes = new Map<string, OperationSpec>();
   for (const op of operations) {
     const sameName = names.get(op.name);
-    if (sameName) throw new Error(`Two operations are named "${op.name}" (routes ${sameName.route} and ${op.route}); each operation needs a name of its own.`);
+    if (sameName)
+      throw new Error(
+        `Two operations are named "${op.name}" (routes ${sameName.route} and ${op.route}); each operation needs a name of its own.`,
+      );
     const route = op.route.replace(/\/+$/, '');
     const sameRoute = routes.get(route);
-    if (sameRoute) throw new Error(`Operations "${sameRoute.name}" and "${op.name}" both use the route POST ${op.route}; each operation needs a route of its own.`);
+    if (sameRoute)
+      throw new Error(
+        `Operations "${sameRoute.name}" and "${op.name}" both use the route POST ${op.route}; each operation needs a route of its own.`,
+      );
     names.set(op.name, op);
     routes.set(route, op);
   }

@@ -43,7 +43,6 @@ export function insertStatusEvents(source: string, opts: StatusEventsOptions = {
     : sql`insert into idemq.outbox (request_id, payload) select c.id, ${event} ${rows}`;
 }
 
-
 /**
  * The most events one published message carries: a relay catching up on a backlog of batch rows
  * claims many thousands of events at once, and one message of them all would hold up every

@@ -15,7 +15,11 @@ export function encodeStatusEvents(events: StatusEvent[]): string {
  * Publishes a batch of status events as one pub/sub message on `channel`, each event as `stamp`
  * makes it at that moment (the stage timings: createStageTimings).
  */
-export function createPublisher(redis: Redis, channel: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e): StatusPublisher {
+export function createPublisher(
+  redis: Redis,
+  channel: string,
+  stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e,
+): StatusPublisher {
   return async (events) => {
     await redis.publish(channel, encodeStatusEvents(stamp(events)));
   };
@@ -25,7 +29,11 @@ export function createPublisher(redis: Redis, channel: string, stamp: (events: S
  * Publishes each event on its request's bucket channel with SPUBLISH: a batch becomes one message
  * per bucket it touches, each written only to the shard that owns the channel's slot.
  */
-export function createShardedPublisher(cluster: Cluster, prefix: string, stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e): StatusPublisher {
+export function createShardedPublisher(
+  cluster: Cluster,
+  prefix: string,
+  stamp: (events: StatusEvent[]) => StatusEvent[] = (e) => e,
+): StatusPublisher {
   return async (events) => {
     const byChannel = new Map<string, StatusEvent[]>();
     for (const event of stamp(events)) {
@@ -42,6 +50,10 @@ export function createShardedPublisher(cluster: Cluster, prefix: string, stamp: 
  * The publisher for `redis`: the one status channel of a standalone Redis, or a cluster's sharded
  * channels; each event as `stamp` makes it at the moment of publishing (the stage timings).
  */
-export function createStatusPublisher(redis: RedisClient, prefix: string, stamp?: (events: StatusEvent[]) => StatusEvent[]): StatusPublisher {
+export function createStatusPublisher(
+  redis: RedisClient,
+  prefix: string,
+  stamp?: (events: StatusEvent[]) => StatusEvent[],
+): StatusPublisher {
   return redis instanceof Cluster ? createShardedPublisher(redis, prefix, stamp) : createPublisher(redis, statusChannel(prefix), stamp);
 }

@@ -10,10 +10,11 @@ import { enqueueRequests, type QueuedRequest, type RequestQueues } from './reque
 export function createBatchedEnqueue(queue: RequestQueues, opts: { maxBatchSize: number; maxConcurrentBatches: number }) {
   const schedule = createBatchScheduler(opts.maxConcurrentBatches);
   const loader = new DataLoader<QueuedRequest, true>(
-    (ids) => schedule.run(async () => {
-      await enqueueRequests(queue, ids);
-      return ids.map(() => true as const);
-    }),
+    (ids) =>
+      schedule.run(async () => {
+        await enqueueRequests(queue, ids);
+        return ids.map(() => true as const);
+      }),
     { cache: false, maxBatchSize: opts.maxBatchSize, batchScheduleFn: schedule.wait },
   );
   return async (requests: readonly QueuedRequest[]): Promise<void> => {

@@ -34,7 +34,11 @@ export function createShardCensus(redis: RedisClient, prefix: string, shards: nu
  * time the set of other counts changes to a non-empty one, and resolves with the mismatch in a
  * phrase (undefined while all agree); it rejects when Redis does. `mismatched`: as of the last check.
  */
-export function watchShardCensus(census: ReturnType<typeof createShardCensus>, shards: number, warn: (others: number[], message: string) => void) {
+export function watchShardCensus(
+  census: ReturnType<typeof createShardCensus>,
+  shards: number,
+  warn: (others: number[], message: string) => void,
+) {
   let last = '';
   return {
     async check(): Promise<string | undefined> {

@@ -71,7 +71,12 @@ export function createStatusFeed(
     },
   );
 
-  return statusFeedOf(listeners, subscriber, () => listeners.linked, () => {
-    closed = true;
-  });
+  return statusFeedOf(
+    listeners,
+    subscriber,
+    () => listeners.linked,
+    () => {
+      closed = true;
+    },
+  );
 }

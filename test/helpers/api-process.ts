@@ -22,7 +22,12 @@ export interface ApiProcess {
  * and queue prefix, listening on 127.0.0.1:`port` (its admin server on a free port), and resolves
  * once the API listens. `env` adds or overrides variables. The test must stop or kill it.
  */
-export async function startApiProcess(ctx: TestContext, port: number, env: Record<string, string> = {}, main = CORE_API_MAIN): Promise<ApiProcess> {
+export async function startApiProcess(
+  ctx: TestContext,
+  port: number,
+  env: Record<string, string> = {},
+  main = CORE_API_MAIN,
+): Promise<ApiProcess> {
   const { config } = ctx;
   const child: ChildProcess = spawn(process.execPath, [main], {
     env: {

@@ -43,7 +43,15 @@ export function requestFrom(
   const start = Date.now();
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, localAddress, method: opts.method ?? 'GET', path: opts.path, headers: { connection: 'close', ...opts.headers }, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        headers: { connection: 'close', ...opts.headers },
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.on('data', (c) => (body += c.toString()));

@@ -15,7 +15,12 @@ export interface Attempt {
 export function recordingFetch(attempts: Attempt[] = []): { fetch: typeof fetch; attempts: Attempt[] } {
   const recorded: typeof fetch = async (input, init) => {
     const headers = new Headers(init?.headers);
-    const attempt: Attempt = { at: performance.now(), method: init?.method ?? 'GET', url: String(input), idempotencyKey: headers.get('idempotency-key') ?? undefined };
+    const attempt: Attempt = {
+      at: performance.now(),
+      method: init?.method ?? 'GET',
+      url: String(input),
+      idempotencyKey: headers.get('idempotency-key') ?? undefined,
+    };
     attempts.push(attempt);
     try {
       const res = await fetch(input, init);
@@ -31,7 +36,9 @@ export function recordingFetch(attempts: Attempt[] = []): { fetch: typeof fetch;
 }
 
 /** Listens on a loopback port and puts a TCP proxy in front; counts the WebSocket upgrades the app receives. */
-export async function listenBehindProxy(app: FastifyInstance): Promise<{ proxy: TcpProxy; baseUrl: string; port: number; sockets: () => number }> {
+export async function listenBehindProxy(
+  app: FastifyInstance,
+): Promise<{ proxy: TcpProxy; baseUrl: string; port: number; sockets: () => number }> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   let sockets = 0;

@@ -97,16 +97,20 @@ export async function createTestContext(
   const database: { url: string; drop(): Promise<void>; readUrl?: string } = routeToReplica
     ? await (await replicaServersOfFile()).createDatabase()
     : await createTestDatabase();
-  const bouncer = pgbouncer && (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
-    await database.drop();
-    throw err;
-  }));
+  const bouncer =
+    pgbouncer &&
+    (await startPgbouncer(database.url, pgbouncer).catch(async (err) => {
+      await database.drop();
+      throw err;
+    }));
   const processUrl = bouncer ? bouncer.urlOf(database.url) : database.url;
   const baseEnv = {
     DATABASE_URL: processUrl,
     ...testRedisEnv(),
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
-    API_KEYS: Object.values(TENANTS).map((t) => `${t.id}:${t.secret}`).join(','),
+    API_KEYS: Object.values(TENANTS)
+      .map((t) => `${t.id}:${t.secret}`)
+      .join(','),
     RATE_LIMIT_PER_MINUTE: '1000000',
     ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000000',
     RECONCILE_INTERVAL_MS: '500',

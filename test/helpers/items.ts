@@ -6,7 +6,11 @@ import { processNow, submit, type Tenant } from './submit.ts';
 
 /** The fixture operation's route and a body for it: an item of `quantity` (taken from `takeFrom` if given). */
 export const ITEMS = '/v1/items';
-export const item = (quantity: number, takeFrom?: string, name = 'item') => ({ name, quantity, ...(takeFrom !== undefined && { takeFrom }) });
+export const item = (quantity: number, takeFrom?: string, name = 'item') => ({
+  name,
+  quantity,
+  ...(takeFrom !== undefined && { takeFrom }),
+});
 
 /** The test's database with the fixture's table too. */
 export const fixtureDb = (ctx: TestContext) => ctx.db.$extendTables<FixtureDatabase>();
@@ -19,7 +23,12 @@ export async function createItem(app: FastifyInstance, quantity: number, opts: {
 }
 
 /** Makes an item without a worker: submits it, then runs it here. Returns its id. */
-export async function createItemNow(ctx: TestContext, app: FastifyInstance, quantity: number, opts: { tenant?: Tenant } = {}): Promise<string> {
+export async function createItemNow(
+  ctx: TestContext,
+  app: FastifyInstance,
+  quantity: number,
+  opts: { tenant?: Tenant } = {},
+): Promise<string> {
   const res = await submit(app, ITEMS, item(quantity), { tenant: opts.tenant });
   expect(res.statusCode, res.body).toBe(202);
   const row = await processNow(ctx, res.json().id);
@@ -39,7 +48,11 @@ export async function insertItem(ctx: TestContext, quantity: number, opts: { ten
 
 /** The quantity an item holds now. */
 export async function quantityOf(ctx: TestContext, itemId: string): Promise<number> {
-  const { quantity } = await fixtureDb(ctx).selectFrom('fixture.items').select('quantity').where('id', '=', itemId).executeTakeFirstOrThrow();
+  const { quantity } = await fixtureDb(ctx)
+    .selectFrom('fixture.items')
+    .select('quantity')
+    .where('id', '=', itemId)
+    .executeTakeFirstOrThrow();
   return Number(quantity);
 }
 

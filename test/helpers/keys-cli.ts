@@ -30,7 +30,11 @@ export function runKeys(databaseUrl: string, args: readonly string[]): Promise<K
 }
 
 /** Creates a key with the CLI and returns its secret and prefix; throws with the CLI's output otherwise. */
-export async function createKey(databaseUrl: string, tenant: string, scopes: readonly string[] = []): Promise<{ secret: string; prefix: string; exitedAt: number }> {
+export async function createKey(
+  databaseUrl: string,
+  tenant: string,
+  scopes: readonly string[] = [],
+): Promise<{ secret: string; prefix: string; exitedAt: number }> {
   const run = await runKeys(databaseUrl, ['create', '--tenant', tenant, ...scopes.flatMap((s) => ['--scope', s])]);
   const match = /^(sk_live_([0-9a-z]{12})_[0-9A-Za-z]{43})$/m.exec(run.stdout);
   if (run.code !== 0 || !match) throw new Error(`keys create exited ${run.code}: ${run.stderr}`);

@@ -31,7 +31,8 @@ async function freePort(): Promise<number> {
 export function templateConfig(shipped: string, listenPort: number, upstreams: string[]): string {
   const servers = /^( *)server [^\s;]+([^\n;]*);\n(?:\1server [^\n;]+;\n)*/m;
   const listen = /^( *)listen 3000;$/m;
-  if (!servers.test(shipped) || !listen.test(shipped)) throw new Error('deploy/nginx/idemq.conf: upstream servers or `listen 3000;` not found');
+  if (!servers.test(shipped) || !listen.test(shipped))
+    throw new Error('deploy/nginx/idemq.conf: upstream servers or `listen 3000;` not found');
   return shipped
     .replace(servers, (_all, indent: string, params: string) => upstreams.map((u) => `${indent}server ${u}${params};\n`).join(''))
     .replace(listen, (_all, indent: string) => `${indent}listen 127.0.0.1:${listenPort};`);
@@ -67,18 +68,24 @@ http {
 `,
   );
   const errorLog = () => readFile(temp('logs/error.log'), 'utf8').catch(() => '');
-  const child: ChildProcess = spawn(NGINX_BINARY, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', temp('logs/error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(NGINX_BINARY, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', temp('logs/error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await waitUntil('nginx to listen', async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}${await errorLog()}`);
-      return new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
-        socket.once('error', () => resolve(false));
-      });
-    }, { timeoutMs: 10_000 });
+    await waitUntil(
+      'nginx to listen',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}${await errorLog()}`);
+        return new Promise<boolean>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+          socket.once('error', () => resolve(false));
+        });
+      },
+      { timeoutMs: 10_000 },
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`nginx did not start: ${stderr}${await errorLog()}`, { cause: err });

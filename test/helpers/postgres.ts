@@ -8,7 +8,12 @@ export const TEST_PG_URL = TEST_SERVICES.postgresUrl;
 const TEMPLATE_PREFIX = 'idemq_test_template_';
 
 /** Every migration the template runs: the core's, each example app's and the test fixture's. */
-const MIGRATION_DIRS = ['src/db/migrations/', 'examples/ledger/migrations/', 'examples/orders/migrations/', 'test/fixtures/app/migrations/'];
+const MIGRATION_DIRS = [
+  'src/db/migrations/',
+  'examples/ledger/migrations/',
+  'examples/orders/migrations/',
+  'test/fixtures/app/migrations/',
+];
 const ROOT = new URL('../../', import.meta.url);
 
 /**
@@ -32,7 +37,11 @@ export function databaseUrl(name: string, server = TEST_PG_URL): string {
 }
 
 /** One statement on `server`'s `postgres` database (by default the tests' server). */
-export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[], server = TEST_PG_URL): Promise<R[]> {
+export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  sql: string,
+  values?: unknown[],
+  server = TEST_PG_URL,
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: server });
   await client.connect();
   try {

@@ -8,7 +8,12 @@ import { auth, type TENANTS, type TestContext } from './context.ts';
 export type Tenant = keyof typeof TENANTS;
 
 /** POSTs an operation's body to its route with a fresh (or given) key; returns the inject response. */
-export function submit(app: FastifyInstance, url: string, body: unknown, opts: { key?: string; tenant?: Tenant; headers?: Record<string, string> } = {}) {
+export function submit(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  opts: { key?: string; tenant?: Tenant; headers?: Record<string, string> } = {},
+) {
   return app.inject({
     method: 'POST',
     url,
@@ -18,7 +23,12 @@ export function submit(app: FastifyInstance, url: string, body: unknown, opts: {
 }
 
 /** POSTs an operation (see submit) that must be accepted (202); returns the request's id. */
-export async function submitAccepted(app: FastifyInstance, url: string, body: unknown, opts: Parameters<typeof submit>[3] = {}): Promise<string> {
+export async function submitAccepted(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  opts: Parameters<typeof submit>[3] = {},
+): Promise<string> {
   const res = await submit(app, url, body, opts);
   expect(res.statusCode, res.body).toBe(202);
   return res.json().id as string;
@@ -43,7 +53,10 @@ export async function processNow(ctx: TestContext, id: string) {
 
 /** How many idempotency records the context's database holds. */
 export async function countRequests(ctx: TestContext): Promise<number> {
-  const { n } = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await ctx.db
+    .selectFrom('idemq.requests')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(n);
 }
 

@@ -49,7 +49,10 @@ describe.each([
       ids.set(k, (ids.get(k) ?? new Set()).add(o.request.id));
     });
     expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
-    const count = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const count = await ctx.db
+      .selectFrom('idemq.requests')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(150);
   });
 
@@ -57,7 +60,9 @@ describe.each([
     const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }));
     const first = await accept(req('done-key'));
     // as completion leaves it: terminal, with its expiry set from then
-    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
+    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(
+      ctx.db,
+    );
     expect((await accept(req('done-key'))).kind).toBe('replayed');
     // from here on, Postgres is not asked: a row deleted behind the cache's back is still answered
     await ctx.db.deleteFrom('idemq.requests').where('id', '=', first.request.id).execute();
@@ -70,7 +75,9 @@ describe.each([
     const cache = createReplayCache({ maxBytes: 1_000_000 });
     const accept = createAccept(makeStore(ctx), cache);
     const first = await accept({ ...req('big-key'), payload: { pad: 'x'.repeat(200_000) } });
-    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
+    await sql`update idemq.requests set status = 'succeeded', result = '{"ok":1}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(
+      ctx.db,
+    );
     for (let i = 0; i < 3; i++) expect((await accept(req('big-key', 'other'))).kind).toBe('mismatch');
     expect(cache.size).toBe(0);
     expect((await accept(req('big-key'))).kind).toBe('replayed');
@@ -81,7 +88,9 @@ describe.each([
 
   it('tells onAccepted of every answered call, shared ones included, with its outcome and time', async () => {
     const heard: { kind: string; seconds: number }[] = [];
-    const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }), { onAccepted: (kind, seconds) => void heard.push({ kind, seconds }) });
+    const accept = createAccept(makeStore(ctx), createReplayCache({ maxBytes: 1_000_000 }), {
+      onAccepted: (kind, seconds) => void heard.push({ kind, seconds }),
+    });
     await Promise.all([accept(req('timed-key')), accept(req('timed-key'))]);
     await accept(req('timed-key', 'other'));
     expect(heard.map((h) => h.kind).sort()).toEqual(['created', 'mismatch', 'replayed']);

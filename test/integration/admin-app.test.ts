@@ -6,7 +6,18 @@ import { ADMIN_TOKEN, adminAuth, auth, createTestContext, type TestContext } fro
 import { logLines } from '../helpers/log-lines.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
-const ADMIN_PATHS = ['/metrics', '/docs', '/docs/json', '/docs/asyncapi.json', '/console/', '/console/console.js', '/queues', '/queues/api/queues', '/api/requests?tenant=acme&key=k', '/api/requests/00000000-0000-4000-8000-000000000000'];
+const ADMIN_PATHS = [
+  '/metrics',
+  '/docs',
+  '/docs/json',
+  '/docs/asyncapi.json',
+  '/console/',
+  '/console/console.js',
+  '/queues',
+  '/queues/api/queues',
+  '/api/requests?tenant=acme&key=k',
+  '/api/requests/00000000-0000-4000-8000-000000000000',
+];
 
 let ctx: TestContext;
 let api: FastifyInstance;
@@ -90,7 +101,12 @@ describe('the admin port', () => {
   });
 
   describe('the login form', () => {
-    const form = (token: string) => ({ method: 'POST' as const, url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token }).toString() });
+    const form = (token: string) => ({
+      method: 'POST' as const,
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ token }).toString(),
+    });
 
     it('refuses a wrong token with the form again (401) and no cookie', async () => {
       for (const token of ['', 'nope', `${ADMIN_TOKEN} `, ADMIN_TOKEN.toUpperCase()]) {
@@ -122,7 +138,12 @@ describe('the admin port', () => {
     it('refuses a flood of body (413) and a body that is no form', async () => {
       const big = await admin.inject({ ...form('x'.repeat(10_000)) });
       expect(big.statusCode).toBe(413);
-      const json = await admin.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ token: ADMIN_TOKEN }) });
+      const json = await admin.inject({
+        method: 'POST',
+        url: '/login',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ token: ADMIN_TOKEN }),
+      });
       expect(json.statusCode).toBe(401);
       expect(json.headers['set-cookie']).toBeUndefined();
     });
@@ -157,21 +178,38 @@ describe('the API process (src/main.ts)', () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       const adminBase = `http://127.0.0.1:${adminPort}`;
-      await waitUntil('both servers listen', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true && (await fetch(`${adminBase}/metrics`).catch(() => undefined))?.status === 401, { timeoutMs: 15_000 });
+      await waitUntil(
+        'both servers listen',
+        async () =>
+          (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true &&
+          (await fetch(`${adminBase}/metrics`).catch(() => undefined))?.status === 401,
+        { timeoutMs: 15_000 },
+      );
       expect((await fetch(`${base}/metrics`)).status).toBe(404);
       expect((await fetch(`${base}/docs/json`)).status).toBe(404);
       expect((await fetch(`${adminBase}/metrics`, { headers: adminAuth })).status).toBe(200);
       const lookup = await fetch(`${adminBase}/api/requests?tenant=acme&key=nothing-here`, { headers: adminAuth });
       expect(lookup.status).toBe(404);
-      const login = await fetch(`${adminBase}/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN }), redirect: 'manual' });
+      const login = await fetch(`${adminBase}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ token: ADMIN_TOKEN }),
+        redirect: 'manual',
+      });
       expect(login.status).toBe(303);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited, output).toBe(0);
     const lines = logLines(output);
-    expect(lines.find((l) => (l.audit as { action?: string } | undefined)?.action === 'look-up-by-key'), output).toBeDefined();
-    expect(lines.find((l) => (l.audit as { action?: string; ok?: boolean } | undefined)?.action === 'login')?.audit).toEqual({ action: 'login', who: expect.stringMatching(/^session:[0-9a-f]{12}$/), ok: true });
+    expect(
+      lines.find((l) => (l.audit as { action?: string } | undefined)?.action === 'look-up-by-key'),
+      output,
+    ).toBeDefined();
+    expect(lines.find((l) => (l.audit as { action?: string; ok?: boolean } | undefined)?.action === 'login')?.audit).toEqual({
+      action: 'login',
+      who: expect.stringMatching(/^session:[0-9a-f]{12}$/),
+      ok: true,
+    });
     expect(output).not.toContain(ADMIN_TOKEN);
   }, 30_000);
 });
@@ -180,7 +218,13 @@ describe('the admin port under slow peers', () => {
   let slow: TestContext;
   let port: number;
   beforeAll(async () => {
-    slow = await createTestContext({ HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '500', HTTP_MAX_CONNECTIONS: '3', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    slow = await createTestContext({
+      HTTP_HEADERS_TIMEOUT_MS: '400',
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_IDLE_TIMEOUT_MS: '500',
+      HTTP_MAX_CONNECTIONS: '3',
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '3',
+    });
     const admin = await slow.startAdmin();
     port = Number(new URL(await admin.listen({ host: '127.0.0.1', port: 0 })).port);
   });
@@ -203,7 +247,10 @@ describe('the admin port under slow peers', () => {
     const extra = await open();
     // the fourth is closed on arrival, unanswered
     expect(await Promise.race([closed(extra).then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 2_000))])).toBe('closed');
-    for (const end of await Promise.race([ends, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow headers not cut within 5 s')), 5_000))])) {
+    for (const end of await Promise.race([
+      ends,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow headers not cut within 5 s')), 5_000)),
+    ])) {
       expect(end - start).toBeLessThan(2_500);
     }
   });

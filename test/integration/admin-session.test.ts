@@ -15,14 +15,21 @@ const output: string[] = [];
 const logged: Record<string, any>[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext({ ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(BUDGET), ADMIN_SESSION_TTL_SECONDS: String(TTL_S), TRUSTED_PROXIES: '10.9.9.9' });
-  api = await ctx.startApi();
-  const logger = pino({ level: 'info' }, {
-    write: (line: string) => {
-      output.push(line);
-      logged.push(JSON.parse(line));
-    },
+  ctx = await createTestContext({
+    ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(BUDGET),
+    ADMIN_SESSION_TTL_SECONDS: String(TTL_S),
+    TRUSTED_PROXIES: '10.9.9.9',
   });
+  api = await ctx.startApi();
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        output.push(line);
+        logged.push(JSON.parse(line));
+      },
+    },
+  );
   admin = await ctx.startAdmin(api, { logger });
 });
 afterAll(() => ctx.close());
@@ -33,7 +40,13 @@ const anAddress = () => `10.0.${nextAddress++}.1`;
 const audits = (action: string) => logged.filter((l) => l.audit?.action === action).map((l) => l.audit);
 
 async function login(remoteAddress: string, server = admin): Promise<string> {
-  const res = await server.inject({ method: 'POST', url: '/login', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+  const res = await server.inject({
+    method: 'POST',
+    url: '/login',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+  });
   expect(res.statusCode).toBe(303);
   return String(res.headers['set-cookie']).split(';')[0]!;
 }
@@ -48,7 +61,8 @@ describe('admin sessions', () => {
     for (const cookie of [a, b]) expect((await metricsWith(cookie)).statusCode).toBe(200);
     // Postgres holds neither cookie
     const rows = await sql<{ id_hash: Buffer }>`select id_hash from idemq.admin_sessions`.execute(ctx.db);
-    for (const cookie of [a, b]) expect(rows.rows.some((r) => r.id_hash.equals(Buffer.from(cookie.split('=')[1]!, 'base64url')))).toBe(false);
+    for (const cookie of [a, b])
+      expect(rows.rows.some((r) => r.id_hash.equals(Buffer.from(cookie.split('=')[1]!, 'base64url')))).toBe(false);
   });
 
   it('ends at logout: the old cookie is refused afterwards (401), the other session lives on', async () => {
@@ -66,9 +80,17 @@ describe('admin sessions', () => {
 
   it('expire on the server, whatever the browser keeps: expires_at is the login plus ADMIN_SESSION_TTL_SECONDS', async () => {
     const cookie = await login(anAddress());
-    const res = await admin.inject({ method: 'POST', url: '/login', remoteAddress: anAddress(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${ADMIN_TOKEN}` });
+    const res = await admin.inject({
+      method: 'POST',
+      url: '/login',
+      remoteAddress: anAddress(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${ADMIN_TOKEN}`,
+    });
     expect(String(res.headers['set-cookie'])).toContain(`Max-Age=${TTL_S}`);
-    const { rows } = await sql<{ left_s: number }>`select extract(epoch from max(expires_at) - now())::float8 as left_s from idemq.admin_sessions`.execute(ctx.db);
+    const { rows } = await sql<{
+      left_s: number;
+    }>`select extract(epoch from max(expires_at) - now())::float8 as left_s from idemq.admin_sessions`.execute(ctx.db);
     expect(rows[0]!.left_s).toBeGreaterThan(TTL_S - 60);
     expect(rows[0]!.left_s).toBeLessThanOrEqual(TTL_S);
     expect((await metricsWith(cookie)).statusCode).toBe(200);
@@ -107,7 +129,13 @@ describe('state-changing admin calls from another origin', () => {
     { method: 'PUT' as const, url: '/queues/api/queues/requests/pause' },
     { method: 'PUT' as const, url: '/queues/api/queues/requests/clean/completed' },
   ];
-  const foreign = [{ origin: 'http://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://localhost:80', 'sec-fetch-site': 'same-site' }];
+  const foreign = [
+    { origin: 'http://evil.example' },
+    { origin: 'null' },
+    { 'sec-fetch-site': 'cross-site' },
+    { 'sec-fetch-site': 'same-site' },
+    { origin: 'http://localhost:80', 'sec-fetch-site': 'same-site' },
+  ];
 
   it.each(calls)('refuses $method $url with a live session (403 cross-origin-refused), and the session still works', async (call) => {
     const cookie = await login(anAddress());
@@ -119,12 +147,22 @@ describe('state-changing admin calls from another origin', () => {
     }
     expect((await metricsWith(cookie)).statusCode).toBe(200);
     // the same call from the admin's own pages (or with no browser headers at all) goes through
-    const own = await admin.inject({ ...call, remoteAddress: anAddress(), headers: { cookie, origin: 'http://localhost:80', 'sec-fetch-site': 'same-origin' } });
+    const own = await admin.inject({
+      ...call,
+      remoteAddress: anAddress(),
+      headers: { cookie, origin: 'http://localhost:80', 'sec-fetch-site': 'same-origin' },
+    });
     expect(own.statusCode).not.toBe(403);
   });
 
   it('refuses a cross-site login too, and never reads its token', async () => {
-    const res = await admin.inject({ method: 'POST', url: '/login', remoteAddress: anAddress(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' }, payload: `token=${ADMIN_TOKEN}` });
+    const res = await admin.inject({
+      method: 'POST',
+      url: '/login',
+      remoteAddress: anAddress(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      payload: `token=${ADMIN_TOKEN}`,
+    });
     expect(res.statusCode).toBe(403);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(audits('cross-origin-refused').length).toBeGreaterThan(0);
@@ -145,11 +183,23 @@ describe('the address budget', () => {
     const address = anAddress();
     const statuses: number[] = [];
     for (let i = 0; i < BUDGET + 3; i++) {
-      const res = await admin.inject({ method: 'POST', url: '/login', remoteAddress: address, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=guess-${i}` });
+      const res = await admin.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: address,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `token=guess-${i}`,
+      });
       statuses.push(res.statusCode);
     }
     expect(statuses).toEqual([...Array(BUDGET).fill(401), 429, 429, 429]);
-    const right = await admin.inject({ method: 'POST', url: '/login', remoteAddress: address, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${ADMIN_TOKEN}` });
+    const right = await admin.inject({
+      method: 'POST',
+      url: '/login',
+      remoteAddress: address,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${ADMIN_TOKEN}`,
+    });
     expect(right.statusCode).toBe(429);
     expect(right.headers['set-cookie']).toBeUndefined();
     expect(right.json()).toMatchObject({ type: 'https://idemq.dev/problems/rate-limited' });
@@ -162,7 +212,8 @@ describe('the address budget', () => {
   it('does not count calls of a live session', async () => {
     const address = anAddress();
     const cookie = await login(address);
-    for (let i = 0; i < BUDGET + 2; i++) expect((await admin.inject({ url: '/metrics', remoteAddress: address, headers: { cookie } })).statusCode).toBe(200);
+    for (let i = 0; i < BUDGET + 2; i++)
+      expect((await admin.inject({ url: '/metrics', remoteAddress: address, headers: { cookie } })).statusCode).toBe(200);
   });
 });
 
@@ -171,14 +222,33 @@ describe('the audit log', () => {
     const cookie = await login(anAddress());
     const missing = randomUUID();
     expect((await admin.inject({ url: `/api/requests/${missing}`, headers: { cookie } })).statusCode).toBe(404);
-    expect((await admin.inject({ url: `/api/requests?tenant=acme&key=${encodeURIComponent('no such key')}`, headers: { cookie } })).statusCode).toBe(404);
+    expect(
+      (await admin.inject({ url: `/api/requests?tenant=acme&key=${encodeURIComponent('no such key')}`, headers: { cookie } })).statusCode,
+    ).toBe(404);
     const clean = await admin.inject({ method: 'PUT', url: '/queues/api/queues/requests/clean/completed', headers: adminAuth });
     expect(clean.statusCode).toBe(200);
     const who = audits('login').find((a) => a.ok)?.who;
     expect(who).toMatch(/^session:[0-9a-f]{12}$/);
-    expect(audits('look-up')).toContainEqual({ action: 'look-up', who: expect.stringMatching(/^session:/), requestId: missing, found: false });
-    expect(audits('look-up-by-key')).toContainEqual({ action: 'look-up-by-key', who: expect.stringMatching(/^session:/), found: false, tenant: 'acme', key: 'no such key' });
-    expect(audits('queues')).toContainEqual({ action: 'queues', who: 'token', method: 'PUT', path: '/queues/api/queues/requests/clean/completed', status: 200 });
+    expect(audits('look-up')).toContainEqual({
+      action: 'look-up',
+      who: expect.stringMatching(/^session:/),
+      requestId: missing,
+      found: false,
+    });
+    expect(audits('look-up-by-key')).toContainEqual({
+      action: 'look-up-by-key',
+      who: expect.stringMatching(/^session:/),
+      found: false,
+      tenant: 'acme',
+      key: 'no such key',
+    });
+    expect(audits('queues')).toContainEqual({
+      action: 'queues',
+      who: 'token',
+      method: 'PUT',
+      path: '/queues/api/queues/requests/clean/completed',
+      status: 200,
+    });
     expect(audits('login').some((a) => a.ok === false && a.who === 'anonymous')).toBe(true);
     const all = output.join('\n');
     expect(all).not.toContain(ADMIN_TOKEN);

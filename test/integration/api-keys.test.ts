@@ -14,7 +14,8 @@ import { waitUntil } from '../helpers/wait-until.ts';
 import { openSocket, type TestSocket } from '../helpers/ws-client.ts';
 
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
-const getRequest = (app: FastifyInstance, id: string, secret: string, query = '') => app.inject({ url: `/v1/requests/${id}${query}`, headers: bearer(secret) });
+const getRequest = (app: FastifyInstance, id: string, secret: string, query = '') =>
+  app.inject({ url: `/v1/requests/${id}${query}`, headers: bearer(secret) });
 const listen = async (app: FastifyInstance) => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   return `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`;
@@ -22,7 +23,10 @@ const listen = async (app: FastifyInstance) => {
 
 /** How long after `since` the API first answers `status` for the secret (any request id: only the key is judged). */
 async function msUntil(app: FastifyInstance, secret: string, since: number, want: (status: number) => boolean): Promise<number> {
-  await waitUntil('the answer to change', async () => want((await getRequest(app, randomUUID(), secret)).statusCode), { timeoutMs: 10_000, intervalMs: 20 });
+  await waitUntil('the answer to change', async () => want((await getRequest(app, randomUUID(), secret)).statusCode), {
+    timeoutMs: 10_000,
+    intervalMs: 20,
+  });
   return Date.now() - since;
 }
 
@@ -67,7 +71,9 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expect(all.stdout).toMatch(new RegExp(`^${acme.prefix}\\s+acme\\s+read\\s+\\d{4}-`, 'm'));
     expect(all.stdout).toMatch(new RegExp(`^${globex.prefix}\\s+globex\\s+read,write\\s`, 'm'));
     const json = await runKeys(url, ['list', '--json', '--tenant', 'globex']);
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ prefix: globex.prefix, tenant: 'globex', scopes: ['read', 'write'], revokedAt: null })]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ prefix: globex.prefix, tenant: 'globex', scopes: ['read', 'write'], revokedAt: null }),
+    ]);
     for (const { secret } of [acme, globex]) {
       const digest = createHash('sha256').update(secret).digest();
       for (const out of [all, json]) {
@@ -76,7 +82,11 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
         for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(text).not.toContain(digest.toString(encoding));
       }
     }
-    const stored = await ctx.db.selectFrom('idemq.api_keys').select(['prefix', 'secret_hash']).where('prefix', '=', acme.prefix).executeTakeFirstOrThrow();
+    const stored = await ctx.db
+      .selectFrom('idemq.api_keys')
+      .select(['prefix', 'secret_hash'])
+      .where('prefix', '=', acme.prefix)
+      .executeTakeFirstOrThrow();
     expect(stored.secret_hash.equals(createHash('sha256').update(acme.secret).digest())).toBe(true);
   });
 
@@ -94,7 +104,10 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
 
     const revoked = await runKeys(url, ['revoke', key.prefix]);
     expect(revoked.code, revoked.stderr).toBe(0);
-    const socketsClosed = Promise.all([byHeader.closed, byMessage.closed]).then((closes) => ({ closes, ms: Date.now() - revoked.exitedAt }));
+    const socketsClosed = Promise.all([byHeader.closed, byMessage.closed]).then((closes) => ({
+      closes,
+      ms: Date.now() - revoked.exitedAt,
+    }));
     expect(revoked.stderr).toContain(key.prefix);
     const ms = await msUntil(other, key.secret, revoked.exitedAt, (s) => s === 401);
     const msOne = await msUntil(one, key.secret, revoked.exitedAt, (s) => s === 401);
@@ -104,7 +117,10 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expectProblem(await getRequest(other, randomUUID(), key.secret), 401, 'unauthorized');
     const { closes, ms: closedMs } = await socketsClosed;
     console.log(`its open sockets closed ${closedMs} ms after the CLI exited`);
-    expect(closes).toEqual([{ code: 4401, reason: 'api key revoked' }, { code: 4401, reason: 'api key revoked' }]);
+    expect(closes).toEqual([
+      { code: 4401, reason: 'api key revoked' },
+      { code: 4401, reason: 'api key revoked' },
+    ]);
     expect(closedMs).toBeLessThan(5_000);
     // never accepted again, by any path
     await expect(openSocket(otherWs, bearer(key.secret))).rejects.toMatchObject({ statusCode: 401 });
@@ -119,7 +135,7 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expect(unknown.stderr.trim()).toBe('keys: No key has the prefix zzzzzzzzzzzz.');
   });
 
-  it('revoke: the key\'s held event stream, long-poll and Prefer: wait end at the next refresh, and never get the outcome', async () => {
+  it("revoke: the key's held event stream, long-poll and Prefer: wait end at the next refresh, and never get the outcome", async () => {
     const key = await createKey(url, 'acme');
     await msUntil(other, key.secret, key.exitedAt, (s) => s !== 401);
     const base = otherWs.replace(/^ws:/, 'http:').replace(/\/v1\/ws$/, '');
@@ -134,15 +150,23 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) streamed += chunk.value;
       return Date.now();
     })();
-    await waitUntil('the stream\'s first event', async () => streamed.includes('event: status'));
-    const longPoll = fetch(`${base}/v1/requests/${id}?wait=30`, { headers: bearer(key.secret) }).then(async (res) => ({ res, at: Date.now(), body: await res.json() }));
+    await waitUntil("the stream's first event", async () => streamed.includes('event: status'));
+    const longPoll = fetch(`${base}/v1/requests/${id}?wait=30`, { headers: bearer(key.secret) }).then(async (res) => ({
+      res,
+      at: Date.now(),
+      body: await res.json(),
+    }));
     const preferKey = randomUUID();
     const preferWait = fetch(`${base}/v1/items`, {
       method: 'POST',
       headers: { ...bearer(key.secret), 'idempotency-key': preferKey, 'content-type': 'application/json', prefer: 'wait=30' },
       body: JSON.stringify(open),
     }).then(async (res) => ({ res, at: Date.now(), body: await res.json() }));
-    await waitUntil('the submit held', async () => (await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', preferKey).executeTakeFirst()) !== undefined);
+    await waitUntil(
+      'the submit held',
+      async () =>
+        (await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', preferKey).executeTakeFirst()) !== undefined,
+    );
     await new Promise((r) => setTimeout(r, 200));
 
     const revoked = await runKeys(url, ['revoke', key.prefix]);
@@ -182,7 +206,12 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expectProblem(refused, 403, 'insufficient-scope');
     expect(refused.headers['www-authenticate']).toMatch(/insufficient_scope/);
     // refused before the body is read: a malformed one gets the same answer
-    const malformed = await other.inject({ method: 'POST', url: '/v1/items', headers: { ...bearer(key.secret), 'content-type': 'application/json' }, payload: '{' });
+    const malformed = await other.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: { ...bearer(key.secret), 'content-type': 'application/json' },
+      payload: '{',
+    });
     expectProblem(malformed, 403, 'insufficient-scope');
     expect(await countRequests(ctx)).toBe(before);
 
@@ -205,7 +234,7 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
     expect(sse.body).toMatch(/"status":"succeeded"/);
   });
 
-  it('a key of one tenant never sees another tenant\'s requests', async () => {
+  it("a key of one tenant never sees another tenant's requests", async () => {
     const globex = await createKey(url, 'globex', ['read', 'write']);
     await msUntil(other, globex.secret, globex.exitedAt, (s) => s !== 401);
     const id = (await submit(other, '/v1/items', { name: 'item', quantity: 5 }, { tenant: 'acme' })).json().id as string;
@@ -228,7 +257,15 @@ describe('API keys created, listed and revoked with `npm run keys`', () => {
 
   it('the CLI refuses a wrong command line with one message and exit code 2, and never echoes a secret-like argument', async () => {
     const secret = `sk_live_abcdefabcdef_${'Z'.repeat(43)}`;
-    for (const args of [['frobnicate'], ['create'], ['create', '--tenant', 'a b'], ['create', '--tenant', 'acme', '--scope', 'admin'], ['list', secret], ['revoke'], ['revoke', 'not a prefix']]) {
+    for (const args of [
+      ['frobnicate'],
+      ['create'],
+      ['create', '--tenant', 'a b'],
+      ['create', '--tenant', 'acme', '--scope', 'admin'],
+      ['list', secret],
+      ['revoke'],
+      ['revoke', 'not a prefix'],
+    ]) {
       const run = await runKeys(url, args);
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
       expect(run.stderr.match(/^keys: /gm)).toHaveLength(1);
@@ -270,12 +307,19 @@ describe('API_KEYS and stored keys at once', () => {
       app = await buildApp(deps, { operations: ctx.app.operations, routes: ctx.app.routes });
       return { close };
     }));
-    for (const secret of [TENANTS.acme.secret, stored.secret, copied.secret]) expect((await getRequest(app, randomUUID(), secret)).statusCode).toBe(404);
+    for (const secret of [TENANTS.acme.secret, stored.secret, copied.secret])
+      expect((await getRequest(app, randomUUID(), secret)).statusCode).toBe(404);
 
     for (const { prefix } of [stored, copied]) expect((await runKeys(ctx.config.databaseUrl, ['revoke', prefix])).code).toBe(0);
-    await waitUntil('both revocations', async () => (await getRequest(app, randomUUID(), stored.secret)).statusCode === 401 && (await getRequest(app, randomUUID(), copied.secret)).statusCode === 401, {
-      timeoutMs: 5_000,
-    });
+    await waitUntil(
+      'both revocations',
+      async () =>
+        (await getRequest(app, randomUUID(), stored.secret)).statusCode === 401 &&
+        (await getRequest(app, randomUUID(), copied.secret)).statusCode === 401,
+      {
+        timeoutMs: 5_000,
+      },
+    );
     expect((await getRequest(app, randomUUID(), TENANTS.acme.secret)).statusCode).toBe(404);
   });
 });

@@ -23,7 +23,10 @@ describe('API graceful shutdown', () => {
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const { id } = (await submit(app, '/v1/items', { name: 'item', quantity: 1 })).json();
     const polls = Array.from({ length: 5 }, () =>
-      fetch(`${base}/v1/requests/${id}?wait=60`, { headers: auth() }).then(async (r) => ({ status: r.status, body: (await r.json()) as any })),
+      fetch(`${base}/v1/requests/${id}?wait=60`, { headers: auth() }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as any,
+      })),
     );
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();

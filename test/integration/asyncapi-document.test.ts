@@ -39,10 +39,35 @@ describe('the AsyncAPI document at /docs/asyncapi.json', () => {
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(doc));
     expect(diagnostics.filter((d) => d.severity === 0).map((d) => `${d.path.join('.')}: ${d.message}`)).toEqual([]);
     expect(document?.version()).toBe('3.0.0');
-    expect(document!.channels().all().map((c) => c.address())).toEqual(['/v1/ws']);
+    expect(
+      document!
+        .channels()
+        .all()
+        .map((c) => c.address()),
+    ).toEqual(['/v1/ws']);
     const operations = document!.operations().all();
-    expect(operations.filter((o) => o.isReceive()).flatMap((o) => o.messages().all().map((m) => m.name())).sort()).toEqual(['auth', 'subscribe', 'unsubscribe']);
-    expect(operations.filter((o) => o.isSend()).flatMap((o) => o.messages().all().map((m) => m.name())).sort()).toEqual(['error', 'status']);
+    expect(
+      operations
+        .filter((o) => o.isReceive())
+        .flatMap((o) =>
+          o
+            .messages()
+            .all()
+            .map((m) => m.name()),
+        )
+        .sort(),
+    ).toEqual(['auth', 'subscribe', 'unsubscribe']);
+    expect(
+      operations
+        .filter((o) => o.isSend())
+        .flatMap((o) =>
+          o
+            .messages()
+            .all()
+            .map((m) => m.name()),
+        )
+        .sort(),
+    ).toEqual(['error', 'status']);
   });
 
   it('names every message type, error code and close code the session code uses', () => {
@@ -84,12 +109,18 @@ describe('the AsyncAPI document at /docs/asyncapi.json', () => {
       const name = messageNamed(m.type);
       expect(name, JSON.stringify(m)).toBeDefined();
       const check = Compile(payloadOf(name!));
-      expect([...check.Errors(m)].map((e) => `${e.instancePath} ${e.message}`), JSON.stringify(m)).toEqual([]);
+      expect(
+        [...check.Errors(m)].map((e) => `${e.instancePath} ${e.message}`),
+        JSON.stringify(m),
+      ).toEqual([]);
       seen.add(m.type === 'error' ? `error:${m.code}` : m.type);
     }
     expect([...seen].sort()).toEqual(['authenticated', 'error:bad_message', 'error:not_found', 'status']);
 
-    for (const first of [{ type: 'auth', token: 'sk_wrong_0123456789' }, { type: 'subscribe', requestId: crypto.randomUUID() }]) {
+    for (const first of [
+      { type: 'auth', token: 'sk_wrong_0123456789' },
+      { type: 'subscribe', requestId: crypto.randomUUID() },
+    ]) {
       const refused = await openSocket(url);
       refused.send(first);
       const { code } = await refused.closed;

@@ -28,8 +28,18 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
       { name: 'flat.create', route: '/v1/flat', upstream: `${upstream.url}/flat`, maxBodyDepth: 2, maxBodyNodes: 5, ...route },
     ]);
     // an operation whose own depth limit lets through what Postgres refuses
-    const deep = defineOperation({ name: 'deep.store', route: '/v1/deep', summary: 'stores anything', input: Type.Unknown(), jsonLimits: { maxDepth: 50_000, maxNodes: 100_000 }, handle: async () => null });
-    ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path, RATE_LIMIT_BYTES_PER_MINUTE: String(BYTE_BUDGET) }, { operations: [deep] });
+    const deep = defineOperation({
+      name: 'deep.store',
+      route: '/v1/deep',
+      summary: 'stores anything',
+      input: Type.Unknown(),
+      jsonLimits: { maxDepth: 50_000, maxNodes: 100_000 },
+      handle: async () => null,
+    });
+    ctx = await createTestContext(
+      { FORWARD_ROUTES_FILE: routesFile.path, RATE_LIMIT_BYTES_PER_MINUTE: String(BYTE_BUDGET) },
+      { operations: [deep] },
+    );
     app = await ctx.startApi();
     await ctx.startWorker();
   });
@@ -42,7 +52,12 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
   });
 
   const post = (url: string, raw: string, tenant: keyof typeof TENANTS = 'acme', key = randomUUID()) =>
-    app.inject({ method: 'POST', url, headers: { ...auth(tenant), 'idempotency-key': key, 'content-type': 'application/json' }, payload: raw });
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { ...auth(tenant), 'idempotency-key': key, 'content-type': 'application/json' },
+      payload: raw,
+    });
 
   it('a body nested 20,000 levels is refused with 400 body-too-deep, naming the limit, and nothing is recorded', async () => {
     const res = await post('/v1/orders', nested(20_000));
@@ -123,7 +138,12 @@ describe('hostile JSON bodies: depth, size in values, I-JSON (forward routes, re
     const refused = expectProblem(answers[3]!, 429, 'byte-rate-limited');
     expect(refused.detail).toContain(`${BYTE_BUDGET} bytes`);
     expect(Number(answers[3]!.headers['retry-after'])).toBeGreaterThan(0);
-    const recorded = await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'globex').where('payload', '@>', JSON.stringify({ note: 'x'.repeat(300_000) }) as never).execute();
+    const recorded = await ctx.db
+      .selectFrom('idemq.requests')
+      .select('id')
+      .where('tenant_id', '=', 'globex')
+      .where('payload', '@>', JSON.stringify({ note: 'x'.repeat(300_000) }) as never)
+      .execute();
     expect(recorded).toHaveLength(3);
     expect((await post('/v1/orders', body, 'acme')).statusCode).toBe(202);
   });

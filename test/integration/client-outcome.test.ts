@@ -66,7 +66,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
     proxy.cut();
     await new Promise((r) => setTimeout(r, 300));
     proxy.restore();
-    await waitUntil('the resubscription\'s answer', async () => pushes().length === 2, { timeoutMs: 10_000 });
+    await waitUntil("the resubscription's answer", async () => pushes().length === 2, { timeoutMs: 10_000 });
     expect(pushes()[1].version).toBe(pushes()[0].version);
     expect(sockets()).toBeGreaterThan(socketsBefore);
 

@@ -42,7 +42,9 @@ describe('the client package', () => {
       const files = readdirSync(out);
       expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'client.js', 'client.d.ts']));
       for (const file of files.filter((f) => f.endsWith('.js'))) {
-        const imports = [...readFileSync(join(out, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+        const imports = [...readFileSync(join(out, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map(
+          (m) => m[1],
+        );
         for (const specifier of imports) expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\.?\/.*\.js$/);
       }
       // plain Node, no type stripping of a .ts: the built package as a consumer loads it

@@ -60,7 +60,13 @@ describe(`the client when the service refuses subscribes as over its rate (WS_ME
   it('a subscribe refused more than `rateLimitedRetries` times falls back to long-polling: the wait still resolves', async () => {
     const counts = { rateLimited: 0, pushes: new Set<string>() };
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey: TENANTS.acme.secret, fetch, WebSocket: countingWebSocket(counts), socket: { rateLimitedRetries: 0 } });
+    const client = createClient({
+      baseUrl,
+      apiKey: TENANTS.acme.secret,
+      fetch,
+      WebSocket: countingWebSocket(counts),
+      socket: { rateLimitedRetries: 0 },
+    });
     const outcomes = await Promise.all(finished.map((id) => client.awaitOutcome(id, { timeoutMs: 20_000 })));
     const polls = attempts.filter((a) => a.method === 'GET');
     console.log(`rate_limited ${counts.rateLimited}, pushes ${counts.pushes.size}, long-polls ${polls.length}`);

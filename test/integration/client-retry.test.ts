@@ -57,7 +57,9 @@ describe('client retries while Postgres is away (real 503s)', () => {
     const client = createClient({ baseUrl, apiKey, fetch, retry: { maxAttempts: 2, baseDelayMs: 10 } });
     pgProxy.cut();
     try {
-      const err = await client.submit('/v1/accounts', { currency: 'USD', openingBalance: 7 }, { idempotencyKey: 'budget-1' }).catch((e: unknown) => e);
+      const err = await client
+        .submit('/v1/accounts', { currency: 'USD', openingBalance: 7 }, { idempotencyKey: 'budget-1' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RetryBudgetExceeded);
       expect(err).toMatchObject({ attempts: 2, cause: { status: 503, type: 'https://idemq.dev/problems/service-unavailable' } });
       expect((err as Error).message).toContain('budget-1');
@@ -101,37 +103,54 @@ describe('client against hostile servers: the budget ends every call with a clea
 
   it('bytes that are not HTTP', async () => {
     const baseUrl = await start((s) => s.end('garbage\r\n\r\n\u0000\u0001'));
-    const err = await createClient({ baseUrl, apiKey, retry }).submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
+    const err = await createClient({ baseUrl, apiKey, retry })
+      .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
     expect(err).toMatchObject({ attempts: 3 });
   });
 
-  it('a 200 whose body is not the API\'s', async () => {
+  it("a 200 whose body is not the API's", async () => {
     const body = '<html>captive portal</html>';
     const baseUrl = await start((s) =>
-      s.on('data', () => s.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)),
+      s.on('data', () =>
+        s.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`),
+      ),
     );
-    const err = await createClient({ baseUrl, apiKey, retry }).submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
+    const err = await createClient({ baseUrl, apiKey, retry })
+      .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
     expect((err as Error).message).toMatch(/not the API's: <html>captive portal/);
   });
 
   it('a server that accepts and never answers: each attempt times out, then the budget ends it', async () => {
     const baseUrl = await start(() => undefined);
-    const err = await createClient({ baseUrl, apiKey, retry }).submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
+    const err = await createClient({ baseUrl, apiKey, retry })
+      .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
     expect((err as Error).message).toMatch(/no whole answer within 300 ms/);
   });
 
   it('headers, then a body that never ends', async () => {
-    const baseUrl = await start((s) => s.on('data', () => s.write('HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":')));
-    const err = await createClient({ baseUrl, apiKey, retry }).submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
+    const baseUrl = await start((s) =>
+      s.on('data', () => s.write('HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":')),
+    );
+    const err = await createClient({ baseUrl, apiKey, retry })
+      .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
   });
 
   it('awaitOutcome against a hanging server (WebSocket never upgraded, long-polls unanswered) ends at its timeout', async () => {
     const baseUrl = await start(() => undefined);
-    const client = createClient({ baseUrl, apiKey, retry, socket: { connectTimeoutMs: 200, failuresBeforeFallback: 2, baseReconnectDelayMs: 10 } });
+    const client = createClient({
+      baseUrl,
+      apiKey,
+      retry,
+      socket: { connectTimeoutMs: 200, failuresBeforeFallback: 2, baseReconnectDelayMs: 10 },
+    });
     const err = await client.awaitOutcome(crypto.randomUUID(), { timeoutMs: 1_500 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutcomeTimeout);
     client.close();

@@ -79,7 +79,7 @@ describe('client submit against the real service', () => {
     expect({ id: again.id, replayed: again.replayed }).toEqual({ id: first.id, replayed: true });
   });
 
-  it('a body the schema refuses: ValidationError with the problem\'s errors[], not retried', async () => {
+  it("a body the schema refuses: ValidationError with the problem's errors[], not retried", async () => {
     const { fetch, attempts } = recordingFetch();
     const client = createClient({ baseUrl, apiKey, fetch });
     // hostile input the types forbid, as a caller without them might send
@@ -104,7 +104,12 @@ describe('client submit against the real service', () => {
   it('a read-only key: Forbidden on submit, never retried, while it still awaits outcomes', async () => {
     const { secret } = await createKey(ctx.config.databaseUrl, 'acme', ['read']);
     // the API learns of a stored key at its next key refresh
-    await waitUntil('the key known', async () => (await app.inject({ url: `/v1/requests/${crypto.randomUUID()}`, headers: { authorization: `Bearer ${secret}` } })).statusCode === 404);
+    await waitUntil(
+      'the key known',
+      async () =>
+        (await app.inject({ url: `/v1/requests/${crypto.randomUUID()}`, headers: { authorization: `Bearer ${secret}` } })).statusCode ===
+        404,
+    );
     const { fetch, attempts } = recordingFetch();
     const reader = createClient({ baseUrl, apiKey: secret, fetch, retry: fast });
     const err = await reader.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
@@ -118,7 +123,7 @@ describe('client submit against the real service', () => {
     writer.close();
   });
 
-  it('another tenant\'s request or an unknown id: NotFound, over the WebSocket and by long-poll', async () => {
+  it("another tenant's request or an unknown id: NotFound, over the WebSocket and by long-poll", async () => {
     const globex = createClient({ baseUrl, apiKey: TENANTS.globex.secret });
     const theirs = await globex.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 });
     for (const WebSocket of [undefined, null]) {
@@ -130,7 +135,7 @@ describe('client submit against the real service', () => {
     globex.close();
   });
 
-  it('takes only the service\'s routes and their bodies, as the OpenAPI document types them (checked by tsc)', () => {
+  it("takes only the service's routes and their bodies, as the OpenAPI document types them (checked by tsc)", () => {
     const client = createClient({ baseUrl, apiKey });
     // never called: the compiler is the test
     const uses = [
@@ -151,7 +156,12 @@ describe('client submit against the real service', () => {
     expect(alice).toMatchObject({ status: 'succeeded', replayed: false });
     const accountId = (alice.result as { accountId: string }).accountId;
     const bob = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 0 });
-    const refused = await client.run('/v1/payments', { fromAccount: accountId, toAccount: (bob.result as { accountId: string }).accountId, amount: 101, currency: 'USD' });
+    const refused = await client.run('/v1/payments', {
+      fromAccount: accountId,
+      toAccount: (bob.result as { accountId: string }).accountId,
+      amount: 101,
+      currency: 'USD',
+    });
     expect(refused).toMatchObject({ status: 'failed', error: { code: 'insufficient_funds' } });
     // with Prefer: wait the outcome may come with the submit itself
     const waited = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 5 }, { wait: 10 });

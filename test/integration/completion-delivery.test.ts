@@ -53,7 +53,10 @@ describe('completion delivery across two API instances', () => {
       const socket = await openSocket(wsUrlA, auth());
       socket.send({ type: 'subscribe', requestId: id });
       await socket.next((m) => m.requestId === id && m.status === 'queued');
-      const longPoll = fetch(`${baseB}/v1/requests/${id}?wait=20`, { headers: auth() }).then(async (r) => ({ at: Date.now(), body: (await r.json()) as any }));
+      const longPoll = fetch(`${baseB}/v1/requests/${id}?wait=20`, { headers: auth() }).then(async (r) => ({
+        at: Date.now(),
+        body: (await r.json()) as any,
+      }));
 
       await startWorker();
       const pushed = await socket.next((m) => m.requestId === id && m.status === 'succeeded');
@@ -84,7 +87,7 @@ describe('completion delivery across two API instances', () => {
     socket.ws.close();
   });
 
-  it('refuses bad messages, other tenants\' ids and unauthenticated upgrades cleanly', async () => {
+  it("refuses bad messages, other tenants' ids and unauthenticated upgrades cleanly", async () => {
     await expect(openSocket(wsUrlA, { authorization: 'Bearer wrong-secret-123' })).rejects.toMatchObject({ statusCode: 401 });
 
     // before authenticating only an `auth` is taken: anything else closes the socket, unanswered
@@ -122,7 +125,10 @@ describe('completion delivery across two API instances', () => {
     await new Promise((r) => setTimeout(r, 200));
     await startWorker();
     const text = await stream;
-    const events = [...text.matchAll(/id: (\d+)\nevent: status\ndata: (.*)\n\n/g)].map((m) => ({ id: Number(m[1]), data: JSON.parse(m[2]!) }));
+    const events = [...text.matchAll(/id: (\d+)\nevent: status\ndata: (.*)\n\n/g)].map((m) => ({
+      id: Number(m[1]),
+      data: JSON.parse(m[2]!),
+    }));
     expect(events[0]!.data.status).toBe('queued');
     expect(events.at(-1)!.data.status).toBe('succeeded');
     expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((x, y) => x - y));

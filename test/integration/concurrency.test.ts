@@ -23,7 +23,11 @@ describe('one key submitted many times at once', () => {
   });
 
   const jobsFor = async (requestId: string) => {
-    const jobs = (await Promise.all(inspector.queues.shards.map((q) => q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])))).flat();
+    const jobs = (
+      await Promise.all(
+        inspector.queues.shards.map((q) => q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])),
+      )
+    ).flat();
     return jobs.filter((job) => job.data.requestId === requestId);
   };
 
@@ -46,7 +50,12 @@ describe('one key submitted many times at once', () => {
     expect(done.status).toBe('succeeded');
     expect(await jobsFor(id)).toHaveLength(1);
     expect(await fixtureDb(ctx).selectFrom('fixture.items').select('id').where('request_id', '=', id).execute()).toHaveLength(1);
-    const quantities = await fixtureDb(ctx).selectFrom('fixture.items').select('quantity').where((eb) => eb.or([eb('id', '=', a), eb('request_id', '=', id)])).orderBy('quantity').execute();
+    const quantities = await fixtureDb(ctx)
+      .selectFrom('fixture.items')
+      .select('quantity')
+      .where((eb) => eb.or([eb('id', '=', a), eb('request_id', '=', id)]))
+      .orderBy('quantity')
+      .execute();
     expect(quantities.map((r) => Number(r.quantity))).toEqual([1_000, 99_000]);
   });
 
@@ -56,7 +65,9 @@ describe('one key submitted many times at once', () => {
     const a = await createItem(app, 100_000);
     const body = { name: 'item', quantity: 10, takeFrom: a };
 
-    const answers = await Promise.all(Array.from({ length: N }, (_, i) => submit(i % 2 ? app : other, '/v1/items', body, { key: 'two-instances' })));
+    const answers = await Promise.all(
+      Array.from({ length: N }, (_, i) => submit(i % 2 ? app : other, '/v1/items', body, { key: 'two-instances' })),
+    );
 
     expect(answers.map((r) => r.statusCode)).toEqual(Array(N).fill(202));
     const id: string = answers[0]!.json().id;

@@ -23,7 +23,14 @@ describe('a process started with an invalid configuration', () => {
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
   ];
 
-  it.each(['src/main.ts', 'workers/main.ts', 'src/db/migrate.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts', 'examples/ledger/migrate.ts'])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
+  it.each([
+    'src/main.ts',
+    'workers/main.ts',
+    'src/db/migrate.ts',
+    'examples/ledger/api.ts',
+    'examples/ledger/worker.ts',
+    'examples/ledger/migrate.ts',
+  ])('%s prints each problem once, no stack trace, and exits 1', async (entry) => {
     const { code, output } = await run(entry, env);
     expect(code, output).toBe(1);
     for (const name of ['API_KEYS', 'PORT', 'LOG_LEVEL']) expect(output.match(new RegExp(`${name}:`, 'g')), output).toHaveLength(1);
@@ -35,50 +42,63 @@ describe('a process started with an invalid configuration', () => {
 });
 
 describe('a process started with an invalid forward routes file', () => {
-  it.each(['src/main.ts', 'workers/main.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts'])('%s lists the file\'s problems with the others, once each, and exits 1', async (entry) => {
-    const file = await writeRoutesFile([
-      { name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', headers: { 'x-api-key': 'sk_upstream_do_not_print' } },
-      { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds', timeoutMs: 'soon' },
-    ]);
-    try {
-      const { code, output } = await run(entry, { PORT: 'abc', FORWARD_ROUTES_FILE: file.path });
-      expect(code, output).toBe(1);
-      for (const problem of [
-        'PORT: must be an integer (got "abc")',
-        `FORWARD_ROUTES_FILE (${file.path})[1] (refunds.create).timeoutMs: must be integer (got "soon")`,
-      ]) {
-        expect(output.split(problem), output).toHaveLength(2);
+  it.each(['src/main.ts', 'workers/main.ts', 'examples/ledger/api.ts', 'examples/ledger/worker.ts'])(
+    "%s lists the file's problems with the others, once each, and exits 1",
+    async (entry) => {
+      const file = await writeRoutesFile([
+        {
+          name: 'payments.create',
+          route: '/v1/orders',
+          upstream: 'http://127.0.0.1:4000/orders',
+          headers: { 'x-api-key': 'sk_upstream_do_not_print' },
+        },
+        { name: 'refunds.create', route: '/v1/payments', upstream: 'http://127.0.0.1:4000/refunds', timeoutMs: 'soon' },
+      ]);
+      try {
+        const { code, output } = await run(entry, { PORT: 'abc', FORWARD_ROUTES_FILE: file.path });
+        expect(code, output).toBe(1);
+        for (const problem of [
+          'PORT: must be an integer (got "abc")',
+          `FORWARD_ROUTES_FILE (${file.path})[1] (refunds.create).timeoutMs: must be integer (got "soon")`,
+        ]) {
+          expect(output.split(problem), output).toHaveLength(2);
+        }
+        expect(output).not.toMatch(/^\s+at /m);
+        expect(output).not.toContain('sk_upstream_do_not_print');
+      } finally {
+        await file.remove();
       }
-      expect(output).not.toMatch(/^\s+at /m);
-      expect(output).not.toContain('sk_upstream_do_not_print');
-    } finally {
-      await file.remove();
-    }
-  });
+    },
+  );
 
-  it.each(['examples/ledger/api.ts', 'examples/ledger/worker.ts'])('%s refuses a route that takes the name or route of one of its app\'s operations', async (entry) => {
-    const file = await writeRoutesFile([
-      { name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' },
-      { name: 'refunds.create', route: '/v1/accounts', upstream: 'http://127.0.0.1:4000/refunds' },
-    ]);
-    try {
-      const { code, output } = await run(entry, { FORWARD_ROUTES_FILE: file.path });
-      expect(code, output).toBe(1);
-      for (const problem of [
-        'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
-        'FORWARD_ROUTES_FILE: refunds.create: the route POST /v1/accounts is already used by the operation accounts.create; choose another route',
-      ]) {
-        expect(output.split(problem), output).toHaveLength(2);
+  it.each(['examples/ledger/api.ts', 'examples/ledger/worker.ts'])(
+    "%s refuses a route that takes the name or route of one of its app's operations",
+    async (entry) => {
+      const file = await writeRoutesFile([
+        { name: 'payments.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders' },
+        { name: 'refunds.create', route: '/v1/accounts', upstream: 'http://127.0.0.1:4000/refunds' },
+      ]);
+      try {
+        const { code, output } = await run(entry, { FORWARD_ROUTES_FILE: file.path });
+        expect(code, output).toBe(1);
+        for (const problem of [
+          'FORWARD_ROUTES_FILE: payments.create: the name is already used by the operation payments.create; choose another name',
+          'FORWARD_ROUTES_FILE: refunds.create: the route POST /v1/accounts is already used by the operation accounts.create; choose another route',
+        ]) {
+          expect(output.split(problem), output).toHaveLength(2);
+        }
+      } finally {
+        await file.remove();
       }
-    } finally {
-      await file.remove();
-    }
-  });
+    },
+  );
 
   it('a file that is missing or not JSON is one problem saying what to do', async () => {
     const missing = await run('src/main.ts', { FORWARD_ROUTES_FILE: '/nonexistent/routes.json' });
     expect(missing.code).toBe(1);
-    expect(missing.output).toContain('FORWARD_ROUTES_FILE (/nonexistent/routes.json): cannot be read (no such file); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none');
+    expect(missing.output).toContain(
+      'FORWARD_ROUTES_FILE (/nonexistent/routes.json): cannot be read (no such file); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none',
+    );
     const file = await writeRoutesFile('[{"name": ');
     try {
       const broken = await run('src/main.ts', { FORWARD_ROUTES_FILE: file.path });

@@ -46,7 +46,7 @@ describe('connections per address (HTTP_MAX_CONNECTIONS=10, HTTP_MAX_CONNECTIONS
   beforeAll(async () => ({ ctx, app, port } = await listen({ HTTP_MAX_CONNECTIONS: '10', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '4' })));
   afterAll(() => ctx?.close());
 
-  it('closes an address\'s sockets past its cap on arrival, and serves another address meanwhile', async () => {
+  it("closes an address's sockets past its cap on arrival, and serves another address meanwhile", async () => {
     // the attacker opens every slot the server has and holds each with headers that never end
     const attacker: RawClient[] = [];
     for (let i = 0; i < 10; i++) attacker.push(await open(ATTACKER, port, PARTIAL));
@@ -75,7 +75,9 @@ describe('idle keep-alive sockets under pressure (HTTP_MAX_CONNECTIONS=6, HTTP_M
     const light: RawClient[] = [];
     for (let i = 0; i < 4; i++) heavy.push(await open(ATTACKER, port, WHOLE));
     for (let i = 0; i < 2; i++) light.push(await open(BYSTANDER, port, WHOLE));
-    await waitUntil('all six answered', async () => [...heavy, ...light].every((c) => c.received().includes('200 OK')), { timeoutMs: 5_000 });
+    await waitUntil('all six answered', async () => [...heavy, ...light].every((c) => c.received().includes('200 OK')), {
+      timeoutMs: 5_000,
+    });
 
     expect(await served(TENANT_ADDRESS, port)).toContain('200 OK');
     await new Promise((r) => setTimeout(r, 100));

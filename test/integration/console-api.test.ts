@@ -56,7 +56,17 @@ describe('looking a request up', () => {
       const res = await get(`/api/requests/${id}`);
       expect(res.statusCode).toBe(200);
       const { request } = res.json();
-      expect(request).toMatchObject({ id, tenantId: tenant, idempotencyKey: 'look-1', operation: 'items.create', status: 'queued', attempts: 0, error: null, result: null, expiresAt: null });
+      expect(request).toMatchObject({
+        id,
+        tenantId: tenant,
+        idempotencyKey: 'look-1',
+        operation: 'items.create',
+        status: 'queued',
+        attempts: 0,
+        error: null,
+        result: null,
+        expiresAt: null,
+      });
       expect(request.payload).toMatchObject({ name: 'item', quantity: 100 });
       expect(request.history).toEqual([{ status: 'queued', at: expect.any(String) }]);
       expect(request.fingerprint).toBeUndefined();
@@ -64,12 +74,21 @@ describe('looking a request up', () => {
     expect(audits('look-up').map((a) => a.requestId)).toEqual(expect.arrayContaining(Object.values(ids)));
   });
 
-  it('by tenant and key, exactly: the other tenant\'s request under the same key, a near key or a pattern finds nothing', async () => {
+  it("by tenant and key, exactly: the other tenant's request under the same key, a near key or a pattern finds nothing", async () => {
     const acme = await queuedItem('acme', 'Order-42');
     const globex = await queuedItem('globex', 'Order-42');
     expect((await byKey('acme', 'Order-42')).json().request.id).toBe(acme);
     expect((await byKey('globex', 'Order-42')).json().request.id).toBe(globex);
-    for (const [tenant, key] of [['acme', 'order-42'], ['acme', 'Order-4'], ['acme', 'Order-42 '], ['acme', 'Order-%'], ['acme', "Order-42' or '1'='1"], ['ACME', 'Order-42'], ['initech', 'Order-42'], ['acme', 'Order_42']]) {
+    for (const [tenant, key] of [
+      ['acme', 'order-42'],
+      ['acme', 'Order-4'],
+      ['acme', 'Order-42 '],
+      ['acme', 'Order-%'],
+      ['acme', "Order-42' or '1'='1"],
+      ['ACME', 'Order-42'],
+      ['initech', 'Order-42'],
+      ['acme', 'Order_42'],
+    ]) {
       const res = await byKey(tenant!, key!);
       expect(res.statusCode, `${tenant} ${key}`).toBe(404);
       expect(res.json().type).toBe('https://idemq.dev/problems/not-found');
@@ -109,7 +128,13 @@ describe('deleting a key', () => {
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth })).statusCode).toBe(404);
     const again = await queuedItem('globex', 'del-finished');
     expect(again).not.toBe(id);
-    expect(audits('delete').find((a) => a.requestId === id)).toEqual({ action: 'delete', who: 'token', requestId: id, tenantId: 'globex', key: 'del-finished' });
+    expect(audits('delete').find((a) => a.requestId === id)).toEqual({
+      action: 'delete',
+      who: 'token',
+      requestId: id,
+      tenantId: 'globex',
+      key: 'del-finished',
+    });
   });
 });
 
@@ -149,11 +174,24 @@ describe('re-driving a request', () => {
     expect(redrive.statusCode, redrive.body).toBe(200);
     const { request, enqueued } = redrive.json();
     expect(enqueued).toBe(true);
-    expect(request).toMatchObject({ id, status: 'queued', attempts: 0, error: null, result: null, expiresAt: null, version: failed.version + 1 });
+    expect(request).toMatchObject({
+      id,
+      status: 'queued',
+      attempts: 0,
+      error: null,
+      result: null,
+      expiresAt: null,
+      version: failed.version + 1,
+    });
     expect(request.history.at(-1)).toEqual({ status: 'queued', at: expect.any(String), redriven: true });
     // no worker runs now, so no relay has published it yet
     const events = await ctx.db.selectFrom('idemq.outbox').select('payload').where('request_id', '=', id).execute();
-    expect(events.map((e) => e.payload)).toContainEqual({ requestId: id, tenantId: 'globex', status: 'queued', version: failed.version + 1 });
+    expect(events.map((e) => e.payload)).toContainEqual({
+      requestId: id,
+      tenantId: 'globex',
+      status: 'queued',
+      version: failed.version + 1,
+    });
     // a second re-drive of the now queued request is refused
     expect((await admin.inject({ method: 'POST', url: `/api/requests/${id}/redrive`, headers: adminAuth })).statusCode).toBe(409);
 
@@ -165,7 +203,13 @@ describe('re-driving a request', () => {
     expect(done.history.map((h) => h.status)).toEqual(['queued', 'processing', 'failed', 'queued', 'processing', 'succeeded']);
     const replay = await submit(api, '/v1/flaky', { note: 'second time lucky' }, { tenant: 'globex', key: 'flaky-1' });
     expect(replay.json()).toMatchObject({ id, status: 'succeeded' });
-    expect(audits('redrive').find((a) => a.requestId === id)).toEqual({ action: 'redrive', who: 'token', requestId: id, tenantId: 'globex', enqueued: true });
+    expect(audits('redrive').find((a) => a.requestId === id)).toEqual({
+      action: 'redrive',
+      who: 'token',
+      requestId: id,
+      tenantId: 'globex',
+      enqueued: true,
+    });
   });
 });
 
@@ -228,7 +272,10 @@ describe('watching a request (SSE)', () => {
     await ctx.startWorker();
     await readUntil(() => false);
     // processing may be folded into succeeded (one wake-up, one read)
-    expect([['queued', 'processing', 'succeeded'], ['queued', 'succeeded']]).toContainEqual(statuses());
+    expect([
+      ['queued', 'processing', 'succeeded'],
+      ['queued', 'succeeded'],
+    ]).toContainEqual(statuses());
     const unknown = await fetch(`${base}/api/requests/${randomUUID()}/events`, { headers: adminAuth });
     expect(unknown.status).toBe(404);
     const refused = await fetch(`${base}/api/requests/${id}/events`);
@@ -242,6 +289,7 @@ describe('the audit log', () => {
     const text = JSON.stringify(logged);
     expect(text).not.toContain(ADMIN_TOKEN);
     expect(text).not.toContain('second time lucky');
-    for (const action of ['look-up', 'look-up-by-key', 'delete', 'delete-refused', 'redrive', 'redrive-refused', 'watch']) expect(audits(action).length, action).toBeGreaterThan(0);
+    for (const action of ['look-up', 'look-up-by-key', 'delete', 'delete-refused', 'redrive', 'redrive-refused', 'watch'])
+      expect(audits(action).length, action).toBeGreaterThan(0);
   });
 });

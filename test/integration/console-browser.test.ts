@@ -9,7 +9,16 @@ import { submit } from '../helpers/submit.ts';
 
 // Debian's chromium package; .ci/run installs it when it is missing
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** set SCREENSHOT=<path> to look at the console as the test leaves it */
 const SCREENSHOT = process.env.SCREENSHOT;
 
@@ -40,7 +49,10 @@ describe('the request console in a browser', () => {
     page.on('pageerror', (err) => failures.push(String(err)));
     let loggedIn = false;
     // the wrong login answers 401 on purpose; after login, nothing the page asks for may fail
-    page.on('response', (r) => void (loggedIn && r.status() >= 400 && !r.url().endsWith('/favicon.ico') && failures.push(`${r.status()} ${r.url()}`)));
+    page.on(
+      'response',
+      (r) => void (loggedIn && r.status() >= 400 && !r.url().endsWith('/favicon.ico') && failures.push(`${r.status()} ${r.url()}`)),
+    );
 
     await page.goto(`${base}/console/`);
     expect(new URL(page.url()).pathname).toBe('/login');
@@ -78,7 +90,11 @@ describe('the request console in a browser', () => {
     await page.waitForSelector('#status[data-status="succeeded"]', { timeout: 15_000 });
     expect(await page.evaluate('window.marker')).toBe('same page');
     expect(await page.textContent('#result')).toContain('itemId');
-    expect(await page.$$eval('#history tr td:first-child', (cells) => cells.map((c) => c.textContent))).toEqual(['queued', 'processing', 'succeeded']);
+    expect(await page.$$eval('#history tr td:first-child', (cells) => cells.map((c) => c.textContent))).toEqual([
+      'queued',
+      'processing',
+      'succeeded',
+    ]);
     expect(await page.evaluate('window.injected')).toBeUndefined();
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
@@ -105,8 +121,14 @@ describe('the request console in a browser', () => {
     await page.click('#fail');
     await page.waitForSelector('#status[data-status="failed"]');
     expect(dialogs).toEqual([expect.stringContaining(`Fail request ${strandedId}`)]);
-    expect(await page.$$eval('#history tr td:last-child', (cells) => cells.map((c) => c.textContent))).toContain('failed by an operator: its route was removed');
-    const row = await ctx.db.selectFrom('idemq.requests').select(['status', 'error']).where('id', '=', strandedId).executeTakeFirstOrThrow();
+    expect(await page.$$eval('#history tr td:last-child', (cells) => cells.map((c) => c.textContent))).toContain(
+      'failed by an operator: its route was removed',
+    );
+    const row = await ctx.db
+      .selectFrom('idemq.requests')
+      .select(['status', 'error'])
+      .where('id', '=', strandedId)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'failed', error: { code: 'failed_by_operator', message: 'its route was removed' } });
     expect(failures).toEqual([]);
   }, 60_000);

@@ -42,7 +42,13 @@ describe('a tenant served while another address floods connections and unknown-r
     };
     const flooder = async () => {
       while (Date.now() < until) {
-        await requestFrom(ATTACKER, port, { method: 'POST', path: `/x/${randomUUID()}`, headers: { 'content-type': 'application/json' }, body: BODY, timeoutMs: 3_000 }).catch(() => undefined);
+        await requestFrom(ATTACKER, port, {
+          method: 'POST',
+          path: `/x/${randomUUID()}`,
+          headers: { 'content-type': 'application/json' },
+          body: BODY,
+          timeoutMs: 3_000,
+        }).catch(() => undefined);
       }
     };
     const tenant = async () => {

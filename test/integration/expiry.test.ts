@@ -24,7 +24,10 @@ describe('expiry', () => {
   });
 
   async function countRows(table: 'idemq.requests' | 'idemq.outbox' | 'fixture.items'): Promise<number> {
-    const { n } = await fixtureDb(ctx).selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const { n } = await fixtureDb(ctx)
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(n);
   }
 
@@ -40,7 +43,10 @@ describe('expiry', () => {
     for (const id of ids) expect((await awaitTerminal(app, id)).status).toBe('succeeded');
     await worker.close();
     // an outbox row that the relay has not published yet goes with its record
-    await ctx.db.insertInto('idemq.outbox').values({ request_id: ids[0]!, payload: JSON.stringify({ requestId: ids[0] }) }).execute();
+    await ctx.db
+      .insertInto('idemq.outbox')
+      .values({ request_id: ids[0]!, payload: JSON.stringify({ requestId: ids[0] }) })
+      .execute();
     await expireAll(ctx);
 
     const batches = [];

@@ -31,13 +31,25 @@ afterAll(() => ctx.close());
 async function stranded(key: string, tenant = 'acme'): Promise<string> {
   const { id } = await ctx.db
     .insertInto('idemq.requests')
-    .values({ tenant_id: tenant, idempotency_key: key, fingerprint: fingerprintRequest('POST', '/v1/refunds', {}), operation: GONE, payload: '{}', retention_seconds: 60 })
+    .values({
+      tenant_id: tenant,
+      idempotency_key: key,
+      fingerprint: fingerprintRequest('POST', '/v1/refunds', {}),
+      operation: GONE,
+      payload: '{}',
+      retention_seconds: 60,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
 }
 const fail = (id: string, reason: unknown, headers: Record<string, string> = adminAuth) =>
-  admin.inject({ method: 'POST', url: `/api/requests/${id}/fail`, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify({ reason }) });
+  admin.inject({
+    method: 'POST',
+    url: `/api/requests/${id}/fail`,
+    headers: { ...headers, 'content-type': 'application/json' },
+    payload: JSON.stringify({ reason }),
+  });
 
 describe('failing an unfinished request (admin API)', () => {
   it('fails a stranded request with failed_by_operator and the reason: history, event, expiry, audit; its client sees it', async () => {
@@ -45,7 +57,11 @@ describe('failing an unfinished request (admin API)', () => {
     const res = await fail(id, 'route /v1/refunds removed on 7 Dec');
     expect(res.statusCode, res.body).toBe(200);
     const { request } = res.json();
-    expect(request).toMatchObject({ id, status: 'failed', error: { code: 'failed_by_operator', message: 'route /v1/refunds removed on 7 Dec' } });
+    expect(request).toMatchObject({
+      id,
+      status: 'failed',
+      error: { code: 'failed_by_operator', message: 'route /v1/refunds removed on 7 Dec' },
+    });
     expect(request.history.at(-1)).toMatchObject({ status: 'failed', byOperator: true, reason: 'route /v1/refunds removed on 7 Dec' });
     const row = await requestRow(ctx, id);
     // its key is released after its retention, like any finished request's
@@ -53,10 +69,18 @@ describe('failing an unfinished request (admin API)', () => {
     expect(row?.expires_at?.getTime()).toBeLessThan(Date.now() + 90_000);
     // its event went out through the outbox (pushes, long-polls, webhooks)
     const events = await sql<{ payload: unknown }>`select payload from idemq.outbox where request_id = ${id}`.execute(ctx.db);
-    expect(events.rows.map((r) => r.payload)).toContainEqual(expect.objectContaining({ requestId: id, status: 'failed', version: request.version }));
+    expect(events.rows.map((r) => r.payload)).toContainEqual(
+      expect.objectContaining({ requestId: id, status: 'failed', version: request.version }),
+    );
     const status = await api.inject({ url: `/v1/requests/${id}`, headers: auth() });
     expect(status.json()).toMatchObject({ status: 'failed', error: { code: 'failed_by_operator' } });
-    expect(audits('fail')).toContainEqual({ action: 'fail', who: 'token', requestId: id, tenantId: 'acme', reason: 'route /v1/refunds removed on 7 Dec' });
+    expect(audits('fail')).toContainEqual({
+      action: 'fail',
+      who: 'token',
+      requestId: id,
+      tenantId: 'acme',
+      reason: 'route /v1/refunds removed on 7 Dec',
+    });
     // finished now: its key can be deleted at once too
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth })).statusCode).toBe(200);
   });
@@ -70,7 +94,9 @@ describe('failing an unfinished request (admin API)', () => {
     expect((await requestRow(ctx, done))?.error).toMatchObject({ message: 'first' });
 
     const running = await stranded('stranded-3');
-    await sql`update idemq.requests set status = 'processing', lease_until = now() + interval '1 minute' where id = ${running}`.execute(ctx.db);
+    await sql`update idemq.requests set status = 'processing', lease_until = now() + interval '1 minute' where id = ${running}`.execute(
+      ctx.db,
+    );
     const refused = await fail(running, 'too early');
     expect(refused.statusCode).toBe(409);
     expect(refused.json().detail).toMatch(/lease/);
@@ -82,7 +108,8 @@ describe('failing an unfinished request (admin API)', () => {
     const unknown = randomUUID();
     expect((await fail(unknown, 'nothing')).statusCode).toBe(404);
     expect(audits('fail')).toContainEqual(expect.objectContaining({ requestId: unknown, found: false }));
-    for (const reason of ['', '   ', 'x'.repeat(501)]) expect((await fail(await stranded(`bad-${randomUUID()}`), reason)).statusCode, String(reason)).toBe(400);
+    for (const reason of ['', '   ', 'x'.repeat(501)])
+      expect((await fail(await stranded(`bad-${randomUUID()}`), reason)).statusCode, String(reason)).toBe(400);
     expect(audits('fail-refused').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -109,13 +136,23 @@ describe('a worker and the stranded requests', () => {
     const worker = await ctx.startWorker();
     try {
       const id = await stranded(`job-${randomUUID()}`);
-      await inspector.queue.add('process', { requestId: id, operation: GONE }, { jobId: jobIdFor(id), attempts: 1_000, backoff: { type: 'fixed', delay: 200 } });
-      await waitUntil('the job retried', async () => ((await inspector.queue.getJob(jobIdFor(id)))?.attemptsMade ?? 0) >= 1, { timeoutMs: 10_000 });
+      await inspector.queue.add(
+        'process',
+        { requestId: id, operation: GONE },
+        { jobId: jobIdFor(id), attempts: 1_000, backoff: { type: 'fixed', delay: 200 } },
+      );
+      await waitUntil('the job retried', async () => ((await inspector.queue.getJob(jobIdFor(id)))?.attemptsMade ?? 0) >= 1, {
+        timeoutMs: 10_000,
+      });
       expect((await fail(id, 'route removed')).statusCode).toBe(200);
-      const job = await waitUntil('the job finished', async () => {
-        const j = await inspector.queue.getJob(jobIdFor(id));
-        return j?.finishedOn ? j : undefined;
-      }, { timeoutMs: 10_000 });
+      const job = await waitUntil(
+        'the job finished',
+        async () => {
+          const j = await inspector.queue.getJob(jobIdFor(id));
+          return j?.finishedOn ? j : undefined;
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(job.returnvalue).toBe('already-terminal');
     } finally {
       await worker.close();

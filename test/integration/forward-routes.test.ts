@@ -76,7 +76,11 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     const { id } = res.json();
     const done = await awaitTerminal(app, id);
     expect(done.status).toBe('succeeded');
-    expect(done.result).toEqual({ status: 201, headers: { 'content-type': 'application/json', location: '/orders/o-1' }, body: { orderId: 'o-1' } });
+    expect(done.result).toEqual({
+      status: 201,
+      headers: { 'content-type': 'application/json', location: '/orders/o-1' },
+      body: { orderId: 'o-1' },
+    });
     const [attempt] = upstream.attemptsOf(upstreamKeyFor('acme', key));
     expect(attempt!.requestId).toBe(id);
     expect(attempt!.tenant).toBe('acme');
@@ -196,7 +200,7 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     expect(upstream.attemptsOf(upstreamKeyFor('acme', key))).toHaveLength(MAX_ATTEMPTS);
   });
 
-  it('tenants are isolated: another tenant\'s id is 404, and one client key under two tenants is two upstream keys', async () => {
+  it("tenants are isolated: another tenant's id is 404, and one client key under two tenants is two upstream keys", async () => {
     const key = randomUUID();
     const a = (await submit(app, '/v1/orders', order(), { key, tenant: 'acme' })).json();
     const g = (await submit(app, '/v1/orders', order(), { key, tenant: 'globex' })).json();
@@ -222,11 +226,11 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     }
   });
 
-  it('is in the OpenAPI document, with the upstream\'s answer as its result', async () => {
+  it("is in the OpenAPI document, with the upstream's answer as its result", async () => {
     const doc = (await (await ctx.startAdmin(app)).inject({ method: 'GET', url: '/docs/json', headers: adminAuth })).json();
     const post = doc.paths['/v1/orders'].post;
     expect(post.summary).toBe(`Forwarded to ${upstream.url}`);
-    expect(JSON.stringify(post.responses['202'])).toContain('the route\'s maxResponseBytes');
+    expect(JSON.stringify(post.responses['202'])).toContain("the route's maxResponseBytes");
     // the upstream's path and headers (an API key) are not published
     expect(JSON.stringify(doc)).not.toContain('sk_upstream_secret');
     expect(JSON.stringify(doc)).not.toContain(`${upstream.url}/orders`);
@@ -254,10 +258,17 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
 
   it('the worker counts upstream attempts by what they decided (the tests above made each kind)', async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: adminAuth })).text();
-    const count = (outcome: string) => Number(new RegExp(`idemq_worker_upstream_attempts_total\\{operation="orders.create",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const count = (outcome: string) =>
+      Number(
+        new RegExp(`idemq_worker_upstream_attempts_total\\{operation="orders.create",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ??
+          0,
+      );
     const attempts = upstream.attempts.length;
     const counted = ['succeeded', 'retried', 'upstream_rejected', 'processing_failed'].map(count);
-    expect(counted.every((n) => n > 0), metrics).toBe(true);
+    expect(
+      counted.every((n) => n > 0),
+      metrics,
+    ).toBe(true);
     // one count per call: every attempt the upstream saw
     expect(counted.reduce((a, b) => a + b, 0)).toBe(attempts);
   });
@@ -267,16 +278,45 @@ describe('a forward route, end to end (API, BullMQ worker, real upstream)', () =
     const cases: { name: string; status: number; slug: string; headers: Record<string, string>; payload: string }[] = [
       { name: 'no key', status: 400, slug: 'idempotency-key-missing', headers: json, payload: '{}' },
       { name: 'malformed JSON', status: 400, slug: 'malformed-json', headers: { ...json, 'idempotency-key': 'f-1' }, payload: '{"sku":' },
-      { name: 'a NUL in a string', status: 400, slug: 'invalid-json-text', headers: { ...json, 'idempotency-key': 'f-2' }, payload: '{"sku":"a\\u0000b"}' },
-      { name: 'a lone surrogate in a key', status: 400, slug: 'invalid-json-text', headers: { ...json, 'idempotency-key': 'f-3' }, payload: '{"\\ud800":1}' },
-      { name: 'text/plain', status: 415, slug: 'unsupported-media-type', headers: { 'content-type': 'text/plain', 'idempotency-key': 'f-4' }, payload: 'hi' },
-      { name: 'a body over 1 MiB', status: 413, slug: 'body-too-large', headers: { ...json, 'idempotency-key': 'f-5' }, payload: JSON.stringify({ x: 'x'.repeat(1024 * 1024) }) },
+      {
+        name: 'a NUL in a string',
+        status: 400,
+        slug: 'invalid-json-text',
+        headers: { ...json, 'idempotency-key': 'f-2' },
+        payload: '{"sku":"a\\u0000b"}',
+      },
+      {
+        name: 'a lone surrogate in a key',
+        status: 400,
+        slug: 'invalid-json-text',
+        headers: { ...json, 'idempotency-key': 'f-3' },
+        payload: '{"\\ud800":1}',
+      },
+      {
+        name: 'text/plain',
+        status: 415,
+        slug: 'unsupported-media-type',
+        headers: { 'content-type': 'text/plain', 'idempotency-key': 'f-4' },
+        payload: 'hi',
+      },
+      {
+        name: 'a body over 1 MiB',
+        status: 413,
+        slug: 'body-too-large',
+        headers: { ...json, 'idempotency-key': 'f-5' },
+        payload: JSON.stringify({ x: 'x'.repeat(1024 * 1024) }),
+      },
     ];
     it.each(cases)('$name → $status', async ({ status, slug, headers, payload }) => {
       const sent = upstream.attempts.length;
       const res = await app.inject({ method: 'POST', url: '/v1/orders', headers: { ...auth(), ...headers }, payload });
       expectProblem(res, status, slug);
-      const count = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('operation', '=', 'orders.create').where('idempotency_key', 'like', 'f-%').executeTakeFirstOrThrow();
+      const count = await ctx.db
+        .selectFrom('idemq.requests')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('operation', '=', 'orders.create')
+        .where('idempotency_key', 'like', 'f-%')
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(0);
       expect(upstream.attempts.length).toBe(sent);
     });

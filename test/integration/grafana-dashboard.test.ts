@@ -14,7 +14,21 @@ interface Panel {
   targets?: { expr: string }[];
 }
 
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names a PromQL expression selects: identifiers that are neither functions,
@@ -95,7 +109,8 @@ describe('the Grafana dashboard', () => {
       'idemq_status_wakeups_total',
       'idemq_stage_duration_seconds_bucket',
       'idemq_worker_stage_duration_seconds_bucket',
-    ]) expect(used, name).toContain(name);
+    ])
+      expect(used, name).toContain(name);
   });
 
   it('reads metric names out of PromQL, not functions, labels or keywords', () => {

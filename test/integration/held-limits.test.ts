@@ -17,7 +17,8 @@ describe('held long-polls and event streams per tenant (MAX_HELD_PER_TENANT=1)',
   });
   afterAll(() => ctx.close());
 
-  const newRequest = async (tenant: 'acme' | 'globex' = 'acme') => (await submit(app, '/v1/items', { name: 'item', quantity: 1 }, { tenant })).json().id as string;
+  const newRequest = async (tenant: 'acme' | 'globex' = 'acme') =>
+    (await submit(app, '/v1/items', { name: 'item', quantity: 1 }, { tenant })).json().id as string;
 
   it('refuses a second held wait of the tenant with 429 while the first is held; another tenant waits; the slot comes back', async () => {
     const id = await newRequest();

@@ -56,7 +56,10 @@ describe('the job processor', () => {
 
     const row = await terminalRow(ctx, id);
     expect(row.status).toBe('failed');
-    expect(row.error).toEqual({ code: 'processing_failed', message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.` });
+    expect(row.error).toEqual({
+      code: 'processing_failed',
+      message: `The operation failed ${MAX_ATTEMPTS} times and will not be retried.`,
+    });
     const job = await queue.getJob(id);
     // two attempts failed and were retried; the third stored the outcome and completed the job
     expect(job?.attemptsMade).toBe(MAX_ATTEMPTS);

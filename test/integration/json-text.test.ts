@@ -17,12 +17,22 @@ describe('JSON text that Postgres cannot store', () => {
   afterAll(() => ctx?.close());
 
   const count = async (tenant: string) =>
-    Number((await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenant).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await ctx.db
+          .selectFrom('idemq.requests')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('tenant_id', '=', tenant)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it("one tenant's 100 hostile posts beside another's 300 clean ones: every clean one 202 and recorded, every hostile one 400 and not recorded", async () => {
     const clean = Array.from({ length: 300 }, (_, i) => () => submit(app, '/v1/items', { name: 'item', quantity: i }, { tenant: 'acme' }));
-    const hostile = Array.from({ length: 100 }, (_, i) => () =>
-      submit(app, '/v1/items', { quantity: i, name: HOSTILE[i % HOSTILE.length] }, { tenant: 'globex' }));
+    const hostile = Array.from(
+      { length: 100 },
+      (_, i) => () => submit(app, '/v1/items', { quantity: i, name: HOSTILE[i % HOSTILE.length] }, { tenant: 'globex' }),
+    );
     // interleaved, all at once, so they share the grouped INSERTs
     const calls = clean.map((c, i) => [c, hostile[i % 100]!] as const);
     const answers = await Promise.all(calls.flatMap(([c, h], i) => (i < 100 ? [c(), h()] : [c()])));

@@ -61,7 +61,9 @@ describe('a key past its retention (IDEMPOTENCY_TTL_SECONDS=600)', () => {
     const done = await awaitTerminal(app, fresh.id);
     expect(done.status).toBe('succeeded');
     expect(done.result.itemId).not.toBe(old.result.itemId);
-    expect(await fixtureDb(ctx).selectFrom('fixture.items').select('id').where('request_id', 'in', [old.id, fresh.id]).execute()).toHaveLength(2);
+    expect(
+      await fixtureDb(ctx).selectFrom('fixture.items').select('id').where('request_id', 'in', [old.id, fresh.id]).execute(),
+    ).toHaveLength(2);
 
     const oldJob = await inspector.queue.getJob(jobIdFor(old.id));
     expect(oldJob?.data.requestId).toBe(old.id);
@@ -111,7 +113,9 @@ describe('an unfinished request past its retention', () => {
 
     const done = await processNow(ctx, first.id);
     expect(done.status).toBe('succeeded');
-    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'slow').execute()).toEqual([{ id: first.id }]);
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'slow').execute()).toEqual([
+      { id: first.id },
+    ]);
     expect(await fixtureDb(ctx).selectFrom('fixture.items').select('id').where('request_id', 'is not', null).execute()).toHaveLength(2);
 
     // finished and past its retention, counted from completion: now the key is free again

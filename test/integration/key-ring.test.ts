@@ -59,7 +59,8 @@ describe('stored keys through a Postgres outage', () => {
     await proxy?.close();
   });
 
-  const statusWith = async (secret: string) => (await app.inject({ url: `/v1/requests/${randomUUID()}`, headers: bearer(secret) })).statusCode;
+  const statusWith = async (secret: string) =>
+    (await app.inject({ url: `/v1/requests/${randomUUID()}`, headers: bearer(secret) })).statusCode;
   const authenticates = async (secret: string) => {
     const socket = await openSocket(wsUrl);
     sockets.push(socket);
@@ -91,7 +92,10 @@ describe('stored keys through a Postgres outage', () => {
 
     proxy.restore();
     const restoredAt = Date.now();
-    await waitUntil('the revocation to arrive after the outage', async () => (await statusWith(revokedLater.secret)) === 401, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitUntil('the revocation to arrive after the outage', async () => (await statusWith(revokedLater.secret)) === 401, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     console.log(`after the outage, the revocation took effect ${Date.now() - restoredAt} ms after Postgres was back`);
     expect(Date.now() - restoredAt).toBeLessThan(REFRESH_MS + 5_000);
     expect(await statusWith(live.secret)).toBe(404);
@@ -114,12 +118,20 @@ describe('stored keys through a Postgres outage', () => {
   });
 
   it('writes last-used times off the request path, and no secret reaches the log', async () => {
-    const before = await ctx.db.selectFrom('idemq.api_keys').select('last_used_at').where('prefix', '=', live.prefix).executeTakeFirstOrThrow();
+    const before = await ctx.db
+      .selectFrom('idemq.api_keys')
+      .select('last_used_at')
+      .where('prefix', '=', live.prefix)
+      .executeTakeFirstOrThrow();
     const usedFrom = new Date();
     expect(await statusWith(live.secret)).toBe(404);
     await app.close();
     await close(); // the last uses are written on close at the latest
-    const after = await ctx.db.selectFrom('idemq.api_keys').select('last_used_at').where('prefix', '=', live.prefix).executeTakeFirstOrThrow();
+    const after = await ctx.db
+      .selectFrom('idemq.api_keys')
+      .select('last_used_at')
+      .where('prefix', '=', live.prefix)
+      .executeTakeFirstOrThrow();
     expect(after.last_used_at!.getTime()).toBeGreaterThanOrEqual(usedFrom.getTime() - 1_000);
     expect(after.last_used_at!.getTime()).toBeGreaterThan(before.last_used_at?.getTime() ?? 0);
     expect(logs.length).toBeGreaterThan(0);

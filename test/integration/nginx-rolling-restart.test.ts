@@ -37,7 +37,9 @@ describe('availability through deploy/nginx/idemq.conf while one API crashes and
 
   beforeAll(async () => {
     upstream = await startUpstreamServer();
-    routesFile = await writeRoutesFile([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 5_000 }]);
+    routesFile = await writeRoutesFile([
+      { name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 5_000 },
+    ]);
     ctx = await createTestContext({ FORWARD_ROUTES_FILE: routesFile.path }, { operations: [] });
     ports = [await freePort(), await freePort()];
     apis.push(...(await Promise.all(ports.map((port) => start(port)))));
@@ -92,7 +94,7 @@ describe('availability through deploy/nginx/idemq.conf while one API crashes and
       Array.from({ length: CLIENTS }, async (_, i) => {
         await sleep((interval * i) / CLIENTS);
         // bounded however slow the machine: at most 60 s of sends
-        for (let next = Date.now(), end = Date.now() + 60_000; !stopped && Date.now() < end; ) {
+        for (let next = Date.now(), end = Date.now() + 60_000; !stopped && Date.now() < end;) {
           outcomes.push(await post(randomUUID()));
           next += interval;
           await sleep(Math.max(0, next - Date.now()));
@@ -129,7 +131,11 @@ describe('availability through deploy/nginx/idemq.conf while one API crashes and
     const failed = outcomes.filter((o) => o.status !== 202);
     const byStatus: Record<string, number> = {};
     for (const o of failed) byStatus[o.error ?? String(o.status)] = (byStatus[o.error ?? String(o.status)] ?? 0) + 1;
-    const report = `${failed.length} of ${outcomes.length} POSTs failed (${((100 * failed.length) / outcomes.length).toFixed(2)}%): ${JSON.stringify(byStatus)}\n${events.join('\n')}\n${await nginx.errorLog()}`.slice(0, 6_000);
+    const report =
+      `${failed.length} of ${outcomes.length} POSTs failed (${((100 * failed.length) / outcomes.length).toFixed(2)}%): ${JSON.stringify(byStatus)}\n${events.join('\n')}\n${await nginx.errorLog()}`.slice(
+        0,
+        6_000,
+      );
     console.log(report.split('\n').slice(0, 8).join('\n'));
     expect(outcomes.length).toBeGreaterThan(500);
     expect(failed.length / outcomes.length, report).toBeLessThan(0.001);
@@ -143,9 +149,10 @@ describe('availability through deploy/nginx/idemq.conf while one API crashes and
       for (const r of await rows()) if (r.status !== 'succeeded') statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       return statuses;
     };
-    await waitUntil('every accepted request to finish', async () => Object.keys(await unfinished()).length === 0, { timeoutMs: 90_000, intervalMs: 250 }).catch(
-      async (err) => Promise.reject(new Error(`${err.message}: ${JSON.stringify(await unfinished())} of ${keys.length}`)),
-    );
+    await waitUntil('every accepted request to finish', async () => Object.keys(await unfinished()).length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    }).catch(async (err) => Promise.reject(new Error(`${err.message}: ${JSON.stringify(await unfinished())} of ${keys.length}`)));
     const done = await rows();
     expect(done).toHaveLength(keys.length);
     expect(keys.filter((key) => upstream.effects.get(upstreamKeyFor('acme', key)) !== 1)).toEqual([]);

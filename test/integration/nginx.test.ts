@@ -45,10 +45,21 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
   });
 
   /** One HTTP call through nginx; `from` is the loopback address the client connects from. */
-  function call(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Answer> {
+  function call(
+    path: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {},
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: nginx.port, path, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.from, agent: false },
+        {
+          host: '127.0.0.1',
+          port: nginx.port,
+          path,
+          method: opts.method ?? 'GET',
+          headers: opts.headers,
+          localAddress: opts.from,
+          agent: false,
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -77,7 +88,9 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const events: any[] = [];
     let ended = false;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      httpRequest({ host: '127.0.0.1', port: nginx.port, path: `/v1/requests/${id}/events`, headers: auth(), agent: false }, resolve).on('error', reject).end();
+      httpRequest({ host: '127.0.0.1', port: nginx.port, path: `/v1/requests/${id}/events`, headers: auth(), agent: false }, resolve)
+        .on('error', reject)
+        .end();
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -162,15 +175,24 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     const [id] = ids;
     const done = await call(`/v1/requests/${id}?wait=15`, { headers: auth() });
     expect(done.json()).toMatchObject({ status: 'succeeded' });
-    const requests = await ctx.db.selectFrom('idemq.requests' as any).select('id').where('idempotency_key' as any, '=', key).execute();
+    const requests = await ctx.db
+      .selectFrom('idemq.requests' as any)
+      .select('id')
+      .where('idempotency_key' as any, '=', key)
+      .execute();
     expect(requests).toHaveLength(1);
-    const items = await ctx.db.selectFrom('fixture.items' as any).selectAll().where('name' as any, '=', name).execute();
+    const items = await ctx.db
+      .selectFrom('fixture.items' as any)
+      .selectAll()
+      .where('name' as any, '=', name)
+      .execute();
     expect(items).toHaveLength(1);
   }, 60_000);
 
   it('the address budget counts the client nginx saw; an X-Forwarded-For of its own buys nothing', async () => {
     // two clients on loopback addresses of their own; nginx reaches the APIs from 127.0.0.1, the trusted proxy
-    const ready = (from: string, forwardedFor?: string) => call('/readyz', { from, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
+    const ready = (from: string, forwardedFor?: string) =>
+      call('/readyz', { from, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
     const statuses = [];
     for (let i = 0; i < ADDRESS_LIMIT + 1; i++) statuses.push((await ready('127.0.0.2', `203.0.113.${i + 1}`)).status);
     expect(statuses).toEqual([...Array(ADDRESS_LIMIT).fill(200), 429]);
@@ -180,7 +202,7 @@ describe('nginx (deploy/nginx/idemq.conf) in front of two API instances', () => 
     expect((await ready('127.0.0.3')).status).toBe(200);
   });
 
-  it('passes a 1 MiB body and refuses a 2 MiB one with the API\'s 413 problem', async () => {
+  it("passes a 1 MiB body and refuses a 2 MiB one with the API's 413 problem", async () => {
     // a JSON body of exactly 1 MiB reaches the API, which reads it whole and refuses its unknown field
     const pad = 'x'.repeat(1024 * 1024 - JSON.stringify({ name: 'item', quantity: 1, pad: '' }).length);
     const oneMiB = JSON.stringify({ name: 'item', quantity: 1, pad });
@@ -231,28 +253,50 @@ describe('nginx retries a POST on the next instance when one fails mid-request',
       answers.push(
         await new Promise<number>((resolve, reject) => {
           httpRequest(
-            { host: '127.0.0.1', port: nginx.port, path: '/v1/items', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': key, prefer: 'wait=10' } },
+            {
+              host: '127.0.0.1',
+              port: nginx.port,
+              path: '/v1/items',
+              method: 'POST',
+              agent: false,
+              headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': key, prefer: 'wait=10' },
+            },
             (res) => (res.resume(), resolve(res.statusCode ?? 0)),
-          ).on('error', reject).end(JSON.stringify({ name: 'item', quantity: 3 }));
+          )
+            .on('error', reject)
+            .end(JSON.stringify({ name: 'item', quantity: 3 }));
         }),
       );
     }
     expect(crashed).toBeGreaterThan(0);
     expect(answers).toEqual(Array(keys.length).fill(200));
-    const rows = await ctx.db.selectFrom('idemq.requests' as any).select('idempotency_key').where('idempotency_key' as any, 'in', keys).execute();
+    const rows = await ctx.db
+      .selectFrom('idemq.requests' as any)
+      .select('idempotency_key')
+      .where('idempotency_key' as any, 'in', keys)
+      .execute();
     expect(rows).toHaveLength(keys.length);
   });
 
-  it('does not retry a POST without an Idempotency-Key: the client gets the failed instance\'s 502', async () => {
+  it("does not retry a POST without an Idempotency-Key: the client gets the failed instance's 502", async () => {
     // round robin: within a few POSTs (more than fail_timeout apart) one goes to the crashing instance
     const statuses: number[] = [];
     for (let i = 0; i < 6 && !statuses.includes(502); i++) {
       const before = crashed;
       const status = await new Promise<number>((resolve, reject) => {
         httpRequest(
-          { host: '127.0.0.1', port: nginx.port, path: '/v1/items', method: 'POST', agent: false, headers: { ...auth(), 'content-type': 'application/json' } },
+          {
+            host: '127.0.0.1',
+            port: nginx.port,
+            path: '/v1/items',
+            method: 'POST',
+            agent: false,
+            headers: { ...auth(), 'content-type': 'application/json' },
+          },
           (res) => (res.resume(), resolve(res.statusCode ?? 0)),
-        ).on('error', reject).end(JSON.stringify({ name: 'item', quantity: 3 }));
+        )
+          .on('error', reject)
+          .end(JSON.stringify({ name: 'item', quantity: 3 }));
       });
       // each reached one instance only: the crashing one (502), or the live one, which refuses it
       expect({ status, crashes: crashed - before }).toEqual(status === 502 ? { status, crashes: 1 } : { status: 400, crashes: 0 });

@@ -68,7 +68,9 @@ describe('the OpenAPI document at /docs/json', () => {
       expect(headerNames(r['202'])).toEqual(
         expect.arrayContaining(['location', 'retry-after', 'idempotent-replayed', 'preference-applied', 'x-request-id']),
       );
-      expect(headerNames(r['200'])).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'preference-applied', 'x-request-id']));
+      expect(headerNames(r['200'])).toEqual(
+        expect.arrayContaining(['location', 'idempotent-replayed', 'preference-applied', 'x-request-id']),
+      );
       for (const status of ['400', '401', '413', '415', '422', '429', '503']) expectProblem(r[status], `${op.route} ${status}`);
       expect(headerNames(r['401'])).toContain('www-authenticate');
       expect(headerNames(r['429'])).toContain('retry-after');
@@ -131,7 +133,9 @@ describe('the OpenAPI document at /docs/json', () => {
     expect(r['204']).toBeDefined();
     expect(r['204'].content).toBeUndefined();
     for (const status of ['401', '404', '503']) expectProblem(r[status], `events ${status}`);
-    const lastEventId = (doc.paths['/v1/requests/{id}/events'].get.parameters as Json[]).find((p) => p.name.toLowerCase() === 'last-event-id');
+    const lastEventId = (doc.paths['/v1/requests/{id}/events'].get.parameters as Json[]).find(
+      (p) => p.name.toLowerCase() === 'last-event-id',
+    );
     expect(lastEventId).toMatchObject({ in: 'header', required: false });
   });
 
@@ -152,7 +156,11 @@ describe('the OpenAPI document at /docs/json', () => {
 
   it('documents the answers the service really gives: status, media type and headers', async () => {
     const documentedHeaders = ['location', 'retry-after', 'idempotent-replayed', 'preference-applied', 'www-authenticate', 'x-request-id'];
-    const expectDocumented = (path: string, method: string, res: { statusCode: number; headers: Record<string, unknown>; body: string }) => {
+    const expectDocumented = (
+      path: string,
+      method: string,
+      res: { statusCode: number; headers: Record<string, unknown>; body: string },
+    ) => {
       const r = responses(path, method);
       const response = r[String(res.statusCode)] ?? r[`${String(res.statusCode)[0]}XX`];
       expect(response, `${method} ${path} ${res.statusCode} is documented`).toBeDefined();
@@ -172,9 +180,19 @@ describe('the OpenAPI document at /docs/json', () => {
       await submit({ 'idempotency-key': key }),
       await submit({ 'idempotency-key': key }),
       await submit({ 'idempotency-key': key, prefer: 'wait=0' }),
-      await app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), 'idempotency-key': key }, payload: { ...body, quantity: 1 } }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/items',
+        headers: { ...auth(), 'idempotency-key': key },
+        payload: { ...body, quantity: 1 },
+      }),
       await app.inject({ method: 'POST', url: '/v1/items', headers: { authorization: 'Bearer nope-nope-nope' }, payload: body }),
-      await app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), 'idempotency-key': key, 'content-type': 'text/plain' }, payload: 'x' }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/items',
+        headers: { ...auth(), 'idempotency-key': key, 'content-type': 'text/plain' },
+        payload: 'x',
+      }),
     ]) {
       expectDocumented('/v1/items', 'post', res);
     }

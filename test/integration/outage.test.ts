@@ -83,7 +83,11 @@ describe('Redis unreachable', () => {
     expect(performance.now() - started).toBeLessThan(3_000);
     const { id } = res.json();
     expect(res.json().status).toBe('queued');
-    const row = await ctx.db.selectFrom('idemq.requests').select(['id', 'status']).where('idempotency_key', '=', 'redis-down').executeTakeFirst();
+    const row = await ctx.db
+      .selectFrom('idemq.requests')
+      .select(['id', 'status'])
+      .where('idempotency_key', '=', 'redis-down')
+      .executeTakeFirst();
     expect(row).toEqual({ id, status: 'queued' });
     const replay = await submit(app, '/v1/items', body, { key: 'redis-down' });
     expect(replay.statusCode).toBe(202);

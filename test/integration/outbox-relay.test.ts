@@ -86,9 +86,17 @@ describe('outbox relay', () => {
   });
 
   it('publishes a backlog of batch rows in messages of bounded size, every event once', async () => {
-    const event = (i: number): StatusEvent => ({ requestId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, tenantId: 't', status: 'succeeded', version: 2 });
+    const event = (i: number): StatusEvent => ({
+      requestId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      tenantId: 't',
+      status: 'succeeded',
+      version: 2,
+    });
     // 40 rows of 128 events each, as 40 full batches would write them
-    const rows = Array.from({ length: 40 }, (_, r) => ({ request_id: null, payload: JSON.stringify(Array.from({ length: 128 }, (_, i) => event(r * 128 + i))) }));
+    const rows = Array.from({ length: 40 }, (_, r) => ({
+      request_id: null,
+      payload: JSON.stringify(Array.from({ length: 128 }, (_, i) => event(r * 128 + i))),
+    }));
     await ctx.db.insertInto('idemq.outbox').values(rows).execute();
     const messages: StatusEvent[][] = [];
     const published = await relayOutboxBatch(ctx.db, 500, async (events) => void messages.push(events));
@@ -97,4 +105,3 @@ describe('outbox relay', () => {
     expect(new Set(messages.flat().map((e) => e.requestId)).size).toBe(40 * 128);
   });
 });
-

@@ -49,7 +49,9 @@ describe('many clients on 3 server connections', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/items', { name: 'item', quantity: i })));
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => submit(i % 2 ? a : b, '/v1/items', { name: 'item', quantity: i })),
+    );
     expect(answers.map((r) => r.statusCode)).toEqual(Array(200).fill(202));
     const done = await Promise.all(answers.map((r, i) => awaitTerminal(i % 2 ? a : b, r.json().id)));
     sampling = false;
@@ -98,6 +100,8 @@ describe('a PgBouncer with no server connection to spare', () => {
     expect(retried.statusCode, retried.body).toBe(202);
     const again = await submit(app, '/v1/items', body, { key: 'squeezed' });
     expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([{ id: retried.json().id }]);
+    expect(await ctx.db.selectFrom('idemq.requests').select('id').where('idempotency_key', '=', 'squeezed').execute()).toEqual([
+      { id: retried.json().id },
+    ]);
   });
 });

@@ -26,7 +26,10 @@ describe('processRequests: many requests in one transaction', () => {
     const ok2 = await take(b, 10);
     // a request whose effects Postgres refuses (an item row for it exists already, 23505): its own statements fail
     const broken = await take(a, 1);
-    await fixtureDb(ctx).insertInto('fixture.items').values({ tenant_id: 'acme', request_id: broken, name: 'planted', quantity: 1 }).execute();
+    await fixtureDb(ctx)
+      .insertInto('fixture.items')
+      .values({ tenant_id: 'acme', request_id: broken, name: 'planted', quantity: 1 })
+      .execute();
 
     const results = await processRequests(ctx.db, [ok1, refused, broken, ok2, ok1], ctx.find);
     expect(results[0]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
@@ -35,7 +38,9 @@ describe('processRequests: many requests in one transaction', () => {
     expect(results[3]).toMatchObject({ kind: 'completed', row: { status: 'succeeded' } });
     expect(results[4]).toMatchObject({ kind: 'completed', row: { id: ok1 } });
     expect([await quantityOf(ctx, a), await quantityOf(ctx, b)]).toEqual([70, 10]);
-    expect((await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', broken).executeTakeFirstOrThrow()).status).toBe('processing');
+    expect((await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', broken).executeTakeFirstOrThrow()).status).toBe(
+      'processing',
+    );
 
     const again = await processRequests(ctx.db, [ok1, refused, ok2], ctx.find);
     expect(again.map((r) => (r instanceof Error ? 'error' : r.kind))).toEqual(['already-terminal', 'already-terminal', 'already-terminal']);
@@ -51,7 +56,14 @@ describe('processRequests: many requests in one transaction', () => {
       [item(1, 'nope'), { ...item(1, a), memo: 'x' }].map(async (payload, i) => {
         const { id } = await ctx.db
           .insertInto('idemq.requests')
-          .values({ tenant_id: 'acme', idempotency_key: `stale-${i}`, fingerprint: 'x', operation: 'items.create', payload: JSON.stringify(payload), retention_seconds: 60 })
+          .values({
+            tenant_id: 'acme',
+            idempotency_key: `stale-${i}`,
+            fingerprint: 'x',
+            operation: 'items.create',
+            payload: JSON.stringify(payload),
+            retention_seconds: 60,
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
         return id;
@@ -76,7 +88,11 @@ describe('processRequests: many requests in one transaction', () => {
     const ids = [await take(a, 30), await take(a, 30), await take(theirs, 10)];
     const results = await processRequests(ctx.db, ids, ctx.find);
     const outcome = (r: (typeof results)[number]) =>
-      r instanceof Error || r.kind !== 'completed' ? 'unexpected' : r.row.status === 'succeeded' ? 'succeeded' : (r.row.error?.code ?? 'no code');
+      r instanceof Error || r.kind !== 'completed'
+        ? 'unexpected'
+        : r.row.status === 'succeeded'
+          ? 'succeeded'
+          : (r.row.error?.code ?? 'no code');
     expect(results.slice(0, 2).map(outcome).sort()).toEqual(['insufficient_quantity', 'succeeded']);
     expect(outcome(results[2]!)).toBe('item_not_found');
     expect([await quantityOf(ctx, a), await quantityOf(ctx, theirs)]).toEqual([20, 10]);
@@ -101,7 +117,12 @@ describe('processRequests: many requests in one transaction', () => {
     const ids = [await take(a, 1), await take(a, 2), await take(a, 3), await take(a, 4), await take(a, 5)];
     const before = await ctx.db.selectFrom('idemq.outbox').select('id').orderBy('id', 'desc').executeTakeFirst();
     await processRequests(ctx.db, ids, ctx.find);
-    const rows = await ctx.db.selectFrom('idemq.outbox').select(['request_id', 'payload']).where('id', '>', before?.id ?? '0').orderBy('id').execute();
+    const rows = await ctx.db
+      .selectFrom('idemq.outbox')
+      .select(['request_id', 'payload'])
+      .where('id', '>', before?.id ?? '0')
+      .orderBy('id')
+      .execute();
     // processing, then the completion: two inserts and two deletes for the relay, whatever the batch size
     expect(rows).toHaveLength(2);
     expect(rows.map((r) => r.request_id)).toEqual([null, null]);

@@ -19,7 +19,8 @@ describe('processRequest: one commit per request, however often it is delivered'
 
   /** What the source holds now, and what the item the request made holds. */
   const quantities = async (source: string, requestId: string) => [await quantityOf(ctx, source), await madeBy(ctx, requestId)];
-  const itemsMadeBy = (requestId: string) => fixtureDb(ctx).selectFrom('fixture.items').selectAll().where('request_id', '=', requestId).execute();
+  const itemsMadeBy = (requestId: string) =>
+    fixtureDb(ctx).selectFrom('fixture.items').selectAll().where('request_id', '=', requestId).execute();
   const eventsOf = async (requestId: string) => (await outboxEventsOf(ctx.db, requestId)).map((e) => e.status);
   const rowOf = (r: ProcessResult | undefined) => {
     if (!r || r.kind === 'missing') throw new Error('expected a row');

@@ -84,10 +84,18 @@ describe('Procfile', () => {
 
   it('refuses to serve the public demo credentials on all interfaces when the platform sets none, saying what to set', async () => {
     const { config } = ctx;
-    const web = runWeb({ PORT: String(await freePort()), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, ADMIN_PORT: '0' });
+    const web = runWeb({
+      PORT: String(await freePort()),
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+      QUEUE_PREFIX: config.queuePrefix,
+      ADMIN_PORT: '0',
+    });
     try {
       expect(await web.exited, web.output).toBe(1);
-      expect(web.output).toMatch(/^ {2}- API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/m);
+      expect(web.output).toMatch(
+        /^ {2}- API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/m,
+      );
       expect(web.output).toMatch(/^ {2}- ADMIN_TOKEN: the public demo token .* refused/m);
       expect(web.output).not.toMatch(/^\s+at /m);
     } finally {

@@ -1,6 +1,13 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestQueues, enqueueRequests, JOB_OPTIONS, jobIdFor, type RequestJobData, type RequestQueues } from '../../src/queue/request-queue.ts';
+import {
+  createRequestQueues,
+  enqueueRequests,
+  JOB_OPTIONS,
+  jobIdFor,
+  type RequestJobData,
+  type RequestQueues,
+} from '../../src/queue/request-queue.ts';
 import type { RedisClient } from '../../src/redis.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { deleteQueueKeys } from '../helpers/queue-keys.ts';

@@ -33,7 +33,9 @@ describe('two deployments, two databases, one Redis', () => {
 
   it("the second one's worker and API refuse to start on the first one's QUEUE_PREFIX, saying what to do", async () => {
     await a.startWorker();
-    const problem = new RegExp(`^Cannot start:\\n {2}- QUEUE_PREFIX: "${a.config.queuePrefix}" on this Redis belongs to another deployment \\(database identity ${await readDeploymentId(a.db)}; .*a QUEUE_PREFIX of its own.*redis-cli del ${ownerKey(a.config.queuePrefix)}`);
+    const problem = new RegExp(
+      `^Cannot start:\\n {2}- QUEUE_PREFIX: "${a.config.queuePrefix}" on this Redis belongs to another deployment \\(database identity ${await readDeploymentId(a.db)}; .*a QUEUE_PREFIX of its own.*redis-cli del ${ownerKey(a.config.queuePrefix)}`,
+    );
     const worker = b.startWorker();
     await expect(worker).rejects.toThrow(StartupError);
     await expect(worker).rejects.toThrow(problem);

@@ -16,17 +16,22 @@ describe('API instances and workers with different QUEUE_SHARDS', () => {
   it('agree: readiness says ok', async () => {
     const api = await ctx.startApi();
     expect((await api.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
-    expect((await (await ctx.startAdmin(api)).inject({ url: '/metrics', headers: adminAuth })).body).toMatch(/^idemq_queue_shards_mismatch 0$/m);
+    expect((await (await ctx.startAdmin(api)).inject({ url: '/metrics', headers: adminAuth })).body).toMatch(
+      /^idemq_queue_shards_mismatch 0$/m,
+    );
   });
 
-  it('differ: the worker warns at start, and the API\'s readiness names the counts (degraded)', async () => {
+  it("differ: the worker warns at start, and the API's readiness names the counts (degraded)", async () => {
     const api = await ctx.startApi();
     await api.inject({ url: '/readyz' });
     const lines: Record<string, any>[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const worker = await startWorker({ ...ctx.config, queueShards: 1 }, log, { operations: ctx.app.operations, migrations: appMigrations(ctx.app) });
+    const worker = await startWorker({ ...ctx.config, queueShards: 1 }, log, {
+      operations: ctx.app.operations,
+      migrations: appMigrations(ctx.app),
+    });
     try {
-      const warning = await waitUntil('the worker\'s warning', async () => lines.find((l) => l.others !== undefined), { timeoutMs: 10_000 });
+      const warning = await waitUntil("the worker's warning", async () => lines.find((l) => l.others !== undefined), { timeoutMs: 10_000 });
       expect(warning).toMatchObject({ level: 40, queueShards: 1, others: [2] });
       expect(warning.msg).toMatch(/QUEUE_SHARDS is 1 here but 2 in another API instance or worker.*set one QUEUE_SHARDS everywhere/);
       const ready = (await api.inject({ url: '/readyz' })).json();

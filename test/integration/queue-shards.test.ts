@@ -32,7 +32,10 @@ describe('the request queue in shards (standalone Redis)', () => {
       const states = await Promise.all(ids.map((id) => queues.shards[bucketOf(id, 3)]!.getJobState(jobIdFor(id))));
       expect(states).toEqual(ids.map(() => 'completed'));
       const counts = await Promise.all(queues.shards.map((q) => q.getCompletedCount()));
-      expect(counts.every((n) => n > 0), String(counts)).toBe(true);
+      expect(
+        counts.every((n) => n > 0),
+        String(counts),
+      ).toBe(true);
       expect(counts.reduce((a, b) => a + b)).toBe(60);
     } finally {
       await queues.close();

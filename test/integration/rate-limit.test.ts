@@ -63,7 +63,8 @@ describe('rate limit shared by two API instances (RATE_LIMIT_PER_MINUTE=10)', ()
   });
   afterAll(() => ctx.close());
 
-  const read = (app: FastifyInstance, tenant: 'acme' | 'globex' = 'acme') => app.inject({ url: `/v1/requests/${randomUUID()}`, headers: auth(tenant) });
+  const read = (app: FastifyInstance, tenant: 'acme' | 'globex' = 'acme') =>
+    app.inject({ url: `/v1/requests/${randomUUID()}`, headers: auth(tenant) });
 
   it('lets a tenant make N calls across both instances, not 2N, with the IETF RateLimit fields on every answer', async () => {
     const answers = [];
@@ -88,7 +89,7 @@ describe('rate limit shared by two API instances (RATE_LIMIT_PER_MINUTE=10)', ()
     expect(refused.headers.ratelimit).toBe(`"tenant";r=0;t=${retryAfter}`);
   });
 
-  it('does not spend another tenant\'s budget', async () => {
+  it("does not spend another tenant's budget", async () => {
     const other = await read(apps[1]!, 'globex');
     expect(other.statusCode).toBe(404);
     expect(other.headers.ratelimit).toMatch(new RegExp(`^"tenant";r=${LIMIT - 1};t=\\d+$`));
@@ -108,7 +109,9 @@ describe('a larger budget taken in leases by two instances (RATE_LIMIT_PER_MINUT
   it('admits no more than the budget across both, and loses at most one lease per instance', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < LIMIT + 100; i += 20) {
-      const batch = await Promise.all(Array.from({ length: 20 }, (_, j) => apps[(i + j) % 2]!.inject({ url: `/v1/requests/${randomUUID()}`, headers: auth() })));
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, j) => apps[(i + j) % 2]!.inject({ url: `/v1/requests/${randomUUID()}`, headers: auth() })),
+      );
       statuses.push(...batch.map((r) => r.statusCode));
     }
     const admitted = statuses.filter((s) => s === 404).length;
@@ -132,7 +135,7 @@ describe('limits per client address (RATE_LIMIT_PER_ADDRESS_PER_MINUTE=5)', () =
   const guess = (remoteAddress: string, authorization = 'Bearer sk_guess_0123456789') =>
     app.inject({ url: `/v1/requests/${randomUUID()}`, headers: { authorization }, remoteAddress });
 
-  it('counts failed authentication against the caller\'s address: 401 up to the limit, then 429; another address is not limited', async () => {
+  it("counts failed authentication against the caller's address: 401 up to the limit, then 429; another address is not limited", async () => {
     const answers = [];
     for (let i = 0; i < LIMIT + 3; i++) answers.push(await guess('192.0.2.10', i % 2 ? `Bearer ${'x'.repeat(20)}` : 'Basic abc'));
     expect(answers.slice(0, LIMIT).map((r) => r.statusCode)).toEqual(Array(LIMIT).fill(401));
@@ -164,7 +167,8 @@ describe('limits per client address (RATE_LIMIT_PER_ADDRESS_PER_MINUTE=5)', () =
   });
 
   it('groups IPv6 clients by /64: rotating the low bits does not buy a new budget', async () => {
-    for (let i = 1; i <= LIMIT; i++) expect((await app.inject({ url: '/readyz', remoteAddress: `2001:db8:1:2::${i}` })).statusCode).toBe(200);
+    for (let i = 1; i <= LIMIT; i++)
+      expect((await app.inject({ url: '/readyz', remoteAddress: `2001:db8:1:2::${i}` })).statusCode).toBe(200);
     expectProblem(await app.inject({ url: '/readyz', remoteAddress: '2001:db8:1:2:ffff::9' }), 429, 'rate-limited');
     expect((await app.inject({ url: '/readyz', remoteAddress: '2001:db8:1:3::1' })).statusCode).toBe(200);
   });
@@ -180,7 +184,8 @@ describe('X-Forwarded-For (TRUSTED_PROXIES=10.1.0.0/16, RATE_LIMIT_PER_ADDRESS_P
   });
   afterAll(() => ctx.close());
 
-  const metrics = (remoteAddress: string, forwardedFor: string) => app.inject({ url: '/readyz', remoteAddress, headers: { 'x-forwarded-for': forwardedFor } });
+  const metrics = (remoteAddress: string, forwardedFor: string) =>
+    app.inject({ url: '/readyz', remoteAddress, headers: { 'x-forwarded-for': forwardedFor } });
 
   it('names the client when the peer is a trusted proxy: each forwarded client has its own budget', async () => {
     for (let i = 0; i < LIMIT; i++) expect((await metrics('10.1.2.3', '203.0.113.5')).statusCode).toBe(200);

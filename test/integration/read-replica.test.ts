@@ -102,7 +102,10 @@ describe('status reads on a streaming replica', () => {
     expect(pushed.requestId).toBe(id);
     expectNeverBackInTime(socket.messages.filter((m) => m.type === 'status').map((m) => m.status));
     socket.ws.close();
-    const events = [...(await sse).matchAll(/id: (\d+)\nevent: status\ndata: (.*)\n\n/g)].map((m) => ({ id: Number(m[1]), status: JSON.parse(m[2]!).status }));
+    const events = [...(await sse).matchAll(/id: (\d+)\nevent: status\ndata: (.*)\n\n/g)].map((m) => ({
+      id: Number(m[1]),
+      status: JSON.parse(m[2]!).status,
+    }));
     expect(events.at(-1)?.status).toBe('succeeded');
     expectNeverBackInTime(events.map((e) => e.status));
     expect(events.map((e) => e.id)).toEqual(events.map((e) => e.id).sort((x, y) => x - y));
@@ -181,7 +184,7 @@ describe('status reads on a streaming replica', () => {
     }
   });
 
-  it('exports the replica\'s lag: replay paused, WAL written on the primary and not replayed, then caught up', async () => {
+  it("exports the replica's lag: replay paused, WAL written on the primary and not replayed, then caught up", async () => {
     await servers.standby.pauseReplay();
     await take(source, { prefer: 'wait=10' });
     await waitUntil('the lag metrics to show a paused replica behind', async () => {
@@ -222,13 +225,19 @@ describe('status reads on a streaming replica', () => {
     }
     await servers.standby.caughtUp(servers.primaryServer);
     const before = (await reads()).replica;
-    await waitUntil('a read answered by the replica again', async () => (await get(id)).statusCode === 200 && (await reads()).replica > before, { timeoutMs: 20_000, intervalMs: 250 });
+    await waitUntil(
+      'a read answered by the replica again',
+      async () => (await get(id)).statusCode === 200 && (await reads()).replica > before,
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect((await api.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', checks: { replica: 'ok' } });
   }, 40_000);
 
   it('with the replica hanging, answers a read from the primary after 1 s, and the next ones at once', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: servers.standby.port });
-    const hung = await createTestContext(({ url }) => ({ DATABASE_READ_URL: viaProxy(servers.standby.urlOf(new URL(url).pathname.slice(1)), proxy) }));
+    const hung = await createTestContext(({ url }) => ({
+      DATABASE_READ_URL: viaProxy(servers.standby.urlOf(new URL(url).pathname.slice(1)), proxy),
+    }));
     try {
       const hungApi = await hung.startApi();
       const hungAdmin = await hung.startAdmin(hungApi);
@@ -306,7 +315,9 @@ describe('status reads on a streaming replica', () => {
       const delta = (k: keyof typeof after) => after[k] - before[k];
       const replica = delta('replica') + delta('current');
       const all = (Object.keys(after) as (keyof typeof after)[]).reduce((sum, k) => sum + delta(k), 0);
-      console.log(`${clients} clients ${what}, then ${replays} GETs 200 ms apart: ${replica} of ${all} status reads on the replica (${((100 * replica) / all).toFixed(0)}%)`);
+      console.log(
+        `${clients} clients ${what}, then ${replays} GETs 200 ms apart: ${replica} of ${all} status reads on the replica (${((100 * replica) / all).toFixed(0)}%)`,
+      );
       expect(replica).toBeGreaterThan(0);
     };
     await share('polling GET every 100 ms until terminal', async (id) => {

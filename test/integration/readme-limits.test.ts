@@ -54,7 +54,9 @@ describe('the README against the code', () => {
   });
 
   it('the open routes "Limits" names are the public API\'s, and none of the admin port\'s', async () => {
-    const bullet = section('Limits').split('\n- ').find((b) => b.startsWith('**Per client address**'));
+    const bullet = section('Limits')
+      .split('\n- ')
+      .find((b) => b.startsWith('**Per client address**'));
     const routes = ticked(bullet ?? '').filter((t) => t.startsWith('/'));
     expect(routes.length).toBeGreaterThan(0);
     for (const url of routes) {

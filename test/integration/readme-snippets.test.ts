@@ -23,7 +23,13 @@ function snippet(heading: string, lang: string): string {
 }
 
 /** Runs a command with BASE set; resolves with its output (stdout and stderr) and exit code. */
-function run(command: string, args: string[], base: string, stdin?: string, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  base: string,
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, BASE: base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
@@ -66,9 +72,12 @@ describe('the README snippets, run as written', () => {
     expect(again.output.trim().split('\n').slice(-2), again.output).toEqual(['7500', '2500']);
   });
 
-  it('the admin port\'s curl lines show the backlog and the walk-through\'s payment with its history', async () => {
+  it("the admin port's curl lines show the backlog and the walk-through's payment with its history", async () => {
     const admin = await (await ctx.startAdmin(app)).listen({ port: 0, host: '127.0.0.1' });
-    const { code, output } = await run('bash', ['-c', snippet('## The admin port', 'bash')], base, undefined, { ADMIN: admin, ADMIN_TOKEN });
+    const { code, output } = await run('bash', ['-c', snippet('## The admin port', 'bash')], base, undefined, {
+      ADMIN: admin,
+      ADMIN_TOKEN,
+    });
     expect(code, output).toBe(0);
     expect(output).toMatch(/^idemq_backlog\{kind="unfinished_requests"\} \d+$/m);
     expect(output).toMatch(/"status": "succeeded"/);
@@ -76,16 +85,26 @@ describe('the README snippets, run as written', () => {
   });
 
   it('the WebSocket example prints the outcome and exits', async () => {
-    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], base, snippet('### Awaiting the outcome over WebSocket', 'js'));
+    const { code, output } = await run(
+      'npm',
+      ['exec', '--', 'node', '--input-type=module'],
+      base,
+      snippet('### Awaiting the outcome over WebSocket', 'js'),
+    );
     expect(code, output).toBe(0);
     expect(output).toMatch(/^succeeded .*"amount":100/m);
   });
 
-  it('the TypeScript client\'s quick start pays 25.00 through the built package and exits', async () => {
+  it("the TypeScript client's quick start pays 25.00 through the built package and exits", async () => {
     // as the README says: the workspace is linked by npm ci, and built by client:build
     const build = await run('npm', ['run', 'client:build'], base);
     expect(build.code, build.output).toBe(0);
-    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], base, snippet('## The TypeScript client', 'js'));
+    const { code, output } = await run(
+      'npm',
+      ['exec', '--', 'node', '--input-type=module'],
+      base,
+      snippet('## The TypeScript client', 'js'),
+    );
     expect(code, output).toBe(0);
     expect(output.trim().split('\n').at(-1)).toBe('succeeded 7500 2500');
   });
@@ -94,11 +113,14 @@ describe('the README snippets, run as written', () => {
   it('on a Node without WebSocket the WebSocket example and the client quick start stop before they send anything, saying how to run them', async () => {
     const system = await run('/usr/bin/node', ['--version'], base).catch(() => undefined);
     const old = system?.code === 0 && Number(/^v(\d+)/.exec(system.output)?.[1]) < 22;
-    const node = old ? ['/usr/bin/node', []] as const : ['npm', ['exec', '--', 'node', '--no-experimental-websocket']] as const;
+    const node = old ? (['/usr/bin/node', []] as const) : (['npm', ['exec', '--', 'node', '--no-experimental-websocket']] as const);
     const build = await run('npm', ['run', 'client:build'], base);
     expect(build.code, build.output).toBe(0);
     const before = await countRequests(ctx);
-    for (const [heading, file] of [['### Awaiting the outcome over WebSocket', 'await-payment.mjs'], ['## The TypeScript client', 'pay.mjs']] as const) {
+    for (const [heading, file] of [
+      ['### Awaiting the outcome over WebSocket', 'await-payment.mjs'],
+      ['## The TypeScript client', 'pay.mjs'],
+    ] as const) {
       const { code, output } = await run(node[0], [...node[1], '--input-type=module'], base, snippet(heading, 'js'));
       expect(code, output).toBe(1);
       expect(output).toContain(`needs a built-in WebSocket: Node.js 22 or later`);
@@ -108,13 +130,18 @@ describe('the README snippets, run as written', () => {
   });
 
   it('the WebSocket example ends with an error instead of hanging when the API cannot be reached', async () => {
-    const { code, output } = await run('npm', ['exec', '--', 'node', '--input-type=module'], `http://127.0.0.1:${await freePort()}`, snippet('### Awaiting the outcome over WebSocket', 'js'));
+    const { code, output } = await run(
+      'npm',
+      ['exec', '--', 'node', '--input-type=module'],
+      `http://127.0.0.1:${await freePort()}`,
+      snippet('### Awaiting the outcome over WebSocket', 'js'),
+    );
     expect(code, output).not.toBe(0);
     expect(output).toMatch(/fetch failed|ECONNREFUSED/);
   });
 });
 
-describe('the README\'s forward-route walk-through, against examples/upstream', () => {
+describe("the README's forward-route walk-through, against examples/upstream", () => {
   const heading = '### Walk-through: an orders service behind idemq';
   let ctx: TestContext;
   let base: string;
@@ -131,7 +158,9 @@ describe('the README\'s forward-route walk-through, against examples/upstream', 
     upstreamUrl = `http://127.0.0.1:${port}`;
     // the shipped routes file, pointed at the port this test's upstream took
     const routes = JSON.parse(readFileSync(new URL('examples/upstream/routes.json', `file://${ROOT}`), 'utf8'));
-    routesFile = await writeRoutesFile(routes.map((r: { upstream: string }) => ({ ...r, upstream: r.upstream.replace('http://127.0.0.1:4000', upstreamUrl) })));
+    routesFile = await writeRoutesFile(
+      routes.map((r: { upstream: string }) => ({ ...r, upstream: r.upstream.replace('http://127.0.0.1:4000', upstreamUrl) })),
+    );
     ctx = await createTestContext({ API_KEYS: 'demo:sk_demo_change_me', FORWARD_ROUTES_FILE: routesFile.path });
     const app = await ctx.startApi();
     base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -149,7 +178,7 @@ describe('the README\'s forward-route walk-through, against examples/upstream', 
     expect(parseForwardRoutes(shipped, 'routes.json').problems).toEqual([]);
   });
 
-  it('places one order, replays it, shows the upstream\'s refusal, and the upstream holds one order', async () => {
+  it("places one order, replays it, shows the upstream's refusal, and the upstream holds one order", async () => {
     const env = { UPSTREAM: upstreamUrl };
     const { code, output } = await run('bash', ['-c', snippet(heading, 'bash')], base, undefined, env);
     expect(code, output).toBe(0);

@@ -55,7 +55,9 @@ describe('the reconciler', () => {
     worker = await ctx.startWorker();
     for (const id of ids) expect((await terminalRow(ctx, id)).status).toBe('succeeded');
     for (const id of ids) expect(await itemsOf(ctx, id)).toBe(1);
-    expect([await quantityOf(ctx, a), (await Promise.all(ids.map((id) => madeBy(ctx, id)))).reduce((x, y) => x + y, 0)]).toEqual([9_500, 500]);
+    expect([await quantityOf(ctx, a), (await Promise.all(ids.map((id) => madeBy(ctx, id)))).reduce((x, y) => x + y, 0)]).toEqual([
+      9_500, 500,
+    ]);
   });
 
   it('replaces a job that ended failed in BullMQ while its request is unfinished', async () => {
@@ -63,9 +65,13 @@ describe('the reconciler', () => {
     const id = await take(a, 300);
 
     // a worker whose attempts "ran out" (as in a long outage): the job ends failed, the request stays queued
-    const failing = new Worker(queue.of(id).name, async () => {
-      throw new UnrecoverableError('simulated: attempts ran out during an outage');
-    }, { connection: redis, prefix: ctx.config.queuePrefix });
+    const failing = new Worker(
+      queue.of(id).name,
+      async () => {
+        throw new UnrecoverableError('simulated: attempts ran out during an outage');
+      },
+      { connection: redis, prefix: ctx.config.queuePrefix },
+    );
     await new Promise<void>((resolve) => failing.once('failed', () => resolve()));
     await failing.close();
     expect(await queue.of(id).getJobState(jobIdFor(id))).toBe('failed');

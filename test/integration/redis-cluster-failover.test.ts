@@ -44,7 +44,14 @@ describe('a Redis Cluster master killed under load', () => {
   });
 
   const unfinished = async (ids: readonly string[]) =>
-    (await ctx.db.selectFrom('idemq.requests').select('id').where('id', 'in', ids).where('status', 'in', ['queued', 'processing']).execute()).map((r) => r.id);
+    (
+      await ctx.db
+        .selectFrom('idemq.requests')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('status', 'in', ['queued', 'processing'])
+        .execute()
+    ).map((r) => r.id);
 
   it('ends every accepted request, runs none twice, and conserves the quantity; the reconciler re-adds what Redis lost', async () => {
     // the master of the most queue shards: the slots that take the writes
@@ -102,10 +109,23 @@ describe('a Redis Cluster master killed under load', () => {
     const readded = scrape.find((s) => s.name === 'idemq_worker_reconciler_readded_total')?.value ?? 0;
 
     const lost = (await unfinished(accepted)).length;
-    const made = await fixtureDb(ctx).selectFrom('fixture.items').select(['request_id', sql<number>`count(*)::int`.as('n')]).where('request_id', 'is not', null).groupBy('request_id').execute();
+    const made = await fixtureDb(ctx)
+      .selectFrom('fixture.items')
+      .select(['request_id', sql<number>`count(*)::int`.as('n')])
+      .where('request_id', 'is not', null)
+      .groupBy('request_id')
+      .execute();
     const doubled = made.filter((m) => m.n > 1).length;
-    const succeeded = await ctx.db.selectFrom('idemq.requests').select(sql<number>`count(*)::int`.as('n')).where('id', 'in', accepted).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
-    const [{ total }] = (await fixtureDb(ctx).selectFrom('fixture.items').select(sql<string>`sum(quantity)::text`.as('total')).execute()) as [{ total: string }];
+    const succeeded = await ctx.db
+      .selectFrom('idemq.requests')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('id', 'in', accepted)
+      .where('status', '=', 'succeeded')
+      .executeTakeFirstOrThrow();
+    const [{ total }] = (await fixtureDb(ctx)
+      .selectFrom('fixture.items')
+      .select(sql<string>`sum(quantity)::text`.as('total'))
+      .execute()) as [{ total: string }];
     console.log(
       `failover: load ${loadMs} ms; promotion ${promotionMs} ms; every request terminal ${allTerminalMs} ms after the kill; accepted ${accepted.length}, refused ${refused}; ` +
         `left unfinished without the reconciler ${stuck}, re-added by the reconciler ${readded}; lost ${lost}; doubled ${doubled}`,

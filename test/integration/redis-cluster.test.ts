@@ -43,7 +43,8 @@ describe('the layout on a Redis Cluster', () => {
 
   it('spreads the status channels over every master', async () => {
     const masters = new Set<number>();
-    for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++) masters.add(await cluster.masterOf(await cluster.slotOf(statusBucketChannel('idemq', bucket))));
+    for (let bucket = 0; bucket < STATUS_BUCKETS; bucket++)
+      masters.add(await cluster.masterOf(await cluster.slotOf(statusBucketChannel('idemq', bucket))));
     expect(masters).toEqual(new Set(await cluster.masters()));
   });
 });

@@ -110,7 +110,7 @@ describe('API without Postgres', () => {
     await proxy?.close();
   });
 
-  it('answers 503 with each dependency\'s state', async () => {
+  it("answers 503 with each dependency's state", async () => {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
     ctx = await createTestContext((database) => ({ DATABASE_URL: viaProxy(database.url, proxy) }));
     const app = await ctx.startApi();
@@ -119,6 +119,9 @@ describe('API without Postgres', () => {
     const res = await timed('/readyz', () => app.inject({ method: 'GET', url: '/readyz' }));
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBeDefined();
-    expect(res.json()).toMatchObject({ type: 'https://idemq.dev/problems/service-unavailable', checks: { postgres: 'unavailable', redis: 'ok' } });
+    expect(res.json()).toMatchObject({
+      type: 'https://idemq.dev/problems/service-unavailable',
+      checks: { postgres: 'unavailable', redis: 'ok' },
+    });
   }, 20_000);
 });

@@ -7,7 +7,10 @@ import { submit } from '../helpers/submit.ts';
 /** CLIENT LIST, one record per connection. */
 async function clientList(redis: Redis): Promise<Record<string, string>[]> {
   const list = (await redis.client('LIST')) as string;
-  return list.trim().split('\n').map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2) as [string, string])));
+  return list
+    .trim()
+    .split('\n')
+    .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2) as [string, string])));
 }
 
 describe('Redis protocol', () => {

@@ -31,10 +31,14 @@ describe('REDIS_CLUSTER_NODES naming a standalone Redis', () => {
       (err: unknown) => err,
     );
     expect(outcome).toBeInstanceOf(ConfigError);
-    expect((outcome as ConfigError).problems).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: .+ is a standalone Redis \(INFO cluster says cluster_enabled:0\).*unset REDIS_CLUSTER_NODES/)]);
+    expect((outcome as ConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^REDIS_CLUSTER_NODES: .+ is a standalone Redis \(INFO cluster says cluster_enabled:0\).*unset REDIS_CLUSTER_NODES/,
+      ),
+    ]);
   }, 20_000);
 
-  it('is refused at a worker\'s start too', async () => {
+  it("is refused at a worker's start too", async () => {
     const url = new URL(ctx.config.redisUrl);
     const outcome = await ctx.startWorker({ REDIS_CLUSTER_NODES: `${url.hostname}:${url.port || 6379}` }).then(
       async (handle) => {
@@ -48,6 +52,8 @@ describe('REDIS_CLUSTER_NODES naming a standalone Redis', () => {
 
   it('passes over a node that does not answer (a cluster partly down at start)', async () => {
     const port = await freePort();
-    await expect(assertClusterNodes({ redisUrl: ctx.config.redisUrl, redisClusterNodes: [{ host: '127.0.0.1', port }] })).resolves.toBeUndefined();
+    await expect(
+      assertClusterNodes({ redisUrl: ctx.config.redisUrl, redisClusterNodes: [{ host: '127.0.0.1', port }] }),
+    ).resolves.toBeUndefined();
   });
 });

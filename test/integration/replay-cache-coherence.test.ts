@@ -25,7 +25,11 @@ async function finishedRecord(ctx: TestContext, key: string, status: 'succeeded'
 async function replay(api: FastifyInstance, key: string, body: unknown = BODY) {
   await submit(api, '/v1/items', body, { key });
   const res = await submit(api, '/v1/items', body, { key });
-  return { code: res.statusCode, body: res.json() as { id: string; status: string }, replayed: res.headers['idempotent-replayed'] === 'true' };
+  return {
+    code: res.statusCode,
+    body: res.json() as { id: string; status: string },
+    replayed: res.headers['idempotent-replayed'] === 'true',
+  };
 }
 
 describe('the replay cache across two API instances', () => {
@@ -48,10 +52,14 @@ describe('the replay cache across two API instances', () => {
     const res = await admin.inject({ method: 'POST', url: `/api/requests/${id}/redrive`, headers: adminAuth });
     expect(res.statusCode, res.body).toBe(200);
     // within the event's delivery (and the worker's run): never `failed` again once it left that state
-    const seen = await waitUntil('instance B answers the re-driven request', async () => {
-      const r = await replay(b, key);
-      return r.body.status === 'succeeded' && r;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    const seen = await waitUntil(
+      'instance B answers the re-driven request',
+      async () => {
+        const r = await replay(b, key);
+        return r.body.status === 'succeeded' && r;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(seen.body.id).toBe(id);
     const wait = await submit(b, '/v1/items', BODY, { key, headers: { prefer: 'wait=5' } });
     expect(wait.json()).toMatchObject({ id, status: 'succeeded' });
@@ -63,10 +71,14 @@ describe('the replay cache across two API instances', () => {
     for (const api of [a, b]) expect((await replay(api, key)).body).toMatchObject({ id, status: 'succeeded' });
     const res = await admin.inject({ method: 'DELETE', url: `/api/requests/${id}`, headers: adminAuth });
     expect(res.statusCode, res.body).toBe(200);
-    const fresh = await waitUntil('instance B starts a new request under the deleted key', async () => {
-      const r = await submit(b, '/v1/items', BODY, { key });
-      return r.json().id !== id && r;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    const fresh = await waitUntil(
+      'instance B starts a new request under the deleted key',
+      async () => {
+        const r = await submit(b, '/v1/items', BODY, { key });
+        return r.json().id !== id && r;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(fresh.statusCode, fresh.body).toBe(202);
     expect(fresh.headers['idempotent-replayed']).toBeUndefined();
     expect((await b.inject({ url: fresh.headers.location as string, headers: auth() })).statusCode).toBe(200);
@@ -76,10 +88,14 @@ describe('the replay cache across two API instances', () => {
     const otherId = await finishedRecord(ctx, other, 'succeeded');
     for (const api of [a, b]) expect((await replay(api, other)).body).toMatchObject({ id: otherId });
     expect((await admin.inject({ method: 'DELETE', url: `/api/requests/${otherId}`, headers: adminAuth })).statusCode).toBe(200);
-    const changed = await waitUntil('instance A takes another body under the deleted key', async () => {
-      const r = await submit(a, '/v1/items', { name: 'other', quantity: 9 }, { key: other });
-      return r.statusCode === 202 && r;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    const changed = await waitUntil(
+      'instance A takes another body under the deleted key',
+      async () => {
+        const r = await submit(a, '/v1/items', { name: 'other', quantity: 9 }, { key: other });
+        return r.statusCode === 202 && r;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(changed.json().id).not.toBe(otherId);
   });
 });

@@ -37,19 +37,27 @@ describe('the replay cache while the status feed is down', () => {
               ${JSON.stringify({ itemId: randomUUID(), name: 'item', quantity: 5, left: null })}::jsonb, 3600, now() + interval '1 hour')
       returning id`.execute(ctx.db);
     const id = rows[0]!.id;
-    await waitUntil('the record is cached', async () => {
-      expect((await submit(api, '/v1/items', BODY, { key })).json().id).toBe(id);
-      const metrics = (await admin.inject({ url: '/metrics', headers: adminAuth })).body;
-      return Number(/^idemq_replay_cache_bytes (\d+)/m.exec(metrics)?.[1]) > 0;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitUntil(
+      'the record is cached',
+      async () => {
+        expect((await submit(api, '/v1/items', BODY, { key })).json().id).toBe(id);
+        const metrics = (await admin.inject({ url: '/metrics', headers: adminAuth })).body;
+        return Number(/^idemq_replay_cache_bytes (\d+)/m.exec(metrics)?.[1]) > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
 
     proxy.cut();
     // deleted behind every cache's back: no event is written, as none could be delivered now
     await ctx.db.deleteFrom('idemq.requests').where('id', '=', id).execute();
-    const fresh = await waitUntil('a replay finds the key free', async () => {
-      const res = await submit(api, '/v1/items', BODY, { key });
-      return res.json().id !== id && res;
-    }, { timeoutMs: 10_000, intervalMs: 200 });
+    const fresh = await waitUntil(
+      'a replay finds the key free',
+      async () => {
+        const res = await submit(api, '/v1/items', BODY, { key });
+        return res.json().id !== id && res;
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
     expect(fresh.statusCode, fresh.body).toBe(202);
   });
 });

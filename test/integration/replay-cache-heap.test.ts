@@ -103,7 +103,8 @@ describe('the replay cache under a small heap', () => {
       // a few clients at once, as an attacker would
       await Promise.all(
         Array.from({ length: CLIENTS }, async () => {
-          for (let key = keys.shift(); key !== undefined && api!.alive(); key = keys.shift()) statuses.push(await replay(key).catch(() => 0));
+          for (let key = keys.shift(); key !== undefined && api!.alive(); key = keys.shift())
+            statuses.push(await replay(key).catch(() => 0));
         }),
       );
       expect(api.alive(), api.output).toBe(true);

@@ -24,7 +24,11 @@ describe('DATABASE_READ_URL naming the primary', () => {
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const { close } = await createApiDeps(ctx.config, log);
     try {
-      const warning = await waitUntil('the warning', async () => lines.find((l) => /DATABASE_READ_URL names the primary itself/.test(l.msg)), { timeoutMs: 5_000 });
+      const warning = await waitUntil(
+        'the warning',
+        async () => lines.find((l) => /DATABASE_READ_URL names the primary itself/.test(l.msg)),
+        { timeoutMs: 5_000 },
+      );
       expect(warning.level).toBe(40);
     } finally {
       await close();

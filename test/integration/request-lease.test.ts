@@ -27,7 +27,9 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
   });
 
   async function newRequest(operation = 'orders.create', payload: unknown = { sku: 'tea' }) {
-    const [row] = await insertRequestsIfAbsent(ctx.db, [{ tenantId: 'acme', key: randomUUID(), fingerprint: 'f', operation, payload, ttlSeconds: 60 }]);
+    const [row] = await insertRequestsIfAbsent(ctx.db, [
+      { tenantId: 'acme', key: randomUUID(), fingerprint: 'f', operation, payload, ttlSeconds: 60 },
+    ]);
     return row!;
   }
   const outboxOf = (id: string) => outboxEventsOf(ctx.db, id);
@@ -94,7 +96,10 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
 
   it('the runner, called 20 times at once for one request, sends one attempt; the others wait for its lease', async () => {
     upstream.behave(() => ({ status: 201, body: { ok: true } }));
-    const { routes, problems } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }], 'test');
+    const { routes, problems } = parseForwardRoutes(
+      [{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }],
+      'test',
+    );
     expect(problems).toEqual([]);
     const operation = forwardOperation(routes[0]!);
     const runner = createForwardRunner({ db: ctx.db, log: pino({ level: 'silent' }) });
@@ -109,14 +114,21 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
   });
 
   it('the runner discards an answer that arrives after a later attempt took over, and writes nothing', async () => {
-    const { routes } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }], 'test');
+    const { routes } = parseForwardRoutes(
+      [{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000 }],
+      'test',
+    );
     const row = await newRequest();
     // while attempt 1 is "in flight", its lease is cut short and another worker claims attempt 2
     const runner = createForwardRunner({
       db: ctx.db,
       log: pino({ level: 'silent' }),
       call: async () => {
-        await ctx.db.updateTable('idemq.requests').set({ lease_until: new Date(0) }).where('id', '=', row.id).execute();
+        await ctx.db
+          .updateTable('idemq.requests')
+          .set({ lease_until: new Date(0) })
+          .where('id', '=', row.id)
+          .execute();
         expect((await claimAttempt(ctx.db, row.id, TERMS)).kind).toBe('claimed');
         return { kind: 'answer', answer: { status: 201, headers: {}, body: 'late' } };
       },
@@ -126,7 +138,10 @@ describe('attempts and leases of forwarded requests (Postgres)', () => {
   });
 
   it('the runner fails a request whose last attempt was lost with its worker, once the lease is over', async () => {
-    const { routes } = parseForwardRoutes([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000, maxAttempts: 1 }], 'test');
+    const { routes } = parseForwardRoutes(
+      [{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders`, timeoutMs: 2_000, maxAttempts: 1 }],
+      'test',
+    );
     const row = await newRequest();
     // attempt 1 claimed by a worker that then died: its lease ran out with no answer recorded
     await claimAttempt(ctx.db, row.id, [{ operation: 'orders.create', leaseMs: 1, maxAttempts: 1 }]);

@@ -47,4 +47,3 @@ describe('the batched request reader', () => {
     expect(statements).toBeLessThanOrEqual(8);
   });
 });
-

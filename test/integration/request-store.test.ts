@@ -29,7 +29,12 @@ describe('the grouped key statements when Postgres refuses one row', () => {
     const results = await Promise.allSettled(batch.map((r) => store.insertIfAbsent(r)));
     expect(results.map((r) => r.status)).toEqual(batch.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')));
     const keys = await ctx.db.selectFrom('idemq.requests').select('idempotency_key').where('idempotency_key', 'like', 'split-%').execute();
-    expect(keys.map((k) => k.idempotency_key).sort()).toEqual(batch.filter((_, i) => i !== 7).map((r) => r.key).sort());
+    expect(keys.map((k) => k.idempotency_key).sort()).toEqual(
+      batch
+        .filter((_, i) => i !== 7)
+        .map((r) => r.key)
+        .sort(),
+    );
   });
 
   it('answers the other lookups of a batch; only the refused one fails', async () => {
@@ -67,7 +72,10 @@ describe('a key write that fails for one request through HTTP', () => {
     expect(answers.map((r) => r.statusCode)).toEqual(Array(100).fill(202));
     expectProblem(poisoned, 503, 'service-unavailable');
     expect(poisoned.headers['retry-after']).toBeDefined();
-    const { n } = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const { n } = await ctx.db
+      .selectFrom('idemq.requests')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(n)).toBe(100);
   });
 });

@@ -83,7 +83,7 @@ describe('GET /v1/requests/{id}', () => {
     expect(res.headers.location).toBe(`/v1/requests/${id}`);
   });
 
-  it('answers 404 for another tenant\'s request, exactly as for an unknown one', async () => {
+  it("answers 404 for another tenant's request, exactly as for an unknown one", async () => {
     const theirs = expectProblem(await get(app, `/v1/requests/${id}`, 'globex'), 404, 'not-found');
     const unknown = expectProblem(await get(app, `/v1/requests/${randomUUID()}`, 'globex'), 404, 'not-found');
     expect(Object.keys(theirs).sort()).toEqual(Object.keys(unknown).sort());
@@ -120,7 +120,12 @@ describe('GET /v1/requests/{id}', () => {
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     }
     const before = await countRequests(ctx);
-    const post = await app.inject({ method: 'POST', url: '/v1/items', headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"name":"item","quantity":1}' });
+    const post = await app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: { ...headers, 'idempotency-key': 'k', 'content-type': 'application/json' },
+      payload: '{"name":"item","quantity":1}',
+    });
     expectProblem(post, 401, 'unauthorized');
     expect(await countRequests(ctx)).toBe(before);
   });

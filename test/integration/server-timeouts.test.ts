@@ -27,9 +27,7 @@ function rawClient(port: number): Promise<RawClient> {
     const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
     socket.on('data', (chunk) => (data += chunk.toString()));
     socket.on('error', () => undefined);
-    socket.once('connect', () =>
-      resolve({ socket, received: () => data, closedAfter: async (since) => (await closed) - since }),
-    );
+    socket.once('connect', () => resolve({ socket, received: () => data, closedAfter: async (since) => (await closed) - since }));
     socket.once('error', reject);
   });
 }
@@ -150,7 +148,10 @@ describe('HTTP server limits', () => {
 
   it('keeps a quiet WebSocket open past the idle and request timeouts', async () => {
     const socket = await openSocket(`ws://127.0.0.1:${port}/v1/ws`, auth());
-    const held = await Promise.race([socket.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), LIMITS.request * 2))]);
+    const held = await Promise.race([
+      socket.closed.then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('open'), LIMITS.request * 2)),
+    ]);
     expect(held).toBe('open');
     const id = (await submit(app, '/v1/items', { name: 'item', quantity: 4 })).json().id;
     socket.send({ type: 'subscribe', requestId: id });

@@ -99,7 +99,11 @@ describe('stage timings: each request timed from its record to its push', () => 
   it("counts the worker's steps of a request nobody follows, and no push", async () => {
     const before = await read();
     const id = await take();
-    await waitUntil('the request to finish', async () => (await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', id).executeTakeFirst())?.status === 'succeeded');
+    await waitUntil(
+      'the request to finish',
+      async () =>
+        (await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', id).executeTakeFirst())?.status === 'succeeded',
+    );
     const after = await settled(before);
     for (const stage of WORKER_STAGES) expect(delta(before, after, stage).count, stage).toBe(1);
     for (const stage of API_STAGES) expect(delta(before, after, stage).count, stage).toBe(0);

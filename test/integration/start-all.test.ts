@@ -34,18 +34,37 @@ describe('npm start (scripts/start-all.ts)', () => {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.queuePrefix, PORT: '0', ADMIN_PORT: '0', SHUTDOWN_TIMEOUT_MS: '2000' },
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: config.databaseUrl,
+        REDIS_URL: config.redisUrl,
+        QUEUE_PREFIX: config.queuePrefix,
+        PORT: '0',
+        ADMIN_PORT: '0',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+      },
     });
-    const run = { child, output: '', pids: [] as number[], exited: new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))) };
+    const run = {
+      child,
+      output: '',
+      pids: [] as number[],
+      exited: new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      ),
+    };
     child.stdout.on('data', (c: Buffer) => (run.output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (run.output += c.toString()));
     try {
-      run.pids = await waitUntil('the API and the worker to start', async () => {
-        const lines = logLines(run.output);
-        const api = lines.find((l) => l.name === 'idemq-api' && /^Server listening at/.test(l.msg ?? ''));
-        const worker = lines.find((l) => l.name === 'idemq-worker' && l.msg === 'worker started');
-        return api && worker && [api.pid!, worker.pid!];
-      }, { timeoutMs: 60_000 });
+      run.pids = await waitUntil(
+        'the API and the worker to start',
+        async () => {
+          const lines = logLines(run.output);
+          const api = lines.find((l) => l.name === 'idemq-api' && /^Server listening at/.test(l.msg ?? ''));
+          const worker = lines.find((l) => l.name === 'idemq-worker' && l.msg === 'worker started');
+          return api && worker && [api.pid!, worker.pid!];
+        },
+        { timeoutMs: 60_000 },
+      );
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -65,10 +84,16 @@ describe('npm start (scripts/start-all.ts)', () => {
         const { output } = run;
         expect({ code, signal }, output).toEqual({ code: 0, signal: null });
         const lines = logLines(output);
-        expect(lines.filter((l) => l.level >= 50), output).toEqual([]);
+        expect(
+          lines.filter((l) => l.level >= 50),
+          output,
+        ).toEqual([]);
         expect(output).not.toMatch(/second SIG/);
         for (const name of ['idemq-api', 'idemq-worker']) {
-          expect(lines.filter((l) => l.name === name && l.msg === 'shutting down'), output).toHaveLength(1);
+          expect(
+            lines.filter((l) => l.name === name && l.msg === 'shutting down'),
+            output,
+          ).toHaveLength(1);
         }
         await waitUntil('both processes to be gone', async () => run.pids.every((pid) => !alive(pid)), { timeoutMs: 5_000 });
       } finally {
@@ -86,7 +111,10 @@ describe('npm start (scripts/start-all.ts)', () => {
       await waitUntil('both processes to be gone', async () => run.pids.every((pid) => !alive(pid)), { timeoutMs: 8_000 });
       const lines = logLines(run.output);
       for (const name of ['idemq-api', 'idemq-worker']) {
-        expect(lines.filter((l) => l.name === name && l.msg === 'shutting down'), run.output).toHaveLength(1);
+        expect(
+          lines.filter((l) => l.name === name && l.msg === 'shutting down'),
+          run.output,
+        ).toHaveLength(1);
       }
     } finally {
       for (const pid of [run.child.pid!, ...run.pids]) if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -18,7 +18,15 @@ const ADMIN_TOKEN = 'adm_test_startup_0123456789abcdef_xyz';
 function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, ...testRedisEnv(), QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`, ADMIN_PORT: '0', PORT: '0', SHUTDOWN_DRAIN_MS: '0', ...env },
+    env: {
+      PATH: process.env.PATH,
+      ...testRedisEnv(),
+      QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+      ADMIN_PORT: '0',
+      PORT: '0',
+      SHUTDOWN_DRAIN_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -67,28 +75,46 @@ describe.concurrent('a process whose start-up the environment prevents', { timeo
 
   it('the API, on a database that does not exist, says to run npm run migrate', async () => {
     const result = await run('src/main.ts', { DATABASE_URL: databaseUrl(missing) });
-    expectReadableFailure(result, new RegExp(`DATABASE_URL: database "${missing}" does not exist on 127\\.0\\.0\\.1:5432: run \`npm run migrate\``));
+    expectReadableFailure(
+      result,
+      new RegExp(`DATABASE_URL: database "${missing}" does not exist on 127\\.0\\.0\\.1:5432: run \`npm run migrate\``),
+    );
   });
 
   it('a worker, on a Postgres nothing listens for, says what to check', async () => {
     const port = await freePort();
     const result = await run('workers/main.ts', { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/idemq` });
-    expectReadableFailure(result, new RegExp(`DATABASE_URL: cannot reach Postgres at 127\\.0\\.0\\.1:${port} \\(connection refused\\): check that Postgres runs there`));
+    expectReadableFailure(
+      result,
+      new RegExp(`DATABASE_URL: cannot reach Postgres at 127\\.0\\.0\\.1:${port} \\(connection refused\\): check that Postgres runs there`),
+    );
   });
 
   it('a worker, on a database never migrated, names the migrations and says to run npm run migrate', async () => {
     const result = await run('workers/main.ts', { DATABASE_URL: databaseUrl(empty) });
-    expectReadableFailure(result, /DATABASE_URL: the database lacks migrations this code needs: idemq\/2026_12_02_001_idemq_schema.*Run `npm run migrate`/);
+    expectReadableFailure(
+      result,
+      /DATABASE_URL: the database lacks migrations this code needs: idemq\/2026_12_02_001_idemq_schema.*Run `npm run migrate`/,
+    );
   });
 
   it('the API, on a port already taken, names the port and says what to do', async () => {
     const result = await run('src/main.ts', { DATABASE_URL: ctx.config.databaseUrl, PORT: String(busyPort) });
-    expectReadableFailure(result, new RegExp(`PORT: 127\\.0\\.0\\.1:${busyPort} is already in use .*: stop that process, or set PORT to a free port`));
+    expectReadableFailure(
+      result,
+      new RegExp(`PORT: 127\\.0\\.0\\.1:${busyPort} is already in use .*: stop that process, or set PORT to a free port`),
+    );
   });
 
   it('the API, in production with no key at all, starts and warns how to create one', async () => {
-    const { code, output } = await run('src/main.ts', { NODE_ENV: 'production', ADMIN_TOKEN, DATABASE_URL: ctx.config.databaseUrl }, /Server listening[\s\S]*Server listening/);
-    expect(output).toMatch(/"level":40[^\n]*no API key exists: every request will be refused \(401\) until one does; create one with `npm run keys -- create --tenant <tenant>`/);
+    const { code, output } = await run(
+      'src/main.ts',
+      { NODE_ENV: 'production', ADMIN_TOKEN, DATABASE_URL: ctx.config.databaseUrl },
+      /Server listening[\s\S]*Server listening/,
+    );
+    expect(output).toMatch(
+      /"level":40[^\n]*no API key exists: every request will be refused \(401\) until one does; create one with `npm run keys -- create --tenant <tenant>`/,
+    );
     expect(code, output).toBe(0);
   });
 });

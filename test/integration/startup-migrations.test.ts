@@ -25,7 +25,9 @@ describe.each([
   const expected = new RegExp(`${schema}/${newest}[\\s\\S]*npm run migrate`);
 
   it('a worker refuses to start, naming the missing migration and saying to run npm run migrate', async () => {
-    await expect(startWorker(ctx.config, silent, { operations: ctx.app.operations, migrations: [fixtureMigrations] })).rejects.toThrow(expected);
+    await expect(startWorker(ctx.config, silent, { operations: ctx.app.operations, migrations: [fixtureMigrations] })).rejects.toThrow(
+      expected,
+    );
   });
 
   it('the API refuses to start with the same message', async () => {

@@ -30,7 +30,7 @@ const failAndRedrive = async (id: string) => {
 };
 
 describe('the status history in the request row', () => {
-  it('starts with queued and gets one entry per change, in order, on Postgres\'s clock', async () => {
+  it("starts with queued and gets one entry per change, in order, on Postgres's clock", async () => {
     const id = await newRequest('history-1');
     expect(await markProcessing(ctx.db, [id])).toEqual([id]);
     // a second markProcessing changes nothing, so it appends nothing

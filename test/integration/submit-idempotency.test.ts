@@ -34,16 +34,54 @@ describe('POST with an Idempotency-Key', () => {
       { name: 'no key', status: 400, slug: 'idempotency-key-missing', headers: json },
       { name: 'an empty key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': '' } },
       { name: 'an empty quoted key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': '""' } },
-      { name: 'a key of 256 characters', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'k'.repeat(256) } },
-      { name: 'a key with a control character', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'a\x01b' } },
+      {
+        name: 'a key of 256 characters',
+        status: 400,
+        slug: 'idempotency-key-invalid',
+        headers: { ...json, 'idempotency-key': 'k'.repeat(256) },
+      },
+      {
+        name: 'a key with a control character',
+        status: 400,
+        slug: 'idempotency-key-invalid',
+        headers: { ...json, 'idempotency-key': 'a\x01b' },
+      },
       { name: 'a key with a tab', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'a\tb' } },
       { name: 'a non-ASCII key', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'clé' } },
       { name: 'a bare key with a comma', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': 'a,b' } },
-      { name: 'two Idempotency-Key headers', status: 400, slug: 'idempotency-key-invalid', headers: { ...json, 'idempotency-key': ['dup', 'dup'] } },
-      { name: 'a body that fails the schema', status: 400, slug: 'invalid-request', headers: { ...json, 'idempotency-key': 'bad-1' }, payload: '{"name":"item","quantity":-1}' },
-      { name: 'a body with an unknown field', status: 400, slug: 'invalid-request', headers: { ...json, 'idempotency-key': 'bad-2' }, payload: '{"name":"item","quantity":1,"extra":1}' },
-      { name: 'malformed JSON', status: 400, slug: 'malformed-json', headers: { ...json, 'idempotency-key': 'bad-3' }, payload: '{"name":' },
-      { name: 'text/plain', status: 415, slug: 'unsupported-media-type', headers: { 'content-type': 'text/plain', 'idempotency-key': 'bad-4' } },
+      {
+        name: 'two Idempotency-Key headers',
+        status: 400,
+        slug: 'idempotency-key-invalid',
+        headers: { ...json, 'idempotency-key': ['dup', 'dup'] },
+      },
+      {
+        name: 'a body that fails the schema',
+        status: 400,
+        slug: 'invalid-request',
+        headers: { ...json, 'idempotency-key': 'bad-1' },
+        payload: '{"name":"item","quantity":-1}',
+      },
+      {
+        name: 'a body with an unknown field',
+        status: 400,
+        slug: 'invalid-request',
+        headers: { ...json, 'idempotency-key': 'bad-2' },
+        payload: '{"name":"item","quantity":1,"extra":1}',
+      },
+      {
+        name: 'malformed JSON',
+        status: 400,
+        slug: 'malformed-json',
+        headers: { ...json, 'idempotency-key': 'bad-3' },
+        payload: '{"name":',
+      },
+      {
+        name: 'text/plain',
+        status: 415,
+        slug: 'unsupported-media-type',
+        headers: { 'content-type': 'text/plain', 'idempotency-key': 'bad-4' },
+      },
       { name: 'no content type', status: 415, slug: 'unsupported-media-type', headers: { 'idempotency-key': 'bad-5' } },
       {
         name: 'a body over 1 MiB',
@@ -79,7 +117,13 @@ describe('POST with an Idempotency-Key', () => {
     expect(body.expiresAt).toBeNull();
 
     const row = await rowOf(body.id);
-    expect(row).toMatchObject({ tenant_id: 'acme', idempotency_key: 'first', operation: 'items.create', status: 'queued', payload: takeBody() });
+    expect(row).toMatchObject({
+      tenant_id: 'acme',
+      idempotency_key: 'first',
+      operation: 'items.create',
+      status: 'queued',
+      payload: takeBody(),
+    });
     expect(row.created_at.toISOString()).toBe(body.createdAt);
   });
 
@@ -89,7 +133,12 @@ describe('POST with an Idempotency-Key', () => {
     const p = takeBody();
     const reordered = `{ "takeFrom" : "${p.takeFrom}",\n  "quantity": 100,   "name":"item" }`;
     const replay = () =>
-      app.inject({ method: 'POST', url: '/v1/items', headers: { ...auth(), 'idempotency-key': 'replay', 'content-type': 'application/json' }, payload: reordered });
+      app.inject({
+        method: 'POST',
+        url: '/v1/items',
+        headers: { ...auth(), 'idempotency-key': 'replay', 'content-type': 'application/json' },
+        payload: reordered,
+      });
 
     const pending = await replay();
     expect(pending.statusCode).toBe(202);
@@ -166,7 +215,12 @@ describe('POST with an Idempotency-Key', () => {
     const other = await submit(app, '/v1/items', body, { key: 'shared-key-2', tenant: 'globex' });
     expect(other.statusCode, other.body).toBe(202);
     expect(other.headers['idempotent-replayed']).toBeUndefined();
-    const rows = await ctx.db.selectFrom('idemq.requests').select('tenant_id').where('idempotency_key', '=', 'shared-key').orderBy('tenant_id').execute();
+    const rows = await ctx.db
+      .selectFrom('idemq.requests')
+      .select('tenant_id')
+      .where('idempotency_key', '=', 'shared-key')
+      .orderBy('tenant_id')
+      .execute();
     expect(rows.map((r) => r.tenant_id)).toEqual(['acme', 'globex']);
   });
 

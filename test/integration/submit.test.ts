@@ -43,7 +43,8 @@ describe('submit', () => {
     return { jobs, warnings, submit: (i: SubmitInput) => submit(i, log) };
   }
 
-  const ageRecord = (id: string) => sql`update idemq.requests set created_at = now() - interval '1 minute' where id = ${id}`.execute(ctx.db);
+  const ageRecord = (id: string) =>
+    sql`update idemq.requests set created_at = now() - interval '1 minute' where id = ${id}`.execute(ctx.db);
 
   it('records a new key and enqueues its job once, timed from acceptance', async () => {
     const { jobs, submit } = harness();
@@ -63,7 +64,9 @@ describe('submit', () => {
     expect(jobs).toHaveLength(1);
     if (first.kind !== 'created') throw new Error('expected created');
     await ageRecord(first.request.id);
-    await sql`update idemq.requests set status = 'succeeded', result = '{}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(ctx.db);
+    await sql`update idemq.requests set status = 'succeeded', result = '{}', expires_at = now() + interval '1 hour' where id = ${first.request.id}`.execute(
+      ctx.db,
+    );
     expect((await submit(input({ idempotencyKey: key }))).kind).toBe('replayed');
     expect(jobs).toHaveLength(1);
   });
@@ -107,7 +110,10 @@ describe('submit', () => {
     if (outcome.kind !== 'created') return;
     expect(jobs).toHaveLength(1);
     expect(warnings).toEqual([
-      { fields: { err: expect.objectContaining({ message: 'redis away' }), requestId: outcome.request.id }, message: 'enqueue failed; the reconciler will enqueue the request' },
+      {
+        fields: { err: expect.objectContaining({ message: 'redis away' }), requestId: outcome.request.id },
+        message: 'enqueue failed; the reconciler will enqueue the request',
+      },
     ]);
     const row = await ctx.db.selectFrom('idemq.requests').select('status').where('id', '=', outcome.request.id).executeTakeFirstOrThrow();
     expect(row.status).toBe('queued');

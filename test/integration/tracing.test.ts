@@ -82,7 +82,10 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; p
 
 /** The fixture app's API as a real process; resolves once it listens. */
 async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [API_MAIN], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -167,7 +170,13 @@ describe('tracing across the API, the queue and the worker', () => {
       }
       const res = await fetch(`http://127.0.0.1:${port}${route}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${TENANTS.acme.secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), prefer: 'wait=10', ...extra },
+        headers: {
+          authorization: `Bearer ${TENANTS.acme.secret}`,
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+          prefer: 'wait=10',
+          ...extra,
+        },
         body: JSON.stringify(route === '/v1/items' ? { name: 'item', quantity: 100 } : { sku: 'A-1' }),
       });
       const body = (await res.json()) as { id: string; status: string };
@@ -181,7 +190,10 @@ describe('tracing across the API, the queue and the worker', () => {
       const { spans } = opts.pushesTo;
       const pushed = (id: string) => {
         const post = spans.find((s) => s.name.startsWith('POST ') && s.attributes['idemq.request_id'] === id);
-        return post !== undefined && spans.some((s) => s.traceId === post.traceId && s.name === 'idemq.push' && s.attributes['idemq.status'] === 'succeeded');
+        return (
+          post !== undefined &&
+          spans.some((s) => s.traceId === post.traceId && s.name === 'idemq.push' && s.attributes['idemq.status'] === 'succeeded')
+        );
       };
       await waitUntil('the push spans of the API', async () => ids.every(pushed), { timeoutMs: 10_000, intervalMs: 100 });
     }
@@ -209,7 +221,12 @@ describe('tracing across the API, the queue and the worker', () => {
       // the API's push of `processing` is exported once handled, and the follower's read follows it at once
       followed: () => collector.spans.some((s) => s.name === 'idemq.push' && s.attributes['idemq.status'] === 'processing'),
     };
-    const [id] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [{}], '/v1/items', { pushesTo: collector, gate });
+    const [id] = await submitThroughProcesses(
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+      [{}],
+      '/v1/items',
+      { pushesTo: collector, gate },
+    );
 
     const spans = collector.spans;
     const one = (what: string, match: (s: ExportedSpan) => boolean) => {
@@ -254,12 +271,15 @@ describe('tracing across the API, the queue and the worker', () => {
     stops.push(() => collector.close());
     const clientTrace = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
-    const [continued, malformed, unsampled] = await submitThroughProcesses({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, [
-      { traceparent: `00-${clientTrace}-${clientSpan}-01` },
-      { traceparent: `00-${'0'.repeat(32)}-zz-01, and more`, tracestate: 'x'.repeat(10_000) },
-      // the client's sampling decision is followed: not sampled, nothing recorded for it
-      { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00` },
-    ]);
+    const [continued, malformed, unsampled] = await submitThroughProcesses(
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+      [
+        { traceparent: `00-${clientTrace}-${clientSpan}-01` },
+        { traceparent: `00-${'0'.repeat(32)}-zz-01, and more`, tracestate: 'x'.repeat(10_000) },
+        // the client's sampling decision is followed: not sampled, nothing recorded for it
+        { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00` },
+      ],
+    );
     const postOf = (id: string) => collector.spans.find((s) => s.name === 'POST /v1/items' && s.attributes['idemq.request_id'] === id);
     expect(postOf(continued!)).toMatchObject({ traceId: clientTrace, parentSpanId: clientSpan });
     const own = postOf(malformed!);
@@ -275,7 +295,11 @@ describe('tracing across the API, the queue and the worker', () => {
     const collector = await startCollector();
     const upstream = await startUpstreamServer();
     const routes = await writeRoutesFile([{ name: 'orders.create', route: '/v1/orders', upstream: `${upstream.url}/orders` }]);
-    stops.push(() => collector.close(), () => upstream.close(), () => routes.remove());
+    stops.push(
+      () => collector.close(),
+      () => upstream.close(),
+      () => routes.remove(),
+    );
     const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, FORWARD_ROUTES_FILE: routes.path };
     // the upstream's answer waits for the gate
     const gate: Gate = {

@@ -43,7 +43,11 @@ describe('a request whose operation the worker does not know', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await inspector.queue.add('process', { requestId: id }, { jobId: jobIdFor(id), attempts: 1_000, backoff: { type: 'capped-exponential' } });
+    await inspector.queue.add(
+      'process',
+      { requestId: id },
+      { jobId: jobIdFor(id), attempts: 1_000, backoff: { type: 'capped-exponential' } },
+    );
     // retried, or (what must not happen) finished
     const job = await waitUntil('the job to be retried or finished', async () => {
       const j = await inspector.queue.getJob(jobIdFor(id));
@@ -85,7 +89,10 @@ describe('a request whose operation the worker does not know', () => {
     const seen = Number(/idemq_worker_unknown_operation_total\{operation="items-v2.create"\} (\d+)/.exec(metrics)?.[1]);
     expect(seen).toBeGreaterThanOrEqual(3);
     // each of those runs (this request's and the earlier test's) is a retry of that cause, none of another
-    const unknownRuns = [...metrics.matchAll(/^idemq_worker_unknown_operation_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const unknownRuns = [...metrics.matchAll(/^idemq_worker_unknown_operation_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
     expect(Number(/idemq_worker_retries_total\{cause="unknown_operation"\} (\d+)/.exec(metrics)?.[1])).toBe(unknownRuns);
     expect(metrics).not.toMatch(/idemq_worker_retries_total\{cause="(failure|transient)"\}/);
 

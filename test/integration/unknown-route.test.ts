@@ -25,7 +25,13 @@ describe(`unknown routes (RATE_LIMIT_PER_ADDRESS_PER_MINUTE=${PER_ADDRESS})`, ()
 
   it('count against the address budget like any open route: 404 under it, 429 past it, whatever the body or the key', async () => {
     const post = (remoteAddress: string, headers: Record<string, string> = {}) =>
-      app.inject({ method: 'POST', url: '/nowhere', remoteAddress, headers: { 'content-type': 'application/json', ...headers }, payload: '{"a":1}' });
+      app.inject({
+        method: 'POST',
+        url: '/nowhere',
+        remoteAddress,
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: '{"a":1}',
+      });
     const answers = [];
     for (let i = 0; i < PER_ADDRESS + 2; i++) answers.push(await post('192.0.2.10', i % 2 ? auth() : {}));
     answers.slice(0, PER_ADDRESS).forEach((res) => expectProblem(res, 404, 'not-found'));
@@ -40,7 +46,9 @@ describe(`unknown routes (RATE_LIMIT_PER_ADDRESS_PER_MINUTE=${PER_ADDRESS})`, ()
     const client = await rawClientFrom('127.0.0.5', port);
     try {
       const start = Date.now();
-      client.socket.write('POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"k0":0,');
+      client.socket.write(
+        'POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"k0":0,',
+      );
       await Promise.race([client.closed, new Promise((r) => setTimeout(r, 5_000))]);
       expect(client.received()).toMatch(/^HTTP\/1\.1 404 /);
       expect(client.received()).toMatch(/connection: close/i);

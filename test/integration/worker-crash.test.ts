@@ -79,10 +79,14 @@ describe('a worker that dies mid-job', () => {
     // a worker that takes the job and hangs, then goes away without releasing it: its lock is left to lapse
     let taken!: () => void;
     const tookJob = new Promise<void>((resolve) => (taken = resolve));
-    const hung = new Worker(REQUEST_QUEUE, () => {
-      taken();
-      return new Promise(() => undefined);
-    }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: JOB_LOCK_MS, skipStalledCheck: true });
+    const hung = new Worker(
+      REQUEST_QUEUE,
+      () => {
+        taken();
+        return new Promise(() => undefined);
+      },
+      { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: JOB_LOCK_MS, skipStalledCheck: true },
+    );
 
     const res = await submit(app, '/v1/items', { name: 'item', quantity: 250, takeFrom: a });
     const { id } = res.json();
@@ -108,16 +112,27 @@ describe('a worker that dies mid-job', () => {
     for (let crash = 0; crash < 3; crash++) {
       let taken!: () => void;
       const tookJob = new Promise<void>((resolve) => (taken = resolve));
-      const hung = new Worker(REQUEST_QUEUE, () => {
-        taken();
-        return new Promise(() => undefined);
-      }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 1_000 });
+      const hung = new Worker(
+        REQUEST_QUEUE,
+        () => {
+          taken();
+          return new Promise(() => undefined);
+        },
+        { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 1_000 },
+      );
       await tookJob;
       await hung.close(true);
       // let a stalled check run (from a checker that does not process) and move it back to wait
-      const checker = new Worker(REQUEST_QUEUE, null, { connection: redis, prefix: ctx.config.queuePrefix, stalledInterval: 500, maxStalledCount: 1_000 });
+      const checker = new Worker(REQUEST_QUEUE, null, {
+        connection: redis,
+        prefix: ctx.config.queuePrefix,
+        stalledInterval: 500,
+        maxStalledCount: 1_000,
+      });
       await checker.startStalledCheckTimer();
-      await waitUntil('the stalled job to go back to wait', async () => (await queue.of(id).getJobState(jobIdFor(id))) === 'waiting', { timeoutMs: 10_000 });
+      await waitUntil('the stalled job to go back to wait', async () => (await queue.of(id).getJobState(jobIdFor(id))) === 'waiting', {
+        timeoutMs: 10_000,
+      });
       await checker.close();
     }
     const job = await queue.getJob(id);

@@ -16,10 +16,15 @@ const asInjected = async (res: Response) => {
   return { statusCode: res.status, body, headers: Object.fromEntries(res.headers), json: () => JSON.parse(body) };
 };
 
-describe('a worker\'s metrics port', () => {
-  it('binds WORKER_METRICS_HOST (loopback by default, whatever HOST), demands the admin token and has the API\'s socket limits', async () => {
+describe("a worker's metrics port", () => {
+  it("binds WORKER_METRICS_HOST (loopback by default, whatever HOST), demands the admin token and has the API's socket limits", async () => {
     const port = await freePort();
-    ctx = await createTestContext({ HOST: '0.0.0.0', HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '2' });
+    ctx = await createTestContext({
+      HOST: '0.0.0.0',
+      HTTP_HEADERS_TIMEOUT_MS: '400',
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '2',
+    });
     await ctx.startWorker({ WORKER_METRICS_PORT: String(port) });
     const url = `http://127.0.0.1:${port}/metrics`;
 

@@ -67,10 +67,14 @@ describe('worker metrics, read from a running worker after real work', () => {
     const redis = new Redis(ctx.config.redisUrl, { ...REDIS_PROTOCOL, maxRetriesPerRequest: null });
     let taken!: () => void;
     const tookJob = new Promise<void>((resolve) => (taken = resolve));
-    const hung = new Worker(REQUEST_QUEUE, () => {
-      taken();
-      return new Promise(() => undefined);
-    }, { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: ctx.config.jobLockMs, skipStalledCheck: true });
+    const hung = new Worker(
+      REQUEST_QUEUE,
+      () => {
+        taken();
+        return new Promise(() => undefined);
+      },
+      { connection: redis, prefix: ctx.config.queuePrefix, lockDuration: ctx.config.jobLockMs, skipStalledCheck: true },
+    );
     const stalledId = await submitItem('stalls');
     await tookJob;
     await hung.close(true);
@@ -128,7 +132,8 @@ describe('worker metrics, read from a running worker after real work', () => {
 
   it('counts retries by cause and processing_failed', async () => {
     const before = await metrics();
-    const delta = (s: Sample[], name: string, labels: Record<string, string> = {}) => valueOf(s, name, labels) - valueOf(before, name, labels);
+    const delta = (s: Sample[], name: string, labels: Record<string, string> = {}) =>
+      valueOf(s, name, labels) - valueOf(before, name, labels);
 
     const transient = await submitItem('transient-once');
     expect((await terminalRow(ctx, transient)).status).toBe('succeeded');
@@ -175,7 +180,10 @@ describe('a worker scrape with Postgres and Redis hung (connected, not answering
   it('answers within a bound, leaving the hung sources out, and counts them in the next scrape', async () => {
     pgProxy = await startTcpProxy(addressOf(TEST_SERVICES.postgresUrl));
     redisProxy = await startTcpProxy(addressOf(TEST_SERVICES.redisUrl));
-    ctx = await createTestContext(({ url }) => ({ DATABASE_URL: viaProxy(url, pgProxy), REDIS_URL: viaProxy(TEST_SERVICES.redisUrl, redisProxy) }));
+    ctx = await createTestContext(({ url }) => ({
+      DATABASE_URL: viaProxy(url, pgProxy),
+      REDIS_URL: viaProxy(TEST_SERVICES.redisUrl, redisProxy),
+    }));
     const url = `http://127.0.0.1:${await freePort()}/metrics`;
     await ctx.startWorker({ WORKER_METRICS_PORT: new URL(url).port });
     // both sources answer while the links are up

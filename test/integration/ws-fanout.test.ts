@@ -24,9 +24,7 @@ describe('WebSocket fan-out', () => {
   it(`delivers to ${CLIENTS} clients on one instance exactly their own completion`, async () => {
     const ids: string[] = [];
     for (let i = 0; i < CLIENTS; i += 100) {
-      const batch = await Promise.all(
-        Array.from({ length: 100 }, (_, j) => submit(app, '/v1/items', { name: 'item', quantity: i + j })),
-      );
+      const batch = await Promise.all(Array.from({ length: 100 }, (_, j) => submit(app, '/v1/items', { name: 'item', quantity: i + j })));
       ids.push(...batch.map((r) => r.json().id));
     }
     const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`;

@@ -73,7 +73,7 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, WS_SUBSCRIBES_
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
   });
 
-  it('counts every message against the socket\'s rate: a flood of unsubscribes is answered rate_limited, then closed (4429)', async () => {
+  it("counts every message against the socket's rate: a flood of unsubscribes is answered rate_limited, then closed (4429)", async () => {
     await closeAll();
     const flooder = await open(auth('acme'));
     const sent = 10_000;
@@ -146,7 +146,12 @@ describe(`WebSocket limits (WS_MESSAGES_PER_SECOND=${PER_SECOND}, WS_SUBSCRIBES_
   it('counts upgrades with a wrong key against the address: 401, then 429 once the address has spent its budget', async () => {
     const statuses: (number | undefined)[] = [];
     for (let i = 0; i < PER_ADDRESS + 2; i++) {
-      statuses.push(await openSocket(url, { authorization: 'Bearer sk_wrong_0123456789' }).then(() => 101, (err: { statusCode?: number }) => err.statusCode));
+      statuses.push(
+        await openSocket(url, { authorization: 'Bearer sk_wrong_0123456789' }).then(
+          () => 101,
+          (err: { statusCode?: number }) => err.statusCode,
+        ),
+      );
     }
     expect(new Set(statuses)).toEqual(new Set([401, 429]));
     expect(statuses.at(-1)).toBe(429);

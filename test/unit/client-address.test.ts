@@ -10,7 +10,14 @@ describe('addressKey', () => {
 
   it('groups IPv6 by /64, whatever the notation', () => {
     const key = '2001:db8:0:1::/64';
-    for (const ip of ['2001:db8:0:1::1', '2001:0db8:0000:0001:ffff:ffff:ffff:ffff', '2001:db8::1:0:0:0:1', '2001:db8:0:1:1::', '2001:db8:0:1::1.2.3.4', '2001:db8:0:1::1%eth0']) {
+    for (const ip of [
+      '2001:db8:0:1::1',
+      '2001:0db8:0000:0001:ffff:ffff:ffff:ffff',
+      '2001:db8::1:0:0:0:1',
+      '2001:db8:0:1:1::',
+      '2001:db8:0:1::1.2.3.4',
+      '2001:db8:0:1::1%eth0',
+    ]) {
       expect(addressKey(ip), ip).toBe(key);
     }
     expect(addressKey('2001:db8:0:2::1')).not.toBe(key);

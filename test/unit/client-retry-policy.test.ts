@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  DEFAULT_RETRY_POLICY,
-  isRetryableStatus,
-  retryDelay,
-} from '../../clients/typescript/src/retry-policy.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableStatus, retryDelay } from '../../clients/typescript/src/retry-policy.ts';
 
 const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000 };
 

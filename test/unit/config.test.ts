@@ -25,10 +25,18 @@ describe('loadConfig', () => {
   });
 
   it('reads values, converting numbers, and maps each secret to its tenant', () => {
-    const config = loadConfig({ PORT: '0', IDEMPOTENCY_TTL_SECONDS: '1', API_KEYS: `acme:${SECRET},globex:sk_other_12345`, LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      PORT: '0',
+      IDEMPOTENCY_TTL_SECONDS: '1',
+      API_KEYS: `acme:${SECRET},globex:sk_other_12345`,
+      LOG_LEVEL: 'silent',
+    });
     expect(config.port).toBe(0);
     expect(config.idempotencyTtlSeconds).toBe(1);
-    expect([...config.apiKeys]).toEqual([[SECRET, 'acme'], ['sk_other_12345', 'globex']]);
+    expect([...config.apiKeys]).toEqual([
+      [SECRET, 'acme'],
+      ['sk_other_12345', 'globex'],
+    ]);
   });
 
   it('caps connections per address at a tenth of the total unless set', () => {
@@ -42,14 +50,32 @@ describe('loadConfig', () => {
   });
 
   it('lists every problem at once, naming each variable', () => {
-    const problems = problemsOf({ PORT: 'abc', LOG_LEVEL: 'loud', WORKER_CONCURRENCY: '0', DATABASE_URL: 'mysql://x/y', REDIS_URL: 'http://x' });
+    const problems = problemsOf({
+      PORT: 'abc',
+      LOG_LEVEL: 'loud',
+      WORKER_CONCURRENCY: '0',
+      DATABASE_URL: 'mysql://x/y',
+      REDIS_URL: 'http://x',
+    });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'WORKER_CONCURRENCY']);
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('"abc"');
   });
 
   it('refuses integers written as anything but digits instead of rounding or guessing', () => {
-    const problems = problemsOf({ IDEMPOTENCY_TTL_SECONDS: '1.5', MAX_ATTEMPTS: 'true', PORT: '0x10', PG_POOL_SIZE: '1e1', WORKER_CONCURRENCY: ' ' });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['IDEMPOTENCY_TTL_SECONDS', 'MAX_ATTEMPTS', 'PG_POOL_SIZE', 'PORT', 'WORKER_CONCURRENCY']);
+    const problems = problemsOf({
+      IDEMPOTENCY_TTL_SECONDS: '1.5',
+      MAX_ATTEMPTS: 'true',
+      PORT: '0x10',
+      PG_POOL_SIZE: '1e1',
+      WORKER_CONCURRENCY: ' ',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'IDEMPOTENCY_TTL_SECONDS',
+      'MAX_ATTEMPTS',
+      'PG_POOL_SIZE',
+      'PORT',
+      'WORKER_CONCURRENCY',
+    ]);
   });
 
   it('lists a duplicated API secret together with the other problems', () => {
@@ -115,7 +141,9 @@ describe('loadConfig', () => {
       databaseReadUrl: 'postgresql://idemq@replica:5432/idemq',
       pgReadPoolSize: 3,
     });
-    expect(problemsOf({ DATABASE_READ_URL: 'replica:5432' })).toEqual(['DATABASE_READ_URL: must be a postgres:// (or postgresql://) URL, or empty for none']);
+    expect(problemsOf({ DATABASE_READ_URL: 'replica:5432' })).toEqual([
+      'DATABASE_READ_URL: must be a postgres:// (or postgresql://) URL, or empty for none',
+    ]);
   });
 
   it('refreshes stored API keys every 2 s by default, and refuses a period that would break the 5 s revocation bound', () => {
@@ -131,32 +159,46 @@ describe('loadConfig', () => {
     expect(problemsOf({ SHUTDOWN_DRAIN_MS: '-1' })).toEqual([expect.stringMatching(/^SHUTDOWN_DRAIN_MS: /)]);
   });
 
-  it('meters WebSocket messages per socket (5,000 a second by default) and subscribes per tenant (the tenant\'s RATE_LIMIT_PER_MINUTE unless set)', () => {
+  it("meters WebSocket messages per socket (5,000 a second by default) and subscribes per tenant (the tenant's RATE_LIMIT_PER_MINUTE unless set)", () => {
     expect(loadConfig({})).toMatchObject({ wsMessagesPerSecond: 5_000, wsSubscribesPerMinute: 6_000 });
     expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120000' }).wsSubscribesPerMinute).toBe(120_000);
     expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120000', WS_SUBSCRIBES_PER_MINUTE: '30' }).wsSubscribesPerMinute).toBe(30);
-    expect(problemsOf({ WS_SUBSCRIBES_PER_MINUTE: '0', WS_MESSAGES_PER_SECOND: '1.5' }).map((p) => p.split(':')[0]).sort()).toEqual([
-      'WS_MESSAGES_PER_SECOND',
-      'WS_SUBSCRIBES_PER_MINUTE',
-    ]);
+    expect(
+      problemsOf({ WS_SUBSCRIBES_PER_MINUTE: '0', WS_MESSAGES_PER_SECOND: '1.5' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['WS_MESSAGES_PER_SECOND', 'WS_SUBSCRIBES_PER_MINUTE']);
   });
 
   it('reads TRUSTED_PROXIES as addresses and CIDR ranges, none by default', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
-    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8 ,::1' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.1', 'fd00::/8', '::1']);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8 ,::1' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.1',
+      'fd00::/8',
+      '::1',
+    ]);
   });
 
   it('names each malformed TRUSTED_PROXIES entry', () => {
     const problems = problemsOf({ TRUSTED_PROXIES: '10.0.0.0/33,lb.internal,10.0.0.1,::1/129,1.2.3.4/8/8' });
     expect(problems).toHaveLength(4);
     expect(problems.every((p) => p.startsWith('TRUSTED_PROXIES: each entry must be an IP address or a CIDR range'))).toBe(true);
-    for (const bad of ['10.0.0.0/33', 'lb.internal', '::1/129', '1.2.3.4/8/8']) expect(problems.some((p) => p.includes(`"${bad}"`)), bad).toBe(true);
+    for (const bad of ['10.0.0.0/33', 'lb.internal', '::1/129', '1.2.3.4/8/8'])
+      expect(
+        problems.some((p) => p.includes(`"${bad}"`)),
+        bad,
+      ).toBe(true);
   });
 
   it('reads REDIS_CLUSTER_NODES as host:port seeds (none: a standalone Redis) and QUEUE_SHARDS (1 by default, at most 16)', () => {
     expect(loadConfig({})).toMatchObject({ redisClusterNodes: [], queueShards: 1 });
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:7000, redis-b.internal:7001,[::1]:7002', QUEUE_SHARDS: '4' })).toMatchObject({
-      redisClusterNodes: [{ host: '10.0.0.5', port: 7000 }, { host: 'redis-b.internal', port: 7001 }, { host: '::1', port: 7002 }],
+      redisClusterNodes: [
+        { host: '10.0.0.5', port: 7000 },
+        { host: 'redis-b.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
       queueShards: 4,
     });
     expect(problemsOf({ QUEUE_SHARDS: '17' })).toEqual(['QUEUE_SHARDS: must be <= 16 (got 17)']);
@@ -167,7 +209,11 @@ describe('loadConfig', () => {
     const problems = problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.5,10.0.0.6:7000,redis://a:7000,b:70000,:7000' });
     expect(problems).toHaveLength(4);
     expect(problems.every((p) => p.startsWith('REDIS_CLUSTER_NODES: each entry must be host:port'))).toBe(true);
-    for (const bad of ['10.0.0.5', 'redis://a:7000', 'b:70000', ':7000']) expect(problems.some((p) => p.includes(`"${bad}"`)), bad).toBe(true);
+    for (const bad of ['10.0.0.5', 'redis://a:7000', 'b:70000', ':7000'])
+      expect(
+        problems.some((p) => p.includes(`"${bad}"`)),
+        bad,
+      ).toBe(true);
   });
 
   describe('in production (NODE_ENV=production)', () => {
@@ -191,14 +237,20 @@ describe('loadConfig', () => {
     });
 
     it('refuses to start without an ADMIN_TOKEN of its own, never echoing one', () => {
-      expect(problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}` })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
+      expect(problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}` })).toEqual([
+        expect.stringMatching(/^ADMIN_TOKEN: required in production/),
+      ]);
       const demo = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN: 'adm_demo_change_me' });
       expect(demo).toEqual([expect.stringMatching(/^ADMIN_TOKEN: the public demo token is refused/)]);
       const short = problemsOf({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN: 'short-secret' });
       expect(short).toHaveLength(1);
       expect(short[0]).toMatch(/^ADMIN_TOKEN: /);
       expect(short[0]).not.toContain('short-secret');
-      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN }).admin).toMatchObject({ host: '127.0.0.1', port: 9090, token: ADMIN_TOKEN });
+      expect(loadConfig({ NODE_ENV: 'production', API_KEYS: `acme:${KEY}`, ADMIN_TOKEN }).admin).toMatchObject({
+        host: '127.0.0.1',
+        port: 9090,
+        token: ADMIN_TOKEN,
+      });
     });
 
     it('lets processes that serve no API (workers, migrations) start without keys', () => {
@@ -206,48 +258,75 @@ describe('loadConfig', () => {
     });
 
     it('asks a worker that serves its metrics for an ADMIN_TOKEN of its own, and binds them to loopback whatever HOST', () => {
-      expect(() => loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100' }, { servesApi: false })).toThrow(/ADMIN_TOKEN: required in production/);
-      expect(() => loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN: 'adm_demo_change_me' }, { servesApi: false })).toThrow(/public demo token is refused/);
-      const worker = loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN, HOST: '0.0.0.0' }, { servesApi: false });
+      expect(() => loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100' }, { servesApi: false })).toThrow(
+        /ADMIN_TOKEN: required in production/,
+      );
+      expect(() =>
+        loadConfig({ NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN: 'adm_demo_change_me' }, { servesApi: false }),
+      ).toThrow(/public demo token is refused/);
+      const worker = loadConfig(
+        { NODE_ENV: 'production', WORKER_METRICS_PORT: '9100', ADMIN_TOKEN, HOST: '0.0.0.0' },
+        { servesApi: false },
+      );
       expect([worker.workerMetricsHost, worker.workerMetricsPort, worker.admin.token]).toEqual(['127.0.0.1', 9100, ADMIN_TOKEN]);
     });
 
     it('keeps the demo key outside production', () => {
       expect(loadConfig({ NODE_ENV: 'development' }).apiKeys.get('sk_demo_change_me')).toBe('demo');
     });
-    it.each(['Production', 'prod', 'production ', ' PRODUCTION', 'Prod'])('reads NODE_ENV=%j as production: no demo key by default, ADMIN_TOKEN required', (nodeEnv) => {
-      expect(loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).production).toBe(true);
-      expect([...loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).apiKeys]).toEqual([]);
-      expect(problemsOf({ NODE_ENV: nodeEnv })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
-      expect(problemsOf({ NODE_ENV: nodeEnv, ADMIN_TOKEN, API_KEYS: 'demo:sk_demo_change_me' })).toEqual([expect.stringMatching(/^API_KEYS: the public demo secret/)]);
-    });
+    it.each(['Production', 'prod', 'production ', ' PRODUCTION', 'Prod'])(
+      'reads NODE_ENV=%j as production: no demo key by default, ADMIN_TOKEN required',
+      (nodeEnv) => {
+        expect(loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).production).toBe(true);
+        expect([...loadConfig({ NODE_ENV: nodeEnv, ADMIN_TOKEN }).apiKeys]).toEqual([]);
+        expect(problemsOf({ NODE_ENV: nodeEnv })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: required in production/)]);
+        expect(problemsOf({ NODE_ENV: nodeEnv, ADMIN_TOKEN, API_KEYS: 'demo:sk_demo_change_me' })).toEqual([
+          expect.stringMatching(/^API_KEYS: the public demo secret/),
+        ]);
+      },
+    );
 
     it('refuses weak hand-set secrets: an ADMIN_TOKEN of one repeated character or under 32 characters, API key secrets under 32', () => {
       const repeated = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(40) });
       expect(repeated).toEqual([expect.stringMatching(/^ADMIN_TOKEN: repeats one character/)]);
       expect(repeated[0]).not.toContain('x'.repeat(40));
-      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'abababababababababababababababababab' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: repeats only 2 distinct characters/)]);
-      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'adm_test_0123456789abcdef' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: is 25 characters long; production needs at least 32/)]);
+      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'abababababababababababababababababab' })).toEqual([
+        expect.stringMatching(/^ADMIN_TOKEN: repeats only 2 distinct characters/),
+      ]);
+      expect(problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: 'adm_test_0123456789abcdef' })).toEqual([
+        expect.stringMatching(/^ADMIN_TOKEN: is 25 characters long; production needs at least 32/),
+      ]);
       const weakKey = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN, API_KEYS: `acme:${KEY},globex:${SECRET}` });
-      expect(weakKey).toEqual([expect.stringMatching(/^API_KEYS: the secret of tenant globex \(entry 2\) is 23 characters long; production needs at least 32/)]);
+      expect(weakKey).toEqual([
+        expect.stringMatching(/^API_KEYS: the secret of tenant globex \(entry 2\) is 23 characters long; production needs at least 32/),
+      ]);
       expect(weakKey[0]).not.toContain(SECRET);
     });
   });
 
   describe('listening beyond loopback, whatever NODE_ENV says', () => {
     const ADMIN_TOKEN = 'adm_test_0123456789abcdef';
-    it.each<Record<string, string>>([{}, { NODE_ENV: 'development' }, { NODE_ENV: 'staging' }, { NODE_ENV: 'productoin' }])('refuses the demo key and the demo admin token on HOST=0.0.0.0 (%j), saying what to set', (nodeEnv) => {
-      const problems = problemsOf({ ...nodeEnv, HOST: '0.0.0.0' });
-      expect(problems).toEqual([
-        expect.stringMatching(/^API_KEYS: the public demo secret \(tenant demo, the default of API_KEYS outside production\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\): set API_KEYS .*npm run keys -- create --tenant/),
-        expect.stringMatching(/^ADMIN_TOKEN: the public demo token \(the default of ADMIN_TOKEN\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/),
-      ]);
-    });
+    it.each<Record<string, string>>([{}, { NODE_ENV: 'development' }, { NODE_ENV: 'staging' }, { NODE_ENV: 'productoin' }])(
+      'refuses the demo key and the demo admin token on HOST=0.0.0.0 (%j), saying what to set',
+      (nodeEnv) => {
+        const problems = problemsOf({ ...nodeEnv, HOST: '0.0.0.0' });
+        expect(problems).toEqual([
+          expect.stringMatching(
+            /^API_KEYS: the public demo secret \(tenant demo, the default of API_KEYS outside production\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\): set API_KEYS .*npm run keys -- create --tenant/,
+          ),
+          expect.stringMatching(
+            /^ADMIN_TOKEN: the public demo token \(the default of ADMIN_TOKEN\) is refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/,
+          ),
+        ]);
+      },
+    );
 
     it('counts ADMIN_HOST too, and names every address that is not loopback', () => {
       const problems = problemsOf({ HOST: '::', ADMIN_HOST: '10.1.2.3', API_KEYS: 'demo:sk_demo_change_me', ADMIN_TOKEN });
       expect(problems).toEqual([expect.stringMatching(/^API_KEYS: .*\(HOST=::, ADMIN_HOST=10\.1\.2\.3\)/)]);
-      expect(problemsOf({ ADMIN_HOST: 'admin.internal', API_KEYS: 'acme:sk_own_secret_123' })).toEqual([expect.stringMatching(/^ADMIN_TOKEN: .*\(ADMIN_HOST=admin\.internal\)/)]);
+      expect(problemsOf({ ADMIN_HOST: 'admin.internal', API_KEYS: 'acme:sk_own_secret_123' })).toEqual([
+        expect.stringMatching(/^ADMIN_TOKEN: .*\(ADMIN_HOST=admin\.internal\)/),
+      ]);
     });
 
     it('keeps the demo credentials on every loopback form, and starts beyond loopback with credentials of its own', () => {
@@ -263,8 +342,18 @@ describe('loadConfig', () => {
   });
 
   it('refuses ADMIN_PORT equal to PORT on the same or a wildcard host, not on distinct addresses', () => {
-    expect(problemsOf({ PORT: '8080', ADMIN_PORT: '8080' })).toEqual(['ADMIN_PORT: must differ from PORT (both 8080): the admin server and the API each need a port of their own; set ADMIN_PORT to another, e.g. 9090']);
-    expect(problemsOf({ PORT: '8080', ADMIN_PORT: '8080', HOST: '0.0.0.0', API_KEYS: 'acme:sk_own_secret_123', ADMIN_TOKEN: 'adm_test_0123456789abcdef' })).toHaveLength(1);
+    expect(problemsOf({ PORT: '8080', ADMIN_PORT: '8080' })).toEqual([
+      'ADMIN_PORT: must differ from PORT (both 8080): the admin server and the API each need a port of their own; set ADMIN_PORT to another, e.g. 9090',
+    ]);
+    expect(
+      problemsOf({
+        PORT: '8080',
+        ADMIN_PORT: '8080',
+        HOST: '0.0.0.0',
+        API_KEYS: 'acme:sk_own_secret_123',
+        ADMIN_TOKEN: 'adm_test_0123456789abcdef',
+      }),
+    ).toHaveLength(1);
     expect(loadConfig({ PORT: '8080', ADMIN_PORT: '8080', HOST: '127.0.0.2' }).admin.port).toBe(8080);
     expect(loadConfig({ PORT: '0', ADMIN_PORT: '0' }).port).toBe(0);
   });
@@ -277,9 +366,16 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
   });
 
   it('sends OTLP to the endpoint plus /v1/traces, or to the traces endpoint as it is', () => {
-    const base = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'payments-api' }).tracing;
+    const base = loadConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_SERVICE_NAME: 'payments-api',
+    }).tracing;
     expect(base).toMatchObject({ exporter: 'otlp', url: 'http://collector:4318/v1/traces', serviceName: 'payments-api' });
-    const own = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://vendor.example/api/traces' }).tracing;
+    const own = loadConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://vendor.example/api/traces',
+    }).tracing;
     expect(own.url).toBe('https://vendor.example/api/traces');
   });
 
@@ -288,8 +384,15 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
   });
 
   it('reads headers, decoded, and never echoes them in a problem', () => {
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${SECRET},x-team=a%20b` }).tracing.headers).toEqual({ 'x-api-key': SECRET, 'x-team': 'a b' });
-    const problems = problemsOf({ OTEL_EXPORTER_OTLP_HEADERS: `${SECRET}`, OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${SECRET},x-team=a%20b` }).tracing.headers).toEqual({
+      'x-api-key': SECRET,
+      'x-team': 'a b',
+    });
+    const problems = problemsOf({
+      OTEL_EXPORTER_OTLP_HEADERS: `${SECRET}`,
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+    });
     expect(problems).toEqual([
       expect.stringMatching(/^OTEL_TRACES_EXPORTER: must be none, otlp/),
       expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/),
@@ -308,4 +411,3 @@ describe('loadConfig: tracing by the standard OTEL_* variables', () => {
     });
   });
 });
-

@@ -25,6 +25,8 @@ describe('the image (Dockerfile)', () => {
 
   it('refuses to serve the public demo credentials from the image, whatever NODE_ENV an operator sets', () => {
     expect(() => loadConfig({ ...imageEnv(), LOG_LEVEL: 'silent' })).toThrow(/ADMIN_TOKEN: required in production/);
-    expect(() => loadConfig({ ...imageEnv(), NODE_ENV: 'development', LOG_LEVEL: 'silent' })).toThrow(/API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/);
+    expect(() => loadConfig({ ...imageEnv(), NODE_ENV: 'development', LOG_LEVEL: 'silent' })).toThrow(
+      /API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/,
+    );
   });
 });

@@ -5,17 +5,28 @@ import { backoffOf, decide } from '../../src/operations/forward/upstream-outcome
 import { upstreamKeyFor } from '../../src/operations/forward/upstream-key.ts';
 import { backoffMs } from '../../src/retry-policy.ts';
 
-const [route] = parseForwardRoutes([{ name: 'o.create', route: '/v1/o', upstream: 'http://127.0.0.1:1/o', maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 10_000 }], 't').routes;
+const [route] = parseForwardRoutes(
+  [{ name: 'o.create', route: '/v1/o', upstream: 'http://127.0.0.1:1/o', maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 10_000 }],
+  't',
+).routes;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const answer = (status: number, extra: { retryAfter?: string; body?: unknown } = {}): CallOutcome => ({
   kind: 'answer',
-  answer: { status, headers: { 'content-type': 'application/json' }, body: extra.body ?? { s: status }, ...(extra.retryAfter ? { retryAfter: extra.retryAfter } : {}) },
+  answer: {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: extra.body ?? { s: status },
+    ...(extra.retryAfter ? { retryAfter: extra.retryAfter } : {}),
+  },
 });
 const at = (outcome: CallOutcome, attempt: number, random = () => 0.5) => decide(outcome, { route: route!, attempt, now: NOW, random });
 
 describe('decide', () => {
   it.each([200, 201, 204, 299])('%i: succeeded with status, headers and body', (status) => {
-    expect(at(answer(status), 1)).toEqual({ kind: 'succeeded', result: { status, headers: { 'content-type': 'application/json' }, body: { s: status } } });
+    expect(at(answer(status), 1)).toEqual({
+      kind: 'succeeded',
+      result: { status, headers: { 'content-type': 'application/json' }, body: { s: status } },
+    });
   });
 
   it.each([300, 302, 400, 401, 403, 404, 409, 422, 499])('%i: failed, upstream_rejected, with the answer, on any attempt', (status) => {
@@ -23,11 +34,14 @@ describe('decide', () => {
     expect(d).toMatchObject({ kind: 'failed', error: { code: 'upstream_rejected', upstream: { status, body: { s: status } } } });
   });
 
-  it.each([408, 425, 429, 500, 502, 503, 504, 599])('%i: retried while attempts remain, then processing_failed with the last answer', (status) => {
-    expect(at(answer(status), 1).kind).toBe('retry');
-    expect(at(answer(status), 2).kind).toBe('retry');
-    expect(at(answer(status), 3)).toMatchObject({ kind: 'failed', error: { code: 'processing_failed', upstream: { status } } });
-  });
+  it.each([408, 425, 429, 500, 502, 503, 504, 599])(
+    '%i: retried while attempts remain, then processing_failed with the last answer',
+    (status) => {
+      expect(at(answer(status), 1).kind).toBe('retry');
+      expect(at(answer(status), 2).kind).toBe('retry');
+      expect(at(answer(status), 3)).toMatchObject({ kind: 'failed', error: { code: 'processing_failed', upstream: { status } } });
+    },
+  );
 
   it('timeouts and connection errors are retried, then processing_failed saying why', () => {
     expect(at({ kind: 'timeout', afterMs: 500 }, 1).kind).toBe('retry');

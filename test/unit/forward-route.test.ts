@@ -34,7 +34,14 @@ describe('parseForwardRoutes', () => {
       [
         { ...ok, name: 'Orders Create', timeoutMs: 5, color: 'red' },
         { name: 'b.create', route: 'v1/b', upstream: 'ftp://x/y' },
-        { name: 'c.create', route: '/v1/c', upstream: 'https://user:pw@c.example/x', headers: { 'Idempotency-Key': 'x', 'bad header': 'v', 'x-key': 'a\r\nb' }, retryBaseMs: 5_000, retryMaxMs: 1_000 },
+        {
+          name: 'c.create',
+          route: '/v1/c',
+          upstream: 'https://user:pw@c.example/x',
+          headers: { 'Idempotency-Key': 'x', 'bad header': 'v', 'x-key': 'a\r\nb' },
+          retryBaseMs: 5_000,
+          retryMaxMs: 1_000,
+        },
         { route: '/v1/d' },
         ok,
       ],
@@ -74,10 +81,18 @@ describe('parseForwardRoutes', () => {
 
 describe('findRouteCollisions', () => {
   it('names the operation a route collides with', () => {
-    expect(findRouteCollisions([{ name: 'items.create', route: '/v1/take' }, { name: 'x.create', route: '/v1/Labels' }], [
-      { name: 'items.create', route: '/v1/items' },
-      { name: 'labels.create', route: '/v1/labels' },
-    ])).toEqual([
+    expect(
+      findRouteCollisions(
+        [
+          { name: 'items.create', route: '/v1/take' },
+          { name: 'x.create', route: '/v1/Labels' },
+        ],
+        [
+          { name: 'items.create', route: '/v1/items' },
+          { name: 'labels.create', route: '/v1/labels' },
+        ],
+      ),
+    ).toEqual([
       'items.create: the name is already used by the operation items.create; choose another name',
       'x.create: the route POST /v1/Labels is already used by the operation labels.create; choose another route',
     ]);

@@ -14,7 +14,11 @@ function filesUnder(dir: string): string[] {
 /** Every module specifier a file names: static and type imports, re-exports, dynamic import(). */
 export function importSpecifiers(source: string): string[] {
   const found: string[] = [];
-  for (const re of [/\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g]) {
+  for (const re of [
+    /\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ]) {
     for (const m of source.matchAll(re)) found.push(m[1]!);
   }
   return found;
@@ -30,7 +34,10 @@ function target(file: string, specifier: string): string | undefined {
 const PUBLIC_ENTRIES = ['src/index.ts', 'workers/index.ts'];
 
 /** `file: specifier` for each import that crosses the boundary. */
-export function violations(files: readonly string[], read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8')): string[] {
+export function violations(
+  files: readonly string[],
+  read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8'),
+): string[] {
   const out: string[] = [];
   for (const file of files) {
     for (const specifier of importSpecifiers(read(file))) {
@@ -40,7 +47,8 @@ export function violations(files: readonly string[], read: (file: string) => str
       // the core knows no app
       if (inCore && to.startsWith('examples/')) out.push(`${file}: ${specifier}`);
       // an app knows the core only through its public entries: the core's and the worker's
-      if (file.startsWith('examples/') && (to.startsWith('src/') || to.startsWith('workers/')) && !PUBLIC_ENTRIES.includes(to)) out.push(`${file}: ${specifier}`);
+      if (file.startsWith('examples/') && (to.startsWith('src/') || to.startsWith('workers/')) && !PUBLIC_ENTRIES.includes(to))
+        out.push(`${file}: ${specifier}`);
     }
   }
   return out;
@@ -50,7 +58,11 @@ export function violations(files: readonly string[], read: (file: string) => str
 export function coreImportsOfWorkers(files: readonly string[], read: (file: string) => string = readRepoFile): string[] {
   return files
     .filter((file) => file.startsWith('src/'))
-    .flatMap((file) => importSpecifiers(read(file)).filter((specifier) => target(file, specifier)?.startsWith('workers/')).map((specifier) => `${file}: ${specifier}`));
+    .flatMap((file) =>
+      importSpecifiers(read(file))
+        .filter((specifier) => target(file, specifier)?.startsWith('workers/'))
+        .map((specifier) => `${file}: ${specifier}`),
+    );
 }
 
 const readRepoFile = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -104,7 +116,10 @@ export const RUN_EXAMPLES: Record<string, string> = {
 };
 
 /** `file: specifier` for each import of examples/ by a file of test/ that RUN_EXAMPLES does not name. */
-export function testImportsOfExamples(files: readonly string[], read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8')): string[] {
+export function testImportsOfExamples(
+  files: readonly string[],
+  read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8'),
+): string[] {
   const out: string[] = [];
   for (const file of files) {
     if (!file.startsWith('test/') || file in RUN_EXAMPLES) continue;
@@ -129,7 +144,8 @@ describe('the boundary between the core and the apps on it', () => {
       'workers/x.ts': "export { createOrder } from '../examples/orders/orders.create.ts';",
       'examples/orders/x.ts': "import type { Database } from '../../src/db/database.ts';",
       'examples/orders/y.ts': "const m = await import('../../workers/start-worker.ts');",
-      'examples/orders/z.ts': "import {\n  defineOperation,\n} from '../../src/index.ts';\nimport Type from 'typebox';\nimport { createOrder } from './orders.create.ts';",
+      'examples/orders/z.ts':
+        "import {\n  defineOperation,\n} from '../../src/index.ts';\nimport Type from 'typebox';\nimport { createOrder } from './orders.create.ts';",
       'examples/orders/w.ts': "import { runWorkerProcess } from '../../workers/index.ts';",
     };
     expect(violations(Object.keys(sources), (f) => sources[f]!)).toEqual([
@@ -147,7 +163,11 @@ describe('the boundary between the core and the apps on it', () => {
     expect(files.length).toBeGreaterThan(80);
     expect(testImportsOfExamples(files)).toEqual([]);
     // an allowance for a file that no longer exists, or no longer imports an example, is stale
-    for (const file of Object.keys(RUN_EXAMPLES)) expect(importSpecifiers(readFileSync(join(ROOT, file), 'utf8')).some((s) => target(file, s)?.startsWith('examples/')), file).toBe(true);
+    for (const file of Object.keys(RUN_EXAMPLES))
+      expect(
+        importSpecifiers(readFileSync(join(ROOT, file), 'utf8')).some((s) => target(file, s)?.startsWith('examples/')),
+        file,
+      ).toBe(true);
   });
 
   it("catches a core test that imports an example, however it is written, and lets an example's own tests be", () => {
@@ -156,7 +176,8 @@ describe('the boundary between the core and the apps on it', () => {
       'test/helpers/y.ts': "const { orders } = await import('../../examples/orders/app.ts');",
       'test/integration/z.test.ts': "import { fixture } from '../fixtures/app/app.ts';",
       'test/integration/readme-snippets.test.ts': "import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';",
-      'examples/ledger/test/w.test.ts': "import { createTestContext } from '../../../test/helpers/context.ts';\nimport { ledger } from '../app.ts';",
+      'examples/ledger/test/w.test.ts':
+        "import { createTestContext } from '../../../test/helpers/context.ts';\nimport { ledger } from '../app.ts';",
     };
     expect(testImportsOfExamples(Object.keys(sources), (f) => sources[f]!)).toEqual([
       'test/integration/x.test.ts: ../../examples/ledger/app.ts',
@@ -196,7 +217,8 @@ describe('imports one way: the worker wing imports the core, and nothing of Fast
       'workers/main.ts': "import { run } from './run.ts';",
       'workers/run.ts': "import type { IdemqApp } from '../src/app-definition.ts';\nimport { limits } from '../src/net/limits.ts';",
       'src/app-definition.ts': "import type { AppRoutes } from './app.ts';",
-      'src/net/limits.ts': "import type { FastifyReply } from 'fastify';\nimport '@fastify/websocket';\nimport { x } from '../http/problem.ts';\nimport { Type } from 'typebox';",
+      'src/net/limits.ts':
+        "import type { FastifyReply } from 'fastify';\nimport '@fastify/websocket';\nimport { x } from '../http/problem.ts';\nimport { Type } from 'typebox';",
     };
     expect(fastifyReach(['workers/index.ts', 'workers/main.ts'], (f) => sources[f]!)).toEqual([
       'workers/index.ts > workers/run.ts > src/app-definition.ts -> src/app.ts',
@@ -232,7 +254,11 @@ const isSchemaFile = (file: string) => file.startsWith('src/db/migrations/') || 
  * name) outside a repository (`*.repository.ts`) of the table's home, and `file: withSchema('idemq')`
  * for a Kysely query that would name its tables without the schema.
  */
-export function tableViolations(files: readonly string[], tables: readonly string[], read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8')): string[] {
+export function tableViolations(
+  files: readonly string[],
+  tables: readonly string[],
+  read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8'),
+): string[] {
   const out: string[] = [];
   const named = new RegExp(`\\bidemq\\.(${tables.join('|')})\\b`, 'g');
   for (const file of files) {
@@ -263,7 +289,8 @@ describe('every statement on an idemq.* table lives in a repository of its stage
     const sources: Record<string, string> = {
       'workers/expiry.ts': "await db.deleteFrom('idemq.requests').where('id', '=', id).execute();",
       'src/metrics.ts': 'await sql`select count(*)\n  from idemq.outbox`.execute(db);',
-      'src/idempotency/request-lease.repository.ts': "update idemq.requests r set …; insert into idemq.outbox (request_id, payload) select …",
+      'src/idempotency/request-lease.repository.ts':
+        'update idemq.requests r set …; insert into idemq.outbox (request_id, payload) select …',
       'src/queue/queue-owner.ts': "const q = db.withSchema('idemq').selectFrom('deployment');",
       'src/outbox/outbox.repository.ts': 'delete from idemq.outbox where id in (select id from idemq.outbox limit 1)',
       'src/http/operations.routes.ts': "span.setAttributes({ 'idemq.request_id': id, 'idemq.operation': name, 'idemq.outbox_lag': 0 });",

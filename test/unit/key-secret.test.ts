@@ -16,7 +16,8 @@ describe('API key secrets', () => {
 
   it('use the whole alphabet in the random part, evenly enough for 256 bits in 43 characters', () => {
     const counts = new Map<string, number>();
-    for (let i = 0; i < 2_000; i++) for (const c of SECRET_PATTERN.exec(generateSecret().secret)![2]!) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (let i = 0; i < 2_000; i++)
+      for (const c of SECRET_PATTERN.exec(generateSecret().secret)![2]!) counts.set(c, (counts.get(c) ?? 0) + 1);
     expect(counts.size).toBe(62);
     // 86,000 characters over 62 symbols: about 1,387 each; a biased draw would leave some far off
     for (const n of counts.values()) expect(Math.abs(n - 86_000 / 62)).toBeLessThan(250);

@@ -87,8 +87,9 @@ describe('the package manifest', () => {
     expect(imports.size).toBeGreaterThan(10);
     // declarations anywhere in the package (beside its JavaScript, or named by its manifest)
     const hasOwnTypes = (name: string) =>
-      readdirSync(join(ROOT, 'node_modules', name), { recursive: true, withFileTypes: true })
-        .some((e) => e.isFile() && /\.d\.[cm]?ts$/.test(e.name) && !e.parentPath.includes('node_modules', ROOT.length + 'node_modules'.length));
+      readdirSync(join(ROOT, 'node_modules', name), { recursive: true, withFileTypes: true }).some(
+        (e) => e.isFile() && /\.d\.[cm]?ts$/.test(e.name) && !e.parentPath.includes('node_modules', ROOT.length + 'node_modules'.length),
+      );
     const typesOf = (name: string) => `@types/${name.replace(/^@/, '').replace('/', '__')}`;
     const problems = [...imports].flatMap(([name, typeOnly]) => {
       // a type-only import needs only types; a value import needs the package itself
@@ -110,14 +111,22 @@ describe('the package manifest', () => {
   });
 
   it('finds no module by its .ts name at run time (in dist/ it is .js): only imports are rewritten', () => {
-    const byName = build.include.flatMap(sourceFiles).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/new URL\(\s*['`](\.\.?\/[^'`]*\.ts)['`]/g)].map((m) => `${relative(ROOT, file)}: ${m[1]}`),
-    );
+    const byName = build.include
+      .flatMap(sourceFiles)
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/new URL\(\s*['`](\.\.?\/[^'`]*\.ts)['`]/g)].map((m) => `${relative(ROOT, file)}: ${m[1]}`),
+      );
     expect(byName).toEqual([]);
   });
 
   it('finds value and type-only imports, multi-line ones too, and leaves out relative and built-in modules', () => {
-    const found = bareImports("import { a,\n  b } from 'kysely';\nimport type { X } from 'ws';\nimport { y } from './y.ts';\nimport { z } from 'node:fs';\nexport { q } from '@scope/pkg/sub';\n");
-    expect([...found]).toEqual([['kysely', false], ['ws', true], ['@scope/pkg', false]]);
+    const found = bareImports(
+      "import { a,\n  b } from 'kysely';\nimport type { X } from 'ws';\nimport { y } from './y.ts';\nimport { z } from 'node:fs';\nexport { q } from '@scope/pkg/sub';\n",
+    );
+    expect([...found]).toEqual([
+      ['kysely', false],
+      ['ws', true],
+      ['@scope/pkg', false],
+    ]);
   });
 });

@@ -22,7 +22,19 @@ describe('preferredWaitSeconds', () => {
   });
 
   it('ignores an absent or malformed preference instead of failing the request', () => {
-    for (const header of [undefined, '', 'respond-async', 'wait', 'wait=', 'wait=-1', 'wait=abc', 'wait=1.5', 'wait=1e3', 'waiting=5', 'handling=lenient;wait=5']) {
+    for (const header of [
+      undefined,
+      '',
+      'respond-async',
+      'wait',
+      'wait=',
+      'wait=-1',
+      'wait=abc',
+      'wait=1.5',
+      'wait=1e3',
+      'waiting=5',
+      'handling=lenient;wait=5',
+    ]) {
       expect(preferredWaitSeconds(header), String(header)).toBeUndefined();
     }
   });

@@ -23,14 +23,21 @@ describe('the problem types', () => {
   });
 
   it('every `…/slug` the README, the docs and the OpenAPI descriptions mention is in the table', () => {
-    const texts = ['README.md', ...filesUnder('docs', '.md'), ...filesUnder('src', '.ts')].map((file) => readFileSync(join(ROOT, file), 'utf8'));
+    const texts = ['README.md', ...filesUnder('docs', '.md'), ...filesUnder('src', '.ts')].map((file) =>
+      readFileSync(join(ROOT, file), 'utf8'),
+    );
     const mentioned = new Set(texts.flatMap((text) => [...text.matchAll(/…\/([a-z]+(?:-[a-z]+)*)/g)].map((m) => m[1]!)));
     expect(mentioned.size).toBeGreaterThan(10);
     expect([...mentioned].filter((slug) => !(slug in PROBLEM_TYPES))).toEqual([]);
   });
 
   it('build a problem with the title and status of the table', () => {
-    expect(problem('not-found', 'Request x does not exist.')).toEqual({ status: 404, slug: 'not-found', title: 'Not found', detail: 'Request x does not exist.' });
+    expect(problem('not-found', 'Request x does not exist.')).toEqual({
+      status: 404,
+      slug: 'not-found',
+      title: 'Not found',
+      detail: 'Request x does not exist.',
+    });
     expect(problem('bad-request', 'no', { status: 405 })).toEqual({ status: 405, slug: 'bad-request', title: 'Bad request', detail: 'no' });
     // @ts-expect-error a slug that is not in the table does not compile
     const unknown = () => problem('no-such-problem');
@@ -39,7 +46,12 @@ describe('the problem types', () => {
 
   it('no problem is written out in the source: each one takes its title and status from the table', () => {
     const literals = filesUnder('src', '.ts').flatMap((file) =>
-      [...readFileSync(join(ROOT, file), 'utf8').matchAll(/status: (\d+),\s*slug: '([a-z-]+)',\s*title: '([^']+)'/g)].map((m) => ({ file, status: Number(m[1]), slug: m[2]!, title: m[3]! })),
+      [...readFileSync(join(ROOT, file), 'utf8').matchAll(/status: (\d+),\s*slug: '([a-z-]+)',\s*title: '([^']+)'/g)].map((m) => ({
+        file,
+        status: Number(m[1]),
+        slug: m[2]!,
+        title: m[3]!,
+      })),
     );
     expect(literals).toEqual([]);
   });

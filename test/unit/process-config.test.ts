@@ -42,7 +42,7 @@ describe('loadProcessConfig: the configuration and FORWARD_ROUTES_FILE', () => {
     });
   });
 
-  it('lists the file\'s problems, collisions with the given operations included, with the environment\'s', async () => {
+  it("lists the file's problems, collisions with the given operations included, with the environment's", async () => {
     await withFile([{ name: 'items.create', route: '/v1/orders', upstream: 'http://127.0.0.1:4000/orders', timeoutMs: 1 }], (path) => {
       const problems = problemsOf(loadWith([]), { FORWARD_ROUTES_FILE: path, PORT: 'x' });
       expect(problems).toHaveLength(2);
@@ -68,9 +68,18 @@ describe('loadProcessConfig: the configuration and FORWARD_ROUTES_FILE', () => {
       } catch (err) {
         problems = (err as ConfigError).problems;
       }
-      expect(problems.some((p) => p.startsWith('API_KEYS:')), problems.join('\n')).toBe(true);
-      expect(problems.some((p) => /\[0\] \(orders\.create\)\.upstream/.test(p)), problems.join('\n')).toBe(true);
-      expect(problems.some((p) => p.includes('/v1/items') && p.includes('items.create')), problems.join('\n')).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith('API_KEYS:')),
+        problems.join('\n'),
+      ).toBe(true);
+      expect(
+        problems.some((p) => /\[0\] \(orders\.create\)\.upstream/.test(p)),
+        problems.join('\n'),
+      ).toBe(true);
+      expect(
+        problems.some((p) => p.includes('/v1/items') && p.includes('items.create')),
+        problems.join('\n'),
+      ).toBe(true);
     } finally {
       await remove();
     }

@@ -52,7 +52,8 @@ describe("the README's layout map", () => {
   });
 
   it('resolves nested names against their parents and catches a path that is gone', () => {
-    const readme = '## Layout\n\n```\nsrc/     core\n  http/  routes\n    gone.ts  x\n  app.ts  the app\n                       a continuation line.ts\nworkers/  wing\n```\n';
+    const readme =
+      '## Layout\n\n```\nsrc/     core\n  http/  routes\n    gone.ts  x\n  app.ts  the app\n                       a continuation line.ts\nworkers/  wing\n```\n';
     expect(layoutPaths(readme)).toEqual(['src/', 'src/http/', 'src/http/gone.ts', 'src/app.ts', 'workers/']);
     expect(layoutPaths(readme).filter((p) => !existsSync(join(ROOT, p)))).toEqual(['src/http/gone.ts']);
   });

@@ -21,6 +21,8 @@ describe('the registry built from the operations passed in', () => {
   });
 
   it('refuses two operations with one route, naming both, a trailing slash making no difference', () => {
-    expect(() => createRegistry([op('a.create', '/v1/a'), op('b.create', '/v1/a/')])).toThrow(/"a\.create" and "b\.create" both use the route POST \/v1\/a/);
+    expect(() => createRegistry([op('a.create', '/v1/a'), op('b.create', '/v1/a/')])).toThrow(
+      /"a\.create" and "b\.create" both use the route POST \/v1\/a/,
+    );
   });
 });

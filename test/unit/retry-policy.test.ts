@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, isRetryableStatus, isTransientError, retryDelayMs, TRANSIENT_NODE_CODES, TRANSIENT_SQLSTATES } from '../../src/retry-policy.ts';
+import {
+  backoffMs,
+  isRetryableStatus,
+  isTransientError,
+  retryDelayMs,
+  TRANSIENT_NODE_CODES,
+  TRANSIENT_SQLSTATES,
+} from '../../src/retry-policy.ts';
 
 /** An error shaped like pg's DatabaseError: a message and a SQLSTATE in `code`. */
 const pgError = (code: string, message = 'postgres said no') => Object.assign(new Error(message), { code });

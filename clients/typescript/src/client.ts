@@ -25,7 +25,10 @@ export interface ClientOptions {
 export type RunOptions = SubmitOptions & AwaitOptions;
 
 /** An outcome of route `R`, its `result` typed as the route's, with how its request was submitted. */
-export type RunResult<R extends SubmitRoute = SubmitRoute> = Omit<Outcome, 'result'> & { result?: SubmitResult<R> } & Pick<Submission, 'location' | 'replayed' | 'idempotencyKey'>;
+export type RunResult<R extends SubmitRoute = SubmitRoute> = Omit<Outcome, 'result'> & { result?: SubmitResult<R> } & Pick<
+    Submission,
+    'location' | 'replayed' | 'idempotencyKey'
+  >;
 
 export interface IdemqClient {
   /**
@@ -48,10 +51,13 @@ export function createClient(options: ClientOptions): IdemqClient {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   const http: HttpDeps = { baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: fetchFn, policy };
-  const Socket = options.WebSocket === undefined ? (globalThis as { WebSocket?: SocketConstructor }).WebSocket : (options.WebSocket ?? undefined);
+  const Socket =
+    options.WebSocket === undefined ? (globalThis as { WebSocket?: SocketConstructor }).WebSocket : (options.WebSocket ?? undefined);
   const wsUrl = new URL('/v1/ws', options.baseUrl);
   wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = Socket ? createOutcomeSocket(wsUrl.toString(), options.apiKey, Socket, { ...DEFAULT_SOCKET_OPTIONS, ...options.socket }) : undefined;
+  const socket = Socket
+    ? createOutcomeSocket(wsUrl.toString(), options.apiKey, Socket, { ...DEFAULT_SOCKET_OPTIONS, ...options.socket })
+    : undefined;
   const closing = new AbortController();
   const awaitDeps = { http, socket, defaultTimeoutMs: options.outcomeTimeoutMs ?? 120_000, closing: closing.signal };
 
@@ -62,7 +68,12 @@ export function createClient(options: ClientOptions): IdemqClient {
       const submission = await submit(http, route, body, opts);
       const outcome = await awaitOutcome(awaitDeps, submission, opts);
       // the service answers a route with its operation's result (SubmitResult), which the schema of GET /v1/requests/{id} cannot say
-      return { ...outcome, location: submission.location, replayed: submission.replayed, idempotencyKey: submission.idempotencyKey } as RunResult<typeof route>;
+      return {
+        ...outcome,
+        location: submission.location,
+        replayed: submission.replayed,
+        idempotencyKey: submission.idempotencyKey,
+      } as RunResult<typeof route>;
     },
     close() {
       closing.abort(new Error('the idemq client was closed'));

@@ -65,7 +65,8 @@ export class NotFound extends ProblemError {
 
 /** The typed error for a problem answer. */
 export function problemError(problem: ProblemDetails, requestId?: string): ProblemError {
-  if (problem.status === 422 && problem.type === `${PROBLEM_BASE}idempotency-key-reused`) return new IdempotencyKeyReused(problem, requestId);
+  if (problem.status === 422 && problem.type === `${PROBLEM_BASE}idempotency-key-reused`)
+    return new IdempotencyKeyReused(problem, requestId);
   if (problem.status === 400 && Array.isArray(problem.errors)) return new ValidationError(problem, requestId);
   if (problem.status === 401) return new Unauthorized(problem, requestId);
   if (problem.status === 403) return new Forbidden(problem, requestId);

@@ -62,12 +62,17 @@ export async function callWithRetry<T>(deps: HttpDeps, call: HttpCall<T>): Promi
       if (res.ok && call.accept(json)) return { status: res.status, headers: res.headers, body: json };
       if (res.ok) lastFailure = new IdemqError(`${call.label}: answered ${res.status} with a body that is not the API's: ${preview(text)}`);
       else if (isRetryableStatus(res.status)) {
-        lastFailure = isProblem(json) ? problemError(json, requestId) : new IdemqError(`${call.label}: answered ${res.status} ${preview(text)}`);
+        lastFailure = isProblem(json)
+          ? problemError(json, requestId)
+          : new IdemqError(`${call.label}: answered ${res.status} ${preview(text)}`);
         retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       } else {
         throw isProblem(json)
           ? problemError(json, requestId)
-          : new ProblemError({ type: 'about:blank', title: res.statusText || 'HTTP error', status: res.status, detail: preview(text) }, requestId);
+          : new ProblemError(
+              { type: 'about:blank', title: res.statusText || 'HTTP error', status: res.status, detail: preview(text) },
+              requestId,
+            );
       }
     } catch (err) {
       if (call.signal?.aborted) throw call.signal.reason;
@@ -77,8 +82,13 @@ export async function callWithRetry<T>(deps: HttpDeps, call: HttpCall<T>): Promi
     const elapsed = Date.now() - started;
     const delay = retryDelay(attempt, policy, retryAfterMs);
     if (attempt >= policy.maxAttempts || elapsed + delay >= policy.maxElapsedMs) {
-      const why = attempt >= policy.maxAttempts ? `${attempt} attempts` : `${attempt} attempts in ${elapsed} ms (the next not before ${delay} ms more)`;
-      throw new RetryBudgetExceeded(`${call.label}: gave up after ${why}: ${describe(lastFailure)}`, attempt, elapsed, { cause: lastFailure });
+      const why =
+        attempt >= policy.maxAttempts
+          ? `${attempt} attempts`
+          : `${attempt} attempts in ${elapsed} ms (the next not before ${delay} ms more)`;
+      throw new RetryBudgetExceeded(`${call.label}: gave up after ${why}: ${describe(lastFailure)}`, attempt, elapsed, {
+        cause: lastFailure,
+      });
     }
     await sleep(delay, call.signal);
   }

@@ -15,5 +15,15 @@ export {
   Unauthorized,
   ValidationError,
 } from './errors.ts';
-export { isTerminal, type Outcome, type ProblemDetails, type RequestStatus, type RequestView, type Submission, type SubmitBody, type SubmitResult, type SubmitRoute } from './types.ts';
+export {
+  isTerminal,
+  type Outcome,
+  type ProblemDetails,
+  type RequestStatus,
+  type RequestView,
+  type Submission,
+  type SubmitBody,
+  type SubmitResult,
+  type SubmitRoute,
+} from './types.ts';
 export type { paths } from './generated/api-types.ts';

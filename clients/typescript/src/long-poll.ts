@@ -10,8 +10,16 @@ const POLL_WAIT_SECONDS = 25;
  * each answer to `onView`. Failed polls are retried with backoff for as long as `signal` allows:
  * the caller's deadline is the budget.
  */
-export async function longPollOutcome(deps: HttpDeps, requestId: string, signal: AbortSignal, onView: (view: RequestView) => void): Promise<Outcome> {
-  const patient: HttpDeps = { ...deps, policy: { ...deps.policy, maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: Number.POSITIVE_INFINITY } };
+export async function longPollOutcome(
+  deps: HttpDeps,
+  requestId: string,
+  signal: AbortSignal,
+  onView: (view: RequestView) => void,
+): Promise<Outcome> {
+  const patient: HttpDeps = {
+    ...deps,
+    policy: { ...deps.policy, maxAttempts: Number.POSITIVE_INFINITY, maxElapsedMs: Number.POSITIVE_INFINITY },
+  };
   for (;;) {
     const { body } = await callWithRetry(patient, {
       method: 'GET',

@@ -186,7 +186,10 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     const ws = socket;
     // at least half the backoff: retries spread out, and never come straight back into the same spent budget
     const ceiling = Math.min(options.maxReconnectDelayMs, options.baseReconnectDelayMs * 2 ** refused);
-    const timer = setTimeout(() => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }), ceiling / 2 + Math.random() * (ceiling / 2));
+    const timer = setTimeout(
+      () => ws === socket && ready && watches.has(requestId) && send({ type: 'subscribe', requestId }),
+      ceiling / 2 + Math.random() * (ceiling / 2),
+    );
     unref(timer);
   }
 
@@ -197,7 +200,12 @@ export function createOutcomeSocket(url: string, apiKey: string, Socket: SocketC
     socket = undefined;
     ready = false;
     if (code === CLOSE_UNAUTHORIZED) {
-      const err = new Unauthorized({ type: `${PROBLEM_BASE}unauthorized`, title: 'Unauthorized', status: 401, detail: 'The WebSocket refused the API key (4401).' });
+      const err = new Unauthorized({
+        type: `${PROBLEM_BASE}unauthorized`,
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'The WebSocket refused the API key (4401).',
+      });
       for (const requestId of [...watches.keys()]) each(requestId, (w) => w.onError(err));
       return;
     }

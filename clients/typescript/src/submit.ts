@@ -14,7 +14,12 @@ export interface SubmitOptions {
  * callWithRetry), so the operation is recorded and done at most once however often the network
  * fails. Resolves with the request's state once recorded (or its outcome, with `wait`).
  */
-export async function submit<R extends SubmitRoute>(deps: HttpDeps, route: R, body: SubmitBody<R>, opts: SubmitOptions = {}): Promise<Submission> {
+export async function submit<R extends SubmitRoute>(
+  deps: HttpDeps,
+  route: R,
+  body: SubmitBody<R>,
+  opts: SubmitOptions = {},
+): Promise<Submission> {
   const idempotencyKey = opts.idempotencyKey ?? crypto.randomUUID();
   const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey };
   if (opts.wait !== undefined) headers.prefer = `wait=${opts.wait}`;

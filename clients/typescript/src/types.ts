@@ -12,7 +12,11 @@ export type SubmitBody<R extends SubmitRoute> = paths[R]['post']['requestBody'][
  * The `result` of a submit route's operation, as the service's OpenAPI document describes its
  * `200` answer; `unknown` for a route whose document does not say.
  */
-export type SubmitResult<R extends SubmitRoute> = paths[R]['post'] extends { responses: { 200: { content: { 'application/json': { result?: infer T } } } } } ? T : unknown;
+export type SubmitResult<R extends SubmitRoute> = paths[R]['post'] extends {
+  responses: { 200: { content: { 'application/json': { result?: infer T } } } };
+}
+  ? T
+  : unknown;
 
 /** A request's state, as `GET /v1/requests/{id}` answers it (any operation's, so `result` is `unknown`). */
 export type RequestView = paths['/v1/requests/{id}']['get']['responses'][200]['content']['application/json'];

@@ -27,7 +27,7 @@ describe('GET /v1/accounts/{id}', () => {
     expect(Date.parse(res.json().createdAt)).not.toBeNaN();
   });
 
-  it('answers 404 for another tenant\'s account, in both directions, like an unknown one', async () => {
+  it("answers 404 for another tenant's account, in both directions, like an unknown one", async () => {
     const hidden = expectProblem(await get(theirs, 'acme'), 404, 'not-found');
     expectProblem(await get(ours, 'globex'), 404, 'not-found');
     expectProblem(await get(randomUUID()), 404, 'not-found');
@@ -36,9 +36,12 @@ describe('GET /v1/accounts/{id}', () => {
     expect((await get(theirs, 'globex')).json().balance).toBe(99);
   });
 
-  it.each(['abc', 'not-a-uuid', `${randomUUID()}0`, `${randomUUID().slice(0, -1)}z`])('answers 404 for the malformed id %j', async (bad) => {
-    expectProblem(await get(bad), 404, 'not-found');
-  });
+  it.each(['abc', 'not-a-uuid', `${randomUUID()}0`, `${randomUUID().slice(0, -1)}z`])(
+    'answers 404 for the malformed id %j',
+    async (bad) => {
+      expectProblem(await get(bad), 404, 'not-found');
+    },
+  );
 
   it('answers 401 without a valid bearer, before looking anything up', async () => {
     for (const headers of [{}, { authorization: 'Bearer nope_nope_nope' }, { authorization: `Token ${TENANTS.acme.secret}` }]) {

@@ -14,14 +14,28 @@ export function createLedgerContext(env: Parameters<typeof createTestContext>[0]
 export const ledgerDb = (ctx: TestContext) => ctx.db.$extendTables<LedgerDatabase>();
 
 /** Creates an account and waits for it (a worker must run); returns its id. */
-export async function openAccount(app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
-  const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant, headers: { prefer: 'wait=10' } });
+export async function openAccount(
+  app: FastifyInstance,
+  openingBalance: number,
+  opts: { currency?: string; tenant?: Tenant } = {},
+): Promise<string> {
+  const res = await submit(
+    app,
+    '/v1/accounts',
+    { currency: opts.currency ?? 'USD', openingBalance },
+    { tenant: opts.tenant, headers: { prefer: 'wait=10' } },
+  );
   expect(res.statusCode, res.body).toBe(200);
   return res.json().result.accountId;
 }
 
 /** Opens an account without a worker: submits it, then runs it here. Returns its id. */
-export async function openAccountNow(ctx: TestContext, app: FastifyInstance, openingBalance: number, opts: { currency?: string; tenant?: Tenant } = {}): Promise<string> {
+export async function openAccountNow(
+  ctx: TestContext,
+  app: FastifyInstance,
+  openingBalance: number,
+  opts: { currency?: string; tenant?: Tenant } = {},
+): Promise<string> {
   const res = await submit(app, '/v1/accounts', { currency: opts.currency ?? 'USD', openingBalance }, { tenant: opts.tenant });
   expect(res.statusCode, res.body).toBe(202);
   const row = await processNow(ctx, res.json().id);
@@ -40,7 +54,11 @@ export async function insertAccount(ctx: TestContext, balance: number, opts: { t
 }
 
 export async function balanceOf(ctx: TestContext, accountId: string): Promise<number> {
-  const { balance } = await ledgerDb(ctx).selectFrom('ledger.accounts').select('balance').where('id', '=', accountId).executeTakeFirstOrThrow();
+  const { balance } = await ledgerDb(ctx)
+    .selectFrom('ledger.accounts')
+    .select('balance')
+    .where('id', '=', accountId)
+    .executeTakeFirstOrThrow();
   return balance;
 }
 

@@ -40,14 +40,26 @@ describe('amounts and balances up to 2^53 - 1', () => {
     expect(results[2]).toMatchObject({ kind: 'completed', row: { status: 'succeeded', result: { fromBalance: MAX - 5, toBalance: 5 } } });
 
     const balance = async (id: string) => (await app.inject({ url: `/v1/accounts/${id}`, headers: auth() })).json().balance;
-    expect([await balance(a), await balance(b), await balance(c), await balance(d), await balance(e), await balance(f)]).toEqual([MAX, MAX, 70, 30, MAX - 5, 5]);
-    const exact = await sql<{ id: string; balance: string }>`select id, balance::text as balance from ledger.accounts where id in (${a}, ${b})`.execute(ctx.db);
+    expect([await balance(a), await balance(b), await balance(c), await balance(d), await balance(e), await balance(f)]).toEqual([
+      MAX,
+      MAX,
+      70,
+      30,
+      MAX - 5,
+      5,
+    ]);
+    const exact = await sql<{
+      id: string;
+      balance: string;
+    }>`select id, balance::text as balance from ledger.accounts where id in (${a}, ${b})`.execute(ctx.db);
     expect(Object.fromEntries(exact.rows.map((r) => [r.id, r.balance]))).toEqual({ [a]: '9007199254740991', [b]: '9007199254740991' });
     expect(await paymentsOf(ctx, over)).toBe(0);
   });
 
   it('Postgres itself keeps every balance within the range', async () => {
     const a = await openAccountNow(ctx, app, MAX);
-    await expect(sql`update ledger.accounts set balance = balance + 1 where id = ${a}`.execute(ctx.db)).rejects.toMatchObject({ code: '23514' });
+    await expect(sql`update ledger.accounts set balance = balance + 1 where id = ${a}`.execute(ctx.db)).rejects.toMatchObject({
+      code: '23514',
+    });
   });
 });

@@ -44,7 +44,7 @@ describe('payments.create: business refusals end the request as failed, for good
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([1_000, 50]);
   });
 
-  it('account_not_found, for an unknown account and for another tenant\'s', async () => {
+  it("account_not_found, for an unknown account and for another tenant's", async () => {
     const a = await openAccount(app, 1_000);
     const theirs = await openAccount(app, 1_000, { tenant: 'globex' });
     await expectRefusal({ fromAccount: a, toAccount: randomUUID(), amount: 1, currency: 'USD' }, 'account_not_found');

@@ -72,11 +72,26 @@ describe('examples/orders, built only on src/index.ts', () => {
     expectProblem(await submit(host, '/v1/orders', { sku: 'SKU-3', quantity: 0 }), 400, 'invalid-request');
     expectProblem(await submit(host, '/v1/orders', { sku: 'SKU-3', quantity: 1, price: 1 }), 400, 'invalid-request');
     expectProblem(await submit(host, '/v1/orders', { sku: 'lower case', quantity: 1 }), 400, 'invalid-request');
-    const noKey = await host.inject({ method: 'POST', url: '/v1/orders', headers: { ...auth(), 'content-type': 'application/json' }, payload: '{"sku":"SKU-3","quantity":1}' });
+    const noKey = await host.inject({
+      method: 'POST',
+      url: '/v1/orders',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      payload: '{"sku":"SKU-3","quantity":1}',
+    });
     expectProblem(noKey, 400, 'idempotency-key-missing');
-    const noAuth = await host.inject({ method: 'POST', url: '/v1/orders', headers: { 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"sku":"SKU-3","quantity":1}' });
+    const noAuth = await host.inject({
+      method: 'POST',
+      url: '/v1/orders',
+      headers: { 'idempotency-key': 'k', 'content-type': 'application/json' },
+      payload: '{"sku":"SKU-3","quantity":1}',
+    });
     expectProblem(noAuth, 401, 'unauthorized');
-    const { n } = await ctx.db.selectFrom('idemq.requests').select((eb) => eb.fn.countAll<string>().as('n')).where('operation', '=', 'orders.create').where('payload', '@>', JSON.stringify({ sku: 'SKU-3' })).executeTakeFirstOrThrow();
+    const { n } = await ctx.db
+      .selectFrom('idemq.requests')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('operation', '=', 'orders.create')
+      .where('payload', '@>', JSON.stringify({ sku: 'SKU-3' }))
+      .executeTakeFirstOrThrow();
     expect(Number(n)).toBe(0);
   });
 

@@ -62,7 +62,8 @@ async function assertLegacyComplete(db: Kysely<any>): Promise<void> {
   const table = await sql<{ found: boolean }>`select to_regclass('public.kysely_migration') is not null as found`.execute(db);
   const recorded =
     table.rows[0]?.found === true &&
-    (await sql<{ name: string }>`select name from public.kysely_migration where name = ${LAST_LEGACY_MIGRATION}`.execute(db)).rows.length === 1;
+    (await sql<{ name: string }>`select name from public.kysely_migration where name = ${LAST_LEGACY_MIGRATION}`.execute(db)).rows
+      .length === 1;
   if (!recorded) {
     throw new Error(
       `public.requests exists but public.kysely_migration does not record ${LAST_LEGACY_MIGRATION}: run the migrations of the release that created it to the end first, then this one.`,

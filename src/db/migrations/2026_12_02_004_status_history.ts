@@ -9,7 +9,9 @@ const REQUESTS = sql.table('idemq.requests');
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table ${REQUESTS} add column history jsonb not null default '[]'`.execute(db);
-  await sql`alter table ${REQUESTS} alter column history set default jsonb_build_array(jsonb_build_object('status', 'queued', 'at', now()))`.execute(db);
+  await sql`alter table ${REQUESTS} alter column history set default jsonb_build_array(jsonb_build_object('status', 'queued', 'at', now()))`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -2,7 +2,14 @@ import Type from 'typebox';
 import Value from 'typebox/value';
 
 /** The headers idemq itself sets on every upstream call; a route cannot override them. */
-export const RESERVED_UPSTREAM_HEADERS: readonly string[] = ['idempotency-key', 'idemq-request-id', 'idemq-tenant', 'content-type', 'content-length', 'host'];
+export const RESERVED_UPSTREAM_HEADERS: readonly string[] = [
+  'idempotency-key',
+  'idemq-request-id',
+  'idemq-tenant',
+  'content-type',
+  'content-length',
+  'host',
+];
 
 const NAME_PATTERN = '^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$';
 const ROUTE_PATTERN = '^(/[A-Za-z0-9._~-]+)+$';
@@ -80,7 +87,14 @@ export interface ParsedRoutes {
  * passed every check of their own, whatever the others' problems, so one start lists them all.
  */
 export function parseForwardRoutes(document: unknown, where: string): ParsedRoutes {
-  if (!Array.isArray(document)) return { routes: [], valid: [], problems: [`${where}: must hold a JSON array of routes, e.g. [{ "name": "orders.create", "route": "/v1/orders", "upstream": "http://127.0.0.1:4000/orders" }]`] };
+  if (!Array.isArray(document))
+    return {
+      routes: [],
+      valid: [],
+      problems: [
+        `${where}: must hold a JSON array of routes, e.g. [{ "name": "orders.create", "route": "/v1/orders", "upstream": "http://127.0.0.1:4000/orders" }]`,
+      ],
+    };
   const problems: string[] = [];
   const routes: ForwardRoute[] = [];
   for (const [i, raw] of document.entries()) {
@@ -115,7 +129,10 @@ export function parseForwardRoutes(document: unknown, where: string): ParsedRout
 const FIELDS = Object.keys(RouteSchema.properties);
 
 /** One schema error in words, with the value it got unless that may be a secret (header values). */
-function describeError(e: { keyword: string; instancePath: string; message: string; params: Record<string, unknown> }, raw: unknown): string {
+function describeError(
+  e: { keyword: string; instancePath: string; message: string; params: Record<string, unknown> },
+  raw: unknown,
+): string {
   if (e.keyword === 'additionalProperties') {
     const unknown = (e.params.additionalProperties as string[] | undefined) ?? [];
     return `: unknown field${unknown.length === 1 ? '' : 's'} ${unknown.map((f) => JSON.stringify(f)).join(', ')}; the fields are ${FIELDS.join(', ')}`;
@@ -140,11 +157,13 @@ function checkRoute(r: Type.Static<typeof RouteSchema>, failed: ReadonlySet<stri
       problems.push(`upstream: must be an absolute http:// or https:// URL (got ${JSON.stringify(r.upstream)})`);
     }
   }
-  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`upstream: must be an http:// or https:// URL (got ${url.protocol})`);
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:')
+    problems.push(`upstream: must be an http:// or https:// URL (got ${url.protocol})`);
   if (url && (url.username || url.password)) problems.push('upstream: must not hold credentials; send them with "headers" instead');
   for (const [name, value] of ok('headers') ? Object.entries(r.headers!) : []) {
     if (!HEADER_NAME.test(name)) problems.push(`headers: ${JSON.stringify(name)} is not a valid header name`);
-    else if (RESERVED_UPSTREAM_HEADERS.includes(name.toLowerCase())) problems.push(`headers: ${name} is set by idemq on every call; remove it`);
+    else if (RESERVED_UPSTREAM_HEADERS.includes(name.toLowerCase()))
+      problems.push(`headers: ${name} is set by idemq on every call; remove it`);
     // values are never echoed: they are often secrets
     if (/[\r\n\0]/.test(value)) problems.push(`headers: the value of ${name} holds a line break or NUL`);
   }
@@ -170,7 +189,10 @@ export function safeOrigin(upstream: string): string {
  * Names and routes used twice, among the forward routes or with the operations the process runs
  * otherwise (`taken`). One problem per clash, naming both sides.
  */
-export function findRouteCollisions(routes: readonly { name: string; route: string }[], taken: readonly { name: string; route: string }[]): string[] {
+export function findRouteCollisions(
+  routes: readonly { name: string; route: string }[],
+  taken: readonly { name: string; route: string }[],
+): string[] {
   const problems: string[] = [];
   const names = new Map(taken.map((op) => [op.name, `the operation ${op.name}`]));
   const paths = new Map(taken.map((op) => [op.route.toLowerCase(), `the operation ${op.name}`]));

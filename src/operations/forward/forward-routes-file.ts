@@ -12,8 +12,21 @@ export function readForwardRoutesFile(path: string): ParsedRoutes {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
-    return { routes: [], valid: [], problems: [`${where}: cannot be read (${why}); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none`] };
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String((err as Error).message);
+    return {
+      routes: [],
+      valid: [],
+      problems: [
+        `${where}: cannot be read (${why}); set FORWARD_ROUTES_FILE to the path of a JSON file of routes, or leave it empty for none`,
+      ],
+    };
   }
   let document: unknown;
   try {
@@ -30,7 +43,10 @@ export function readForwardRoutesFile(path: string): ParsedRoutes {
  * problem of the file (readForwardRoutesFile), and every route valid on its own that reuses the name
  * or the route of one of `taken`, so one start lists them all; `routes` is empty unless there are none.
  */
-export function loadForwardRoutes(path: string, taken: readonly { name: string; route: string }[]): { routes: readonly ForwardRoute[]; problems: string[] } {
+export function loadForwardRoutes(
+  path: string,
+  taken: readonly { name: string; route: string }[],
+): { routes: readonly ForwardRoute[]; problems: string[] } {
   if (!path) return { routes: [], problems: [] };
   const file = readForwardRoutesFile(path);
   const problems = [...file.problems, ...findRouteCollisions(file.valid, taken).map((p) => `FORWARD_ROUTES_FILE: ${p}`)];

@@ -7,5 +7,7 @@ import { createHash } from 'node:crypto';
  * unambiguously before hashing (JSON of the pair), so no choice of key can name another tenant's.
  */
 export function upstreamKeyFor(tenantId: string, clientKey: string): string {
-  return `idemq-${createHash('sha256').update(JSON.stringify([tenantId, clientKey])).digest('base64url')}`;
+  return `idemq-${createHash('sha256')
+    .update(JSON.stringify([tenantId, clientKey]))
+    .digest('base64url')}`;
 }

@@ -32,10 +32,20 @@ export function decide(outcome: CallOutcome, opts: { route: ForwardRoute; attemp
     const { retryAfter, ...answer } = outcome.answer;
     if (answer.status >= 200 && answer.status < 300) return { kind: 'succeeded', result: answer };
     if (!isRetryableStatus(answer.status)) {
-      return { kind: 'failed', error: { code: UPSTREAM_REJECTED, message: `The upstream refused the request (HTTP ${answer.status}).`, upstream: answer } };
+      return {
+        kind: 'failed',
+        error: { code: UPSTREAM_REJECTED, message: `The upstream refused the request (HTTP ${answer.status}).`, upstream: answer },
+      };
     }
     if (attempt >= route.maxAttempts) {
-      return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream answered HTTP ${answer.status} to each of ${attempt} attempts.`, upstream: answer } };
+      return {
+        kind: 'failed',
+        error: {
+          code: PROCESSING_FAILED,
+          message: `The upstream answered HTTP ${answer.status} to each of ${attempt} attempts.`,
+          upstream: answer,
+        },
+      };
     }
     const asked = parseRetryAfter(retryAfter, opts.now);
     const delayMs = Math.min(route.retryMaxMs, Math.max(asked ?? 0, backoffMs(backoffOf(route), attempt, opts.random)));
@@ -43,7 +53,10 @@ export function decide(outcome: CallOutcome, opts: { route: ForwardRoute; attemp
   }
   const reason = outcome.kind === 'timeout' ? `no answer within ${outcome.afterMs} ms` : `upstream unreachable (${outcome.message})`;
   if (attempt >= route.maxAttempts) {
-    return { kind: 'failed', error: { code: PROCESSING_FAILED, message: `The upstream gave no answer to ${attempt} attempts; the last: ${reason}.` } };
+    return {
+      kind: 'failed',
+      error: { code: PROCESSING_FAILED, message: `The upstream gave no answer to ${attempt} attempts; the last: ${reason}.` },
+    };
   }
   return { kind: 'retry', delayMs: backoffMs(backoffOf(route), attempt, opts.random), reason };
 }
