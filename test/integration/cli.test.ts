@@ -31,9 +31,12 @@ const IDEMQ = fileURLToPath(new URL('../../bin/idemq.ts', import.meta.url));
  * `idemq <args>` as a user runs it, from the repository's root, with only `env` and PATH set;
  * `detached`: leading a process group of its own, as a shell's foreground job (for Ctrl-C).
  */
-function idemq(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) {
+/** a project with openapi-typescript installed (the client's workspace), where client-types finds its generator */
+const WITH_GENERATOR = join(ROOT, 'clients/typescript');
+
+function idemq(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean; cwd?: string } = {}) {
   const child: ChildProcess = spawn(process.execPath, [IDEMQ, ...args], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached === true,
@@ -214,13 +217,18 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
         expect(body.status).toBe('succeeded');
         expect(upstream.attempts.map((a) => a.body)).toContainEqual({ name: 'forwarded' });
         // the running service's own types, from its admin server
-        const types = idemq(['client-types', '--url', run.admin], { ADMIN_TOKEN });
+        // run where openapi-typescript is installed, as in a user's project that generates client types
+        const types = idemq(['client-types', '--url', run.admin], { ADMIN_TOKEN }, { cwd: WITH_GENERATOR });
         expect(await types.exited, types.output).toBe(0);
         expect(types.stdout).toMatch(/^export interface paths \{/m);
         expect(types.stdout).toContain('"/v1/relayed-items": {');
-        const refused = idemq(['client-types', '--url', run.admin], { ADMIN_TOKEN: 'adm_not_the_token_0123456789' });
+        const refused = idemq(
+          ['client-types', '--url', run.admin],
+          { ADMIN_TOKEN: 'adm_not_the_token_0123456789' },
+          { cwd: WITH_GENERATOR },
+        );
         expect(await refused.exited).toBe(1);
-        expect(refused.output).toMatch(/refused ADMIN_TOKEN/);
+        expect(refused.output).toMatch(/refused the admin token/);
         expect(refused.output).not.toContain('adm_not_the_token');
       } finally {
         run.child.kill('SIGTERM');
@@ -324,11 +332,11 @@ describe.concurrent('idemq start, migrate: real processes on the real Postgres a
       expect(await migrate.exited, migrate.output).toBe(0);
       expect(migrate.output).toContain('applied: shop_notes/001_notes');
       // the types of the app's own API, its result typed from the operation's output schema
-      const types = idemq(['client-types', '--app', join(dir, 'src/app.ts'), '--out', join(dir, 'api-types.ts')], {
-        DATABASE_URL: ctx.config.databaseUrl,
-        ...testRedisEnv(),
-        QUEUE_PREFIX: ctx.config.queuePrefix,
-      });
+      const types = idemq(
+        ['client-types', '--app', join(dir, 'src/app.ts'), '--out', join(dir, 'api-types.ts')],
+        { DATABASE_URL: ctx.config.databaseUrl, ...testRedisEnv(), QUEUE_PREFIX: ctx.config.queuePrefix },
+        { cwd: WITH_GENERATOR },
+      );
       expect(await types.exited, types.output).toBe(0);
       const written = await readFile(join(dir, 'api-types.ts'), 'utf8');
       expect(written).toContain('"/v1/notes": {');
