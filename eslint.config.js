@@ -14,6 +14,10 @@ export default defineConfig(
       'bench/results/',
       // generated from the served OpenAPI document by `npm run client:types`
       'clients/typescript/src/generated/',
+      'clients/typescript/examples/ledger-paths.ts',
+      'test/fixtures/app/client-paths.ts',
+      // a user's app that imports `idemq` by name: type-checked where the tarball is installed (npm run package:check)
+      'scripts/package-check/consumer/',
     ],
   },
   {

@@ -1,26 +1,41 @@
-import { writeFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { ledger } from '../examples/ledger/app.ts';
-import { buildApp, openapiDocument } from '../src/app.ts';
-import { appMigrations } from '../src/app-definition.ts';
-import { createApiDeps } from '../src/deps.ts';
-import { loadProcessConfigOrExit } from '../src/load-config-or-exit.ts';
-import { documentText, generateTypes } from '../clients/typescript/scripts/generate-types.ts';
+import { parseArgs } from 'node:util';
+import { writeClientTypes } from '../src/client-types/write-client-types.ts';
+import { generator } from '../clients/typescript/scripts/generate-types.ts';
+import { writeCheckedInTypes } from './client-types/checked-in.ts';
 
-// `npm run client:types`: builds the ledger's API in-process (it needs the database `npm start` uses, migrated),
-// takes the OpenAPI document its admin server serves (at /docs/json) and writes it and the client's types generated from it.
-// test/integration/client-package.test.ts fails while the checked-in files differ from these.
-const { config, operations } = loadProcessConfigOrExit({ operations: ledger.operations });
-const { deps, close } = await createApiDeps(config, pino({ level: 'warn' }), appMigrations(ledger));
-const app = await buildApp(deps, { operations, routes: ledger.routes });
+// `npm run client:types [-- --url <admin base> | --app <module>] [--out <file>]`: the types of a
+// service's routes for `createClient<paths>()` (see writeClientTypes). Without flags it rewrites
+// the types this repository checks in, which test/integration/client-package.test.ts compares with
+// what the services serve: it builds their APIs in-process on a scratch database of the test services.
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    app: { type: 'string' },
+    out: { type: 'string' },
+    document: { type: 'string' },
+    'admin-token': { type: 'string' },
+  },
+});
 try {
-  await app.ready();
-  const document = openapiDocument(app);
-  const out = new URL('../clients/typescript/src/generated/', import.meta.url);
-  writeFileSync(new URL('openapi.json', out), documentText(document));
-  writeFileSync(new URL('api-types.ts', out), await generateTypes(document));
-  console.log(`wrote ${new URL('openapi.json', out).pathname} and api-types.ts`);
-} finally {
-  await app.close();
-  await close();
+  if (values.url === undefined && values.app === undefined && values.out === undefined) {
+    for (const file of await writeCheckedInTypes()) console.log(`wrote ${file}`);
+  } else {
+    const { out } = await writeClientTypes({
+      out: values.out ?? 'idemq-paths.ts',
+      url: values.url,
+      app: values.app,
+      adminToken: values['admin-token'],
+      documentOut: values.document,
+      env: process.env,
+      generator,
+      command: 'npm run client:types',
+    });
+    console.log(`wrote ${out}`);
+  }
+} catch (err) {
+  // the message says what to do; the cause, when there is one, says what failed underneath
+  console.error(
+    err instanceof Error ? `${err.message}${err.cause ? `\n  (${String((err.cause as Error).message ?? err.cause)})` : ''}` : err,
+  );
+  process.exitCode = 1;
 }

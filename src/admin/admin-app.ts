@@ -21,6 +21,7 @@ import { audit } from './admin-audit.ts';
 import { adminUnauthorized, createAdminAuth } from './admin-auth.ts';
 import { bullBoardRoutes } from './bull-board.ts';
 import { consoleApiRoutes } from './console-api.routes.ts';
+import { consoleListRoutes } from './console-list.routes.ts';
 import { consolePageRoutes } from './console-page.routes.ts';
 import { loginRoutes } from './login.routes.ts';
 import { noFraming } from './no-framing.ts';
@@ -136,5 +137,6 @@ export async function buildAdminApp(deps: AdminDeps, options: { logger?: Fastify
   await app.register(bullBoardRoutes, { queues: deps.queues });
   await app.register(consolePageRoutes);
   await app.register(consoleApiRoutes, deps);
+  await app.register(consoleListRoutes, deps);
   return app;
 }

@@ -11,6 +11,8 @@ import { findRequestByKey } from '../idempotency/request.repository.ts';
 import type { QueuedRequest } from '../queue/request-queue.ts';
 import { audit as auditAction } from './admin-audit.ts';
 import { toAdminRequestView } from './admin-request-view.ts';
+import { requeueRedriven } from './redrive-requeue.ts';
+import { NO_NUL } from './list-filter.ts';
 import { followAsEvents } from './request-events.ts';
 import type { FollowDeps } from '../status/follow-request.ts';
 
@@ -22,9 +24,16 @@ export interface ConsoleApiDeps extends FollowDeps {
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const KeyQuery = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
+const KeyQuery = Type.Object({
+  tenant: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
+  key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
+});
 
-const FailBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false });
+// something other than blanks, and no NUL
+const FailBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^(?=[\\s\\S]*\\S)[^\\x00]*$' }) },
+  { additionalProperties: false },
+);
 
 const conflict = (slug: ProblemSlug, detail: string) => new ProblemError(problem(slug, detail));
 
@@ -98,14 +107,7 @@ export const consoleApiRoutes: FastifyPluginAsyncTypebox<ConsoleApiDeps> = async
         `Request ${id} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only a request that failed with processing_failed is re-driven.`,
       );
     }
-    // queued in Postgres already: if Redis is away now, the reconciler adds the job later
-    const enqueued = await deps.requeue({ id: row.id, operation: row.operation }).then(
-      () => true,
-      (err: unknown) => {
-        request.log.warn({ err, requestId: row.id }, 're-driven request not enqueued; the reconciler will');
-        return false;
-      },
-    );
+    const enqueued = await requeueRedriven(deps.requeue, request, row);
     audit(request, 'redrive', row, { enqueued });
     return { request: toAdminRequestView(row), enqueued };
   });

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type RequestView, type SocketConstructor } from '../../clients/typescript/src/index.ts';
+import type { paths as LedgerPaths } from '../../clients/typescript/examples/ledger-paths.ts';
 import { listenBehindProxy, recordingFetch } from '../helpers/client-fixtures.ts';
 import { TENANTS, type TestContext } from '../helpers/context.ts';
 import { terminalRow } from '../helpers/requests.ts';
 import type { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
-// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+// these tests run on the ledger, with its paths (clients/typescript/examples/ledger-paths.ts) as a service's own
 import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
@@ -43,7 +44,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
 
   it('a socket cut mid-wait and restored: resubscribed, repeated pushes dropped by version, the outcome arrives once', async () => {
     const received: any[] = [];
-    const client = createClient({
+    const client = createClient<LedgerPaths>({
       baseUrl,
       apiKey,
       WebSocket: recordingWebSocket(received),
@@ -84,7 +85,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
   it('1,000 concurrent runs over one client share one socket, and all resolve', async () => {
     await ensureWorker();
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch });
     const before = sockets();
     const outcomes = await Promise.all(
       Array.from({ length: 1_000 }, (_, i) => client.run('/v1/accounts', { currency: 'USD', openingBalance: i }, { timeoutMs: 50_000 })),
@@ -102,7 +103,7 @@ describe('awaitOutcome over the shared WebSocket', () => {
   it('without WebSocket it long-polls', async () => {
     await ensureWorker();
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, WebSocket: null, fetch });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, WebSocket: null, fetch });
     const before = sockets();
     // no deadline but the test's: Infinity must not be taken for an overflowing timer
     const outcome = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 9 }, { timeoutMs: Number.POSITIVE_INFINITY });
@@ -126,7 +127,12 @@ describe('awaitOutcome over the shared WebSocket', () => {
       send() {}
       close() {}
     };
-    const client = createClient({ baseUrl, apiKey, WebSocket: Refused, socket: { ...quickReconnect, failuresBeforeFallback: 2 } });
+    const client = createClient<LedgerPaths>({
+      baseUrl,
+      apiKey,
+      WebSocket: Refused,
+      socket: { ...quickReconnect, failuresBeforeFallback: 2 },
+    });
     const outcome = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 10 }, { timeoutMs: 15_000 });
     expect(outcome.status).toBe('succeeded');
     client.close();
@@ -148,7 +154,7 @@ describe('a socket that dies silently', () => {
   });
 
   it('is noticed when a fresh subscription goes unanswered; the client reconnects and the outcome arrives', async () => {
-    const client = createClient({
+    const client = createClient<LedgerPaths>({
       baseUrl,
       apiKey,
       socket: { ...quickReconnect, probeIdleMs: 300, connectTimeoutMs: 1_000, failuresBeforeFallback: Number.POSITIVE_INFINITY },
@@ -195,7 +201,11 @@ describe('a balanced stack: two API instances on one database and queue prefix',
   });
 
   it('a reconnect that lands on the other instance still brings the outcome', async () => {
-    const client = createClient({ baseUrl, apiKey, socket: { ...quickReconnect, failuresBeforeFallback: Number.POSITIVE_INFINITY } });
+    const client = createClient<LedgerPaths>({
+      baseUrl,
+      apiKey,
+      socket: { ...quickReconnect, failuresBeforeFallback: Number.POSITIVE_INFINITY },
+    });
     const submission = await client.submit('/v1/accounts', { currency: 'USD', openingBalance: 11 });
     const seen: string[] = [];
     const outcome = client.awaitOutcome(submission, { timeoutMs: 25_000, onStatus: (v) => seen.push(v.status) });

@@ -2,11 +2,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, OutcomeTimeout, RetryBudgetExceeded } from '../../clients/typescript/src/index.ts';
+import type { paths as LedgerPaths } from '../../clients/typescript/examples/ledger-paths.ts';
 import { recordingFetch } from '../helpers/client-fixtures.ts';
 import { TENANTS, type TestContext } from '../helpers/context.ts';
 import { addressOf, TEST_SERVICES } from '../helpers/services.ts';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
-// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+// these tests run on the ledger, with its paths (clients/typescript/examples/ledger-paths.ts) as a service's own
 import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
@@ -29,7 +30,7 @@ describe('client retries while Postgres is away (real 503s)', () => {
 
   it('waits at least Retry-After before each retry, keeps the key, and records the request once Postgres is back', async () => {
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch, retry: { baseDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 30_000 } });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch, retry: { baseDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 30_000 } });
     pgProxy.cut();
     const submitted = client.submit('/v1/accounts', { currency: 'USD', openingBalance: 7 });
     // let two 503s come, then bring Postgres back
@@ -54,7 +55,7 @@ describe('client retries while Postgres is away (real 503s)', () => {
 
   it('ends with RetryBudgetExceeded, the last 503 as its cause, when the outage outlasts the budget', async () => {
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch, retry: { maxAttempts: 2, baseDelayMs: 10 } });
     pgProxy.cut();
     try {
       const err = await client
@@ -103,7 +104,7 @@ describe('client against hostile servers: the budget ends every call with a clea
 
   it('bytes that are not HTTP', async () => {
     const baseUrl = await start((s) => s.end('garbage\r\n\r\n\u0000\u0001'));
-    const err = await createClient({ baseUrl, apiKey, retry })
+    const err = await createClient<LedgerPaths>({ baseUrl, apiKey, retry })
       .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
@@ -117,7 +118,7 @@ describe('client against hostile servers: the budget ends every call with a clea
         s.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`),
       ),
     );
-    const err = await createClient({ baseUrl, apiKey, retry })
+    const err = await createClient<LedgerPaths>({ baseUrl, apiKey, retry })
       .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
@@ -126,7 +127,7 @@ describe('client against hostile servers: the budget ends every call with a clea
 
   it('a server that accepts and never answers: each attempt times out, then the budget ends it', async () => {
     const baseUrl = await start(() => undefined);
-    const err = await createClient({ baseUrl, apiKey, retry })
+    const err = await createClient<LedgerPaths>({ baseUrl, apiKey, retry })
       .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
@@ -137,7 +138,7 @@ describe('client against hostile servers: the budget ends every call with a clea
     const baseUrl = await start((s) =>
       s.on('data', () => s.write('HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":')),
     );
-    const err = await createClient({ baseUrl, apiKey, retry })
+    const err = await createClient<LedgerPaths>({ baseUrl, apiKey, retry })
       .submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryBudgetExceeded);
@@ -145,7 +146,7 @@ describe('client against hostile servers: the budget ends every call with a clea
 
   it('awaitOutcome against a hanging server (WebSocket never upgraded, long-polls unanswered) ends at its timeout', async () => {
     const baseUrl = await start(() => undefined);
-    const client = createClient({
+    const client = createClient<LedgerPaths>({
       baseUrl,
       apiKey,
       retry,
@@ -159,7 +160,7 @@ describe('client against hostile servers: the budget ends every call with a clea
   it('an AbortSignal ends a retrying call at once with its reason', async () => {
     const baseUrl = await start((s) => s.end('garbage'));
     const controller = new AbortController();
-    const call = createClient({ baseUrl, apiKey, retry: { ...retry, maxAttempts: 1_000, baseDelayMs: 1_000 } }).submit(
+    const call = createClient<LedgerPaths>({ baseUrl, apiKey, retry: { ...retry, maxAttempts: 1_000, baseDelayMs: 1_000 } }).submit(
       '/v1/accounts',
       { currency: 'USD', openingBalance: 1 },
       { signal: controller.signal },

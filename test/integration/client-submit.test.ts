@@ -9,12 +9,13 @@ import {
   Unauthorized,
   ValidationError,
 } from '../../clients/typescript/src/index.ts';
+import type { paths as LedgerPaths } from '../../clients/typescript/examples/ledger-paths.ts';
 import { listenBehindProxy, recordingFetch } from '../helpers/client-fixtures.ts';
 import { TENANTS, type TestContext } from '../helpers/context.ts';
 import { createKey } from '../helpers/keys-cli.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 import type { TcpProxy } from '../helpers/tcp-proxy.ts';
-// the client's types are generated from the ledger's OpenAPI document, so its tests run on the ledger
+// these tests run on the ledger, with its paths (clients/typescript/examples/ledger-paths.ts) as a service's own
 import { balanceOf, createLedgerContext, insertAccount, paymentsOf } from '../../examples/ledger/test/ledger-seed.ts';
 
 const apiKey = TENANTS.acme.secret;
@@ -40,7 +41,7 @@ describe('client submit against the real service', () => {
     const from = await insertAccount(ctx, 10_000);
     const to = await insertAccount(ctx, 0);
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch, retry: fast });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch, retry: fast });
     proxy.dropAnswers(1);
     const submission = await client.submit('/v1/payments', { fromAccount: from, toAccount: to, amount: 2500, currency: 'USD' });
     expect(attempts.length).toBe(2);
@@ -64,7 +65,7 @@ describe('client submit against the real service', () => {
 
   it('the same key with another body: IdempotencyKeyReused (422), not retried', async () => {
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch, retry: fast });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch, retry: fast });
     const idempotencyKey = `reuse-${crypto.randomUUID()}`;
     const first = await client.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }, { idempotencyKey });
     expect(first.replayed).toBe(false);
@@ -81,7 +82,7 @@ describe('client submit against the real service', () => {
 
   it("a body the schema refuses: ValidationError with the problem's errors[], not retried", async () => {
     const { fetch, attempts } = recordingFetch();
-    const client = createClient({ baseUrl, apiKey, fetch });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey, fetch });
     // hostile input the types forbid, as a caller without them might send
     const err = await client.submit('/v1/payments', { amount: -5, currency: 'USD' } as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
@@ -95,7 +96,7 @@ describe('client submit against the real service', () => {
   });
 
   it('a wrong API key: Unauthorized, over HTTP and over the WebSocket', async () => {
-    const client = createClient({ baseUrl, apiKey: 'sk_wrong_0123456789' });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey: 'sk_wrong_0123456789' });
     await expect(client.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 })).rejects.toBeInstanceOf(Unauthorized);
     await expect(client.awaitOutcome(crypto.randomUUID(), { timeoutMs: 10_000 })).rejects.toBeInstanceOf(Unauthorized);
     client.close();
@@ -111,12 +112,12 @@ describe('client submit against the real service', () => {
         404,
     );
     const { fetch, attempts } = recordingFetch();
-    const reader = createClient({ baseUrl, apiKey: secret, fetch, retry: fast });
+    const reader = createClient<LedgerPaths>({ baseUrl, apiKey: secret, fetch, retry: fast });
     const err = await reader.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Forbidden);
     expect((err as Forbidden).problem.type).toMatch(/\/insufficient-scope$/);
     expect(attempts.length).toBe(1);
-    const writer = createClient({ baseUrl, apiKey });
+    const writer = createClient<LedgerPaths>({ baseUrl, apiKey });
     const submitted = await writer.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 });
     expect((await reader.awaitOutcome(submitted.id, { timeoutMs: 10_000 })).status).toBe('succeeded');
     reader.close();
@@ -124,10 +125,10 @@ describe('client submit against the real service', () => {
   });
 
   it("another tenant's request or an unknown id: NotFound, over the WebSocket and by long-poll", async () => {
-    const globex = createClient({ baseUrl, apiKey: TENANTS.globex.secret });
+    const globex = createClient<LedgerPaths>({ baseUrl, apiKey: TENANTS.globex.secret });
     const theirs = await globex.submit('/v1/accounts', { currency: 'USD', openingBalance: 1 });
     for (const WebSocket of [undefined, null]) {
-      const client = createClient({ baseUrl, apiKey, WebSocket });
+      const client = createClient<LedgerPaths>({ baseUrl, apiKey, WebSocket });
       await expect(client.awaitOutcome(theirs.id, { timeoutMs: 10_000 })).rejects.toBeInstanceOf(NotFound);
       await expect(client.awaitOutcome('not-a-uuid', { timeoutMs: 10_000 })).rejects.toBeInstanceOf(NotFound);
       client.close();
@@ -136,7 +137,7 @@ describe('client submit against the real service', () => {
   });
 
   it("takes only the service's routes and their bodies, as the OpenAPI document types them (checked by tsc)", () => {
-    const client = createClient({ baseUrl, apiKey });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey });
     // never called: the compiler is the test
     const uses = [
       // @ts-expect-error not a submit route of the service
@@ -151,7 +152,7 @@ describe('client submit against the real service', () => {
   });
 
   it('run: submit and the outcome in one call; a business refusal is an outcome, not an error', async () => {
-    const client = createClient({ baseUrl, apiKey });
+    const client = createClient<LedgerPaths>({ baseUrl, apiKey });
     const alice = await client.run('/v1/accounts', { currency: 'USD', openingBalance: 100, name: 'alice' });
     expect(alice).toMatchObject({ status: 'succeeded', replayed: false });
     const accountId = (alice.result as { accountId: string }).accountId;

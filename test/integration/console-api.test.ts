@@ -102,6 +102,9 @@ describe('looking a request up', () => {
     expect((await get(`/api/requests/${'a'.repeat(500)}`)).statusCode).toBe(414);
     expect((await get('/api/requests?tenant=acme')).statusCode).toBe(400);
     expect((await get(`/api/requests?tenant=acme&key=${'k'.repeat(300)}`)).statusCode).toBe(400);
+    // Postgres text holds no NUL: refused before any query
+    expect((await byKey('acme\u0000', 'k')).statusCode).toBe(400);
+    expect((await byKey('acme', 'k\u0000')).statusCode).toBe(400);
   });
 });
 

@@ -6,6 +6,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createTestContext, type TestContext } from '../helpers/context.ts';
 import { submit } from '../helpers/submit.ts';
+import { sql } from 'kysely';
 
 // Debian's chromium package; .ci/run installs it when it is missing
 const CHROMIUM = '/usr/bin/chromium';
@@ -98,7 +99,12 @@ describe('the request console in a browser', () => {
     expect(await page.evaluate('window.injected')).toBeUndefined();
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-    // a finished key can be deleted from the page
+    // a finished key can be deleted from the page, once confirmed
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await page.click('#delete');
+    await page.waitForTimeout(100);
+    expect(await page.isHidden('#request')).toBe(false);
+    page.once('dialog', (dialog) => void dialog.accept());
     await page.click('#delete');
     await page.waitForSelector('#request', { state: 'hidden' });
     expect(await page.textContent('#message')).toContain(`Deleted request ${id}`);
@@ -130,6 +136,74 @@ describe('the request console in a browser', () => {
       .where('id', '=', strandedId)
       .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'failed', error: { code: 'failed_by_operator', message: 'its route was removed' } });
+    expect(failures).toEqual([]);
+  }, 60_000);
+
+  it('lists recent requests newest first, filters and pages them, and re-drives the failed ones in bulk after a confirmation', async () => {
+    // 60 requests, one a second, of two tenants; every fourth of list-b failed with processing_failed
+    await sql`
+      insert into idemq.requests (tenant_id, idempotency_key, fingerprint, operation, payload, status, error, created_at, retention_seconds)
+      select case when i % 2 = 0 then 'list-a' else 'list-b' end, 'list-' || i, 'f', 'items.create', '{}',
+             case when i % 4 = 1 then 'failed' else 'succeeded' end,
+             case when i % 4 = 1 then '{"code":"processing_failed","message":"m"}'::jsonb end,
+             now() + make_interval(secs => i), 3600
+        from generate_series(0, 59) i`.execute(ctx.db);
+    const newest = (tenant?: string) =>
+      ctx.db
+        .selectFrom('idemq.requests')
+        .select('id')
+        .$if(tenant !== undefined, (q) => q.where('tenant_id', '=', tenant!))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+    const page = await browser.newPage();
+    const failures: string[] = [];
+    page.on('pageerror', (err) => failures.push(String(err)));
+    page.on('response', (r) => void (r.status() >= 400 && !r.url().endsWith('/favicon.ico') && failures.push(`${r.status()} ${r.url()}`)));
+    const listed = () => page.$$eval('#list-rows tr', (rows) => rows.map((r) => r.getAttribute('data-id')));
+
+    await page.goto(`${base}/console/`);
+    await page.waitForSelector('#list-rows tr');
+    expect(await listed()).toEqual((await newest()).slice(0, 25).map((r) => r.id));
+
+    await page.fill('#list-tenant', 'list-b');
+    await page.click('#filters button[type=submit]');
+    const tenants = () => page.$$eval('#list-rows tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent));
+    await expect.poll(async () => new Set(await tenants())).toEqual(new Set(['list-b']));
+    const first = await listed();
+    await page.click('#list-older');
+    await page.waitForSelector('#list-page[data-page="1"]');
+    const second = await listed();
+    expect(await page.isDisabled('#list-older')).toBe(true);
+    expect([...first, ...second]).toEqual((await newest('list-b')).map((r) => r.id));
+    await page.click('#list-newer');
+    await page.waitForSelector('#list-page[data-page="0"]');
+    expect(await listed()).toEqual(first);
+    // a row opens the request
+    await page.click(`#list-rows tr[data-id="${first[0]}"] button`);
+    await page.locator('#request-id', { hasText: first[0]! }).waitFor();
+
+    // a bulk re-drive asks first: dismissed, nothing changes; accepted, the 15 failed ones are queued again
+    const failedIds = async () =>
+      (await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-b').where('status', '=', 'failed').execute())
+        .length;
+    expect(await failedIds()).toBe(15);
+    const dialogs: string[] = [];
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.click('#bulk-redrive');
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect(dialogs[0]).toContain('Re-drive 15 request(s) that failed with processing_failed (tenant list-b)');
+    expect(await failedIds()).toBe(15);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#bulk-redrive');
+    await page.locator('#message', { hasText: 'Re-driven: 15 request(s) queued again' }).waitFor();
+    expect(await failedIds()).toBe(0);
+    expect(
+      await ctx.db.selectFrom('idemq.requests').select('id').where('tenant_id', '=', 'list-a').where('status', '<>', 'succeeded').execute(),
+    ).toHaveLength(0);
     expect(failures).toEqual([]);
   }, 60_000);
 });

@@ -108,7 +108,7 @@ describe('failing an unfinished request (admin API)', () => {
     const unknown = randomUUID();
     expect((await fail(unknown, 'nothing')).statusCode).toBe(404);
     expect(audits('fail')).toContainEqual(expect.objectContaining({ requestId: unknown, found: false }));
-    for (const reason of ['', '   ', 'x'.repeat(501)])
+    for (const reason of ['', '   ', 'x'.repeat(501), 'removed\u0000'])
       expect((await fail(await stranded(`bad-${randomUUID()}`), reason)).statusCode, String(reason)).toBe(400);
     expect(audits('fail-refused').length).toBeGreaterThanOrEqual(2);
   });

@@ -107,10 +107,9 @@ export function fastifyReach(entries: readonly string[], read: (file: string) =>
  */
 export const RUN_EXAMPLES: Record<string, string> = {
   'test/helpers/global-setup.ts': "the migrated template holds every example app's tables, for the examples' own tests",
-  'test/integration/client-outcome.test.ts': "the client's types are generated from the ledger's OpenAPI document",
-  'test/integration/client-package.test.ts': "the client's types are generated from the ledger's OpenAPI document",
-  'test/integration/client-retry.test.ts': "the client's types are generated from the ledger's OpenAPI document",
-  'test/integration/client-submit.test.ts': "the client's types are generated from the ledger's OpenAPI document",
+  'test/integration/client-outcome.test.ts': "the client's scenarios run on the ledger, typed by its paths (an example of a service's own)",
+  'test/integration/client-retry.test.ts': "the client's scenarios run on the ledger, typed by its paths (an example of a service's own)",
+  'test/integration/client-submit.test.ts': "the client's scenarios run on the ledger, typed by its paths (an example of a service's own)",
   'test/integration/legacy-layout.test.ts': "an upgrade from the releases that kept the core's and the ledger's tables in public",
   'test/integration/readme-snippets.test.ts': "the README's walk-through is the ledger demo's",
 };

@@ -1,4 +1,12 @@
-export { createClient, type ClientOptions, type IdemqClient, type RunOptions, type RunResult } from './client.ts';
+export {
+  createClient,
+  type ClientOptions,
+  type IdemqClient,
+  type RunOptions,
+  type RunResult,
+  type TypedOutcome,
+  type TypedSubmission,
+} from './client.ts';
 export type { AwaitOptions } from './await-outcome.ts';
 export type { SubmitOptions } from './submit.ts';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
@@ -25,5 +33,6 @@ export {
   type SubmitBody,
   type SubmitResult,
   type SubmitRoute,
+  type UntypedPaths,
+  type WithResult,
 } from './types.ts';
-export type { paths } from './generated/api-types.ts';

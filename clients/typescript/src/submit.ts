@@ -1,5 +1,5 @@
 import { callWithRetry, type HttpDeps } from './http-call.ts';
-import type { RequestView, Submission, SubmitBody, SubmitRoute } from './types.ts';
+import type { RequestView, Submission } from './types.ts';
 
 export interface SubmitOptions {
   /** names the request: the same key and body always mean the same request. Generated (UUID v4) when absent; keep it to retry the call later */
@@ -14,12 +14,7 @@ export interface SubmitOptions {
  * callWithRetry), so the operation is recorded and done at most once however often the network
  * fails. Resolves with the request's state once recorded (or its outcome, with `wait`).
  */
-export async function submit<R extends SubmitRoute>(
-  deps: HttpDeps,
-  route: R,
-  body: SubmitBody<R>,
-  opts: SubmitOptions = {},
-): Promise<Submission> {
+export async function submit(deps: HttpDeps, route: string, body: unknown, opts: SubmitOptions = {}): Promise<Submission> {
   const idempotencyKey = opts.idempotencyKey ?? crypto.randomUUID();
   const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey };
   if (opts.wait !== undefined) headers.prefer = `wait=${opts.wait}`;
@@ -36,6 +31,7 @@ export async function submit<R extends SubmitRoute>(
   });
   return {
     ...answer.body,
+    route,
     location: answer.headers.get('location') ?? `/v1/requests/${answer.body.id}`,
     replayed: answer.headers.get('idempotent-replayed') === 'true',
     idempotencyKey,

@@ -1,25 +1,38 @@
-import type { paths } from './generated/api-types.ts';
-
-/** The POST routes that submit an operation: each takes an `Idempotency-Key`. */
-export type SubmitRoute = {
-  [P in keyof paths]: paths[P] extends { post: { requestBody: { content: { 'application/json': unknown } } } } ? P : never;
-}[keyof paths];
-
-/** The JSON body a submit route takes, as the service's OpenAPI document describes it. */
-export type SubmitBody<R extends SubmitRoute> = paths[R]['post']['requestBody']['content']['application/json'];
+import type { paths as CorePaths } from './generated/core-types.ts';
 
 /**
- * The `result` of a submit route's operation, as the service's OpenAPI document describes its
- * `200` answer; `unknown` for a route whose document does not say.
+ * The `paths` of a client created without a type argument: every route takes any body, and
+ * `result` is `unknown`. Give your service's own (`createClient<paths>()`) to have them checked.
  */
-export type SubmitResult<R extends SubmitRoute> = paths[R]['post'] extends {
-  responses: { 200: { content: { 'application/json': { result?: infer T } } } };
+export interface UntypedPaths {
+  [route: `/${string}`]: { post: { requestBody: { content: { 'application/json': unknown } } } };
+}
+
+/** How openapi-typescript writes a POST that takes a JSON body: an operation's submit route. */
+interface JsonPost<Body = unknown> {
+  post: { requestBody: { content: { 'application/json': Body } } };
+}
+
+/** The POST routes of `P` (a service's `paths`) that submit an operation: each takes an `Idempotency-Key`. */
+export type SubmitRoute<P extends object = UntypedPaths> = {
+  [K in keyof P & string]: P[K] extends JsonPost ? K : never;
+}[keyof P & string];
+
+/** The JSON body route `R` of `P` takes, as the service's OpenAPI document describes it. */
+export type SubmitBody<P extends object, R extends SubmitRoute<P>> = P[R & keyof P] extends JsonPost<infer B> ? B : never;
+
+/**
+ * The `result` of route `R`'s operation, as the service's OpenAPI document describes its `200`
+ * answer (the operation's output schema); `unknown` where the document does not say.
+ */
+export type SubmitResult<P extends object, R extends SubmitRoute<P>> = P[R & keyof P] extends {
+  post: { responses: { 200: { content: { 'application/json': { result?: infer T } } } } };
 }
   ? T
   : unknown;
 
 /** A request's state, as `GET /v1/requests/{id}` answers it (any operation's, so `result` is `unknown`). */
-export type RequestView = paths['/v1/requests/{id}']['get']['responses'][200]['content']['application/json'];
+export type RequestView = CorePaths['/v1/requests/{id}']['get']['responses'][200]['content']['application/json'];
 
 export type RequestStatus = RequestView['status'];
 
@@ -27,10 +40,17 @@ export type RequestStatus = RequestView['status'];
 export type Outcome = RequestView & { status: 'succeeded' | 'failed' };
 
 /** RFC 9457 problem details, as every error answer of the service carries them. */
-export type ProblemDetails = paths['/v1/payments']['post']['responses'][422]['content']['application/problem+json'];
+export type ProblemDetails = CorePaths['/v1/requests/{id}']['get']['responses'][404]['content']['application/problem+json'];
+
+/** `V` (a request's state) with its `result` typed as route `R`'s of `P`. */
+export type WithResult<V extends RequestView, P extends object, R extends SubmitRoute<P>> = Omit<V, 'result'> & {
+  result?: SubmitResult<P, R>;
+};
 
 /** The answer to a submit: the request's state, where to read it again, and whether the key had been seen. */
-export interface Submission extends RequestView {
+export interface Submission<R extends string = string> extends RequestView {
+  /** the route it was submitted to */
+  route: R;
   /** the request's status URL, `/v1/requests/{id}` (the `Location` header) */
   location: string;
   /** true when the service had already recorded this key (`Idempotent-Replayed: true`), e.g. after a retry */

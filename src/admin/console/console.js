@@ -108,6 +108,7 @@ $('by-key').addEventListener('submit', (event) => {
 });
 
 $('redrive').addEventListener('click', async () => {
+  if (!window.confirm(`Re-drive request ${current.id}? It runs again, with a fresh budget of attempts.`)) return;
   try {
     const { request, enqueued } = await call('POST', `/api/requests/${encodeURIComponent(current.id)}/redrive`);
     render(request);
@@ -119,6 +120,10 @@ $('redrive').addEventListener('click', async () => {
 });
 
 $('delete').addEventListener('click', async () => {
+  if (
+    !window.confirm(`Delete request ${current.id}? Key ${current.idempotencyKey} of tenant ${current.tenantId} then starts a new request.`)
+  )
+    return;
   try {
     const { deleted } = await call('DELETE', `/api/requests/${encodeURIComponent(current.id)}`);
     if (events) events.close();
@@ -145,3 +150,111 @@ $('fail').addEventListener('click', async () => {
     say(err.message, true);
   }
 });
+
+// The list of recent requests: newest first, filtered, paged with the cursor the API gives.
+// `pages` holds the cursor of each page seen so far (null for the first), so Newer goes back.
+let pages = [null];
+let filter = {};
+
+function readFilter() {
+  const picked = {};
+  for (const [name, field] of [
+    ['status', 'list-status'],
+    ['operation', 'list-operation'],
+    ['tenant', 'list-tenant'],
+    ['errorCode', 'list-error'],
+  ]) {
+    const value = $(field).value.trim();
+    if (value) picked[name] = value;
+  }
+  // datetime-local is the browser's local time: sent as an instant
+  for (const [name, field] of [
+    ['from', 'list-from'],
+    ['to', 'list-to'],
+  ]) {
+    if ($(field).value) picked[name] = new Date($(field).value).toISOString();
+  }
+  return picked;
+}
+
+function cell(text, status) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (status) td.dataset.status = status;
+  return td;
+}
+
+async function loadPage(index) {
+  try {
+    const query = new URLSearchParams({ ...filter, limit: '25', ...(pages[index] && { cursor: pages[index] }) });
+    const { requests, nextCursor } = await call('GET', `/api/requests/recent?${query}`);
+    const rows = requests.map((request) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = request.id;
+      const open = document.createElement('button');
+      open.type = 'button';
+      open.textContent = request.id.slice(0, 8);
+      open.title = request.id;
+      open.addEventListener('click', () => show(() => call('GET', `/api/requests/${encodeURIComponent(request.id)}`)));
+      const last = document.createElement('td');
+      last.append(open);
+      tr.append(
+        cell(request.createdAt.replace('T', ' ').replace('Z', '')),
+        cell(request.tenantId),
+        cell(request.idempotencyKey),
+        cell(request.operation),
+        cell(request.status, request.status),
+        cell(request.errorCode ?? ''),
+        last,
+      );
+      return tr;
+    });
+    $('list-rows').replaceChildren(...rows);
+    pages = pages.slice(0, index + 1);
+    if (nextCursor) pages.push(nextCursor);
+    $('list-page').textContent = requests.length ? `page ${index + 1}` : 'no request matches';
+    $('list-page').dataset.page = String(index);
+    $('list-newer').disabled = index === 0;
+    $('list-older').disabled = !nextCursor;
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+$('filters').addEventListener('submit', (event) => {
+  event.preventDefault();
+  filter = readFilter();
+  pages = [null];
+  loadPage(0);
+});
+$('list-older').addEventListener('click', () => loadPage(Number($('list-page').dataset.page) + 1));
+$('list-newer').addEventListener('click', () => loadPage(Math.max(0, Number($('list-page').dataset.page) - 1)));
+
+const BULK_MAX = 100;
+
+$('bulk-redrive').addEventListener('click', async () => {
+  try {
+    // the bulk re-drive narrows by tenant, operation and window; status and error code are its own
+    const where = readFilter();
+    delete where.status;
+    delete where.errorCode;
+    const query = new URLSearchParams({ ...where, status: 'failed', errorCode: 'processing_failed', limit: String(BULK_MAX) });
+    const { requests, nextCursor } = await call('GET', `/api/requests/recent?${query}`);
+    if (requests.length === 0) return say('No request failed with processing_failed in this tenant, operation and time window.');
+    const described =
+      Object.entries(where)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ') || 'all tenants and operations';
+    const count = nextCursor ? `the newest ${requests.length} (more are left)` : String(requests.length);
+    if (!window.confirm(`Re-drive ${count} request(s) that failed with processing_failed (${described})? Each runs again.`)) return;
+    const { redriven, skipped, more } = await call('POST', '/api/requests/redrive', { ...where, limit: requests.length });
+    say(
+      `Re-driven: ${redriven.length} request(s) queued again${skipped ? `, ${skipped} changed meanwhile and left` : ''}${more ? '; more are left for another click' : ''}.`,
+    );
+    loadPage(Number($('list-page').dataset.page ?? 0));
+  } catch (err) {
+    say(err.message, true);
+  }
+});
+
+loadPage(0);

@@ -6,6 +6,7 @@ import * as statusHistory from './2026_12_02_004_status_history.ts';
 import * as outboxBatchRows from './2026_12_02_005_outbox_batch_rows.ts';
 import * as deployment from './2026_12_07_006f_deployment.ts';
 import * as adminSessions from './2026_12_07_006g_admin_sessions.ts';
+import * as requestList from './2026_12_07_006h_request_list.ts';
 
 /**
  * The core's migrations, by name; names sort in the order they run. They are recorded in
@@ -19,4 +20,5 @@ export const coreMigrations: Record<string, Migration> = {
   '2026_12_02_005_outbox_batch_rows': outboxBatchRows,
   '2026_12_07_006f_deployment': deployment,
   '2026_12_07_006g_admin_sessions': adminSessions,
+  '2026_12_07_006h_request_list': requestList,
 };

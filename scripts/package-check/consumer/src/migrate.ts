@@ -1,0 +1,4 @@
+import { runMigrateProcess } from 'idemq';
+import { app } from './app.js';
+
+await runMigrateProcess(app);
