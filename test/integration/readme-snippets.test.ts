@@ -7,6 +7,7 @@ import { freePort } from '../infra/free-port.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { countRequests } from '../helpers/submit.ts';
+import { testRedisEnv } from '../helpers/redis-target.ts';
 import { parseForwardRoutes } from '../../src/operations/forward/forward-route.ts';
 // the walk-through (docs/walkthrough.md) is the ledger demo's, so its snippets run on the ledger
 import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
@@ -193,13 +194,50 @@ describe("the forward-route walk-through and the README's gateway quick start, a
     expect(again.output.trim().split('\n').at(-1), again.output).toBe('1');
   });
 
-  it("the README's one-minute quick start places the order and replays it, and the upstream still holds one", async () => {
-    const { code, output } = await run('bash', ['-c', snippet('README.md', '## A gateway in one minute', 'bash')], base);
-    expect(code, output).toBe(0);
-    expect(output).toMatch(/"status": "succeeded"/);
-    expect(output).toMatch(/"sku": "tea"/);
-    expect(output).toMatch(/^Idempotent-Replayed: true\r?$/im);
-    const held = (await (await fetch(`${upstreamUrl}/orders`)).json()) as unknown[];
-    expect(held).toHaveLength(1);
+  it("the README's one-minute quick start, run as written: migrate, start --routes, its curl block; Ctrl-C stops it", async () => {
+    // `npx idemq` is this repository's command; routes.json the shipped file, pointed at this test's upstream
+    const commands = snippet('README.md', 'Then create the database', '')
+      .split('\n')
+      .map((line) =>
+        line
+          .replace(/^npx idemq /, '')
+          .replace('routes.json', routesFile.path)
+          .split(' '),
+      );
+    expect(commands.map((c) => c[0])).toEqual(['migrate', 'start']);
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH!,
+      DATABASE_URL: ctx.config.databaseUrl,
+      // a prefix of its own: the test context's budgets (far larger than the defaults) count under its prefix
+      QUEUE_PREFIX: `${ctx.config.queuePrefix}-quick`,
+      ...testRedisEnv(),
+      PORT: String(port),
+      ADMIN_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    const idemq = (args: string[]) =>
+      spawn(process.execPath, [fileURLToPath(new URL('bin/idemq.ts', `file://${ROOT}`)), ...args], { cwd: ROOT, env, stdio: 'inherit' });
+    const migrate = idemq(commands[0]!);
+    expect(await new Promise((resolve) => migrate.once('exit', resolve))).toBe(0);
+    const start = idemq(commands[1]!);
+    const stopped = new Promise((resolve) => start.once('exit', resolve));
+    try {
+      const own = `http://127.0.0.1:${port}`;
+      for (let ready = false; !ready; await new Promise((r) => setTimeout(r, 100))) {
+        expect(start.exitCode, 'idemq start exited').toBeNull();
+        ready = (await fetch(`${own}/readyz`).catch(() => undefined))?.ok ?? false;
+      }
+      const { code, output } = await run('bash', ['-c', snippet('README.md', '## A gateway in one minute', 'bash')], own);
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/"status": "succeeded"/);
+      expect(output).toMatch(/"sku": "tea"/);
+      expect(output).toMatch(/^Idempotent-Replayed: true\r?$/im);
+      const held = (await (await fetch(`${upstreamUrl}/orders`)).json()) as unknown[];
+      expect(held).toHaveLength(1);
+    } finally {
+      start.kill('SIGINT');
+    }
+    expect(await stopped).toBe(0);
   });
 });
