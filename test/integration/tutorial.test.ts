@@ -8,14 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../infra/free-port.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { TEST_SERVICES } from '../helpers/services.ts';
+import { fileOfBlock, filesOfBlocks, markdownBlocks as blocks } from '../helpers/markdown-blocks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TUTORIAL = readFileSync(join(ROOT, 'docs/tutorial.md'), 'utf8');
-
-/** The page's fenced blocks in order, with their language: what a reader types, and what they are told to expect. */
-export function blocks(markdown: string): { lang: string; body: string }[] {
-  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)\n```$/gm)].map((m) => ({ lang: m[1]!, body: m[2]! }));
-}
 
 /**
  * The reader's `npx idemq`, `npm install` and `npm test`, on this repository instead of the registry:
@@ -82,10 +78,10 @@ describe('docs/tutorial.md, typed as written in a fresh directory outside the re
     const all = blocks(TUTORIAL);
     expect(all.filter((b) => b.lang === 'bash').length).toBeGreaterThanOrEqual(4);
     for (const [i, block] of all.entries()) {
-      const file = /^\/\/ (\S+\.ts)\n/.exec(block.body)?.[1];
-      if (block.lang === 'ts' && file) {
-        mkdirSync(dirname(join(cwd, file)), { recursive: true });
-        writeFileSync(join(cwd, file), block.body.slice(block.body.indexOf('\n') + 1) + '\n');
+      const file = fileOfBlock(block);
+      if (file) {
+        mkdirSync(dirname(join(cwd, file.path)), { recursive: true });
+        writeFileSync(join(cwd, file.path), file.text);
       } else if (block.lang === 'bash' && /^npx idemq start\b/.test(block.body)) {
         // "leave it running": in the background, until it is ready (the command itself, so SIGTERM reaches it)
         service = run(process.execPath, [join(ROOT, 'bin/idemq.ts'), ...block.body.split(/\s+/).slice(2)], cwd, env);
@@ -110,8 +106,10 @@ describe('docs/tutorial.md, typed as written in a fresh directory outside the re
     expect((await service!.done).code).toBe(0);
   });
 
-  it('reads the blocks in order, with their language', () => {
-    expect(blocks('a\n```bash\nls\n```\ntext\n```ts\n// x.ts\nlet a;\n```\n```\nout\n```\n')).toEqual([
+  it('reads the blocks in order, with their language, and the files the page has written', () => {
+    const page = 'a\n```bash\nls\n```\ntext\n```ts\n// x.ts\nlet a;\n```\n```\nout\n```\n```ts\nlet b;\n```\n';
+    expect(filesOfBlocks(page)).toEqual([{ path: 'x.ts', text: 'let a;\n' }]);
+    expect(blocks(page).slice(0, 3)).toEqual([
       { lang: 'bash', body: 'ls' },
       { lang: 'ts', body: '// x.ts\nlet a;' },
       { lang: '', body: 'out' },
