@@ -32,6 +32,7 @@ export const API_ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['ADMIN_HOST, ADMIN_PORT', 'the admin server: metrics, documents, the request console (default 127.0.0.1:9090)'],
   ['ADMIN_TOKEN', "the admin server's token"],
   ['SHUTDOWN_DRAIN_MS', 'on SIGTERM, how long the API keeps serving with /readyz 503 before it closes'],
+  ['PUBLIC_OPENAPI, PUBLIC_URL', 'true: the OpenAPI document and its UI at /docs on PORT too (default false); the server it names'],
 ];
 
 export const WORKER_ENVIRONMENT: readonly (readonly [string, string])[] = [

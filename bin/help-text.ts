@@ -17,7 +17,7 @@ export function commandHelp(command: Command): string {
     'Flags:',
     ...columns(flags),
     ...(command.environment.length
-      ? ['', 'Environment (README.md, "Configuration", lists every variable):', ...columns(command.environment)]
+      ? ['', 'Environment (docs/configuration.md lists every variable):', ...columns(command.environment)]
       : []),
     '',
     'Examples:',
@@ -42,7 +42,7 @@ export function mainHelp(commands: readonly Command[]): string {
     '  -v, --version   the version of idemq',
     '',
     'The processes read their settings from the environment (DATABASE_URL, REDIS_URL, PORT, ...):',
-    'README.md, "Configuration", lists them all. `idemq <command> --help` says which matter to it.',
+    'docs/configuration.md lists them all. `idemq <command> --help` says which matter to it.',
     '',
     'Examples:',
     '  idemq init my-app                                   a new project of your own',

@@ -14,6 +14,7 @@ import { createKeyHolds } from './http/key-holds.ts';
 import { operationRoutes } from './http/operations.routes.ts';
 import { notFound, ProblemError } from './http/problem.ts';
 import { requestRoutes } from './http/requests.routes.ts';
+import { publicOpenapiRoutes } from './http/public-openapi.routes.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
 import { capConnections } from './net/node-server-limits.ts';
 import { requestIdOf } from './http/request-id.ts';
@@ -112,7 +113,8 @@ export function openapiDocument(app: FastifyInstance): Record<string, unknown> {
 /**
  * Builds the standalone HTTP app: a Fastify server with the service's limits (deadlines, socket
  * caps), idemqPlugin and a problem+json 404 answered before any body is read, within the caller's
- * address budget; never listens (tests call it with inject or listen on port 0). A caller's
+ * address budget, and with PUBLIC_OPENAPI the document and its UI (publicOpenapiRoutes); never
+ * listens (tests call it with inject or listen on port 0). A caller's
  * `x-request-id` is kept only when short and plain (requestIdOf).
  */
 export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: FastifyBaseLogger }): Promise<FastifyInstance> {
@@ -140,5 +142,7 @@ export async function buildApp(deps: AppDeps, options: ApiOptions & { logger?: F
     throw new ProblemError(notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
   });
   await app.register(idemqPlugin, { deps, operations: options.operations, routes: options.routes, limits });
+  const { enabled, publicUrl } = deps.config.publicOpenapi;
+  if (enabled) await app.register(publicOpenapiRoutes, { document: () => openapiDocument(app), publicUrl, limits });
   return app;
 }

@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
   // a revocation (npm run keys) reaches every API instance within about this; at most 3 s keeps that under 5 s
   API_KEYS_REFRESH_MS: Int(2_000, 100, 3_000),
   IDEMPOTENCY_TTL_SECONDS: Int(86_400, 1),
-  // bytes of finished records an API instance keeps for replays (0: none); see the README's Configuration table
+  // bytes of finished records an API instance keeps for replays (0: none); see docs/configuration.md
   REPLAY_CACHE_BYTES: Int(32 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
   QUEUE_PREFIX: Type.String({ default: 'idemq', pattern: '^[A-Za-z0-9_-]+$' }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
@@ -45,7 +45,7 @@ export const EnvSchema = Type.Object({
   WS_SUBSCRIBES_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1 })),
   MAX_SOCKETS_PER_TENANT: Int(1_000, 1),
   MAX_HELD_PER_TENANT: Int(1_000, 1),
-  // the shape of a JSON body (README, "Limits"); beyond about 10,000 levels Postgres refuses jsonb
+  // the shape of a JSON body (docs/api.md, "Limits"); beyond about 10,000 levels Postgres refuses jsonb
   MAX_BODY_DEPTH: Int(64, 1, 1_000),
   MAX_BODY_NODES: Int(10_000, 1),
   MAX_ATTEMPTS: Int(5, 1, 100),
@@ -60,7 +60,7 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
   // on SIGTERM the API keeps serving this long with /readyz failing before it stops accepting (docs/operations.md)
   SHUTDOWN_DRAIN_MS: Int(5_000, 0, 120_000),
-  // what one slow or idle client can hold: see the README's Configuration table
+  // what one slow or idle client can hold: see docs/configuration.md
   HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 50),
   HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 50),
   HTTP_IDLE_TIMEOUT_MS: Int(30_000, 50),
@@ -71,8 +71,11 @@ export const EnvSchema = Type.Object({
   HEARTBEAT_FILE: Type.String({ default: '' }),
   WORKER_METRICS_PORT: Int(0, 0, 65535),
   WORKER_METRICS_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
-  // a JSON file of routes forwarded to upstream services (README, "Put idemq in front of your service")
+  // a JSON file of routes forwarded to upstream services (docs/gateway.md)
   FORWARD_ROUTES_FILE: Type.String({ default: '' }),
+  // the OpenAPI document and its UI on the public port too (opt-in); servers: PUBLIC_URL, else the request's origin
+  PUBLIC_OPENAPI: Type.String({ default: 'false', pattern: '^(true|false)$' }),
+  PUBLIC_URL: Type.String({ default: '', pattern: '^(https?://[^\\s/?#]+(/[^\\s?#]*)?)?$' }),
   // OpenTelemetry tracing, by the standard variables; off unless OTEL_TRACES_EXPORTER names an exporter
   OTEL_SDK_DISABLED: Type.String({ default: 'false', pattern: '^(true|false)$' }),
   OTEL_TRACES_EXPORTER: Type.String({ default: 'none', pattern: '^(none|otlp|console)$' }),
@@ -107,6 +110,8 @@ const EXPECTED: Record<string, string> = {
   OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
   ADMIN_COOKIE_SECURE: 'must be auto, true or false',
+  PUBLIC_OPENAPI: 'must be true or false',
+  PUBLIC_URL: 'must be an http:// or https:// URL (the API as its clients reach it), without a query',
 };
 
 export type Env = Type.Static<typeof EnvSchema>;
@@ -192,6 +197,8 @@ export interface Config {
    * none. Only the path: the process entry reads the file (loadProcessConfig)
    */
   forwardRoutesFile: string;
+  /** PUBLIC_OPENAPI and PUBLIC_URL: the document on the public port, and the server it names ('' for the request's origin) */
+  publicOpenapi: { enabled: boolean; publicUrl: string };
   /** OpenTelemetry tracing (the standard OTEL_* variables); `exporter: 'none'` turns it off */
   tracing: TracingConfig;
   /** the API process's admin server: metrics, documents, Bull Board, the request console */
@@ -360,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
     forwardRoutesFile: e.FORWARD_ROUTES_FILE,
+    publicOpenapi: Object.freeze({ enabled: e.PUBLIC_OPENAPI === 'true', publicUrl: e.PUBLIC_URL.replace(/\/+$/, '') }),
     tracing: Object.freeze({
       exporter: e.OTEL_SDK_DISABLED === 'true' ? 'none' : (e.OTEL_TRACES_EXPORTER as TracingConfig['exporter']),
       url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,

@@ -32,7 +32,7 @@ export function loadProcessConfigOrExit<T extends Operation>(opts: { servesApi?:
 /** A ConfigError ends the process like loadConfigOrExit's; anything else is rethrown. */
 export function exitOnConfigError(err: unknown): never {
   if (!(err instanceof ConfigError)) throw err;
-  exitWithProblems(err.message, 'Correct these settings and start again (README.md, "Configuration", lists them all).');
+  exitWithProblems(err.message, 'Correct these settings and start again (docs/configuration.md lists them all).');
 }
 
 /**

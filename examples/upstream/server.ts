@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
-// A tiny orders service to put idemq in front of (README, "Put idemq in front of your service").
+// A tiny orders service to put idemq in front of (docs/gateway.md).
 // It does what idemq asks of an upstream: it dedupes by Idempotency-Key, so the order a key
 // created is answered again, never placed twice. Orders live in memory: a restart forgets them.
 // Usage: node examples/upstream/server.ts [port]   (default 4000, on 127.0.0.1)

@@ -41,7 +41,7 @@ function limitsOf(request: FastifyRequest, defaults: JsonShapeLimits): JsonShape
   return own ? { ...defaults, ...own } : defaults;
 }
 
-/** The problem each refusal answers; the slugs are stable and listed in the README. */
+/** The problem each refusal answers; the slugs are stable and listed in docs/api.md. */
 export function problemOf(refusal: JsonShapeRefusal): Problem {
   const errors = (detail: string) => ({ errors: [{ pointer: `#${refusal.pointer}`, detail }] });
   switch (refusal.kind) {

@@ -81,7 +81,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
   // Operations take JSON only. Fastify parses text/plain by default, which would turn a wrong
   // content type into a schema error (400) instead of 415; this plugin's scope drops that parser.
   app.removeContentTypeParser('text/plain');
-  // The key before the body (README, Idempotency semantics): a client without one has a bug a
+  // The key before the body (docs/api.md, Idempotency semantics): a client without one has a bug a
   // fixed body would not cure, and a header costs nothing to check before the body is read.
   app.addHook('preParsing', async (request, _reply, payload) => {
     const parsed = parseIdempotencyKey(request.headers['idempotency-key']);

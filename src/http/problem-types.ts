@@ -1,6 +1,6 @@
 /**
  * Every problem `type` idemq answers with, by slug (the part after PROBLEM_BASE): its title and
- * status. The slugs are stable and listed in the README (a test compares the two); a problem is
+ * status. The slugs are stable and listed in docs/api.md (a test compares the two); a problem is
  * built from this table (`problem` in problem.ts), so a slug not in it does not compile.
  */
 export const PROBLEM_TYPES = {

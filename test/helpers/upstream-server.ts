@@ -41,7 +41,7 @@ export interface UpstreamServer {
 
 /**
  * A real HTTP upstream on 127.0.0.1, port 0, that records every attempt, dedupes effects by
- * Idempotency-Key (as the README asks of an upstream), and answers as the test tells it.
+ * Idempotency-Key (as docs/gateway.md asks of an upstream), and answers as the test tells it.
  */
 export async function startUpstreamServer(): Promise<UpstreamServer> {
   const attempts: Attempt[] = [];

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { auth, createTestContext, type TestContext } from '../helpers/context.ts';
 import { expectProblem } from '../helpers/problem.ts';
 
-// The README's order (Idempotency semantics): authentication, then the key, then the body.
+// The order docs/api.md gives (Idempotency semantics): authentication, then the key, then the body.
 describe('which problem a POST with several faults gets', () => {
   let ctx: TestContext;
   let app: FastifyInstance;

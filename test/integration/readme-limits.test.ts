@@ -4,21 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSchema } from '../../src/config.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-
-/** The text of a `## title` section, up to the next `## `. */
-function section(title: string): string {
-  const start = README.indexOf(`\n## ${title}\n`);
-  expect(start, `README section ${title}`).toBeGreaterThan(0);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end < 0 ? undefined : end);
+/** The text of the `# title` or `## title` section of a page of docs/, up to the next `## `. */
+function section(page: string, title: string): string {
+  const text = readFileSync(new URL(`../../docs/${page}`, import.meta.url), 'utf8');
+  const start = Math.max(text.indexOf(`# ${title}\n`), text.indexOf(`\n## ${title}\n`));
+  expect(start, `docs/${page}, section ${title}`).toBeGreaterThanOrEqual(0);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
 }
 
 const ticked = (cell: string) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
 
 /** Rows of the Configuration table: the variables a row names and the defaults it states. */
 function settingsRows(): { names: string[]; defaults: string[] }[] {
-  return section('Configuration')
+  return section('configuration.md', 'Configuration')
     .split('\n')
     .filter((l) => /^\| `[A-Z_]+`/.test(l))
     .map((l) => {
@@ -27,7 +26,7 @@ function settingsRows(): { names: string[]; defaults: string[] }[] {
     });
 }
 
-describe('the README against the code', () => {
+describe('the settings table and the limits of the docs against the code', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
@@ -42,7 +41,7 @@ describe('the README against the code', () => {
     for (const { names, defaults } of settingsRows()) {
       if (names.length !== defaults.length) continue; // a default stated in words
       names.forEach((name, i) => {
-        expect(Object.keys(schema), `README names ${name}`).toContain(name);
+        expect(Object.keys(schema), `docs/configuration.md names ${name}`).toContain(name);
         const stated = defaults[i]!;
         // a default that names another setting is that setting's value: none of its own in the schema
         if (stated !== name && Object.hasOwn(schema, stated)) expect(schema[name]!.default, `${name}'s default`).toBeUndefined();
@@ -54,7 +53,7 @@ describe('the README against the code', () => {
   });
 
   it('the open routes "Limits" names are the public API\'s, and none of the admin port\'s', async () => {
-    const bullet = section('Limits')
+    const bullet = section('api.md', 'Limits')
       .split('\n- ')
       .find((b) => b.startsWith('**Per client address**'));
     const routes = ticked(bullet ?? '').filter((t) => t.startsWith('/'));

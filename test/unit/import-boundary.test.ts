@@ -111,7 +111,7 @@ export const RUN_EXAMPLES: Record<string, string> = {
   'test/integration/client-retry.test.ts': "the client's scenarios run on the ledger, typed by its paths (an example of a service's own)",
   'test/integration/client-submit.test.ts': "the client's scenarios run on the ledger, typed by its paths (an example of a service's own)",
   'test/integration/legacy-layout.test.ts': "an upgrade from the releases that kept the core's and the ledger's tables in public",
-  'test/integration/readme-snippets.test.ts': "the README's walk-through is the ledger demo's",
+  'test/integration/readme-snippets.test.ts': "the walk-through in docs/ is the ledger demo's",
 };
 
 /** `file: specifier` for each import of examples/ by a file of test/ that RUN_EXAMPLES does not name. */

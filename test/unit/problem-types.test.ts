@@ -15,8 +15,8 @@ function filesUnder(dir: string, extension: string): string[] {
 }
 
 describe('the problem types', () => {
-  it('are the ones the README lists, no more and no fewer', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('are the ones docs/api.md lists, no more and no fewer', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');
     const paragraph = readme.slice(readme.indexOf('`https://idemq.dev/problems/`'), readme.indexOf('4xx answers carry neither'));
     const listed = [...paragraph.matchAll(/`([a-z]+(?:-[a-z]+)*)`/g)].map((m) => m[1]!).filter((word) => word !== 'errors');
     expect([...new Set(listed)].sort()).toEqual(slugs);

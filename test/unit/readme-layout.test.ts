@@ -8,7 +8,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const UNTRACKED = new Set(['node_modules', 'dist', 'coverage']);
 
 /**
- * The paths the README's layout map names, resolved against their parents by indentation:
+ * The paths the layout map (docs/architecture.md, "Layout") names, resolved against their parents by indentation:
  * `src/` then `  http/` is `src/http/`. Continuation lines (no name at their indentation) are skipped.
  */
 export function layoutPaths(readme: string): string[] {
@@ -31,8 +31,8 @@ export function layoutPaths(readme: string): string[] {
   return paths;
 }
 
-describe("the README's layout map", () => {
-  const paths = layoutPaths(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+describe('the layout map of docs/architecture.md', () => {
+  const paths = layoutPaths(readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8'));
 
   it('names only paths that exist', () => {
     expect(paths.length).toBeGreaterThan(20);

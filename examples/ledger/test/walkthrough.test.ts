@@ -4,7 +4,7 @@ import { auth, type TestContext } from '../../../test/helpers/context.ts';
 import { awaitTerminal, submit } from '../../../test/helpers/submit.ts';
 import { createLedgerContext, ledgerDb, openAccount } from './ledger-seed.ts';
 
-describe('the README walk-through', () => {
+describe('the walk-through of docs/walkthrough.md', () => {
   let ctx: TestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
