@@ -101,9 +101,10 @@ describe('the image (Dockerfile)', () => {
     }
   });
 
-  describe("the gateway's file tree, built without Docker", () => {
+  describe("the image's file trees, built without Docker", () => {
     let work: string;
     let gatewayRoot: string;
+    let ledgerRoot: string;
     let ctx: TestContext;
     let upstream: UpstreamServer;
     const started: CommandProcess[] = [];
@@ -111,8 +112,9 @@ describe('the image (Dockerfile)', () => {
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), 'idemq-image-'));
       const roots = new Map<string, string>();
-      for (const { name } of stages.filter((s) => s.name !== 'ledger')) await buildStage(work, name, roots);
+      for (const { name } of stages) await buildStage(work, name, roots);
       gatewayRoot = roots.get('gateway')!;
+      ledgerRoot = roots.get('ledger')!;
       upstream = await startUpstreamServer();
       ctx = await createTestContext({}, { operations: [] });
     }, 120_000);
@@ -125,15 +127,16 @@ describe('the image (Dockerfile)', () => {
     });
 
     /** `docker run <image> [command…]`: the image's environment, the operator's `-e`, in WORKDIR. */
-    function dockerRun(command: string[] | undefined, env: Record<string, string>): CommandProcess {
-      const gateway = stage('gateway');
-      const imageEnv = stageEnv(stages, 'gateway');
-      const p = startCommand(`exec ${(command ?? gateway.cmd!).join(' ')}`, {
-        cwd: join(gatewayRoot, gateway.workdir),
+    function dockerRun(command: string[] | undefined, env: Record<string, string>, target = 'gateway'): CommandProcess {
+      const image = stage(target);
+      const root = target === 'gateway' ? gatewayRoot : ledgerRoot;
+      const imageEnv = stageEnv(stages, target);
+      const p = startCommand(`exec ${(command ?? image.cmd!).join(' ')}`, {
+        cwd: join(root, image.workdir),
         env: {
           ...imageEnv,
-          FORWARD_ROUTES_FILE: join(gatewayRoot, imageEnv.FORWARD_ROUTES_FILE!),
-          PATH: `${gatewayRoot}/usr/local/bin:${NODE_DIR}:/usr/bin:/bin`,
+          ...(imageEnv.FORWARD_ROUTES_FILE && { FORWARD_ROUTES_FILE: join(root, imageEnv.FORWARD_ROUTES_FILE) }),
+          PATH: `${root}/usr/local/bin:${NODE_DIR}:/usr/bin:/bin`,
           DATABASE_URL: ctx.config.databaseUrl,
           ...testRedisEnv(),
           QUEUE_PREFIX: ctx.config.queuePrefix,
@@ -205,5 +208,26 @@ describe('the image (Dockerfile)', () => {
       expect(await api.stop(), api.output()).toBe(0);
       expect(await worker.stop(), worker.output()).toBe(0);
     }, 60_000);
+
+    it('runs the ledger demo from the ledger target by default', async () => {
+      const port = await freePort();
+      const api = dockerRun(undefined, { PORT: String(port) }, 'ledger');
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntil('the ledger API to answer /readyz', async () => (await fetch(`${base}/readyz`)).ok, { timeoutMs: 20_000 }).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\nledger api (exit ${api.child.exitCode}):\n${api.output()}`);
+        },
+      );
+      // the ledger's own route (which checks what it is given), and no gateway route
+      const account = await fetch(`${base}/v1/accounts`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(account.status).toBe(400);
+      expect(account.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((await fetch(`${base}/v1/orders`, { method: 'POST', headers: auth })).status).toBe(404);
+      expect(await api.stop(), api.output()).toBe(0);
+    });
   });
 });
