@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 // A tiny orders service to put idemq in front of (docs/gateway.md).
 // It does what idemq asks of an upstream: it dedupes by Idempotency-Key, so the order a key
 // created is answered again, never placed twice. Orders live in memory: a restart forgets them.
-// Usage: node examples/upstream/server.ts [port]   (default 4000, on 127.0.0.1)
+// Usage: node examples/upstream/server.ts [port] [host]   (default 4000, on 127.0.0.1; docker-compose.yml
+// gives 0.0.0.0, for the gateway's containers)
 
 const API_KEY = 'upstream-demo-key';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -70,11 +71,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 const port = Number(process.argv[2] ?? 4000);
+const host = process.argv[3] ?? '127.0.0.1';
 const server = createServer((req, res) => {
   handle(req, res).catch((err: Error) => send(res, 500, { error: err.message }));
 });
-server.listen(port, '127.0.0.1', () => {
+server.listen(port, host, () => {
   const address = server.address();
-  console.log(`orders upstream listening on http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`);
+  console.log(`orders upstream listening on http://${host}:${typeof address === 'object' && address ? address.port : port}`);
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => server.close(() => process.exit(0)));

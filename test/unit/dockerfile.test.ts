@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { parseDockerfile, stageEnv } from '../helpers/dockerfile.ts';
 
-const ROOT = new URL('../../', import.meta.url);
+const stages = parseDockerfile(new URL('../../Dockerfile', import.meta.url));
 
-/** The `ENV name=value` settings of the image, as the processes in it see them. */
-function imageEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(new URL('Dockerfile', ROOT), 'utf8').split('\n')) {
-    const m = /^ENV\s+([A-Z_][A-Z0-9_]*)=(\S+)\s*$/.exec(line);
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
-}
+/** The `ENV name=value` settings of an image target, as the processes in it see them. */
+const imageEnv = (target = 'gateway') => stageEnv(stages, target);
 
 describe('the image (Dockerfile)', () => {
   it('runs the API on all interfaces, and keeps the admin server on loopback', () => {
@@ -23,10 +16,13 @@ describe('the image (Dockerfile)', () => {
     expect(config.admin.host).toBe('127.0.0.1');
   });
 
-  it('refuses to serve the public demo credentials from the image, whatever NODE_ENV an operator sets', () => {
-    expect(() => loadConfig({ ...imageEnv(), LOG_LEVEL: 'silent' })).toThrow(/ADMIN_TOKEN: required in production/);
-    expect(() => loadConfig({ ...imageEnv(), NODE_ENV: 'development', LOG_LEVEL: 'silent' })).toThrow(
-      /API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/,
-    );
-  });
+  it.each(['gateway', 'ledger'])(
+    'refuses to serve the public demo credentials from the %s image, whatever NODE_ENV an operator sets',
+    (target) => {
+      expect(() => loadConfig({ ...imageEnv(target), LOG_LEVEL: 'silent' })).toThrow(/ADMIN_TOKEN: required in production/);
+      expect(() => loadConfig({ ...imageEnv(target), NODE_ENV: 'development', LOG_LEVEL: 'silent' })).toThrow(
+        /API_KEYS: the public demo secret .* refused while a server listens beyond loopback \(HOST=0\.0\.0\.0\)/,
+      );
+    },
+  );
 });
