@@ -20,7 +20,7 @@ export function watchQueueOwner(deps: {
   redis: RedisClient;
   queuePrefix: string;
   deploymentId: string;
-  workers: readonly Worker[];
+  workers: readonly Pick<Worker, 'pause' | 'resume'>[];
   log: Logger;
   onConflict(): void;
 }): QueueOwnerWatch {
@@ -37,8 +37,10 @@ export function watchQueueOwner(deps: {
         if (!foreign) await Promise.all(deps.workers.map((w) => w.pause(true)));
         foreign = true;
       } else if (foreign) {
+        // a resume that fails rejects this check (its periodic task logs it) and leaves `foreign`
+        // set, so the next check resumes again instead of leaving a worker paused for good
+        await Promise.all(deps.workers.map((w) => w.resume()));
         foreign = false;
-        for (const w of deps.workers) void w.resume();
         deps.log.info({ queuePrefix: deps.queuePrefix }, "QUEUE_PREFIX is this deployment's again: taking jobs");
       }
       return { more: false };
