@@ -6,19 +6,17 @@ import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
 import { isTerminal } from '../idempotency/request-view.ts';
 import { createSubmit, type SubmitOutcome } from '../idempotency/submit.ts';
 import type { OperationSpec } from '../operations/operation.ts';
-import { waitForTerminal } from '../status/wait-for-status.ts';
 import { contextFromCarrier, withSpan } from '../tracing/spans.ts';
 import type { AppDeps } from './api-deps.ts';
-import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { preferredWaitSeconds } from './prefer.ts';
 import { findUnstorableText } from '../json/json-text.ts';
 import { documentAs } from './openapi-document.ts';
 import { HEADER, jsonResponse, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
 import { problem, ProblemError } from './problem.ts';
-import { clientGone, replyWithRequest } from './request-reply.ts';
+import { heldWait } from './held-wait.ts';
+import { replyWithRequest } from './request-reply.ts';
 import { RequestViewSchema, SubmitHeaders } from './schemas.ts';
-import { holdSocketFor } from './server-limits.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { TenantSlots } from './tenant-slots.ts';
 
@@ -163,23 +161,10 @@ async function replyPerPreference(
   let row = outcome.request;
   let wait = preferredWaitSeconds(request.headers.prefer);
   if (wait !== undefined && wait > 0 && !isTerminal(row.status)) {
-    const release = held.acquire(request.tenantId);
-    if (release) {
-      holdSocketFor(request, wait * 1000, deps.config.http);
-      const hold = holds.hold(request.keyHash);
-      try {
-        row =
-          (await waitForTerminal(deps, request.tenantId, row.id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]))) ?? row;
-      } finally {
-        release();
-        hold.release();
-      }
-      // the request stays recorded; its outcome is not given to a key revoked meanwhile
-      if (hold.signal.aborted) throw keyRevoked();
-    } else {
-      // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
-      wait = undefined;
-    }
+    const waited = await heldWait(request, reply, { ...deps, held, holds }, row.id, wait * 1000);
+    // the request is recorded: beyond the tenant's held cap the preference is declined, not the request
+    if (waited === 'declined') wait = undefined;
+    else row = waited ?? row;
   }
   return replyWithRequest(reply, row, {
     replayed: outcome.kind === 'replayed',

@@ -1,16 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { isTerminal } from '../idempotency/request-view.ts';
-import { waitForTerminal } from '../status/wait-for-status.ts';
 import type { AppDeps } from './api-deps.ts';
-import { keyRevoked } from './auth.ts';
 import type { KeyHolds } from './key-holds.ts';
 import { MAX_WAIT_SECONDS } from './prefer.ts';
 import { HEADER, jsonResponse, NOT_FOUND, problemResponse, V1_PROBLEMS } from './openapi-responses.ts';
 import { notFound, problem, ProblemError } from './problem.ts';
-import { clientGone, replyWithRequest } from './request-reply.ts';
+import { heldWait } from './held-wait.ts';
+import { replyWithRequest } from './request-reply.ts';
 import { IdParams, RequestViewSchema, WaitQuery } from './schemas.ts';
-import { holdSocketFor } from './server-limits.ts';
 import { type TenantSlots, tooManyHeld } from './tenant-slots.ts';
 
 /**
@@ -63,17 +61,9 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RequestRouteDeps> = async 
       const { wait = 0 } = request.query;
       let row = await deps.readRequest(request.tenantId, id);
       if (row && wait > 0 && !isTerminal(row.status)) {
-        const release = deps.held.acquire(request.tenantId);
-        if (!release) throw tooManyHeld(deps.held.max);
-        holdSocketFor(request, wait * 1000, deps.config.http);
-        const hold = deps.holds.hold(request.keyHash);
-        try {
-          row = await waitForTerminal(deps, request.tenantId, id, wait * 1000, AbortSignal.any([clientGone(reply), hold.signal]));
-        } finally {
-          release();
-          hold.release();
-        }
-        if (hold.signal.aborted) throw keyRevoked();
+        const waited = await heldWait(request, reply, deps, id, wait * 1000);
+        if (waited === 'declined') throw tooManyHeld(deps.held.max);
+        row = waited;
       }
       if (!row) throw new ProblemError(notFound(`Request ${id}`));
       return replyWithRequest(reply, row, { pendingCode: 200, terminalCode: 200 });
