@@ -18,3 +18,14 @@ export function fileOfBlock({ lang, body }: MarkdownBlock): { path: string; text
 export function filesOfBlocks(markdown: string): { path: string; text: string }[] {
   return markdownBlocks(markdown).flatMap((block) => fileOfBlock(block) ?? []);
 }
+
+/**
+ * The first fenced block of `lang` after `heading` in `markdown`, exactly as a reader copies it;
+ * throws naming `page`, the heading and the language when there is none.
+ */
+export function blockUnder(markdown: string, page: string, heading: string, lang: string): string {
+  const at = markdown.indexOf(heading);
+  const match = at < 0 ? null : new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(markdown.slice(at));
+  if (!match) throw new Error(`${page} has no \`\`\`${lang} block under "${heading}"`);
+  return match[1]!;
+}

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generator } from '../../clients/typescript/scripts/generate-types.ts';
 import { writeClientTypes } from '../../src/client-types/write-client-types.ts';
+import { blockUnder } from '../helpers/markdown-blocks.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 
 const run = promisify(execFile);
@@ -16,12 +17,7 @@ const CLIENT = join(ROOT, 'clients/typescript');
 const README = readFileSync(join(CLIENT, 'README.md'), 'utf8');
 
 /** The first fenced block of `lang` after `heading` in the client's README, exactly as a reader copies it. */
-function snippet(heading: string, lang: string): string {
-  const at = README.indexOf(heading);
-  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(README.slice(at));
-  if (at < 0 || !match) throw new Error(`the client's README has no \`\`\`${lang} block under "${heading}"`);
-  return match[1]!;
-}
+const snippet = (heading: string, lang: string) => blockUnder(README, "the client's README", heading, lang);
 
 /** tsc over `files` in `dir` as a strict consumer compiles them, with the Node types of the repository. */
 function typecheck(dir: string, files: string[]) {

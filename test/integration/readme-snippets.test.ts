@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../infra/free-port.ts';
+import { blockUnder } from '../helpers/markdown-blocks.ts';
 import { ADMIN_TOKEN, createTestContext, TENANTS, type TestContext } from '../helpers/context.ts';
 import { writeRoutesFile } from '../helpers/forward-routes.ts';
 import { countRequests } from '../helpers/submit.ts';
@@ -15,12 +16,8 @@ import { createLedgerContext } from '../../examples/ledger/test/ledger-seed.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WALKTHROUGH = 'docs/walkthrough.md';
 /** The first fenced block of `lang` after `heading` in `page` (README.md or a page of docs/), exactly as a reader copies it. */
-function snippet(page: string, heading: string, lang: string): string {
-  const text = readFileSync(new URL(page, `file://${ROOT}`), 'utf8');
-  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(text.slice(text.indexOf(heading)));
-  if (text.indexOf(heading) < 0 || !match) throw new Error(`${page} has no \`\`\`${lang} block under "${heading}"`);
-  return match[1]!;
-}
+const snippet = (page: string, heading: string, lang: string) =>
+  blockUnder(readFileSync(new URL(page, `file://${ROOT}`), 'utf8'), page, heading, lang);
 
 /** Runs a command with BASE set; resolves with its output (stdout and stderr) and exit code. */
 function run(
